@@ -1,0 +1,35 @@
+# glassmq: `make run` starts the broker, `make test` runs every test.
+COUNT ?= 1
+FUZZTIME ?= 30s
+GO ?= go
+
+.PHONY: help run build test test-short lint vet fmt bench fuzz conformance sdktest
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+run: ## broker on :1883, admin on 127.0.0.1:8080, data under ./data
+	$(GO) run ./cmd/glassmq -listen :1883 -admin-listen 127.0.0.1:8080 -data-dir ./data
+
+build: ## binaries into ./bin
+	$(GO) build -o bin/ ./cmd/...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+lint: vet ## go vet and gofmt -l
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: lint ## vet, gofmt, then every test with the race detector, shuffled
+	$(GO) test -race -shuffle=on -timeout 8m ./...
+	@if [ -f sdktest/go.mod ]; then $(MAKE) --no-print-directory sdktest; fi
+
+sdktest: ## official cloud SDKs against a real glassmq (nested module)
+	cd sdktest && $(GO) test -race -timeout 5m ./...
+
+bench: ## micro-benchmarks with allocation counts
+	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) ./codec/... ./session/... ./stats/...
+
+fuzz: ## every codec fuzzer for FUZZTIME each
+	for f in $$($(GO) test -list '^Fuzz' ./codec | grep '^Fuzz'); do \
+	  $(GO) test ./codec -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done

@@ -1,0 +1,87 @@
+package session
+
+import "github.com/glassmq/glassmq/stats"
+
+// Reason says why a connection ended. The zero value means it has not ended.
+type Reason uint8
+
+// Reasons a connection ends, as shown by the admin API.
+const (
+	ReasonNone          Reason = iota // still connected, or never connected
+	ReasonClient                      // client sent DISCONNECT
+	ReasonKeepAlive                   // no packet within 1.5 x keep-alive
+	ReasonTakenOver                   // another CONNECT with the same client ID
+	ReasonProtocolError               // malformed packet or protocol violation; see Detail
+	ReasonNetworkError                // read or write failed, or the peer closed
+	ReasonKicked                      // an operator kicked it through the admin API
+	ReasonSlowConsumer                // outbound buffer limit exceeded past recovery
+	ReasonShutdown                    // the broker shut down
+)
+
+var reasonNames = [...]string{
+	ReasonNone:          "",
+	ReasonClient:        "client_disconnect",
+	ReasonKeepAlive:     "keepalive_timeout",
+	ReasonTakenOver:     "taken_over",
+	ReasonProtocolError: "protocol_error",
+	ReasonNetworkError:  "network_error",
+	ReasonKicked:        "kicked",
+	ReasonSlowConsumer:  "slow_consumer",
+	ReasonShutdown:      "server_shutdown",
+}
+
+// String returns the reason's snake_case name, "" for ReasonNone.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Subscription is one topic filter of a session with its granted QoS.
+type Subscription struct {
+	TopicFilter string
+	QoS         byte
+}
+
+// Event is one entry of a session's connect/disconnect history.
+type Event struct {
+	Time      int64  // epoch milliseconds
+	Connected bool   // true for a connect, false for a disconnect
+	Address   string // remote ip:port of that connection
+	Reason    Reason // for disconnects
+	Detail    string // for ReasonProtocolError: the codec error text
+}
+
+// Info is a point-in-time copy of one session, for the admin API. All times
+// are epoch milliseconds, 0 when the event has not happened.
+type Info struct {
+	ClientID        string
+	ClientAddress   string // ip:port of the current or last connection
+	ProtocolVersion int    // 3 (MQTT 3.1) or 4 (3.1.1)
+	KeepAlive       int    // seconds, as sent in CONNECT
+	Connected       bool
+	CreateTime      int64 // session created
+	ConnectTime     int64 // last accepted CONNECT
+	DisconnectTime  int64 // last disconnect, 0 if none
+	CleanSession    bool
+	Subscriptions   []Subscription // in the order first subscribed
+	Received        stats.Snapshot // client to server (Tencent "OutBound")
+	Sent            stats.Snapshot // server to client (Tencent "Inbound")
+
+	// Native-only fields.
+	Username         string
+	SessionExpiry    int64  // seconds an offline persistent session is kept; 0 for clean sessions
+	QueueLen         int    // QoS 1/2 messages waiting to be sent
+	QueueMax         int    // bound on QueueLen
+	QueueDropped     uint64 // messages dropped from the queue because it was full
+	InflightLen      int    // QoS 1/2 messages sent and not yet acknowledged
+	InflightMax      int    // the in-flight window
+	AwaitingRel      int    // inbound QoS 2 messages waiting for PUBREL
+	LastActivity     int64  // last packet received
+	WillTopic        string // "" when the connection has no will
+	Connections      uint64 // accepted CONNECTs over the session's life
+	DisconnectReason Reason // reason of the last disconnect
+	DisconnectDetail string // detail of the last disconnect (protocol errors)
+	History          []Event
+}

@@ -1,0 +1,80 @@
+package stats
+
+import (
+	"sync/atomic"
+
+	"github.com/glassmq/glassmq/codec"
+)
+
+// numTypes covers every 4-bit MQTT packet type value.
+const numTypes = 16
+
+// Counters counts the packets of one direction of one client (or one loop):
+// whole-packet bytes, and packets by type and by the QoS field of the fixed
+// header. The zero value is ready to use.
+type Counters struct {
+	bytes atomic.Uint64
+	n     [numTypes][3]atomic.Uint64
+}
+
+// Add counts one packet of type t with fixed-header QoS qos (0, 1 or 2) whose
+// whole encoded size is size bytes. It does not allocate. Safe for concurrent use.
+func (c *Counters) Add(t codec.Type, qos byte, size int) {
+	c.bytes.Add(uint64(size))
+	c.n[t&0x0f][qos%3].Add(1)
+}
+
+// Bytes returns the number of bytes counted so far. Safe for concurrent use.
+func (c *Counters) Bytes() uint64 { return c.bytes.Load() }
+
+// Count returns the number of packets of type t and QoS qos counted so far.
+// Safe for concurrent use.
+func (c *Counters) Count(t codec.Type, qos byte) uint64 { return c.n[t&0x0f][qos%3].Load() }
+
+// Reset sets every count to zero. Safe for concurrent use, but a reader may
+// see a mix of old and new counts while it runs.
+func (c *Counters) Reset() {
+	c.bytes.Store(0)
+	for t := range c.n {
+		for q := range c.n[t] {
+			c.n[t][q].Store(0)
+		}
+	}
+}
+
+// Item is one non-zero count of a Snapshot.
+type Item struct {
+	Type  codec.Type
+	QoS   byte
+	Count uint64
+}
+
+// Snapshot is a point-in-time copy of Counters. Items hold only non-zero
+// counts, ordered by packet type then QoS.
+type Snapshot struct {
+	Bytes uint64
+	Items []Item
+}
+
+// Snapshot appends the current non-zero counts to dst.Items (after truncating
+// it) and sets dst.Bytes. It allocates only when dst.Items must grow.
+// Safe for concurrent use.
+func (c *Counters) Snapshot(dst *Snapshot) {
+	dst.Bytes = c.bytes.Load()
+	dst.Items = dst.Items[:0]
+	for t := range c.n {
+		for q := range c.n[t] {
+			if v := c.n[t][q].Load(); v != 0 {
+				dst.Items = append(dst.Items, Item{Type: codec.Type(t), QoS: byte(q), Count: v})
+			}
+		}
+	}
+}
+
+// Client holds one client's counters in both directions. Received is traffic
+// from the client to the server (Tencent's "OutBound"); Sent is traffic from
+// the server to the client (Tencent's "Inbound").
+type Client struct {
+	Received Counters
+	Sent     Counters
+}
