@@ -1,26 +1,29 @@
 package codec
 
 // Type is an MQTT control packet type, the high nibble of the first byte.
+//
+// The constants carry a Type prefix because the bare names (Connect, Publish,
+// Subscribe, ...) are the packet structs of this package.
 type Type byte
 
 // Control packet types [MQTT-2.2.1].
 const (
-	Reserved    Type = 0
-	Connect     Type = 1
-	Connack     Type = 2
-	Publish     Type = 3
-	Puback      Type = 4
-	Pubrec      Type = 5
-	Pubrel      Type = 6
-	Pubcomp     Type = 7
-	Subscribe   Type = 8
-	Suback      Type = 9
-	Unsubscribe Type = 10
-	Unsuback    Type = 11
-	Pingreq     Type = 12
-	Pingresp    Type = 13
-	Disconnect  Type = 14
-	Reserved15  Type = 15
+	TypeReserved    Type = 0 // forbidden
+	TypeConnect     Type = 1
+	TypeConnack     Type = 2
+	TypePublish     Type = 3
+	TypePuback      Type = 4
+	TypePubrec      Type = 5
+	TypePubrel      Type = 6
+	TypePubcomp     Type = 7
+	TypeSubscribe   Type = 8
+	TypeSuback      Type = 9
+	TypeUnsubscribe Type = 10
+	TypeUnsuback    Type = 11
+	TypePingreq     Type = 12
+	TypePingresp    Type = 13
+	TypeDisconnect  Type = 14
+	TypeReserved15  Type = 15 // forbidden
 )
 
 var typeNames = [16]string{"RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC",
