@@ -1,0 +1,153 @@
+package broker
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"runtime"
+	"strconv"
+	"time"
+)
+
+// Config holds the broker's settings. DefaultConfig gives the defaults;
+// Validate reports every bad value at once.
+type Config struct {
+	Listen           string        // MQTT over TCP, host:port
+	DataDir          string        // persistent state
+	Loops            int           // event loops; 0 means GOMAXPROCS
+	MaxPacketSize    int           // bytes, whole packet
+	MaxConnections   int           // open network connections
+	MaxInflight      int           // outgoing QoS 1/2 window per client
+	MaxQueued        int           // QoS 1/2 messages queued per session
+	MaxSubscriptions int           // topic filters per client
+	MaxClientIDLen   int           // bytes
+	MaxOutbound      int           // bytes buffered for one connection before QoS 0 is dropped
+	SessionExpiry    time.Duration // offline persistent sessions are removed after this
+	ConnectTimeout   time.Duration // a connection must send CONNECT within this
+	SysInterval      time.Duration // $SYS/broker/... publishing period; 0 disables
+	LogInterval      time.Duration // at most one log line per kind of client error per interval
+}
+
+// DefaultConfig returns the embedded defaults.
+func DefaultConfig() Config {
+	return Config{
+		Listen:           ":1883",
+		DataDir:          "./data",
+		MaxPacketSize:    1 << 20,
+		MaxConnections:   100000,
+		MaxInflight:      32,
+		MaxQueued:        1000,
+		MaxSubscriptions: 1000,
+		MaxClientIDLen:   256,
+		MaxOutbound:      4 << 20,
+		SessionExpiry:    2 * time.Hour,
+		ConnectTimeout:   10 * time.Second,
+		SysInterval:      10 * time.Second,
+		LogInterval:      time.Second,
+	}
+}
+
+// RegisterFlags registers the broker's flags in fs, with c's values as
+// defaults, writing parsed values into c.
+func RegisterFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Listen, "listen", c.Listen, "MQTT TCP listen address `host:port`")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for persistent state")
+	fs.IntVar(&c.Loops, "loops", c.Loops, "event loops; 0 means one per CPU (GOMAXPROCS)")
+	fs.IntVar(&c.MaxPacketSize, "max-packet-size", c.MaxPacketSize, "largest accepted MQTT packet in bytes (16..268435460)")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open network connections; more are refused")
+	fs.IntVar(&c.MaxInflight, "max-inflight", c.MaxInflight, "outgoing QoS 1/2 messages in flight per client (1..65535)")
+	fs.IntVar(&c.MaxQueued, "max-queued", c.MaxQueued, "QoS 1/2 messages queued per session; the oldest is dropped and counted beyond this")
+	fs.IntVar(&c.MaxSubscriptions, "max-subscriptions", c.MaxSubscriptions, "topic filters per client; more get SUBACK 0x80")
+	fs.IntVar(&c.MaxClientIDLen, "max-client-id-len", c.MaxClientIDLen, "longest client ID in bytes; longer gets CONNACK 0x02")
+	fs.IntVar(&c.MaxOutbound, "max-outbound", c.MaxOutbound, "bytes buffered for one slow connection before its QoS 0 messages are dropped")
+	fs.DurationVar(&c.SessionExpiry, "session-expiry", c.SessionExpiry, "offline persistent sessions are removed after this long")
+	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", c.ConnectTimeout, "close connections that send no CONNECT within this")
+	fs.DurationVar(&c.SysInterval, "sys-interval", c.SysInterval, "period of $SYS/broker/... publishing; 0 disables")
+	fs.DurationVar(&c.LogInterval, "log-interval", c.LogInterval, "at most one log line per kind of client error per interval")
+}
+
+// Validate returns every problem with c, joined; nil when c is usable.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag string, v any, valid string) {
+		errs = append(errs, fmt.Errorf("broker: -%s %s: %s", flag, quoteValue(v), valid))
+	}
+	if err := checkHostPort(c.Listen); err != "" {
+		bad("listen", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		bad("data-dir", c.DataDir, "must name a directory")
+	}
+	if c.Loops < 0 || c.Loops > 1024 {
+		bad("loops", c.Loops, "must be 0 (one per CPU) to 1024")
+	}
+	if c.MaxPacketSize < 16 || c.MaxPacketSize > 268435460 {
+		bad("max-packet-size", c.MaxPacketSize, "must be 16 to 268435460 bytes")
+	}
+	if c.MaxConnections < 1 {
+		bad("max-connections", c.MaxConnections, "must be at least 1")
+	}
+	if c.MaxInflight < 1 || c.MaxInflight > 65535 {
+		bad("max-inflight", c.MaxInflight, "must be 1 to 65535")
+	}
+	if c.MaxQueued < 0 {
+		bad("max-queued", c.MaxQueued, "must be 0 or more")
+	}
+	if c.MaxSubscriptions < 1 {
+		bad("max-subscriptions", c.MaxSubscriptions, "must be at least 1")
+	}
+	if c.MaxClientIDLen < 23 || c.MaxClientIDLen > 65535 {
+		bad("max-client-id-len", c.MaxClientIDLen, "must be 23 to 65535 bytes (MQTT 3.1.1 requires at least 23)")
+	}
+	if c.MaxOutbound < 1024 {
+		bad("max-outbound", c.MaxOutbound, "must be at least 1024 bytes")
+	}
+	if c.SessionExpiry < time.Second {
+		bad("session-expiry", c.SessionExpiry, "must be at least 1s, with a unit such as 2h or 30m")
+	}
+	if c.ConnectTimeout < 100*time.Millisecond {
+		bad("connect-timeout", c.ConnectTimeout, "must be at least 100ms, with a unit such as 10s")
+	}
+	if c.SysInterval != 0 && c.SysInterval < 100*time.Millisecond {
+		bad("sys-interval", c.SysInterval, "must be 0 (off) or at least 100ms, with a unit such as 10s")
+	}
+	if c.LogInterval < 0 {
+		bad("log-interval", c.LogInterval, "must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) loops() int {
+	if c.Loops > 0 {
+		return c.Loops
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func quoteValue(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case time.Duration:
+		return strconv.Quote(v.String())
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// checkHostPort returns "" if s is a usable listen address, else what is wrong.
+func checkHostPort(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "want host:port, such as :1883 or 127.0.0.1:1883"
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return "host must be an IP address, localhost, or empty for all interfaces"
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return "port must be a number from 0 to 65535"
+	}
+	return ""
+}

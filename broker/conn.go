@@ -1,0 +1,332 @@
+package broker
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+)
+
+type connState uint8
+
+const (
+	stateNew        connState = iota // waiting for CONNECT
+	stateConnecting                  // CONNECT accepted, waiting for a takeover to finish
+	stateConnected                   // CONNACK sent
+	stateClosed                      // logically closed; the transport may still be closing
+)
+
+// Conn is one client network connection. Its fields other than the atomics
+// belong to its loop.
+type Conn struct {
+	e    *Engine
+	ls   *loopState
+	t    Transport
+	addr string // immutable
+
+	openedAt     int64        // unix ns, immutable
+	lastActivity atomic.Int64 // unix ns of the last input; read by the ticker
+	keepAlive    atomic.Int64 // keep-alive from CONNECT in ns, 0 for none; read by the ticker
+	pumpPending  atomic.Bool  // a pump request is in some loop's batch
+	closeReason  atomic.Uint32
+
+	// Loop-owned.
+	state       connState
+	sess        *session.Session
+	created     bool // this connection created sess
+	meta        *session.ConnMeta
+	will        *session.Message
+	connectSize int // bytes of the CONNECT frame, counted once attached
+	out         []byte
+	touched     bool
+	needPump    bool
+}
+
+// OnTraffic processes the input buffered in the transport. It reports
+// whether the transport should close the connection now. Loop-only.
+func (c *Conn) OnTraffic() (closeNow bool) {
+	if c.state == stateClosed {
+		return true
+	}
+	if c.state == stateConnecting {
+		return false // input waits in the transport until the takeover ends
+	}
+	c.lastActivity.Store(time.Now().UnixNano())
+	buf := c.t.Peek()
+	off := 0
+	for off < len(buf) && (c.state == stateNew || c.state == stateConnected) {
+		n, err := codec.Frame(buf[off:], c.e.cfg.MaxPacketSize)
+		if err != nil {
+			c.fail(codec.TypeReserved, err)
+			break
+		}
+		if n == 0 {
+			break
+		}
+		c.handle(buf[off : off+n])
+		off += n
+	}
+	if c.state != stateClosed {
+		c.t.Discard(off)
+	}
+	if c.sess != nil && c.state == stateConnected {
+		c.sess.Touch(nowMillis())
+	}
+	c.ls.touch(c)
+	c.ls.flush()
+	return c.state == stateClosed
+}
+
+// OnClose tells the engine the transport has closed; err is nil for a close
+// the engine asked for. Loop-only.
+func (c *Conn) OnClose(err error) {
+	if c.state != stateClosed {
+		r := session.Reason(c.closeReason.Load())
+		if r == session.ReasonNone {
+			r = session.ReasonNetworkError
+		}
+		detail := ""
+		if err != nil && r == session.ReasonNetworkError {
+			detail = err.Error()
+		}
+		c.closeWith(r, detail, r != session.ReasonShutdown)
+	}
+	c.e.conns.Delete(c)
+	c.e.stats.Connections.Add(-1)
+	c.ls.st.Disconnects.Add(1)
+	c.ls.flush()
+}
+
+// handle dispatches one whole frame. Loop-only.
+func (c *Conn) handle(frame []byte) {
+	t := codec.PacketType(frame)
+	if c.state == stateNew {
+		if t != codec.TypeConnect { // [MQTT-3.1.0-1]
+			c.protocolError(t, "first packet is %s, want CONNECT [MQTT-3.1.0-1]")
+			return
+		}
+		c.handleConnect(frame)
+		return
+	}
+	qos := byte(0)
+	switch t {
+	case codec.TypePublish:
+		qos = (frame[0] >> 1) & 3
+	case codec.TypePubrel, codec.TypeSubscribe, codec.TypeUnsubscribe:
+		qos = 1
+	}
+	c.sess.Counters.Received.Add(t, qos, len(frame))
+	c.ls.st.Received.Add(t, qos, len(frame))
+	switch t {
+	case codec.TypePublish:
+		c.handlePublish(frame)
+	case codec.TypePuback, codec.TypePubrec, codec.TypePubrel, codec.TypePubcomp:
+		c.handleAck(frame)
+	case codec.TypeSubscribe:
+		c.handleSubscribe(frame)
+	case codec.TypeUnsubscribe:
+		c.handleUnsubscribe(frame)
+	case codec.TypePingreq:
+		if _, err := codec.DecodeEmpty(frame, codec.TypePingreq); err != nil {
+			c.fail(t, err)
+			return
+		}
+		c.out = codec.AppendPingresp(c.out) // [MQTT-3.12.4-1]
+		c.countSent(codec.TypePingresp, 0, 2)
+	case codec.TypeDisconnect:
+		if _, err := codec.DecodeEmpty(frame, codec.TypeDisconnect); err != nil {
+			c.fail(t, err)
+			return
+		}
+		c.closeWith(session.ReasonClient, "", false) // will discarded [MQTT-3.14.4-3]
+	case codec.TypeConnect: // [MQTT-3.1.0-2]
+		c.protocolError(t, "second CONNECT on one connection [MQTT-3.1.0-2]")
+	default: // packets only a server sends: CONNACK, SUBACK, UNSUBACK, PINGRESP, reserved
+		c.protocolError(t, "a client may not send %s")
+	}
+}
+
+// countSent counts one packet written to the client. Loop-only.
+func (c *Conn) countSent(t codec.Type, qos byte, size int) {
+	if c.sess != nil {
+		c.sess.Counters.Sent.Add(t, qos, size)
+	}
+	c.ls.st.Sent.Add(t, qos, size)
+}
+
+// writeQoS0 appends an encoded QoS 0 PUBLISH unless the connection's
+// outbound bytes would pass the limit, in which case it is dropped and
+// counted: a slow consumer never grows memory or stalls others. Loop-only.
+func (c *Conn) writeQoS0(pkt []byte) {
+	if len(c.out)+c.t.OutboundBuffered()+len(pkt) > c.e.cfg.MaxOutbound {
+		c.ls.st.DroppedQoS0.Add(1)
+		return
+	}
+	c.out = append(c.out, pkt...)
+	c.countSent(codec.TypePublish, 0, len(pkt))
+	c.ls.st.MessagesSent.Add(1)
+	c.ls.touch(c)
+}
+
+// writePublish appends a QoS 1/2 PUBLISH of m. Loop-only.
+func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16) {
+	n := len(c.out)
+	c.out = codec.AppendPublish(c.out, &codec.Publish{Dup: dup, QoS: qos, Retain: retain,
+		TopicName: m.Topic, PacketID: id, Payload: m.Payload})
+	c.countSent(codec.TypePublish, qos, len(c.out)-n)
+	c.ls.st.MessagesSent.Add(1)
+}
+
+// flushOut hands the connection's pending output to the transport in one
+// write. Loop-only.
+func (c *Conn) flushOut() {
+	if len(c.out) == 0 {
+		return
+	}
+	if err := c.t.Write(c.out); err != nil {
+		c.closeWith(session.ReasonNetworkError, err.Error(), true)
+	}
+	if cap(c.out) > 16<<10 {
+		c.out = nil // idle connections keep no large buffer
+	} else {
+		c.out = c.out[:0]
+	}
+}
+
+// pump moves queued QoS 1/2 messages into the in-flight window while it has
+// room, and writes them. Loop-only.
+func (c *Conn) pump() {
+	s := c.sess
+	if c.state != stateConnected || s == nil {
+		return
+	}
+	room := s.InflightMax - len(s.Loop.Inflight)
+	if room <= 0 {
+		return
+	}
+	q := c.ls.dequeued[:0]
+	s.Lock()
+	for len(q) < room {
+		m, ok := s.DequeueLocked()
+		if !ok {
+			break
+		}
+		q = append(q, m)
+	}
+	s.Unlock()
+	c.e.stats.QueuedNow.Add(-int64(len(q)))
+	for i := range q {
+		id := c.nextPacketID()
+		s.Loop.Inflight = append(s.Loop.Inflight, session.Inflight{PacketID: id, Msg: q[i].Msg, QoS: q[i].QoS, Retain: q[i].Retain})
+		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, id) // first delivery: DUP 0 [MQTT-3.3.1-1]
+		q[i] = session.Queued{}
+	}
+	c.ls.dequeued = q[:0]
+	s.SyncLoopGauges()
+	c.ls.touch(c)
+}
+
+// nextPacketID returns an unused packet ID; IDs start at 1 for each new
+// session and increase, skipping IDs still in flight [MQTT-2.3.1-2]. Loop-only.
+func (c *Conn) nextPacketID() uint16 {
+	s := c.sess
+	for {
+		s.Loop.NextPacketID++
+		if s.Loop.NextPacketID == 0 {
+			s.Loop.NextPacketID = 1
+		}
+		id := s.Loop.NextPacketID
+		if !inflightHas(s.Loop.Inflight, id) {
+			return id
+		}
+	}
+}
+
+func inflightHas(f []session.Inflight, id uint16) bool {
+	for i := range f {
+		if f[i].PacketID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// fail closes the connection for a codec error, logging and counting it.
+// Loop-only.
+func (c *Conn) fail(t codec.Type, err error) {
+	var ce *codec.Error
+	if errors.As(err, &ce) && errors.Is(err, codec.ErrMalformed) {
+		c.ls.st.Malformed.Add(1)
+	} else {
+		c.ls.st.ProtocolErrors.Add(1)
+	}
+	c.e.log.clientError(c.addr, t, err)
+	c.closeWith(session.ReasonProtocolError, err.Error(), true)
+}
+
+// protocolError closes the connection for a protocol violation found by the
+// broker rather than the codec. format may contain one %s for the type.
+// Loop-only.
+func (c *Conn) protocolError(t codec.Type, format string) {
+	c.fail(t, &codec.Error{Type: t, Field: "packet type", Detail: sprintfType(format, t), Err: codec.ErrProtocol})
+}
+
+// closeWith closes the connection logically: detaches its session (deleting
+// a clean session), records why, publishes the will when publishWill is
+// true and the connection has one, and asks the transport to close.
+// Idempotent. Loop-only.
+func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
+	if c.state == stateClosed {
+		return
+	}
+	prev := c.state
+	c.state = stateClosed
+	c.closeReason.CompareAndSwap(0, uint32(r))
+	c.flushOut() // a CONNACK or acks already produced still go out
+	if prev == stateConnected {
+		c.detach(r, detail)
+	}
+	if publishWill && prev == stateConnected && c.will != nil {
+		c.publishWill()
+	}
+	c.will = nil
+	c.out = nil
+	c.t.Close()
+}
+
+// publishWill publishes the connection's will message [MQTT-3.1.2-8].
+// Loop-only.
+func (c *Conn) publishWill() {
+	w := c.will
+	c.will = nil
+	if len(w.Topic) > 0 && w.Topic[0] == '$' {
+		return // a client may not publish to $-topics, by will either
+	}
+	c.e.publishMessage(c.ls, w)
+}
+
+// detach unbinds the connection from its session. Loop-only.
+func (c *Conn) detach(r session.Reason, detail string) {
+	s := c.sess
+	now := nowMillis()
+	s.Lock()
+	owner := s.Owner() == any(c)
+	remove := false
+	if owner {
+		s.SetOwnerLocked(nil)
+		if c.meta.CleanSession && s.ClaimLocked() == nil { // [MQTT-3.1.2-6]
+			remove = c.e.reg.Delete(s)
+			s.MarkRemovedLocked()
+		}
+	}
+	s.Unlock()
+	if !owner {
+		return // taken over: the new connection recorded the disconnect
+	}
+	s.Disconnected(r, detail, now)
+	if remove {
+		c.e.dropSession(s)
+	}
+}

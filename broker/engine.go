@@ -1,0 +1,142 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
+)
+
+// Version is glassmq's version, published on $SYS/broker/version.
+const Version = "0.1.0"
+
+// Engine is the MQTT protocol engine: sessions, routing, QoS flows, wills,
+// retained messages and keep-alive. Transports feed it connections through
+// Open. Create it with NewEngine.
+type Engine struct {
+	cfg      Config
+	reg      session.Registry
+	router   router
+	retained retainedStore
+	stats    *stats.Broker
+	log      *throttledLog
+
+	loopsMu   sync.Mutex
+	loops     []*loopState // by loop index
+	foreign   sync.Mutex   // serialises use of foreignLS
+	foreignLS *loopState   // for work outside any event loop ($SYS, ticker)
+
+	conns    sync.Map // *Conn -> struct{}: open connections, for the ticker
+	started  time.Time
+	stopping atomic.Bool
+	stop     chan struct{}
+	tickDone chan struct{}
+}
+
+// NewEngine returns an engine for c, which must have passed Validate.
+func NewEngine(c Config) *Engine {
+	n := c.loops()
+	e := &Engine{cfg: c, stats: stats.NewBroker(n), log: newThrottledLog(c.LogInterval),
+		started: time.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
+	e.loops = make([]*loopState, 0, n)
+	e.foreignLS = newLoopState(e, n, nil)
+	return e
+}
+
+// Stats returns the broker-wide counters. Safe for concurrent use.
+func (e *Engine) Stats() *stats.Broker { return e.stats }
+
+// Config returns the engine's configuration. Safe for concurrent use.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Start starts the engine's ticker (keep-alive, connect timeouts, session
+// expiry, $SYS). Call it once, before connections arrive.
+func (e *Engine) Start() {
+	go e.tickLoop()
+}
+
+// BindLoop registers an event loop and returns the handle its connections
+// use. Transports call it once per loop, from any goroutine; at most the
+// configured number of loops may be bound. Safe for concurrent use.
+func (e *Engine) BindLoop(l Loop) *LoopHandle {
+	e.loopsMu.Lock()
+	defer e.loopsMu.Unlock()
+	idx := len(e.loops)
+	if idx >= e.stats.NumLoops()-1 {
+		panic("broker: more event loops bound than configured")
+	}
+	ls := newLoopState(e, idx, l)
+	e.loops = append(e.loops, ls)
+	return &LoopHandle{ls}
+}
+
+// LoopHandle is an event loop bound to an Engine.
+type LoopHandle struct{ ls *loopState }
+
+// withForeignLoop runs fn with the loopState for work outside any event
+// loop, then flushes what fn produced. Safe for concurrent use.
+func (e *Engine) withForeignLoop(fn func(ls *loopState)) {
+	e.foreign.Lock()
+	defer e.foreign.Unlock()
+	fn(e.foreignLS)
+	e.foreignLS.flush()
+}
+
+// Open starts a connection from t on the loop h. Loop-only (h's loop).
+func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
+	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr()}
+	now := time.Now().UnixNano()
+	c.lastActivity.Store(now)
+	c.openedAt = now
+	e.stats.Connections.Add(1)
+	e.conns.Store(c, struct{}{})
+	return c
+}
+
+// Accepting reports whether the engine takes new connections: false when
+// shutting down or at the connection limit. Safe for concurrent use.
+func (e *Engine) Accepting() bool {
+	return !e.stopping.Load() && e.stats.Connections.Load() < int64(e.cfg.MaxConnections)
+}
+
+// Shutdown closes every connection with reason server_shutdown (wills are not
+// published: a clean shutdown is not the client's failure) and stops the
+// ticker. It waits up to timeout for connections to close. Safe for
+// concurrent use; call once.
+func (e *Engine) Shutdown(timeout time.Duration) {
+	if e.stopping.Swap(true) {
+		return
+	}
+	close(e.stop)
+	<-e.tickDone
+	e.conns.Range(func(k, _ any) bool {
+		c := k.(*Conn)
+		c.ls.loop.Execute(func() { c.closeWith(session.ReasonShutdown, "", false) })
+		return true
+	})
+	deadline := time.Now().Add(timeout)
+	for e.stats.Connections.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// assignClientID returns a new unique client ID for a client that sent an
+// empty one with CleanSession 1 [MQTT-3.1.3-6].
+func assignClientID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("broker: crypto/rand failed: " + err.Error())
+	}
+	return "glassmq-" + hex.EncodeToString(b[:])
+}
+
+func nowMillis() int64 { return time.Now().UnixMilli() }
+
+// hostname is reported in $SYS.
+var hostname, _ = os.Hostname()
+

@@ -1,0 +1,185 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+)
+
+// Server runs an Engine behind a gnet TCP listener with one event loop per
+// configured loop.
+type Server struct {
+	e      *Engine
+	h      *gnetHandler
+	addr   chan net.Addr
+	done   chan error
+	runErr error
+}
+
+// gnetHandler adapts gnet's callbacks to the Engine.
+type gnetHandler struct {
+	gnet.BuiltinEventEngine
+	e     *Engine
+	eng   gnet.Engine
+	boot  chan struct{}
+	mu    sync.Mutex
+	loops map[gnet.EventLoop]*LoopHandle
+}
+
+// gnetLoop is a gnet event loop as the Engine's Loop.
+type gnetLoop struct{ el gnet.EventLoop }
+
+func (l gnetLoop) Execute(fn func()) {
+	if err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {
+		fn()
+		return nil
+	})); err != nil {
+		// Only fails once the engine is stopping; the work is moot then.
+		return
+	}
+}
+
+// gnetTransport is a gnet connection as the Engine's Transport.
+type gnetTransport struct {
+	c    gnet.Conn
+	addr string
+}
+
+func (t *gnetTransport) Peek() []byte {
+	b, _ := t.c.Peek(-1)
+	return b
+}
+func (t *gnetTransport) Discard(n int) {
+	if n > 0 {
+		_, _ = t.c.Discard(n)
+	}
+}
+func (t *gnetTransport) Write(b []byte) error {
+	_, err := t.c.Write(b)
+	return err
+}
+func (t *gnetTransport) OutboundBuffered() int { return t.c.OutboundBuffered() }
+func (t *gnetTransport) Close()                { _ = t.c.Close() }
+func (t *gnetTransport) RemoteAddr() string    { return t.addr }
+
+// NewServer returns a server for e; Start begins listening on e's
+// Config.Listen.
+func NewServer(e *Engine) *Server {
+	return &Server{e: e, h: &gnetHandler{e: e, boot: make(chan struct{}), loops: map[gnet.EventLoop]*LoopHandle{}},
+		done: make(chan error, 1)}
+}
+
+// Start starts the engine and the listener, and returns once the listener is
+// accepting connections (or failed to start).
+func (s *Server) Start() error {
+	s.e.Start()
+	addr := "tcp://" + s.e.cfg.Listen
+	go func() {
+		s.done <- gnet.Run(s.h, addr,
+			gnet.WithMulticore(true),
+			gnet.WithNumEventLoop(s.e.cfg.loops()),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithReuseAddr(true),
+			gnet.WithLockOSThread(false),
+		)
+	}()
+	select {
+	case <-s.h.boot:
+		return nil
+	case err := <-s.done:
+		if err == nil {
+			err = errors.New("engine stopped")
+		}
+		return fmt.Errorf("broker: -listen %q: %w", s.e.cfg.Listen, err)
+	}
+}
+
+// Addr returns the address the listener is bound to (useful with port 0).
+func (s *Server) Addr() net.Addr {
+	fd, err := s.h.eng.Dup()
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	}
+	return nil
+}
+
+// Engine returns the server's engine.
+func (s *Server) Engine() *Engine { return s.e }
+
+// Shutdown closes every client, then stops the listener and event loops.
+func (s *Server) Shutdown(timeout time.Duration) error {
+	s.e.Shutdown(timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := s.h.eng.Stop(ctx); err != nil {
+		return fmt.Errorf("broker: stopping listener: %w", err)
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (h *gnetHandler) OnBoot(eng gnet.Engine) gnet.Action {
+	h.eng = eng
+	close(h.boot)
+	return gnet.None
+}
+
+func (h *gnetHandler) loop(el gnet.EventLoop) *LoopHandle {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	lh := h.loops[el]
+	if lh == nil {
+		lh = h.e.BindLoop(gnetLoop{el})
+		h.loops[el] = lh
+	}
+	return lh
+}
+
+func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if !h.e.Accepting() {
+		return nil, gnet.Close
+	}
+	addr := ""
+	if ra := c.RemoteAddr(); ra != nil {
+		addr = ra.String()
+	}
+	conn := h.e.Open(&gnetTransport{c: c, addr: addr}, h.loop(c.EventLoop()))
+	c.SetContext(conn)
+	return nil, gnet.None
+}
+
+func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
+	conn, _ := c.Context().(*Conn)
+	if conn == nil || conn.OnTraffic() {
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+func (h *gnetHandler) OnClose(c gnet.Conn, err error) gnet.Action {
+	if conn, _ := c.Context().(*Conn); conn != nil {
+		conn.OnClose(err)
+	}
+	return gnet.None
+}

@@ -1,0 +1,210 @@
+package broker
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
+)
+
+// loopState is the per-event-loop state of the engine: decode scratch,
+// routing scratch, the connections touched in this round and the batches
+// waiting for other loops. It belongs to its loop (or, for the foreign
+// loopState, to whoever holds Engine.foreign).
+type loopState struct {
+	e    *Engine
+	idx  int
+	loop Loop // nil for the foreign loopState
+	st   *stats.Loop
+
+	// Decode scratch: views into the current frame, valid while handling it.
+	connect codec.Connect
+	publish codec.Publish
+	ack     codec.Ack
+	sub     codec.Subscribe
+	unsub   codec.Unsubscribe
+
+	targets  []target
+	codes    []byte
+	retained []*session.Message
+	dequeued []session.Queued
+	enc      []byte // one encoded QoS 0 PUBLISH, shared by local subscribers
+
+	touched []*Conn  // connections with output or a pump pending this round
+	out     []*batch // by target loop index: deliveries waiting for Execute
+	outIdx  []int    // indexes of out that are non-nil
+	pubSeq  uint64   // numbers the messages routed by this loop
+}
+
+func newLoopState(e *Engine, idx int, l Loop) *loopState {
+	return &loopState{e: e, idx: idx, loop: l, st: e.stats.Loop(idx)}
+}
+
+// batch carries deliveries from one loop to another, run there with one
+// Execute. QoS 0 packets are encoded once per message per batch into buf.
+type batch struct {
+	buf    []byte
+	items  []batchItem
+	lastSq uint64 // pubSeq of the message last encoded into buf
+	lastAt int    // where that encoding starts in buf
+}
+
+// batchItem is one delivery: n > 0 writes buf[off:off+n] (a QoS 0 PUBLISH)
+// to conn; n == 0 asks conn to pump its session queue.
+type batchItem struct {
+	conn   *Conn
+	off, n int
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+func (ls *loopState) batchFor(target *loopState) *batch {
+	for len(ls.out) <= target.idx {
+		ls.out = append(ls.out, nil)
+	}
+	b := ls.out[target.idx]
+	if b == nil {
+		b = batchPool.Get().(*batch)
+		b.lastSq = 0
+		ls.out[target.idx] = b
+		ls.outIdx = append(ls.outIdx, target.idx)
+	}
+	return b
+}
+
+// touch marks c for a flush at the end of this round. Loop-only.
+func (ls *loopState) touch(c *Conn) {
+	if !c.touched {
+		c.touched = true
+		ls.touched = append(ls.touched, c)
+	}
+}
+
+// flush ends a round: pumps and writes every touched connection once, then
+// hands each other loop its batch with one Execute. Loop-only.
+func (ls *loopState) flush() {
+	for i := 0; i < len(ls.touched); i++ { // pump may touch more
+		c := ls.touched[i]
+		c.touched = false
+		if c.needPump {
+			c.needPump = false
+			c.pump()
+		}
+		c.flushOut()
+		ls.touched[i] = nil
+	}
+	ls.touched = ls.touched[:0]
+	for _, idx := range ls.outIdx {
+		b := ls.out[idx]
+		ls.out[idx] = nil
+		target := ls.e.loops[idx]
+		target.loop.Execute(func() { target.runBatch(b) })
+	}
+	ls.outIdx = ls.outIdx[:0]
+}
+
+// runBatch performs deliveries handed over by another loop. Loop-only.
+func (ls *loopState) runBatch(b *batch) {
+	for i := range b.items {
+		it := &b.items[i]
+		c := it.conn
+		if it.n == 0 {
+			c.pumpPending.Store(false)
+			if c.state == stateConnected {
+				c.needPump = true
+				ls.touch(c)
+			}
+		} else if c.state == stateConnected {
+			c.writeQoS0(b.buf[it.off : it.off+it.n])
+		}
+		it.conn = nil
+	}
+	b.items = b.items[:0]
+	if cap(b.buf) > 1<<20 {
+		b.buf = nil // do not pin a burst's memory in the pool
+	}
+	b.buf = b.buf[:0]
+	batchPool.Put(b)
+	ls.flush()
+}
+
+// route delivers one application message to every matching subscription:
+// once per session at the highest matching QoS, downgraded to the publish
+// QoS. msg, when not nil, is the stored copy of topic and payload; route
+// makes one when a QoS 1/2 delivery needs it. Loop-only.
+func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) {
+	ls.pubSeq++
+	ts := ls.e.router.match(topic, ls.targets[:0])
+	if len(ts) > 1 {
+		slices.SortFunc(ts, func(a, b target) int {
+			switch {
+			case a.s.Seq < b.s.Seq:
+				return -1
+			case a.s.Seq > b.s.Seq:
+				return 1
+			}
+			return int(b.qos) - int(a.qos) // highest QoS first
+		})
+		ts = slices.CompactFunc(ts, func(a, b target) bool { return a.s == b.s })
+	}
+	encoded := false
+	for _, t := range ts {
+		q := min(qos, t.qos)
+		if q == 0 {
+			c, _ := t.s.Owner().(*Conn)
+			if c == nil {
+				continue // QoS 0 is not queued for offline sessions
+			}
+			if c.ls == ls {
+				if !encoded {
+					ls.enc = codec.AppendPublish(ls.enc[:0], &codec.Publish{TopicName: topic, Payload: payload})
+					encoded = true
+				}
+				c.writeQoS0(ls.enc)
+				ls.touch(c)
+				continue
+			}
+			b := ls.batchFor(c.ls)
+			if b.lastSq != ls.pubSeq {
+				b.lastSq, b.lastAt = ls.pubSeq, len(b.buf)
+				b.buf = codec.AppendPublish(b.buf, &codec.Publish{TopicName: topic, Payload: payload})
+			}
+			b.items = append(b.items, batchItem{conn: c, off: b.lastAt, n: len(b.buf) - b.lastAt})
+			continue
+		}
+		if msg == nil {
+			msg = session.NewMessage(topic, payload, qos, false)
+		}
+		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q})
+	}
+	clear(ts)
+	ls.targets = ts[:0]
+}
+
+// enqueue puts a QoS 1/2 delivery on s's queue and makes sure the attached
+// connection, if any, pumps it. Loop-only.
+func (ls *loopState) enqueue(s *session.Session, q session.Queued) {
+	s.Lock()
+	dropped := s.EnqueueLocked(q)
+	c, _ := s.Owner().(*Conn)
+	s.Unlock()
+	if dropped {
+		ls.st.DroppedQueue.Add(1)
+	} else {
+		ls.e.stats.QueuedNow.Add(1)
+	}
+	if c == nil {
+		return
+	}
+	if c.ls == ls {
+		c.needPump = true
+		ls.touch(c)
+		return
+	}
+	if c.pumpPending.CompareAndSwap(false, true) {
+		b := ls.batchFor(c.ls)
+		b.items = append(b.items, batchItem{conn: c})
+	}
+}

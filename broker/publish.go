@@ -1,0 +1,124 @@
+package broker
+
+import (
+	"slices"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+)
+
+// handlePublish takes a PUBLISH from the client through its QoS flow.
+// Loop-only.
+func (c *Conn) handlePublish(frame []byte) {
+	p := &c.ls.publish
+	if _, err := p.Decode(frame); err != nil {
+		c.fail(codec.TypePublish, err)
+		return
+	}
+	c.ls.st.MessagesReceived.Add(1)
+	switch p.QoS {
+	case 1:
+		c.out = codec.AppendPuback(c.out, p.PacketID) // [MQTT-4.3.2-2]
+		c.countSent(codec.TypePuback, 0, 4)
+	case 2:
+		s := c.sess
+		if _, dup := s.Loop.AwaitingRel[p.PacketID]; dup {
+			// Already received and forwarded: acknowledge again, deliver
+			// nothing [MQTT-4.3.3-2].
+			c.out = codec.AppendPubrec(c.out, p.PacketID)
+			c.countSent(codec.TypePubrec, 0, 4)
+			return
+		}
+		if s.Loop.AwaitingRel == nil {
+			s.Loop.AwaitingRel = make(map[uint16]struct{})
+		}
+		s.Loop.AwaitingRel[p.PacketID] = struct{}{}
+		s.SyncLoopGauges()
+		// PUBREC goes out before the message is forwarded: flush it now.
+		c.out = codec.AppendPubrec(c.out, p.PacketID)
+		c.countSent(codec.TypePubrec, 0, 4)
+		c.flushOut()
+	}
+	if len(p.TopicName) > 0 && p.TopicName[0] == '$' {
+		return // clients may not publish to $-topics; acknowledged, not delivered
+	}
+	var msg *session.Message
+	if p.Retain {
+		msg = session.NewMessage(p.TopicName, p.Payload, p.QoS, true)
+		c.e.setRetained(msg)
+	}
+	c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
+}
+
+// handleAck handles PUBACK, PUBREC, PUBREL and PUBCOMP. Loop-only.
+func (c *Conn) handleAck(frame []byte) {
+	a := &c.ls.ack
+	if _, err := a.Decode(frame); err != nil {
+		c.fail(codec.PacketType(frame), err)
+		return
+	}
+	s := c.sess
+	switch a.Type {
+	case codec.TypePuback:
+		if c.ackInflight(a.PacketID, 1, false) {
+			c.needPump = true
+		}
+	case codec.TypePubrec:
+		for i := range s.Loop.Inflight {
+			f := &s.Loop.Inflight[i]
+			if f.PacketID == a.PacketID && f.QoS == 2 {
+				f.Released = true
+				f.Msg = nil // the message is delivered; only the ID remains [MQTT-4.3.3-1]
+				break
+			}
+		}
+		c.out = codec.AppendPubrel(c.out, a.PacketID)
+		c.countSent(codec.TypePubrel, 1, 4)
+	case codec.TypePubcomp:
+		if c.ackInflight(a.PacketID, 2, true) {
+			c.needPump = true
+		}
+	case codec.TypePubrel:
+		if _, ok := s.Loop.AwaitingRel[a.PacketID]; ok {
+			delete(s.Loop.AwaitingRel, a.PacketID)
+			s.SyncLoopGauges()
+		}
+		c.out = codec.AppendPubcomp(c.out, a.PacketID) // [MQTT-4.3.3-2]
+		c.countSent(codec.TypePubcomp, 0, 4)
+	}
+}
+
+// ackInflight removes the in-flight entry id of QoS qos (released must match
+// for QoS 2) and reports whether it was found. Loop-only.
+func (c *Conn) ackInflight(id uint16, qos byte, released bool) bool {
+	s := c.sess
+	for i := range s.Loop.Inflight {
+		f := &s.Loop.Inflight[i]
+		if f.PacketID == id && f.QoS == qos && f.Released == released {
+			s.Loop.Inflight = slices.Delete(s.Loop.Inflight, i, i+1)
+			s.SyncLoopGauges()
+			return true
+		}
+	}
+	return false
+}
+
+// setRetained stores or clears a retained message. Safe for concurrent use.
+func (e *Engine) setRetained(m *session.Message) {
+	if d := e.retained.set(m); d != 0 {
+		e.stats.Retained.Add(int64(d))
+	}
+}
+
+// publishMessage publishes m as the broker: wills and $SYS. Messages to
+// $-topics from clients' wills are dropped. Loop-only (ls's loop).
+func (e *Engine) publishMessage(ls *loopState, m *session.Message) {
+	if m.Retain {
+		e.setRetained(m)
+	}
+	var stored *session.Message
+	if m.QoS > 0 {
+		stored = &session.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS}
+	}
+	ls.route(m.Topic, m.Payload, m.QoS, stored)
+}

@@ -1,0 +1,133 @@
+package broker
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+
+	"github.com/glassmq/glassmq/session"
+)
+
+// target is one session a PUBLISH matched, with the QoS of its subscription.
+type target struct {
+	s   *session.Session
+	qos byte
+}
+
+// node is one topic level of the subscription tree.
+type node struct {
+	children map[string]*node
+	subs     map[*session.Session]byte // subscription QoS by session
+}
+
+// router is the subscription tree. Matching holds a read lock for the walk
+// only; SUBSCRIBE and UNSUBSCRIBE take the write lock.
+type router struct {
+	mu   sync.RWMutex
+	root node
+}
+
+// add subscribes s to filter at qos, replacing the QoS of an existing
+// subscription. Safe for concurrent use.
+func (r *router) add(filter string, s *session.Session, qos byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := &r.root
+	for level := range strings.SplitSeq(filter, "/") {
+		c := n.children[level]
+		if c == nil {
+			if n.children == nil {
+				n.children = make(map[string]*node)
+			}
+			c = &node{}
+			n.children[level] = c
+		}
+		n = c
+	}
+	if n.subs == nil {
+		n.subs = make(map[*session.Session]byte)
+	}
+	n.subs[s] = qos
+}
+
+// remove unsubscribes s from filter and prunes empty nodes. Safe for
+// concurrent use.
+func (r *router) remove(filter string, s *session.Session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.root.remove(filter, s)
+}
+
+func (n *node) remove(filter string, s *session.Session) (empty bool) {
+	level, rest, more := strings.Cut(filter, "/")
+	c := n.children[level]
+	if c == nil {
+		return false
+	}
+	if more {
+		if c.remove(rest, s) {
+			delete(n.children, level)
+		}
+	} else {
+		delete(c.subs, s)
+		if len(c.subs) == 0 && len(c.children) == 0 {
+			delete(n.children, level)
+		}
+	}
+	return len(n.subs) == 0 && len(n.children) == 0
+}
+
+// match appends to out every subscription whose filter matches topic, a
+// valid topic name. A session may appear more than once (overlapping
+// filters); the caller merges. It does not allocate beyond growing out.
+// Safe for concurrent use.
+func (r *router) match(topic []byte, out []target) []target {
+	r.mu.RLock()
+	// A filter starting with a wildcard never matches a topic starting with
+	// '$' [MQTT-4.7.2-1].
+	out = r.root.collect(topic, len(topic) > 0 && topic[0] == '$', out)
+	r.mu.RUnlock()
+	return out
+}
+
+// collect matches the levels of topic (one or more, joined by '/') below n.
+// noWild suppresses '+' and '#' at this level.
+func (n *node) collect(topic []byte, noWild bool, out []target) []target {
+	if !noWild {
+		if h := n.children["#"]; h != nil {
+			out = h.appendSubs(out)
+		}
+	}
+	level, rest, more := topic, []byte(nil), false
+	if i := bytes.IndexByte(topic, '/'); i >= 0 {
+		level, rest, more = topic[:i], topic[i+1:], true
+	}
+	if c := n.children[string(level)]; c != nil {
+		out = c.next(rest, more, out)
+	}
+	if !noWild {
+		if c := n.children["+"]; c != nil {
+			out = c.next(rest, more, out)
+		}
+	}
+	return out
+}
+
+// next continues a match at n, which matched one level.
+func (n *node) next(rest []byte, more bool, out []target) []target {
+	if more {
+		return n.collect(rest, false, out)
+	}
+	out = n.appendSubs(out)
+	if h := n.children["#"]; h != nil { // "sport/#" also matches "sport" [MQTT-4.7.1-2]
+		out = h.appendSubs(out)
+	}
+	return out
+}
+
+func (n *node) appendSubs(out []target) []target {
+	for s, q := range n.subs {
+		out = append(out, target{s, q})
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package broker
+
+import (
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+)
+
+// subackFailure is the SUBACK return code for a refused filter [MQTT-3.9.3].
+const subackFailure = 0x80
+
+// handleSubscribe subscribes, answers SUBACK, then sends the retained
+// messages the new subscriptions match. Loop-only.
+func (c *Conn) handleSubscribe(frame []byte) {
+	p := &c.ls.sub
+	if _, err := p.Decode(frame); err != nil {
+		c.fail(codec.TypeSubscribe, err)
+		return
+	}
+	s := c.sess
+	codes := c.ls.codes[:0]
+	for _, f := range p.Filters {
+		if !codec.ValidTopicFilter(f.TopicFilter) {
+			codes = append(codes, subackFailure) // [MQTT-4.7.3-*], filter refused alone
+			continue
+		}
+		filter := string(f.TopicFilter)
+		if len(s.Subscriptions()) >= c.e.cfg.MaxSubscriptions && !hasFilter(s.Subscriptions(), filter) {
+			codes = append(codes, subackFailure)
+			continue
+		}
+		qos := min(f.QoS, 2)
+		if s.Subscribe(filter, qos) {
+			c.e.stats.Subscriptions.Add(1)
+		}
+		c.e.router.add(filter, s, qos) // replaces an existing one [MQTT-3.8.4-3]
+		codes = append(codes, qos)
+	}
+	n := len(c.out)
+	c.out = codec.AppendSuback(c.out, p.PacketID, codes) // [MQTT-3.8.4-1], one code per filter [MQTT-3.8.4-5]
+	c.countSent(codec.TypeSuback, 0, len(c.out)-n)
+	for i, f := range p.Filters {
+		if codes[i] != subackFailure {
+			c.sendRetained(string(f.TopicFilter), codes[i])
+		}
+	}
+	c.ls.codes = codes[:0]
+}
+
+// sendRetained sends the retained messages matching filter, with RETAIN 1,
+// after the SUBACK [MQTT-3.3.1-6]. Loop-only.
+func (c *Conn) sendRetained(filter string, granted byte) {
+	ms := c.e.retained.matching(filter, c.ls.retained[:0])
+	for i, m := range ms {
+		q := min(m.QoS, granted)
+		if q == 0 {
+			n := len(c.out)
+			c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
+			c.countSent(codec.TypePublish, 0, len(c.out)-n)
+			c.ls.st.MessagesSent.Add(1)
+		} else {
+			c.ls.enqueue(c.sess, session.Queued{Msg: m, QoS: q, Retain: true})
+		}
+		ms[i] = nil
+	}
+	c.ls.retained = ms[:0]
+}
+
+func hasFilter(subs []session.Subscription, filter string) bool {
+	for i := range subs {
+		if subs[i].TopicFilter == filter {
+			return true
+		}
+	}
+	return false
+}
+
+// handleUnsubscribe removes subscriptions and answers UNSUBACK, even for
+// filters it did not have [MQTT-3.10.4-5]. Loop-only.
+func (c *Conn) handleUnsubscribe(frame []byte) {
+	p := &c.ls.unsub
+	if _, err := p.Decode(frame); err != nil {
+		c.fail(codec.TypeUnsubscribe, err)
+		return
+	}
+	s := c.sess
+	for _, f := range p.TopicFilters {
+		filter := string(f)
+		if s.Unsubscribe(filter) {
+			c.e.router.remove(filter, s)
+			c.e.stats.Subscriptions.Add(-1)
+		}
+	}
+	c.out = codec.AppendUnsuback(c.out, p.PacketID) // [MQTT-3.10.4-4]
+	c.countSent(codec.TypeUnsuback, 0, 4)
+}

@@ -1,0 +1,123 @@
+package broker
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
+)
+
+// tickInterval is how often the ticker checks keep-alives, connect timeouts
+// and session expiry. A keep-alive close therefore happens between 1.5 x
+// keep-alive and 1.5 x keep-alive + tickInterval after the last packet.
+const tickInterval = 100 * time.Millisecond
+
+func (e *Engine) tickLoop() {
+	defer close(e.tickDone)
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	var lastSys, lastExpiry time.Time
+	for {
+		select {
+		case <-e.stop:
+			return
+		case now := <-t.C:
+			e.checkConns(now)
+			if now.Sub(lastExpiry) >= time.Second {
+				lastExpiry = now
+				e.expireSessions(now)
+			}
+			if e.cfg.SysInterval > 0 && now.Sub(lastSys) >= e.cfg.SysInterval {
+				lastSys = now
+				e.publishSys(now)
+			}
+		}
+	}
+}
+
+// checkConns closes connections whose keep-alive ran out (1.5 x keep-alive
+// with no packet [MQTT-3.1.2-24]) or that sent no CONNECT in time.
+func (e *Engine) checkConns(now time.Time) {
+	n := now.UnixNano()
+	e.conns.Range(func(k, _ any) bool {
+		c := k.(*Conn)
+		ka := c.keepAlive.Load()
+		idle := n - c.lastActivity.Load()
+		switch {
+		case ka > 0 && idle > ka*3/2:
+			c.requestClose(session.ReasonKeepAlive)
+		case ka == 0 && c.lastActivity.Load() == c.openedAt && idle > int64(e.cfg.ConnectTimeout):
+			c.requestClose(session.ReasonProtocolError) // no CONNECT in time
+		}
+		return true
+	})
+}
+
+// requestClose asks c's loop to close c with reason r, publishing its will.
+// Safe for concurrent use.
+func (c *Conn) requestClose(r session.Reason) {
+	if !c.closeReason.CompareAndSwap(0, uint32(r)) {
+		return
+	}
+	c.ls.loop.Execute(func() {
+		detail := ""
+		if r == session.ReasonProtocolError {
+			detail = "no CONNECT within -connect-timeout"
+		}
+		c.closeWith(r, detail, true)
+		c.ls.flush()
+	})
+}
+
+// expireSessions removes offline persistent sessions idle past the expiry.
+func (e *Engine) expireSessions(now time.Time) {
+	limit := now.Add(-e.cfg.SessionExpiry).UnixMilli()
+	e.reg.Range(func(s *session.Session) bool {
+		if s.IsConnected() || s.DisconnectTime() == 0 || s.DisconnectTime() > limit {
+			return true
+		}
+		s.Lock()
+		expired := s.Owner() == nil && s.ClaimLocked() == nil && !s.RemovedLocked()
+		if expired {
+			e.reg.Delete(s)
+			s.MarkRemovedLocked()
+		}
+		s.Unlock()
+		if expired {
+			e.dropSession(s)
+		}
+		return true
+	})
+}
+
+// publishSys publishes the $SYS/broker/... counters as retained QoS 0
+// messages.
+func (e *Engine) publishSys(now time.Time) {
+	var st stats.BrokerSnapshot
+	e.stats.Snapshot(&st)
+	u := func(v uint64) []byte { return strconv.AppendUint(nil, v, 10) }
+	i := func(v int64) []byte { return strconv.AppendInt(nil, v, 10) }
+	topics := []struct {
+		topic string
+		value []byte
+	}{
+		{"$SYS/broker/version", []byte("glassmq " + Version)},
+		{"$SYS/broker/uptime", []byte(strconv.Itoa(int(now.Sub(e.started).Seconds())) + " seconds")},
+		{"$SYS/broker/clients/connected", i(st.Connections)},
+		{"$SYS/broker/clients/total", i(st.Sessions)},
+		{"$SYS/broker/messages/received", u(st.MessagesReceived)},
+		{"$SYS/broker/messages/sent", u(st.MessagesSent)},
+		{"$SYS/broker/messages/dropped", u(st.DroppedQoS0 + st.DroppedQueue)},
+		{"$SYS/broker/bytes/received", u(st.Received.Bytes)},
+		{"$SYS/broker/bytes/sent", u(st.Sent.Bytes)},
+		{"$SYS/broker/subscriptions/count", i(st.Subscriptions)},
+		{"$SYS/broker/retained messages/count", i(st.Retained)},
+		{"$SYS/broker/store/messages/count", i(st.QueuedNow)},
+	}
+	e.withForeignLoop(func(ls *loopState) {
+		for _, t := range topics {
+			e.publishMessage(ls, &session.Message{Topic: []byte(t.topic), Payload: t.value, Retain: true})
+		}
+	})
+}

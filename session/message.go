@@ -1,0 +1,37 @@
+package session
+
+// Message is an application message as stored for QoS 1/2 delivery, for
+// retained storage and for wills. It is immutable once created, so one Message
+// may be shared by every session that delivers it.
+type Message struct {
+	Topic   []byte // immutable
+	Payload []byte // immutable
+	QoS     byte // QoS it was published with
+	Retain  bool
+}
+
+// NewMessage copies topic and payload (which may be views into a read
+// buffer) into a new Message, with one allocation.
+func NewMessage(topic, payload []byte, qos byte, retain bool) *Message {
+	b := make([]byte, len(topic)+len(payload))
+	copy(b, topic)
+	copy(b[len(topic):], payload)
+	return &Message{Topic: b[:len(topic):len(topic)], Payload: b[len(topic):], QoS: qos, Retain: retain}
+}
+
+// Queued is a message waiting in a session queue, with the QoS it will be
+// delivered at (the minimum of the publish and subscription QoS).
+type Queued struct {
+	Msg    *Message
+	QoS    byte
+	Retain bool // retain flag to send: true only for retained messages sent on subscribe
+}
+
+// Inflight is an outgoing QoS 1/2 message sent and not yet fully acknowledged.
+type Inflight struct {
+	PacketID uint16
+	Msg      *Message
+	QoS      byte
+	Retain   bool
+	Released bool // QoS 2: PUBREC received and PUBREL sent; waiting for PUBCOMP
+}

@@ -1,0 +1,70 @@
+package session
+
+// queue is a bounded FIFO ring of Queued messages. When full, Push drops the
+// oldest element. The zero value with max set is ready to use.
+type queue struct {
+	buf        []Queued
+	head, size int
+	max        int
+}
+
+// push appends q, dropping the oldest element when the queue holds max
+// elements; it reports whether one was dropped.
+func (q *queue) push(m Queued) (dropped bool) {
+	if q.max <= 0 {
+		return true
+	}
+	if q.size == q.max {
+		q.buf[q.head] = Queued{}
+		q.head = (q.head + 1) % len(q.buf)
+		q.size--
+		dropped = true
+	}
+	if q.size == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.size)%len(q.buf)] = m
+	q.size++
+	return dropped
+}
+
+func (q *queue) grow() {
+	n := 2 * len(q.buf)
+	if n == 0 {
+		n = 8
+	}
+	if n > q.max {
+		n = q.max
+	}
+	nb := make([]Queued, n)
+	for i := 0; i < q.size; i++ {
+		nb[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = nb, 0
+}
+
+// pop removes and returns the oldest element.
+func (q *queue) pop() (Queued, bool) {
+	if q.size == 0 {
+		return Queued{}, false
+	}
+	m := q.buf[q.head]
+	q.buf[q.head] = Queued{}
+	q.head = (q.head + 1) % len(q.buf)
+	q.size--
+	if q.size == 0 && len(q.buf) > 64 {
+		q.buf, q.head = nil, 0 // give back memory of a drained burst
+	}
+	return m, true
+}
+
+func (q *queue) clear() {
+	q.buf, q.head, q.size = nil, 0, 0
+}
+
+// each calls fn for each element, oldest first.
+func (q *queue) each(fn func(Queued)) {
+	for i := 0; i < q.size; i++ {
+		fn(q.buf[(q.head+i)%len(q.buf)])
+	}
+}
