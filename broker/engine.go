@@ -139,4 +139,3 @@ func nowMillis() int64 { return time.Now().UnixMilli() }
 
 // hostname is reported in $SYS.
 var hostname, _ = os.Hostname()
-

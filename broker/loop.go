@@ -32,10 +32,11 @@ type loopState struct {
 	dequeued []session.Queued
 	enc      []byte // one encoded QoS 0 PUBLISH, shared by local subscribers
 
-	touched []*Conn  // connections with output or a pump pending this round
-	out     []*batch // by target loop index: deliveries waiting for Execute
-	outIdx  []int    // indexes of out that are non-nil
-	pubSeq  uint64   // numbers the messages routed by this loop
+	touched  []*Conn  // connections with output or a pump pending this round
+	flushing bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
+	out      []*batch // by target loop index: deliveries waiting for Execute
+	outIdx   []int    // indexes of out that are non-nil
+	pubSeq   uint64   // numbers the messages routed by this loop
 }
 
 func newLoopState(e *Engine, idx int, l Loop) *loopState {
@@ -85,6 +86,11 @@ func (ls *loopState) touch(c *Conn) {
 // flush ends a round: pumps and writes every touched connection once, then
 // hands each other loop its batch with one Execute. Loop-only.
 func (ls *loopState) flush() {
+	if ls.flushing {
+		return
+	}
+	ls.flushing = true
+	defer func() { ls.flushing = false }()
 	for i := 0; i < len(ls.touched); i++ { // pump may touch more
 		c := ls.touched[i]
 		c.touched = false
