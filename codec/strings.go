@@ -83,20 +83,20 @@ func (r *reader) str(field, missingRule, nulRule string) ([]byte, error) {
 // packet: the remaining length disagrees with the content.
 func (r *reader) short(field string, off, want int) error {
 	return malformed(r.t, field, off,
-		fmt.Sprintf("needs %d bytes, packet has %d left", want, len(r.b)-off), ruleRemaining) // [MQTT-2.2.3]
+		fmt.Sprintf("needs %s, packet has %d left", bytesCount(want), len(r.b)-off), ruleRemaining) // [MQTT-2.2.3]
 }
 
-// end reports bytes after the last field. rule is the one that says no further
-// field may be present, or empty for [MQTT-2.2.3].
+// end reports bytes after the last field, as the field named when rule, the
+// one that says that field must be absent, is not empty, else as [MQTT-2.2.3].
 func (r *reader) end(field, rule string) error {
 	if r.off == len(r.b) {
 		return nil
 	}
 	if rule == "" {
-		rule = ruleRemaining
+		field, rule = "payload", ruleRemaining
 	}
 	return malformed(r.t, field, r.off,
-		fmt.Sprintf("%d bytes after the last field, want none", len(r.b)-r.off), rule)
+		fmt.Sprintf("%s after the last field, want none", bytesCount(len(r.b)-r.off)), rule)
 }
 
 // checkUTF8 returns the index in s of the first byte that starts ill-formed
@@ -142,3 +142,11 @@ func appendString(dst, s []byte) []byte {
 }
 
 func appendUint16(dst []byte, v uint16) []byte { return append(dst, byte(v>>8), byte(v)) }
+
+// bytesCount renders "1 byte" or "n bytes".
+func bytesCount(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
