@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"github.com/panjf2000/gnet/v2/pkg/logging"
 	"golang.org/x/sys/unix"
 )
 
@@ -45,6 +45,16 @@ func (l gnetLoop) Execute(fn func()) {
 		return
 	}
 }
+
+// gnetLogger passes gnet's warnings and errors to the standard logger and
+// drops its informational lines.
+type gnetLogger struct{}
+
+func (gnetLogger) Debugf(string, ...any)          {}
+func (gnetLogger) Infof(string, ...any)           {}
+func (gnetLogger) Warnf(format string, a ...any)  { log.Printf("gnet: "+format, a...) }
+func (gnetLogger) Errorf(format string, a ...any) { log.Printf("gnet: "+format, a...) }
+func (gnetLogger) Fatalf(format string, a ...any) { log.Fatalf("gnet: "+format, a...) }
 
 // gnetTransport is a gnet connection as the Engine's Transport.
 type gnetTransport struct {
@@ -88,7 +98,7 @@ func (s *Server) Start() error {
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReuseAddr(true),
 			gnet.WithLockOSThread(false),
-			gnet.WithLogLevel(logging.WarnLevel),
+			gnet.WithLogger(gnetLogger{}),
 		)
 	}()
 	select {
