@@ -29,6 +29,7 @@ type Conn struct {
 	openedAt     int64        // unix ns, immutable
 	lastActivity atomic.Int64 // unix ns of the last input; read by the ticker
 	keepAlive    atomic.Int64 // keep-alive from CONNECT in ns, 0 for none; read by the ticker
+	gotConnect   atomic.Bool  // a CONNECT was decoded; read by the ticker
 	pumpPending  atomic.Bool  // a pump request is in some loop's batch
 	closeReason  atomic.Uint32
 

@@ -47,6 +47,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		c.meta.WillTopic = string(p.WillTopic)
 	}
 	c.keepAlive.Store(int64(p.KeepAlive) * int64(time.Second))
+	c.gotConnect.Store(true)
 	c.connectSize = len(frame)
 	c.state = stateConnecting
 	c.claim(id)

@@ -47,7 +47,7 @@ func (e *Engine) checkConns(now time.Time) {
 		switch {
 		case ka > 0 && idle > ka*3/2:
 			c.requestClose(session.ReasonKeepAlive)
-		case ka == 0 && c.lastActivity.Load() == c.openedAt && idle > int64(e.cfg.ConnectTimeout):
+		case !c.gotConnect.Load() && n-c.openedAt > int64(e.cfg.ConnectTimeout):
 			c.requestClose(session.ReasonProtocolError) // no CONNECT in time
 		}
 		return true

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"strconv"
 	"sync/atomic"
 
 	"github.com/glassmq/glassmq/codec"
@@ -77,4 +78,19 @@ func (c *Counters) Snapshot(dst *Snapshot) {
 type Client struct {
 	Received Counters
 	Sent     Counters
+}
+
+// String renders the snapshot's items as "TYPE/qos:count ...", for logs and
+// tests.
+func (s Snapshot) String() string {
+	var b []byte
+	for i, it := range s.Items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, it.Type.String()...)
+		b = append(b, '/', '0'+it.QoS, ':')
+		b = strconv.AppendUint(b, it.Count, 10)
+	}
+	return string(b)
 }
