@@ -46,11 +46,18 @@ var (
 	aliVariants = []aliVariant{classicJSON, classicXML, v2ACS3, v2RPC}
 )
 
-// classicQuery drives services/onsmqtt; format "" is the SDK's JSON default.
+// classicQuery drives services/onsmqtt in region cn-hangzhou; format "" is
+// the SDK's JSON default.
 func classicQuery(format string) func(*testing.T, *broker, string, string, *capture) aliQuery {
+	return classicQueryIn("cn-hangzhou", format)
+}
+
+// classicQueryIn is classicQuery in the given region, sent as RegionId
+// (empty if "").
+func classicQueryIn(region, format string) func(*testing.T, *broker, string, string, *capture) aliQuery {
 	return func(t *testing.T, b *broker, keyID, keySecret string, cp *capture) aliQuery {
 		t.Helper()
-		c, err := onsmqtt.NewClientWithOptions("cn-hangzhou", sdk.NewConfig(), credentials.NewAccessKeyCredential(keyID, keySecret))
+		c, err := onsmqtt.NewClientWithOptions(region, sdk.NewConfig(), credentials.NewAccessKeyCredential(keyID, keySecret))
 		if err != nil {
 			t.Fatalf("onsmqtt.NewClientWithOptions: %v", err)
 		}
@@ -312,5 +319,23 @@ func TestNoCredentials(t *testing.T) {
 		if err != nil || !online {
 			t.Errorf("Alibaba %s: OnlineStatus %v, err %v; want true, nil", v.name, online, err)
 		}
+	}
+}
+
+// TestEmptyRegion checks that no region is required: the Tencent SDK then
+// sends no X-TC-Region (TC3) or an empty Region (legacy), and the Alibaba
+// classic SDK an empty RegionId (API-WIRE.md 7).
+func TestEmptyRegion(t *testing.T) {
+	b := startBroker(t, brokerConfig{credentials: true})
+	connectPaho(t, b, oddClientID, true, 60*time.Second)
+	for _, v := range []tencentVariant{tc3Post, hmac256} {
+		c := newTencentIn(t, b, "", tencentSecretID, tencentSecretKey, v, nil)
+		if p, err := describe(c, str(instanceID), str(oddClientID)); err != nil || deref(p.ClientId) != oddClientID {
+			t.Errorf("Tencent %s without region: ClientId %v, err %v", v.name, asJSON(p), err)
+		}
+	}
+	q := classicQueryIn("", "")(t, b, alibabaKeyID, alibabaKeySecret, nil)
+	if online, _, err := q(str(instanceID), str(oddClientID)); err != nil || !online {
+		t.Errorf("Alibaba classic without RegionId: OnlineStatus %v, err %v; want true, nil", online, err)
 	}
 }

@@ -22,6 +22,11 @@ const (
 	replayForged                    // send the recorded request with its signature altered
 )
 
+// String names the mode in failure messages.
+func (m captureMode) String() string {
+	return [...]string{"forward", "hold", "replay", "replayForged"}[m]
+}
+
 var errHeld = errors.New("sdktest: request held back by the capture")
 
 // capture sits between an SDK and the broker, as an http.RoundTripper

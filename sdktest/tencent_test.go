@@ -30,9 +30,16 @@ var (
 	tcVariants = []tencentVariant{tc3Post, tc3Get, hmac256, hmac1Get}
 )
 
-// newTencent returns an SDK client for the broker's admin port; rt, if not
-// nil, replaces the SDK's HTTP transport.
+// newTencent returns an SDK client for the broker's admin port in region
+// ap-guangzhou; rt, if not nil, replaces the SDK's HTTP transport.
 func newTencent(t *testing.T, b *broker, secretID, secretKey string, v tencentVariant, rt http.RoundTripper) *trocket.Client {
+	t.Helper()
+	return newTencentIn(t, b, "ap-guangzhou", secretID, secretKey, v, rt)
+}
+
+// newTencentIn is newTencent in the given region; with "" the SDK sends no
+// X-TC-Region (TC3) or an empty Region (legacy).
+func newTencentIn(t *testing.T, b *broker, region, secretID, secretKey string, v tencentVariant, rt http.RoundTripper) *trocket.Client {
 	t.Helper()
 	cpf := profile.NewClientProfile()
 	cpf.HttpProfile.Endpoint = b.Admin
@@ -40,7 +47,7 @@ func newTencent(t *testing.T, b *broker, secretID, secretKey string, v tencentVa
 	cpf.HttpProfile.ReqMethod = v.method
 	cpf.HttpProfile.ReqTimeout = 10
 	cpf.SignMethod = v.signMethod
-	c, err := trocket.NewClient(common.NewCredential(secretID, secretKey), "ap-guangzhou", cpf)
+	c, err := trocket.NewClient(common.NewCredential(secretID, secretKey), region, cpf)
 	if err != nil {
 		t.Fatalf("trocket.NewClient: %v", err)
 	}
