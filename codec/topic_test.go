@@ -126,3 +126,32 @@ func TestMatchTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestTopicLengthLimit: a topic name or filter encodes to at most 65535 bytes
+// [MQTT-4.7.3-3]; the two-byte length prefix cannot say more, so the encoders
+// refuse a longer one as a broken invariant of the caller.
+func TestTopicLengthLimit(t *testing.T) {
+	long := make([]byte, 65536)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for name, f := range map[string]func(){
+		"MQTT-4.7.3-3 AppendPublish":     func() { codec.AppendPublish(nil, &codec.Publish{TopicName: long}) },
+		"MQTT-4.7.3-3 AppendSubscribe":   func() { codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: long}}) },
+		"MQTT-4.7.3-3 AppendUnsubscribe": func() { codec.AppendUnsubscribe(nil, 1, [][]byte{long}) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: got no panic for a 65536-byte topic, want one", name)
+				}
+			}()
+			f()
+		}()
+	}
+	b := codec.AppendPublish(nil, &codec.Publish{TopicName: long[:65535]})
+	var p codec.Publish
+	if n, err := p.Decode(b); n != len(b) || err != nil || len(p.TopicName) != 65535 {
+		t.Fatalf("65535-byte topic: got %d, %v, %d bytes; want %d, nil, 65535", n, err, len(p.TopicName), len(b))
+	}
+}
