@@ -12,7 +12,7 @@ import (
 type Publish struct {
 	Dup       bool   // redelivery; never with QoS 0
 	QoS       byte   // 0, 1 or 2
-	Retain    bool   //
+	Retain    bool   // stored as the topic's retained message; live forwards clear it
 	TopicName []byte // valid topic name: no wildcards, not empty
 	PacketID  uint16 // non-zero for QoS 1 and 2, 0 for QoS 0
 	Payload   []byte // application message, may be empty; never log it

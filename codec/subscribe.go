@@ -48,7 +48,6 @@ func (p *Subscribe) Decode(b []byte) (int, error) {
 	if p.PacketID == 0 { // [MQTT-2.3.1-1]
 		return 0, zeroPacketID(TypeSubscribe, hdr)
 	}
-
 	if r.left() == 0 { // [MQTT-3.8.3-3]
 		return 0, protocol(TypeSubscribe, "payload", r.off, "no topic filter, want at least one", "MQTT-3.8.3-3")
 	}

@@ -32,7 +32,6 @@ func (p *Unsubscribe) Decode(b []byte) (int, error) {
 	if p.PacketID == 0 { // [MQTT-2.3.1-1]
 		return 0, zeroPacketID(TypeUnsubscribe, hdr)
 	}
-
 	if r.left() == 0 { // [MQTT-3.10.3-2]
 		return 0, protocol(TypeUnsubscribe, "payload", r.off, "no topic filter, want at least one", "MQTT-3.10.3-2")
 	}
