@@ -42,6 +42,12 @@ var (
 	buildOnce sync.Once
 	brokerBin string
 	buildErr  error
+
+	// notReady is set when a broker ran but never became ready: later
+	// tests fail at once instead of waiting startTimeout each, which
+	// would exceed go test's -timeout.
+	notReadyMu sync.Mutex
+	notReady   error
 )
 
 func TestMain(m *testing.M) {
@@ -109,6 +115,13 @@ type broker struct {
 func startBroker(t *testing.T, cfg brokerConfig) *broker {
 	t.Helper()
 	bin := glassmqBinary(t)
+	notReadyMu.Lock()
+	earlier := notReady
+	notReadyMu.Unlock()
+	if earlier != nil {
+		first, _, _ := strings.Cut(earlier.Error(), "\n")
+		t.Fatalf("not starting a broker: an earlier one never became ready (its output is in the first failing test): %.300s", first)
+	}
 	for attempt := 1; ; attempt++ {
 		b, err := tryStartBroker(t, bin, cfg)
 		if err == nil {
@@ -165,10 +178,18 @@ func tryStartBroker(t *testing.T, bin string, cfg brokerConfig) (*broker, error)
 
 	if err := b.waitReady(); err != nil {
 		b.kill()
-		return nil, fmt.Errorf("%s %s: %v\n--- broker output ---\n%s", bin, strings.Join(b.args, " "), err, b.out.String())
+		err = fmt.Errorf("%s %s: %w\n--- broker output ---\n%s", bin, strings.Join(b.args, " "), err, b.out.String())
+		if errors.Is(err, errNotReady) {
+			notReadyMu.Lock()
+			notReady = err
+			notReadyMu.Unlock()
+		}
+		return nil, err
 	}
 	return b, nil
 }
+
+var errNotReady = errors.New("not ready")
 
 // waitReady polls until the MQTT port accepts a TCP connection and
 // GET /healthz answers 200, the process exits, or startTimeout passes.
@@ -184,7 +205,7 @@ func (b *broker) waitReady() error {
 		default:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %v: %s", startTimeout, last)
+			return fmt.Errorf("%w after %v: %s", errNotReady, startTimeout, last)
 		}
 		last = b.probe(hc)
 		if last == "" {

@@ -192,7 +192,7 @@ func asJSON(v any) string {
 }
 
 // pollTimeout bounds every wait for a state change.
-const pollTimeout = 15 * time.Second
+const pollTimeout = 10 * time.Second
 
 // pollDescribe calls DescribeMQTTClient until w matches or pollTimeout
 // passes, and returns the last response.
