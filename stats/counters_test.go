@@ -1,0 +1,67 @@
+package stats
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/glassmq/glassmq/codec"
+)
+
+func TestCountersSnapshot(t *testing.T) {
+	var c Counters
+	c.Add(codec.TypeConnect, 0, 37)
+	c.Add(codec.TypeSubscribe, 1, 69)
+	for i := 0; i < 14; i++ {
+		c.Add(codec.TypePingreq, 0, 2)
+	}
+	var s Snapshot
+	c.Snapshot(&s)
+	if s.Bytes != 134 {
+		t.Fatalf("got %d bytes, want 134", s.Bytes)
+	}
+	if got, want := s.String(), "CONNECT/0:1 SUBSCRIBE/1:1 PINGREQ/0:14"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	c.Reset()
+	c.Snapshot(&s)
+	if s.Bytes != 0 || len(s.Items) != 0 {
+		t.Fatalf("after Reset got %+v, want empty", s)
+	}
+}
+
+// TestCountersConcurrent: one writer, concurrent readers.
+func TestCountersConcurrent(t *testing.T) {
+	var c Counters
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the single writer
+		defer wg.Done()
+		for i := 0; i < 4000; i++ {
+			c.Add(codec.TypePublish, byte(i%3), 10)
+		}
+	}()
+	var s Snapshot
+	for i := 0; i < 100; i++ {
+		c.Snapshot(&s) // readers run beside the writers
+	}
+	wg.Wait()
+	if got := c.Count(codec.TypePublish, 0) + c.Count(codec.TypePublish, 1) + c.Count(codec.TypePublish, 2); got != 4000 {
+		t.Fatalf("got %d publishes, want 4000", got)
+	}
+	if c.Bytes() != 40000 {
+		t.Fatalf("got %d bytes, want 40000", c.Bytes())
+	}
+}
+
+func TestBrokerSnapshotSumsLoops(t *testing.T) {
+	b := NewBroker(2)
+	b.Loop(0).Received.Add(codec.TypePublish, 1, 10)
+	b.Loop(1).Received.Add(codec.TypePublish, 1, 20)
+	b.Loop(2).MessagesSent.Add(3)
+	b.Connections.Add(5)
+	var s BrokerSnapshot
+	b.Snapshot(&s)
+	if s.Received.Bytes != 30 || s.Received.String() != "PUBLISH/1:2" || s.MessagesSent != 3 || s.Connections != 5 {
+		t.Fatalf("got %+v", s)
+	}
+}
