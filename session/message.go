@@ -6,7 +6,7 @@ package session
 type Message struct {
 	Topic   []byte // immutable
 	Payload []byte // immutable
-	QoS     byte // QoS it was published with
+	QoS     byte   // QoS it was published with
 	Retain  bool
 }
 
