@@ -17,7 +17,8 @@ var allowedImports = map[string][]string{
 	"session":       {"codec", "stats", "github.com/cespare/xxhash/"},
 	"session/store": {"codec", "session", "stats", "go.etcd.io/bbolt"},
 	"broker": {"codec", "session", "stats", "github.com/panjf2000/gnet/",
-		"github.com/gorilla/websocket", "golang.org/x/crypto/"},
+		"github.com/gorilla/websocket", "golang.org/x/crypto/",
+		"golang.org/x/sys/"}, // x/sys: socket calls beside gnet (the bound address)
 	"admin": {"session", "stats", "codec", "github.com/valyala/fasthttp",
 		"github.com/prometheus/", "golang.org/x/time/", "github.com/google/uuid"},
 	"bench": {"codec", "gonum.org/", "github.com/schollz/progressbar/"},
