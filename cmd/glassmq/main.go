@@ -1,12 +1,192 @@
-// Command glassmq is the glassmq MQTT broker.
+// Command glassmq is the glassmq MQTT broker: MQTT 3.1.1 and 3.1 over TCP,
+// with an HTTP admin port that speaks Tencent Cloud's DescribeMQTTClient,
+// Alibaba Cloud's QuerySessionByClientId and a native JSON API.
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/glassmq/glassmq/admin"
+	"github.com/glassmq/glassmq/broker"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "glassmq: the broker is not built yet")
-	os.Exit(1)
+// flagGroups orders -help by topic: each flag name's prefix picks its group.
+var flagGroups = []struct {
+	title string
+	names []string
+}{
+	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops"}},
+	{"Storage", []string{"data-dir", "session-expiry"}},
+	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
+		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
+	{"Admin rate limits (requests per second)", []string{"rate-"}},
+	{"Admin credentials", []string{"admin-credentials", "tencent-", "alibaba-", "admin-"}},
+	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout"}},
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("glassmq", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parse errors are reported by flagError, usage by -help
+	bcfg := broker.DefaultConfig()
+	acfg := admin.DefaultConfig()
+	broker.RegisterFlags(fs, &bcfg)
+	admin.RegisterFlags(fs, &acfg)
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage(fs, stderr)
+			return 0
+		}
+		fmt.Fprintln(stderr, flagError(fs, err))
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "glassmq: unexpected argument %q; all settings are flags, see -help\n", fs.Arg(0))
+		return 2
+	}
+	if err := errors.Join(bcfg.Validate(), acfg.Validate()); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if err := os.MkdirAll(bcfg.DataDir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "glassmq: -data-dir %q: %v\n", bcfg.DataDir, err)
+		return 1
+	}
+
+	eng := broker.NewEngine(bcfg)
+	srv := broker.NewServer(eng)
+	adm, err := admin.New(acfg, eng, eng.Stats())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", acfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "glassmq: -admin-listen %q: %v\n", acfg.Listen, err)
+		return 1
+	}
+	if err := srv.Start(); err != nil {
+		ln.Close()
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	adminDone := make(chan error, 1)
+	go func() { adminDone <- adm.Serve(ln) }()
+	log.Printf("glassmq %s: MQTT on %s, admin on http://%s, data in %s", broker.Version, srv.Addr(), ln.Addr(), bcfg.DataDir)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	status := 0
+	select {
+	case s := <-sig:
+		log.Printf("glassmq: %v, shutting down", s)
+	case err := <-adminDone:
+		log.Printf("glassmq: admin server stopped: %v", err)
+		status = 1
+	}
+	signal.Stop(sig)
+	if err := adm.Shutdown(); err != nil {
+		log.Printf("glassmq: admin shutdown: %v", err)
+	}
+	if err := srv.Shutdown(*shutdownTimeout); err != nil {
+		log.Printf("glassmq: broker shutdown: %v", err)
+		status = 1
+	}
+	return status
+}
+
+var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
+
+// flagError turns a flag package error into one sentence naming the flag,
+// the value and what would be valid.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Sprintf("glassmq: unknown flag %s; run glassmq -help for the list", name)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		return fmt.Sprintf("glassmq: flag %s needs a value; run glassmq -help", name)
+	}
+	m := flagErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return "glassmq: " + msg
+	}
+	valid := "see glassmq -help"
+	if f := fs.Lookup(m[2]); f != nil {
+		switch f.Value.(flag.Getter).Get().(type) {
+		case time.Duration:
+			valid = "want a duration with a unit, such as 500ms, 10s or 2h"
+		case int, int64, uint, uint64:
+			valid = "want a whole number"
+		case float64:
+			valid = "want a number"
+		case bool:
+			valid = "want true or false"
+		}
+	}
+	return fmt.Sprintf("glassmq: -%s %q: %s", m[2], m[1], valid)
+}
+
+// usage prints the flags grouped by topic.
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "Usage: glassmq [flags]\n\nglassmq is an MQTT 3.1.1 broker with a cloud-compatible admin API.\n")
+	seen := map[string]bool{}
+	for _, g := range flagGroups {
+		var lines []string
+		fs.VisitAll(func(f *flag.Flag) {
+			if seen[f.Name] || !matchesGroup(f.Name, g.names) {
+				return
+			}
+			seen[f.Name] = true
+			lines = append(lines, flagLine(f))
+		})
+		if len(lines) > 0 {
+			fmt.Fprintf(w, "\n%s:\n%s", g.title, strings.Join(lines, ""))
+		}
+	}
+	var rest []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if !seen[f.Name] {
+			rest = append(rest, flagLine(f))
+		}
+	})
+	if len(rest) > 0 {
+		fmt.Fprintf(w, "\nOther:\n%s", strings.Join(rest, ""))
+	}
+}
+
+func matchesGroup(name string, names []string) bool {
+	for _, n := range names {
+		if name == n || strings.HasSuffix(n, "-") && strings.HasPrefix(name, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func flagLine(f *flag.Flag) string {
+	arg, usage := flag.UnquoteUsage(f)
+	s := "  -" + f.Name
+	if arg != "" {
+		s += " " + arg
+	}
+	s += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+	if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+		s += fmt.Sprintf(" (default %q)", f.DefValue)
+	}
+	return s + "\n"
 }
