@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Config configures the admin server. Start from DefaultConfig, then let
+// RegisterFlags or the caller change fields, then call Validate.
+type Config struct {
+	// Listen is the host:port of the admin HTTP port (-admin-listen). Without
+	// credentials it must be a loopback address.
+	Listen string
+	// InstanceID is the instance ID this broker answers to (-instance-id):
+	// Tencent and Alibaba requests must name it in InstanceId.
+	InstanceID string
+	// DescribeRate is the token bucket rate of Tencent DescribeMQTTClient, in
+	// requests per second (-rate-describe-mqtt-client).
+	DescribeRate float64
+	// QueryRate is the token bucket rate of Alibaba QuerySessionByClientId, in
+	// requests per second (-rate-query-session-by-client-id).
+	QueryRate float64
+	// CredentialsFile is a JSON file of key pairs (-admin-credentials), "" for
+	// none. Format: {"tencent":[{"secretId":"..","secretKey":".."}],
+	// "alibaba":[{"accessKeyId":"..","accessKeySecret":".."}]}.
+	CredentialsFile string
+	// One Tencent key pair given on the command line (-tencent-secret-id,
+	// -tencent-secret-key), in addition to the file's.
+	TencentSecretID, TencentSecretKey string
+	// One Alibaba key pair given on the command line (-alibaba-access-key-id,
+	// -alibaba-access-key-secret), in addition to the file's.
+	AlibabaAccessKeyID, AlibabaAccessKeySecret string
+}
+
+// Defaults of DefaultConfig.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultInstanceID   = "mqtt-local"
+	DefaultDescribeRate = 20  // Tencent's documented limit for DescribeMQTTClient
+	DefaultQueryRate    = 500 // Alibaba's documented limit for QuerySessionByClientId
+)
+
+// maxRate bounds the configurable request rates; above it a token bucket is
+// no limit at all.
+const maxRate = 1e6
+
+// maxInstanceID is the longest instance ID accepted, in bytes.
+const maxInstanceID = 128
+
+// DefaultConfig returns the embedded defaults: admin on 127.0.0.1:8080,
+// instance mqtt-local, 20 DescribeMQTTClient and 500 QuerySessionByClientId
+// requests per second, no credentials.
+func DefaultConfig() Config {
+	return Config{
+		Listen:       DefaultListen,
+		InstanceID:   DefaultInstanceID,
+		DescribeRate: DefaultDescribeRate,
+		QueryRate:    DefaultQueryRate,
+	}
+}
+
+// RegisterFlags registers the admin flags in fs, with c's current values as
+// defaults; parsing fs then writes into c. Flags: -admin-listen,
+// -instance-id, -rate-describe-mqtt-client, -rate-query-session-by-client-id,
+// -admin-credentials, -tencent-secret-id, -tencent-secret-key,
+// -alibaba-access-key-id, -alibaba-access-key-secret.
+func RegisterFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Listen, "admin-listen", c.Listen,
+		"admin: `host:port` of the HTTP admin API (Tencent, Alibaba, native JSON, /metrics); loopback only unless credentials are set")
+	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID,
+		"admin: `ID` of this broker as Tencent and Alibaba API requests name it in InstanceId")
+	fs.Float64Var(&c.DescribeRate, "rate-describe-mqtt-client", c.DescribeRate,
+		"admin: Tencent DescribeMQTTClient limit, `requests/s`")
+	fs.Float64Var(&c.QueryRate, "rate-query-session-by-client-id", c.QueryRate,
+		"admin: Alibaba QuerySessionByClientId limit, `requests/s`")
+	fs.StringVar(&c.CredentialsFile, "admin-credentials", c.CredentialsFile,
+		`admin: JSON `+"`file`"+` of API keys: {"tencent":[{"secretId":..,"secretKey":..}],"alibaba":[{"accessKeyId":..,"accessKeySecret":..}]}; with keys every Tencent/Alibaba request must be signed`)
+	fs.StringVar(&c.TencentSecretID, "tencent-secret-id", c.TencentSecretID,
+		"admin: Tencent `SecretId` accepted for signed requests (with -tencent-secret-key)")
+	fs.StringVar(&c.TencentSecretKey, "tencent-secret-key", c.TencentSecretKey,
+		"admin: Tencent `SecretKey` of -tencent-secret-id (visible in ps; prefer -admin-credentials)")
+	fs.StringVar(&c.AlibabaAccessKeyID, "alibaba-access-key-id", c.AlibabaAccessKeyID,
+		"admin: Alibaba `AccessKeyId` accepted for signed requests (with -alibaba-access-key-secret)")
+	fs.StringVar(&c.AlibabaAccessKeySecret, "alibaba-access-key-secret", c.AlibabaAccessKeySecret,
+		"admin: Alibaba `AccessKeySecret` of -alibaba-access-key-id (visible in ps; prefer -admin-credentials)")
+}
+
+// Validate reports every problem of c at once (joined with errors.Join), each
+// a sentence naming the flag, the value and what would be valid. It reads
+// the credentials file. Without credentials, a listen address that is not
+// loopback is an error.
+func (c *Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+// validate is Validate returning the loaded credentials too.
+func (c *Config) validate() (*credentials, error) {
+	var errs []error
+	loopback, err := checkListen(c.Listen)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkInstanceID(c.InstanceID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkRate("rate-describe-mqtt-client", c.DescribeRate, DefaultDescribeRate); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkRate("rate-query-session-by-client-id", c.QueryRate, DefaultQueryRate); err != nil {
+		errs = append(errs, err)
+	}
+	creds, credErrs := loadCredentials(c)
+	errs = append(errs, credErrs...)
+	if err == nil && !loopback && creds.empty() && len(credErrs) == 0 {
+		errs = append(errs, fmt.Errorf("admin: -admin-listen %q: not a loopback address and no credentials are set; "+
+			"listen on 127.0.0.1, or set -admin-credentials (or -tencent-secret-id with -tencent-secret-key, "+
+			"-alibaba-access-key-id with -alibaba-access-key-secret)", c.Listen))
+	}
+	return creds, errors.Join(errs...)
+}
+
+// checkListen checks a host:port and reports whether the host is loopback.
+func checkListen(addr string) (loopback bool, err error) {
+	if addr == "" {
+		return false, errors.New(`admin: -admin-listen "": empty, want host:port such as 127.0.0.1:8080`)
+	}
+	host, port, splitErr := net.SplitHostPort(addr)
+	if splitErr != nil {
+		if !strings.Contains(addr, ":") {
+			return false, fmt.Errorf("admin: -admin-listen %q: missing host, try 127.0.0.1:%s", addr, addr)
+		}
+		return false, fmt.Errorf("admin: -admin-listen %q: not host:port, try 127.0.0.1:8080 or [::1]:8080", addr)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (port != "0" && n == 0) {
+		return false, fmt.Errorf("admin: -admin-listen %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	if host == "" {
+		return false, nil // every interface: allowed only with credentials
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback(), nil
+	}
+	return false, nil // a host name: cannot know where it resolves
+}
+
+func checkInstanceID(id string) error {
+	if id == "" {
+		return fmt.Errorf("admin: -instance-id %q: empty, want the ID clients send as InstanceId, such as %s", id, DefaultInstanceID)
+	}
+	if len(id) > maxInstanceID {
+		return fmt.Errorf("admin: -instance-id %q: %d bytes, want at most %d", cut(id), len(id), maxInstanceID)
+	}
+	if !utf8.ValidString(id) || strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0 {
+		return fmt.Errorf("admin: -instance-id %q: want printable characters without spaces, such as %s", cut(id), DefaultInstanceID)
+	}
+	return nil
+}
+
+func checkRate(flag string, r, def float64) error {
+	if math.IsNaN(r) || r <= 0 || r > maxRate {
+		return fmt.Errorf("admin: -%s %v: want requests per second above 0 and at most %g, such as %g", flag, r, float64(maxRate), def)
+	}
+	return nil
+}
+
+// cut shortens client-supplied or configured text for error messages.
+func cut(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
+}

@@ -1,0 +1,166 @@
+package admin
+
+import (
+	"net/http"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/common/expfmt"
+	"github.com/valyala/fasthttp"
+
+	"github.com/glassmq/glassmq/stats"
+)
+
+// result is how an admin request ended, for glassmq_admin_requests_total.
+type result uint8
+
+const (
+	resultOK result = iota
+	resultError
+	resultThrottled
+	numResults
+)
+
+var resultNames = [numResults]string{"ok", "error", "throttled"}
+
+// metrics counts admin requests and exposes them with the broker-wide
+// counters on a private Prometheus registry. The collector reads atomics at
+// scrape time; nothing is pushed on the request path but one atomic add.
+type metrics struct {
+	requests [numActions][numResults]atomic.Uint64
+	broker   *stats.Broker // nil: no broker metrics
+	rates    [actionNative]float64
+	reg      *prometheus.Registry
+}
+
+func newMetrics(b *stats.Broker, rates [actionNative]float64) *metrics {
+	m := &metrics{broker: b, rates: rates, reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(collector{m},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// request counts one finished request. Safe for concurrent use.
+func (m *metrics) request(a action, r result) { m.requests[a][r].Add(1) }
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
+}
+
+var (
+	descRequests  = desc("glassmq_admin_requests_total", "Admin API requests by action and result (ok, error, throttled).", "action", "result")
+	descThrottled = desc("glassmq_admin_throttled_total", "Admin API requests refused by the action's rate limit.", "action")
+	descRateLimit = desc("glassmq_admin_rate_limit", "Configured rate limit of the action, requests per second.", "action")
+
+	descConnections   = desc("glassmq_connections", "Network connections open now.")
+	descSessions      = desc("glassmq_sessions", "Sessions in the registry now, online and offline.")
+	descSubscriptions = desc("glassmq_subscriptions", "Subscriptions in the router now.")
+	descRetained      = desc("glassmq_retained_messages", "Retained messages stored now.")
+	descQueued        = desc("glassmq_queued_messages", "QoS 1/2 messages waiting in session queues now.")
+	descConnects      = desc("glassmq_connects_total", "CONNECTs accepted.")
+	descDisconnects   = desc("glassmq_disconnects_total", "Connections closed, for any reason.")
+	descMsgsIn        = desc("glassmq_messages_received_total", "PUBLISH packets accepted from clients.")
+	descMsgsOut       = desc("glassmq_messages_sent_total", "PUBLISH packets written to clients.")
+	descBytesIn       = desc("glassmq_received_bytes_total", "Bytes of whole MQTT packets received from clients.")
+	descBytesOut      = desc("glassmq_sent_bytes_total", "Bytes of whole MQTT packets sent to clients.")
+	descPacketsIn     = desc("glassmq_received_packets_total", "MQTT packets received from clients, by type and fixed-header QoS.", "type", "qos")
+	descPacketsOut    = desc("glassmq_sent_packets_total", "MQTT packets sent to clients, by type and fixed-header QoS.", "type", "qos")
+	descDropped       = desc("glassmq_dropped_messages_total", "Messages dropped: qos0_buffer_full (outbound buffer full) or queue_full (oldest QoS 1/2 of a full session queue).", "reason")
+	descMalformed     = desc("glassmq_malformed_total", "Connections closed for malformed packets.")
+	descProtocolErrs  = desc("glassmq_protocol_errors_total", "Connections closed for protocol violations.")
+)
+
+// collector is the prometheus.Collector over metrics.
+type collector struct{ m *metrics }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRequests, descThrottled, descRateLimit} {
+		ch <- d
+	}
+	if c.m.broker == nil {
+		return
+	}
+	for _, d := range []*prometheus.Desc{descConnections, descSessions, descSubscriptions, descRetained, descQueued,
+		descConnects, descDisconnects, descMsgsIn, descMsgsOut, descBytesIn, descBytesOut, descPacketsIn, descPacketsOut,
+		descDropped, descMalformed, descProtocolErrs} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for a := range numActions {
+		for r := range numResults {
+			counter(descRequests, c.m.requests[a][r].Load(), a.String(), resultNames[r])
+		}
+	}
+	for a := range actionNative {
+		counter(descThrottled, c.m.requests[a][resultThrottled].Load(), a.String())
+		gauge(descRateLimit, c.m.rates[a], a.String())
+	}
+	b := c.m.broker
+	if b == nil {
+		return
+	}
+	var s stats.BrokerSnapshot
+	b.Snapshot(&s)
+	gauge(descConnections, float64(s.Connections))
+	gauge(descSessions, float64(s.Sessions))
+	gauge(descSubscriptions, float64(s.Subscriptions))
+	gauge(descRetained, float64(s.Retained))
+	gauge(descQueued, float64(s.QueuedNow))
+	counter(descConnects, s.Connects)
+	counter(descDisconnects, s.Disconnects)
+	counter(descMsgsIn, s.MessagesReceived)
+	counter(descMsgsOut, s.MessagesSent)
+	counter(descBytesIn, s.Received.Bytes)
+	counter(descBytesOut, s.Sent.Bytes)
+	packets := func(d *prometheus.Desc, items []stats.Item) {
+		for _, it := range items {
+			counter(d, it.Count, it.Type.String(), strconv.Itoa(int(it.QoS)))
+		}
+	}
+	packets(descPacketsIn, s.Received.Items)
+	packets(descPacketsOut, s.Sent.Items)
+	counter(descDropped, s.DroppedQoS0, "qos0_buffer_full")
+	counter(descDropped, s.DroppedQueue, "queue_full")
+	counter(descMalformed, s.Malformed)
+	counter(descProtocolErrs, s.ProtocolErrors)
+}
+
+// serveMetrics writes the registry in the Prometheus exposition format the
+// scraper asks for (text by default). It writes into the response itself:
+// no net/http adaptor, whose handler goroutine would hold the RequestCtx.
+func (s *Server) serveMetrics(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		s.methodNotAllowed(ctx, "GET", "/metrics")
+		return
+	}
+	s.metrics.request(actionNative, resultOK)
+	mfs, err := s.metrics.reg.Gather()
+	if err != nil {
+		nativeError(ctx, fasthttp.StatusInternalServerError, "internal", "admin: gathering metrics: "+err.Error())
+		return
+	}
+	format := expfmt.Negotiate(http.Header{"Accept": {string(ctx.Request.Header.Peek("Accept"))}})
+	ctx.SetContentType(string(format))
+	enc := expfmt.NewEncoder(ctx, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			ctx.ResetBody()
+			nativeError(ctx, fasthttp.StatusInternalServerError, "internal", "admin: encoding metrics: "+err.Error())
+			return
+		}
+	}
+	if c, ok := enc.(expfmt.Closer); ok {
+		_ = c.Close()
+	}
+}

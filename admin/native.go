@@ -1,0 +1,435 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
+)
+
+// The native JSON API:
+//
+//	GET    /api/v1/clients/{id}                     one session (Client); id is URL-path-escaped
+//	GET    /api/v1/clients?status=&limit=&cursor=   a page of client IDs (ClientList)
+//	DELETE /api/v1/clients/{id}?will=false          kick (KickResult); the will is published unless will=false
+//	GET    /healthz                                 {"status":"ok"}
+//
+// Errors are {"error":{"code":..,"message":..}} (APIError) with a 4xx
+// status. With credentials configured, /api/v1/ wants "Authorization:
+// Bearer <secret>", where <secret> is any configured SecretKey or
+// AccessKeySecret; without them the port is loopback-only and open.
+// /healthz and /metrics are never authenticated: they show no client data.
+
+const clientsPath = "/api/v1/clients"
+
+// Page sizes of the client list.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// Client is one session as GET /api/v1/clients/{id} shows it: every field
+// of session.Info. Times come twice: RFC 3339 in UTC with milliseconds (""
+// if the event has not happened) and epoch milliseconds (0 then).
+type Client struct {
+	ClientID         string         `json:"client_id"`
+	Status           string         `json:"status"` // "online" or "offline"
+	ClientAddress    string         `json:"client_address"`
+	Username         string         `json:"username"`
+	ProtocolVersion  int            `json:"protocol_version"` // 3 (MQTT 3.1) or 4 (3.1.1)
+	KeepAlive        int            `json:"keep_alive_seconds"`
+	CleanSession     bool           `json:"clean_session"`
+	SessionExpiry    int64          `json:"session_expiry_seconds"` // how long an offline persistent session is kept; 0 for clean sessions
+	CreateTime       string         `json:"create_time"`
+	CreateTimeMs     int64          `json:"create_time_ms"`
+	ConnectTime      string         `json:"connect_time"`
+	ConnectTimeMs    int64          `json:"connect_time_ms"`
+	DisconnectTime   string         `json:"disconnect_time"`
+	DisconnectTimeMs int64          `json:"disconnect_time_ms"`
+	LastActivity     string         `json:"last_activity"`
+	LastActivityMs   int64          `json:"last_activity_ms"`
+	Connections      uint64         `json:"connections"`       // accepted CONNECTs over the session's life
+	DisconnectReason string         `json:"disconnect_reason"` // of the last disconnect: client_disconnect, keepalive_timeout, taken_over, protocol_error, network_error, kicked, slow_consumer, server_shutdown; "" if none
+	DisconnectDetail string         `json:"disconnect_detail"` // for protocol_error: what was wrong
+	WillTopic        string         `json:"will_topic"`        // "" when the connection has no will
+	Subscriptions    []Subscription `json:"subscriptions"`     // in the order first subscribed
+	Queue            Queue          `json:"queue"`
+	Inflight         Inflight       `json:"inflight"`
+	AwaitingPubrel   int            `json:"awaiting_pubrel"` // inbound QoS 2 messages waiting for PUBREL
+	Received         Traffic        `json:"received"`        // client to server (Tencent "OutBound")
+	Sent             Traffic        `json:"sent"`            // server to client (Tencent "Inbound")
+	History          []HistoryEvent `json:"history"`         // connects and disconnects, oldest first, bounded
+}
+
+// Subscription is one topic filter of a Client with its granted QoS.
+type Subscription struct {
+	TopicFilter string `json:"topic_filter"`
+	QoS         byte   `json:"qos"`
+}
+
+// Queue is a session's queue of QoS 1/2 messages waiting to be sent.
+type Queue struct {
+	Len     int    `json:"len"`
+	Max     int    `json:"max"`
+	Dropped uint64 `json:"dropped"` // dropped because the queue was full, oldest first
+}
+
+// Inflight is a session's QoS 1/2 messages sent and not yet acknowledged.
+type Inflight struct {
+	Len int `json:"len"`
+	Max int `json:"max"` // the in-flight window
+}
+
+// Traffic is one direction of a Client's traffic: bytes of whole MQTT
+// packets, and packets by type and fixed-header QoS (non-zero counts).
+type Traffic struct {
+	Bytes   uint64        `json:"bytes"`
+	Packets []PacketCount `json:"packets"`
+}
+
+// PacketCount is one count of a Traffic. Type is the spec's upper-case
+// packet name, such as "PUBLISH".
+type PacketCount struct {
+	Type  string `json:"type"`
+	QoS   byte   `json:"qos"`
+	Count uint64 `json:"count"`
+}
+
+// HistoryEvent is one connect or disconnect of a Client.
+type HistoryEvent struct {
+	Event   string `json:"event"` // "connect" or "disconnect"
+	Time    string `json:"time"`
+	TimeMs  int64  `json:"time_ms"`
+	Address string `json:"address"`          // ip:port of that connection
+	Reason  string `json:"reason,omitempty"` // for disconnects, as Client.DisconnectReason
+	Detail  string `json:"detail,omitempty"`
+}
+
+// ClientList is a page of GET /api/v1/clients, in byte order of client ID.
+// NextCursor, when not "", fetches the next page: the cursor names the last
+// ID shown, so a page never repeats or skips a client that exists
+// throughout, however others come and go.
+type ClientList struct {
+	Clients    []ClientSummary `json:"clients"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+// ClientSummary is one entry of a ClientList.
+type ClientSummary struct {
+	ClientID string `json:"client_id"`
+	Status   string `json:"status"` // "online" or "offline"
+}
+
+// KickResult answers DELETE /api/v1/clients/{id}.
+type KickResult struct {
+	ClientID    string `json:"client_id"`
+	Kicked      bool   `json:"kicked"`
+	PublishWill bool   `json:"publish_will"` // whether a will, if the connection had one, was published
+}
+
+// APIError is the body of a native API error.
+type APIError struct {
+	Error struct {
+		Code    string `json:"code"`    // not_found, not_connected, bad_request, unauthorized, method_not_allowed, ...
+		Message string `json:"message"` // a sentence starting "admin: "
+	} `json:"error"`
+}
+
+func statusName(connected bool) string {
+	if connected {
+		return "online"
+	}
+	return "offline"
+}
+
+// serveNative serves /api/v1/clients and below.
+func (s *Server) serveNative(ctx *fasthttp.RequestCtx, path []byte) {
+	if !s.nativeAuthorized(ctx) {
+		s.metrics.request(actionNative, resultError)
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="glassmq"`)
+		nativeError(ctx, fasthttp.StatusUnauthorized, "unauthorized",
+			"admin: credentials are configured: send Authorization: Bearer <secret>, with a configured SecretKey or AccessKeySecret")
+		return
+	}
+	rest := path[len(clientsPath):]
+	if len(rest) == 0 || string(rest) == "/" {
+		if !ctx.IsGet() && !ctx.IsHead() {
+			s.methodNotAllowed(ctx, "GET", clientsPath)
+			return
+		}
+		s.listClients(ctx)
+		return
+	}
+	if rest[0] != '/' {
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusNotFound, "not_found", "admin: no endpoint "+quote(path)+"; try /api/v1/clients or /api/v1/clients/{id}")
+		return
+	}
+	id, err := url.PathUnescape(string(rest[1:]))
+	if err != nil || !validClientID(id) {
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusBadRequest, "bad_request",
+			"admin: client ID "+quote(rest[1:])+" in the path is not a URL-path-escaped MQTT client ID")
+		return
+	}
+	switch {
+	case ctx.IsGet() || ctx.IsHead():
+		s.getClient(ctx, id)
+	case ctx.IsDelete():
+		s.kickClient(ctx, id)
+	default:
+		s.methodNotAllowed(ctx, "GET, DELETE", clientsPath+"/{id}")
+	}
+}
+
+// nativeAuthorized reports whether the request may use the native API.
+func (s *Server) nativeAuthorized(ctx *fasthttp.RequestCtx) bool {
+	if !s.authRequired() {
+		return true
+	}
+	token, ok := bytes.CutPrefix(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
+	return ok && s.creds.bearer(trimSpace(token))
+}
+
+func (s *Server) getClient(ctx *fasthttp.RequestCtx, id string) {
+	var info session.Info
+	if !s.broker.SessionInfo(id, &info) {
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusNotFound, "not_found", "admin: no session with client ID "+strconv.Quote(cut(id)))
+		return
+	}
+	s.metrics.request(actionNative, resultOK)
+	writeJSON(ctx, fasthttp.StatusOK, nativeClient(&info))
+}
+
+// nativeClient converts info to its native JSON form.
+func nativeClient(info *session.Info) *Client {
+	c := &Client{
+		ClientID:         info.ClientID,
+		Status:           statusName(info.Connected),
+		ClientAddress:    info.ClientAddress,
+		Username:         info.Username,
+		ProtocolVersion:  info.ProtocolVersion,
+		KeepAlive:        info.KeepAlive,
+		CleanSession:     info.CleanSession,
+		SessionExpiry:    info.SessionExpiry,
+		CreateTime:       rfc3339(info.CreateTime),
+		CreateTimeMs:     info.CreateTime,
+		ConnectTime:      rfc3339(info.ConnectTime),
+		ConnectTimeMs:    info.ConnectTime,
+		DisconnectTime:   rfc3339(info.DisconnectTime),
+		DisconnectTimeMs: info.DisconnectTime,
+		LastActivity:     rfc3339(info.LastActivity),
+		LastActivityMs:   info.LastActivity,
+		Connections:      info.Connections,
+		DisconnectReason: info.DisconnectReason.String(),
+		DisconnectDetail: info.DisconnectDetail,
+		WillTopic:        info.WillTopic,
+		Subscriptions:    make([]Subscription, 0, len(info.Subscriptions)),
+		Queue:            Queue{Len: info.QueueLen, Max: info.QueueMax, Dropped: info.QueueDropped},
+		Inflight:         Inflight{Len: info.InflightLen, Max: info.InflightMax},
+		AwaitingPubrel:   info.AwaitingRel,
+		Received:         nativeTraffic(&info.Received),
+		Sent:             nativeTraffic(&info.Sent),
+		History:          make([]HistoryEvent, 0, len(info.History)),
+	}
+	for _, sub := range info.Subscriptions {
+		c.Subscriptions = append(c.Subscriptions, Subscription{TopicFilter: sub.TopicFilter, QoS: sub.QoS})
+	}
+	for _, e := range info.History {
+		h := HistoryEvent{Event: "disconnect", Time: rfc3339(e.Time), TimeMs: e.Time, Address: e.Address, Reason: e.Reason.String(), Detail: e.Detail}
+		if e.Connected {
+			h.Event = "connect"
+		}
+		c.History = append(c.History, h)
+	}
+	return c
+}
+
+func nativeTraffic(s *stats.Snapshot) Traffic {
+	t := Traffic{Bytes: s.Bytes, Packets: make([]PacketCount, 0, len(s.Items))}
+	for _, it := range s.Items {
+		if it.Count != 0 {
+			t.Packets = append(t.Packets, PacketCount{Type: it.Type.String(), QoS: it.QoS, Count: it.Count})
+		}
+	}
+	return t
+}
+
+// rfc3339 formats epoch milliseconds as RFC 3339 UTC with milliseconds, ""
+// for 0.
+func rfc3339(ms int64) string {
+	if ms == 0 {
+		return ""
+	}
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+func (s *Server) kickClient(ctx *fasthttp.RequestCtx, id string) {
+	publishWill := true
+	if q := ctx.QueryArgs(); q.Has("will") {
+		switch w := string(q.Peek("will")); w {
+		case "true", "1":
+		case "false", "0":
+			publishWill = false
+		default:
+			s.metrics.request(actionNative, resultError)
+			nativeError(ctx, fasthttp.StatusBadRequest, "bad_request", "admin: will="+strconv.Quote(cut(w))+": want true or false")
+			return
+		}
+	}
+	if !s.broker.Kick(id, publishWill) {
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusNotFound, "not_connected", "admin: client "+strconv.Quote(cut(id))+" is not connected")
+		return
+	}
+	s.metrics.request(actionNative, resultOK)
+	writeJSON(ctx, fasthttp.StatusOK, &KickResult{ClientID: id, Kicked: true, PublishWill: publishWill})
+}
+
+func (s *Server) listClients(ctx *fasthttp.RequestCtx) {
+	q := ctx.QueryArgs()
+	bad := func(msg string) {
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusBadRequest, "bad_request", msg)
+	}
+	var want func(connected bool) bool
+	switch st := string(q.Peek("status")); st {
+	case "", "all":
+	case "online":
+		want = func(c bool) bool { return c }
+	case "offline":
+		want = func(c bool) bool { return !c }
+	default:
+		bad("admin: status=" + strconv.Quote(cut(st)) + ": want online, offline or all")
+		return
+	}
+	limit := defaultPageSize
+	if q.Has("limit") {
+		n, err := strconv.Atoi(string(q.Peek("limit")))
+		if err != nil || n < 1 || n > maxPageSize {
+			bad("admin: limit=" + quote(q.Peek("limit")) + ": want a number from 1 to " + strconv.Itoa(maxPageSize))
+			return
+		}
+		limit = n
+	}
+	var after string
+	hasAfter := false
+	if c := q.Peek("cursor"); len(c) > 0 {
+		raw, err := base64.RawURLEncoding.DecodeString(string(c))
+		if err != nil {
+			bad("admin: cursor=" + quote(c) + ": not a cursor from next_cursor")
+			return
+		}
+		after, hasAfter = string(raw), true
+	}
+	page, more := clientPage(s.broker, after, hasAfter, want, limit)
+	list := ClientList{Clients: page}
+	if more {
+		list.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ClientID))
+	}
+	s.metrics.request(actionNative, resultOK)
+	writeJSON(ctx, fasthttp.StatusOK, &list)
+}
+
+// clientPage returns the limit smallest client IDs above after (all IDs if
+// !hasAfter) whose status want accepts (nil: all), in byte order, and
+// whether more follow. It ranges over every session once, keeping a max-heap
+// of limit+1 entries: O(n log limit) time, O(limit) memory.
+func clientPage(b Broker, after string, hasAfter bool, want func(bool) bool, limit int) (page []ClientSummary, more bool) {
+	type entry struct {
+		id        string
+		connected bool
+	}
+	keep := limit + 1
+	h := make([]entry, 0, keep) // max-heap by id: h[0] is the largest kept
+	down := func(i int) {
+		for {
+			l, big := 2*i+1, i
+			if l < len(h) && h[l].id > h[big].id {
+				big = l
+			}
+			if r := l + 1; r < len(h) && h[r].id > h[big].id {
+				big = r
+			}
+			if big == i {
+				return
+			}
+			h[i], h[big] = h[big], h[i]
+			i = big
+		}
+	}
+	b.RangeSessions(func(id string, connected bool) bool {
+		if (hasAfter && id <= after) || (want != nil && !want(connected)) {
+			return true
+		}
+		switch {
+		case len(h) < keep:
+			h = append(h, entry{id, connected})
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if h[p].id >= h[i].id {
+					break
+				}
+				h[p], h[i] = h[i], h[p]
+				i = p
+			}
+		case id < h[0].id:
+			h[0] = entry{id, connected}
+			down(0)
+		}
+		return true
+	})
+	slices.SortFunc(h, func(x, y entry) int { return strings.Compare(x.id, y.id) })
+	if len(h) > limit {
+		h, more = h[:limit], true
+	}
+	page = make([]ClientSummary, len(h))
+	for i, e := range h {
+		page[i] = ClientSummary{ClientID: e.id, Status: statusName(e.connected)}
+	}
+	return page, more
+}
+
+func (s *Server) serveHealthz(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		s.methodNotAllowed(ctx, "GET", "/healthz")
+		return
+	}
+	s.metrics.request(actionNative, resultOK)
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow, what string) {
+	s.metrics.request(actionNative, resultError)
+	ctx.Response.Header.Set("Allow", allow)
+	nativeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed", "admin: "+what+" takes "+allow+", not "+quote(ctx.Method()))
+}
+
+// writeJSON answers v as JSON with status.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("admin: encoding a native answer: " + err.Error()) // our own types always encode
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// nativeError answers {"error":{"code":..,"message":..}} with status.
+func nativeError(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	var e APIError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(ctx, status, &e)
+}

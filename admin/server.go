@@ -1,0 +1,219 @@
+package admin
+
+import (
+	"bytes"
+	"errors"
+	"log"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
+)
+
+// Broker is all that admin reads from the broker. Safe for concurrent use;
+// never blocks on an event loop.
+type Broker interface {
+	// SessionInfo fills dst with the session of clientID and reports whether
+	// one exists.
+	SessionInfo(clientID string, dst *session.Info) bool
+	// RangeSessions calls fn for every session until fn returns false; order
+	// unspecified.
+	RangeSessions(fn func(clientID string, connected bool) bool)
+	// Kick closes the client's network connection (reason "kicked");
+	// publishWill chooses whether its will is published. It reports false
+	// when the client is not connected.
+	Kick(clientID string, publishWill bool) bool
+}
+
+// Server is the admin HTTP server: Tencent DescribeMQTTClient, Alibaba
+// QuerySessionByClientId, the native JSON API, /healthz and /metrics on one
+// fasthttp listener. Create it with New.
+type Server struct {
+	cfg     Config
+	broker  Broker
+	creds   *credentials
+	limits  limiter
+	nonces  *nonceCache
+	metrics *metrics
+	httpd   *fasthttp.Server
+	states  sync.Pool // of *reqState
+
+	// now and newUUID are time.Now and uuid.New; tests replace them.
+	now     func() time.Time
+	newUUID func() uuid.UUID
+}
+
+// Limits of the HTTP server.
+const (
+	maxRequestBody = 64 << 10 // the cloud requests carry two short IDs
+	readTimeout    = 10 * time.Second
+	writeTimeout   = 10 * time.Second
+	idleTimeout    = 60 * time.Second
+)
+
+// New validates c (see Config.Validate), loads its credentials and returns a
+// server reading sessions from b and broker-wide counters from st (nil
+// leaves the broker metrics out). It starts nothing; call Serve.
+func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
+	if b == nil {
+		return nil, errors.New("admin: New: nil Broker")
+	}
+	creds, err := c.validate()
+	if err != nil {
+		return nil, err
+	}
+	creds.prepare()
+	s := &Server{
+		cfg:     c,
+		broker:  b,
+		creds:   creds,
+		limits:  newLimiter(c.DescribeRate, c.QueryRate),
+		nonces:  newNonceCache(alibabaWindow, maxNonces(c.QueryRate)),
+		now:     time.Now,
+		newUUID: uuid.New,
+	}
+	s.metrics = newMetrics(st, s.limits.rates())
+	s.states.New = func() any { return new(reqState) }
+	s.httpd = &fasthttp.Server{
+		Handler:                      s.handle,
+		Name:                         "glassmq",
+		ReadTimeout:                  readTimeout,
+		WriteTimeout:                 writeTimeout,
+		IdleTimeout:                  idleTimeout,
+		MaxRequestBodySize:           maxRequestBody,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		NoDefaultContentType:         true,
+		Logger:                       log.Default(),
+	}
+	return s, nil
+}
+
+// Serve accepts connections on ln and serves them until Shutdown, when it
+// returns nil. Safe for concurrent use.
+func (s *Server) Serve(ln net.Listener) error { return s.httpd.Serve(ln) }
+
+// Handler returns the request handler, for serving without a socket (tests,
+// fasthttp.ServeConn). Safe for concurrent use.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Shutdown closes the listeners and waits for requests in progress to end.
+// Safe for concurrent use.
+func (s *Server) Shutdown() error { return s.httpd.Shutdown() }
+
+// reqState is the per-request scratch space, pooled: the DescribeMQTTClient
+// path reuses its slices instead of allocating.
+type reqState struct {
+	info    session.Info
+	tc      DescribeMQTTClientResponse
+	treq    DescribeMQTTClientRequest
+	body    []byte // response body under construction
+	buf     []byte // canonical request
+	sts     []byte // string to sign
+	scratch []byte // HMAC working space
+	pairs   []kv
+}
+
+func (s *Server) getState() *reqState { return s.states.Get().(*reqState) }
+
+func (s *Server) putState(st *reqState) {
+	const maxKeep = 64 << 10 // do not pool what one huge session grew
+	if cap(st.body) > maxKeep || cap(st.buf) > maxKeep || len(st.info.History) > 4096 {
+		return
+	}
+	st.tc.clear()
+	s.states.Put(st)
+}
+
+// resetInfo empties st.info, keeping the capacity of its slices for the
+// broker to fill.
+func (st *reqState) resetInfo() {
+	i := &st.info
+	*i = session.Info{
+		Subscriptions: i.Subscriptions[:0],
+		Received:      stats.Snapshot{Items: i.Received.Items[:0]},
+		Sent:          stats.Snapshot{Items: i.Sent.Items[:0]},
+		History:       i.History[:0],
+	}
+}
+
+// requestID returns a new random UUID text, upper case for Alibaba (as its
+// cloud writes them) and lower case for Tencent.
+func (s *Server) requestID(upper bool) string {
+	u := s.newUUID()
+	const lower, upperHex = "0123456789abcdef", "0123456789ABCDEF"
+	digits := lower
+	if upper {
+		digits = upperHex
+	}
+	var b [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = digits[c>>4], digits[c&0xf]
+		j += 2
+	}
+	return string(b[:])
+}
+
+// failure is a vendor error to answer: code "" means none.
+type failure struct {
+	status int    // HTTP status; Alibaba only (Tencent answers every error with 200)
+	code   string // the vendor's error code
+	msg    string // the vendor's message, with our detail
+	hint   string // Alibaba "Recommend"
+}
+
+// handle routes a request by path. The cloud dialects are served at "/".
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	path := ctx.URI().PathOriginal()
+	switch {
+	case len(path) == 1 && path[0] == '/':
+		s.serveCloud(ctx)
+	case string(path) == "/healthz":
+		s.serveHealthz(ctx)
+	case string(path) == "/metrics":
+		s.serveMetrics(ctx)
+	case bytes.HasPrefix(path, []byte(clientsPath)):
+		s.serveNative(ctx, path)
+	default:
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusNotFound, "not_found",
+			"admin: no endpoint "+quote(path)+"; try /api/v1/clients, /healthz, /metrics, or / for the Tencent and Alibaba APIs")
+	}
+}
+
+// serveCloud serves the Tencent and Alibaba dialects, told apart as
+// API-WIRE.md section 3.4 says.
+func (s *Server) serveCloud(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsPost() {
+		s.metrics.request(actionUnknown, resultError)
+		ctx.Response.Header.Set("Allow", "GET, POST")
+		nativeError(ctx, fasthttp.StatusMethodNotAllowed, "method_not_allowed",
+			"admin: method "+quote(ctx.Method())+" at /; the Tencent and Alibaba APIs take GET or POST")
+		return
+	}
+	d := detect(ctx)
+	switch d.scheme {
+	case schemeTC3, schemeTencentLegacy:
+		s.serveTencent(ctx, d)
+	case schemeACS3, schemeRPC:
+		s.serveAlibaba(ctx, d)
+	default:
+		s.metrics.request(actionUnknown, resultError)
+		nativeError(ctx, fasthttp.StatusBadRequest, "unknown_dialect",
+			"admin: not a Tencent or Alibaba API request; want an Authorization header, an X-TC-Action or x-acs-action header, or Action, SecretId or AccessKeyId parameters")
+	}
+}
+
+// authRequired reports whether cloud requests must be signed: whenever any
+// key is configured.
+func (s *Server) authRequired() bool { return !s.creds.empty() }
