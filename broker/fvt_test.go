@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -25,10 +26,28 @@ var pahoFVTSkip = map[string]string{
 	// It publishes at QoS 2, then expects the packet ID still in use and,
 	// after Disconnect(500), the publish token to carry a connection-lost
 	// error. Against a loopback broker the PUBLISH, PUBREC, PUBREL, PUBCOMP
-	// exchange often completes first, so the token succeeds: a timing
-	// assumption of the client test, not broker behaviour.
+	// exchange sometimes completes first ("Should be a token in the
+	// messageIDs, none found", "token should have received an error on
+	// connection loss"): about 1 run in 70, 1 in 8 with the client under
+	// -race. A timing assumption of the client test, not broker behaviour.
 	"Test_cleanUpMids_2": "client-side race when the broker is fast: the QoS 2 flow completes before Disconnect, so no error reaches the token",
 }
+
+// pahoFVTRetry lists the tests of Paho's fvt_client_test.go with a known
+// client-side race that TestPahoFVT runs again, up to pahoFVTRetries more
+// times, when they fail; each must then pass once.
+var pahoFVTRetry = map[string]string{
+	// It calls Subscribe without waiting for the token, connects a second
+	// client and publishes at once. Paho writes the SUBSCRIBE from its own
+	// goroutine, and traced runs (strace of the client, timestamps in the
+	// broker) show that goroutine's write(2) of the SUBSCRIBE landing after
+	// the other connection's CONNECT, PUBLISH and PUBREL: the broker handles
+	// the SUBSCRIBE within microseconds of it arriving, but the message was
+	// routed before the subscription existed. About 1 run in 20.
+	"Test_Ack_After_Disconnect": "client-side race: the SUBSCRIBE (token not waited for) can reach the socket after the other client's PUBLISH",
+}
+
+const pahoFVTRetries = 2
 
 // pahoFVTResult matches the per-test result lines of `go test -v`.
 var pahoFVTResult = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
@@ -42,7 +61,7 @@ var pahoFVTResult = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
 // client that was not written for it.
 func TestPahoFVT(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the Paho client's functional tests in a subprocess (about 40s)")
+		t.Skip("runs the Paho client's functional tests in a subprocess (about 30s)")
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -54,51 +73,57 @@ func TestPahoFVT(t *testing.T) {
 		c.Loops = 2 // publisher and subscriber often on different loops: cross-loop delivery
 	})
 
-	// The child's own -timeout makes a hung test print every goroutine's stack;
-	// the context is the backstop, with room for compiling.
+	// The child's own -timeout makes a hung test print every goroutine's
+	// stack; the context is the backstop, with room for compiling.
 	runFor := 3 * time.Minute
 	if dl, ok := t.Deadline(); ok {
 		runFor = min(runFor, time.Until(dl)-45*time.Second)
 	}
 	if runFor < 30*time.Second {
-		t.Skipf("only %v left before the test deadline; Paho's tests need about 40s", runFor)
+		t.Skipf("only %v left before the test deadline; Paho's tests need about 30s", runFor)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), runFor+30*time.Second)
 	defer cancel()
+	p := pahoRun{t: t, ctx: ctx, goBin: goBin, addr: brokerAddr(s), timeout: runFor}
 
 	skip := make([]string, 0, len(pahoFVTSkip))
 	for name, why := range pahoFVTSkip {
 		skip = append(skip, name)
-		t.Logf("skipping paho %s: %s", name, why)
+		t.Logf("paho: skipping %s: %s", name, why)
 	}
+	start := time.Now()
 	// In source order, not shuffled: the tests reuse client IDs ("Start",
 	// "auto_reconnect") and some leave persistent sessions behind.
-	cmd := exec.CommandContext(ctx, goBin, "test", "-count=1", "-v",
-		"-timeout="+runFor.String(),
-		"-run=^("+strings.Join(names, "|")+")$",
-		"-skip=^("+strings.Join(skip, "|")+")$",
-		pahoModule)
-	// GOFLAGS is cleared so that a caller's -race or -shuffle does not reach
-	// the client's tests: the broker is what is under test, and the race
-	// detector runs on it in this process.
-	cmd.Env = append(os.Environ(), "TEST_FVT_ADDR="+brokerAddr(s)+"/#", "GOFLAGS=")
-	out := &lineLogger{t: t, prefix: "paho: "}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 5 * time.Second // the test binary may outlive a killed go command
-
-	start := time.Now()
-	runErr := cmd.Run()
-	out.flush()
+	result, runErr := p.run("paho: ", names, skip)
 	t.Logf("paho: go test took %v", time.Since(start).Round(time.Millisecond))
-
-	result := make(map[string]string)
-	for _, line := range out.lines {
-		if m := pahoFVTResult.FindStringSubmatch(line); m != nil {
-			result[m[2]] = m[1]
+	failedFirst := 0
+	for _, name := range names {
+		if result[name] == "FAIL" {
+			failedFirst++
 		}
 	}
-	var passed, failed []string
-	var missing []string
+	if runErr != nil && failedFirst == 0 {
+		t.Errorf("go test %s: %v, with no test failed: see the output above", pahoModule, runErr)
+	}
+
+	for attempt := 1; attempt <= pahoFVTRetries; attempt++ {
+		var again []string
+		for _, name := range names {
+			if result[name] == "FAIL" && pahoFVTRetry[name] != "" {
+				again = append(again, name)
+				t.Logf("paho: running %s again (%d of %d), %s", name, attempt, pahoFVTRetries, pahoFVTRetry[name])
+			}
+		}
+		if len(again) == 0 {
+			break
+		}
+		r, _ := p.run(fmt.Sprintf("paho again %d: ", attempt), again, nil)
+		for _, name := range again {
+			result[name] = r[name]
+		}
+	}
+
+	var passed, failed, missing []string
 	for _, name := range names {
 		switch result[name] {
 		case "PASS":
@@ -111,10 +136,8 @@ func TestPahoFVT(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("paho: %d of %d tests passed, %d skipped on purpose", len(passed), len(names), len(pahoFVTSkip))
-	if runErr != nil {
-		t.Errorf("go test %s: %v", pahoModule, runErr)
-	}
+	t.Logf("paho: %d of %d tests passed, %d skipped on purpose; took %v",
+		len(passed), len(names), len(pahoFVTSkip), time.Since(start).Round(time.Millisecond))
 	if len(failed) > 0 {
 		t.Errorf("paho tests failed against glassmq: %s", strings.Join(failed, ", "))
 	}
@@ -124,6 +147,42 @@ func TestPahoFVT(t *testing.T) {
 	if len(passed) == 0 {
 		t.Errorf("no paho test passed; want %d", len(names)-len(pahoFVTSkip))
 	}
+}
+
+// pahoRun runs Paho's tests in a `go test` subprocess against addr.
+type pahoRun struct {
+	t       *testing.T
+	ctx     context.Context
+	goBin   string
+	addr    string        // the broker, host:port
+	timeout time.Duration // the child's -timeout
+}
+
+// run runs the named tests except skip, logging every output line with
+// prefix, and returns each test's PASS, FAIL or SKIP with go test's error.
+func (p pahoRun) run(prefix string, names, skip []string) (map[string]string, error) {
+	args := []string{"test", "-count=1", "-v", "-timeout=" + p.timeout.String(),
+		"-run=^(" + strings.Join(names, "|") + ")$"}
+	if len(skip) > 0 {
+		args = append(args, "-skip=^("+strings.Join(skip, "|")+")$")
+	}
+	cmd := exec.CommandContext(p.ctx, p.goBin, append(args, pahoModule)...)
+	// GOFLAGS is cleared so that a caller's -race or -shuffle does not reach
+	// the client's tests: the broker is what is under test, and the race
+	// detector runs on it in this process.
+	cmd.Env = append(os.Environ(), "TEST_FVT_ADDR="+p.addr+"/#", "GOFLAGS=")
+	out := &lineLogger{t: p.t, prefix: prefix}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 5 * time.Second // the test binary may outlive a killed go command
+	err := cmd.Run()
+	out.flush()
+	result := make(map[string]string)
+	for _, line := range out.lines {
+		if m := pahoFVTResult.FindStringSubmatch(line); m != nil {
+			result[m[2]] = m[1]
+		}
+	}
+	return result, err
 }
 
 // pahoFVTNames returns the names of the Test functions in Paho's
@@ -151,9 +210,11 @@ func pahoFVTNames(t *testing.T, goBin string) []string {
 			names = append(names, fn.Name.Name)
 		}
 	}
-	for name := range pahoFVTSkip {
-		if !slices.Contains(names, name) {
-			t.Fatalf("%s has no %s to skip: update pahoFVTSkip for this Paho version", path, name)
+	for _, m := range []map[string]string{pahoFVTSkip, pahoFVTRetry} {
+		for name := range m {
+			if !slices.Contains(names, name) {
+				t.Fatalf("%s has no %s: update pahoFVTSkip and pahoFVTRetry for this Paho version", path, name)
+			}
 		}
 	}
 	if len(names) <= len(pahoFVTSkip) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
 )
 
 // TestLimits: each limit closes or refuses only the offender; a
@@ -49,10 +50,16 @@ func TestLimits(t *testing.T) {
 		c.expectPacket("90 06 0001 00 01 80 02") // re-subscribing an existing filter is not a new one
 	})
 	t.Run("garbage bytes", func(t *testing.T) {
+		var before, after stats.BrokerSnapshot
+		s.Engine().Stats().Snapshot(&before)
 		c := dialRaw(t, s)
 		c.sendHex("ff ff ff ff ff ff")
 		c.expectClosed(2 * time.Second)
 		stillGood(t)
+		s.Engine().Stats().Snapshot(&after)
+		if after.Malformed <= before.Malformed {
+			t.Fatalf("malformed count %d -> %d, want it counted", before.Malformed, after.Malformed)
+		}
 	})
 	t.Run("half a CONNECT then silence", func(t *testing.T) {
 		c := dialRaw(t, s)

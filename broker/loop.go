@@ -46,6 +46,7 @@ func newLoopState(e *Engine, idx int, l Loop) *loopState {
 // batch carries deliveries from one loop to another, run there with one
 // Execute. QoS 0 packets are encoded once per message per batch into buf.
 type batch struct {
+	target *loopState
 	buf    []byte
 	items  []batchItem
 	lastSq uint64 // pubSeq of the message last encoded into buf
@@ -68,7 +69,7 @@ func (ls *loopState) batchFor(target *loopState) *batch {
 	b := ls.out[target.idx]
 	if b == nil {
 		b = batchPool.Get().(*batch)
-		b.lastSq = 0
+		b.target, b.lastSq = target, 0
 		ls.out[target.idx] = b
 		ls.outIdx = append(ls.outIdx, target.idx)
 	}
@@ -105,8 +106,7 @@ func (ls *loopState) flush() {
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]
 		ls.out[idx] = nil
-		target := ls.e.loops[idx]
-		target.loop.Execute(func() { target.runBatch(b) })
+		b.target.loop.Execute(func() { b.target.runBatch(b) })
 	}
 	ls.outIdx = ls.outIdx[:0]
 }
@@ -128,6 +128,7 @@ func (ls *loopState) runBatch(b *batch) {
 		it.conn = nil
 	}
 	b.items = b.items[:0]
+	b.target = nil
 	if cap(b.buf) > 1<<20 {
 		b.buf = nil // do not pin a burst's memory in the pool
 	}

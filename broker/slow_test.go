@@ -3,7 +3,7 @@ package broker
 import (
 	"net"
 	"runtime"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +13,7 @@ import (
 
 // TestSlowConsumer: one subscriber stops reading while many others keep up.
 // The others get every message, their delivery rate stays within 10% of the
-// rate without the slow one (medians of interleaved runs), the slow one's
+// rate without the slow one (fastest of five interleaved runs each), the slow one's
 // QoS 0 messages are dropped and counted once its outbound buffer is full,
 // and memory stays bounded.
 func TestSlowConsumer(t *testing.T) {
@@ -85,7 +85,7 @@ func TestSlowConsumer(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 5; i++ {
 		setSlow(false)
 		without = append(without, run())
 		setSlow(true)
@@ -115,20 +115,18 @@ func TestSlowConsumer(t *testing.T) {
 	if growth > 96<<20 {
 		t.Fatalf("heap grew %d MiB with a stalled subscriber, want bounded by the outbound limit", growth>>20)
 	}
-	mw, mwo := median(with), median(without)
+	// Other load on the machine only ever adds time, so the fastest of the
+	// interleaved runs is the estimate least disturbed by it.
+	mw, mwo := fastest(with), fastest(without)
 	ratio := float64(mwo) / float64(mw) // rate with / rate without
-	t.Logf("median delivery of %d x %d messages: %v without the slow consumer, %v with it (rate ratio %.2f); %d dropped; heap growth %d KiB",
+	t.Logf("fastest delivery of %d x %d messages: %v without the slow consumer, %v with it (rate ratio %.2f); %d dropped; heap growth %d KiB",
 		fast, messages, mwo, mw, ratio, dropped, growth>>10)
 	if ratio < 0.9 {
 		t.Fatalf("with a slow consumer the others' rate is %.2f of the rate without it, want at least 0.90 (with %v, without %v)", ratio, with, without)
 	}
 }
 
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
+func fastest(d []time.Duration) time.Duration { return slices.Min(d) }
 
 func itoa(i int) string {
 	if i == 0 {
