@@ -1,0 +1,155 @@
+package admin
+
+import (
+	"bytes"
+	"math"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+func TestBurstFor(t *testing.T) {
+	for _, c := range []struct {
+		rate float64
+		want int
+	}{{0.5, 1}, {1, 1}, {20, 2}, {500, 50}, {15, 1}} {
+		if got := burstFor(c.rate); got != c.want {
+			t.Errorf("burstFor(%v) = %d, want %d", c.rate, got, c.want)
+		}
+	}
+}
+
+// TestRateLimitOverload offers 4x an action's limit for 3 s from concurrent
+// clients to a real server on loopback, and checks that the accepted rate
+// stays within 10% of the limit, the rest answered with the vendor's
+// throttle error.
+func TestRateLimitOverload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 6 s of wall time")
+	}
+	cases := []struct {
+		name     string
+		rate     float64
+		workers  int
+		prepare  func(req *fasthttp.Request, addr string)
+		accepted func(resp *fasthttp.Response) (ok, throttled bool)
+	}{
+		{"DescribeMQTTClient", DefaultDescribeRate, 4,
+			func(req *fasthttp.Request, addr string) {
+				req.SetRequestURI("http://" + addr + "/")
+				req.Header.SetMethod("POST")
+				req.Header.SetContentType("application/json")
+				req.Header.Set("X-TC-Action", "DescribeMQTTClient")
+				req.Header.Set("X-TC-Version", "2023-03-08")
+				req.SetBodyString(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`)
+			},
+			func(resp *fasthttp.Response) (bool, bool) {
+				b := resp.Body()
+				return resp.StatusCode() == 200 && bytes.Contains(b, []byte(`"ConnectionStatus":"CONNECTED"`)),
+					bytes.Contains(b, []byte(`"Code":"RequestLimitExceeded"`))
+			}},
+		{"QuerySessionByClientId", DefaultQueryRate, 16,
+			func(req *fasthttp.Request, addr string) {
+				req.SetRequestURI("http://" + addr + "/?Action=QuerySessionByClientId&InstanceId=mqtt-local&ClientId=sub_client2&Format=JSON")
+				req.Header.SetMethod("POST")
+			},
+			func(resp *fasthttp.Response) (bool, bool) {
+				b := resp.Body()
+				return resp.StatusCode() == 200 && bytes.Contains(b, []byte(`"OnlineStatus":true`)),
+					resp.StatusCode() == 500 && bytes.Contains(b, []byte(`"Code":"SystemOverFlow"`))
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(DefaultConfig(), newFakeBroker(seedInfo()), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ln) }()
+			defer func() {
+				if err := s.Shutdown(); err != nil {
+					t.Errorf("Shutdown: %v", err)
+				}
+				if err := <-served; err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			}()
+			addr := ln.Addr().String()
+			client := &fasthttp.HostClient{Addr: addr, MaxConns: tc.workers}
+
+			const window = 3 * time.Second
+			offered := 4 * tc.rate
+			interval := time.Duration(float64(time.Second) / offered)
+			total := int64(offered * window.Seconds())
+			var next, sent, ok, throttled, other atomic.Int64
+			var last atomic.Int64 // nanoseconds after start of the last request sent
+			start := time.Now().Add(20 * time.Millisecond)
+			var wg sync.WaitGroup
+			for range tc.workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+					defer fasthttp.ReleaseRequest(req)
+					defer fasthttp.ReleaseResponse(resp)
+					for {
+						i := next.Add(1) - 1
+						if i >= total {
+							return
+						}
+						at := start.Add(time.Duration(i) * interval)
+						if d := time.Until(at); d > 0 {
+							time.Sleep(d)
+						} else if d < -window/3 {
+							return // hopelessly behind: this machine cannot offer the load
+						}
+						req.Reset()
+						tc.prepare(req, addr)
+						err := client.Do(req, resp)
+						sent.Add(1)
+						last.Store(int64(time.Since(start)))
+						if err != nil {
+							other.Add(1)
+							continue
+						}
+						switch a, th := tc.accepted(resp); {
+						case a:
+							ok.Add(1)
+						case th:
+							throttled.Add(1)
+						default:
+							other.Add(1)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			span := time.Duration(last.Load()).Seconds()
+			acceptedRate := float64(ok.Load()) / span
+			offeredRate := float64(sent.Load()) / span
+			t.Logf("%s: limit %.0f/s, offered %.0f/s (%d requests in %.2f s), accepted %d = %.1f/s (%+.1f%%), throttled %d, other %d",
+				tc.name, tc.rate, offeredRate, sent.Load(), span, ok.Load(), acceptedRate, 100*(acceptedRate/tc.rate-1), throttled.Load(), other.Load())
+			if other.Load() != 0 {
+				t.Errorf("%d answers were neither success nor the throttle error", other.Load())
+			}
+			if acceptedRate > 1.1*tc.rate {
+				t.Errorf("accepted %.1f/s, want at most %.1f/s (limit + 10%%)", acceptedRate, 1.1*tc.rate)
+			}
+			if offeredRate < 2*tc.rate {
+				t.Skipf("this machine offered only %.0f/s, under 2x the limit: the lower bound cannot be judged", offeredRate)
+			}
+			if math.Abs(acceptedRate-tc.rate) > 0.1*tc.rate {
+				t.Errorf("accepted %.1f/s, want within 10%% of %.0f/s", acceptedRate, tc.rate)
+			}
+		})
+	}
+}
