@@ -95,7 +95,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 // Validate reports every problem of c at once (joined with errors.Join), each
 // a sentence naming the flag, the value and what would be valid. It reads
 // the credentials file. Without credentials, a listen address that is not
-// loopback is an error.
+// loopback is an error. Safe for concurrent use.
 func (c *Config) Validate() error {
 	_, err := c.validate()
 	return err

@@ -1,9 +1,47 @@
-// Package admin serves glassmq's HTTP admin API with fasthttp: Tencent Cloud
-// DescribeMQTTClient, Alibaba Cloud QuerySessionByClientId, a native JSON API,
-// /healthz and Prometheus /metrics.
+// Package admin serves glassmq's HTTP admin API with fasthttp, on one
+// listener: Tencent Cloud DescribeMQTTClient (trocket 2023-03-08) and
+// Alibaba Cloud QuerySessionByClientId (onsmqtt 2020-04-20) in their exact
+// wire formats, so the official SDKs work against it unchanged; a native
+// JSON API; /healthz; and Prometheus /metrics. The wire details it follows
+// are in shared/API-WIRE.md; detect in dialect.go tells the dialects apart.
 //
-// Handlers read sessions through the Broker interface, which never blocks on
-// an event loop, and are done with the request context when they return.
+// # Goroutines
+//
+// Handlers run on fasthttp's worker goroutines. They read sessions only
+// through the Broker interface, which never blocks on an event loop, read
+// broker-wide counters through stats.Broker snapshots, are done with the
+// *fasthttp.RequestCtx when they return (nothing is handed to another
+// goroutine: /metrics is written with expfmt, not through a net/http
+// adaptor), and reuse pooled per-request state, so the cloud paths allocate
+// little (see admin_bench_test.go).
+//
+// # Choices where the vendors leave room
+//
+// Order of checks, both clouds: detect the dialect and the action; rate
+// limit (a throttled request costs no signature check and no lookup, and
+// is answered at once: RequestLimitExceeded with HTTP 200, or
+// SystemOverFlow with HTTP 500); then the signature; then action, version,
+// parameters, lookup. Tencent's cloud authenticates first; throttling
+// first is cheaper under a flood, at the price that unsigned requests can
+// use up a bucket. Requests naming an action we do not serve have no bucket.
+//
+// Credentials: with none configured, unsigned requests are served,
+// signatures are not checked, and Config.Validate refuses a non-loopback
+// listen address. With any key configured, every Tencent and Alibaba
+// request must be signed by a configured key of its own cloud, within
+// ±5 minutes (Tencent) or ±15 minutes (Alibaba). Alibaba nonces are
+// single-use until the request's timestamp leaves the window (memory is
+// bounded by generations and a cap); TC3 and the Tencent legacy scheme keep
+// no replay cache, because the SDK retries with byte-identical requests.
+//
+// The native API (/api/v1/...) then wants "Authorization: Bearer <secret>"
+// with any configured SecretKey or AccessKeySecret; /healthz and /metrics
+// stay open, as they show no per-client data.
+//
+// The client list is in byte order of client ID; its cursor is the last ID
+// of a page (base64url), so paging never repeats or skips a client that
+// exists throughout, and each page is one pass over the sessions with a
+// bounded heap: O(n log limit).
 //
 // admin may import session and stats value types, codec, fasthttp, the
 // Prometheus client, x/time/rate and uuid; never broker.

@@ -118,6 +118,14 @@ func TestVerifyAccepts(t *testing.T) {
 			t.Errorf("got %d %s, want 200 OnlineStatus true", resp.StatusCode(), resp.Body())
 		}
 	})
+	t.Run("TC3 with UNSIGNED-PAYLOAD", func(t *testing.T) {
+		r := unsignedTC3(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`)
+		r.set("X-TC-Content-SHA256", "UNSIGNED-PAYLOAD")
+		signTC3(r, tcSecretID, tcSecretKey, ts)
+		if code := tencentCode(t, serve(t, s, r)); code != "" {
+			t.Errorf("got %s, want success", code)
+		}
+	})
 	t.Run("TC3 retry is byte-identical and accepted", func(t *testing.T) {
 		r := tc3Post(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`, ts)
 		for i := range 2 {
@@ -444,4 +452,26 @@ func TestNonceReplay(t *testing.T) {
 			t.Errorf("nonces held 2 hours later: %d, want 1 (the old ones expired)", n)
 		}
 	})
+}
+
+// TestNoCredentialsIgnoresSignatures: without keys, any request is served,
+// signed or not, valid signature or not.
+func TestNoCredentialsIgnoresSignatures(t *testing.T) {
+	s := newTestServer(t, newFakeBroker(seedInfo()), nil)
+	bad := tc3Post(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`, testNow.Unix()-3600)
+	bad.set("Authorization", strings.Replace(bad.get("Authorization"), "Signature=", "Signature=00", 1))
+	if code := tencentCode(t, serve(t, s, bad)); code != "" {
+		t.Errorf("Tencent, bad old signature: got %s, want success", code)
+	}
+	p := rpcParams("mqtt-local", "sub_client2", testNow.Add(-time.Hour), "n")
+	p.Set("Signature", "forged")
+	if resp := serve(t, s, &testReq{method: "POST", query: p.Encode()}); resp.StatusCode() != 200 {
+		t.Errorf("Alibaba RPC, forged signature: got %d %s, want 200", resp.StatusCode(), resp.Body())
+	}
+	for range 2 { // the same nonce twice: no nonce cache without keys
+		r := acs3Post("mqtt-local", "sub_client2", testNow, "same")
+		if resp := serve(t, s, r); resp.StatusCode() != 200 {
+			t.Errorf("Alibaba ACS3: got %d %s, want 200", resp.StatusCode(), resp.Body())
+		}
+	}
 }

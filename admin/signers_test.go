@@ -32,7 +32,8 @@ func testHMAC256(key []byte, msg string) []byte {
 // signTC3 signs r with TC3-HMAC-SHA256 at Unix time ts, setting
 // X-TC-Timestamp and Authorization, as the Tencent SDK does: the signed
 // headers are content-type and host, the payload hash is over the body
-// (POST) and the canonical query is the query (GET).
+// (or over "UNSIGNED-PAYLOAD" when X-TC-Content-SHA256 says so), and the
+// canonical query is the query (GET).
 func signTC3(r *testReq, secretID, secretKey string, ts int64) {
 	host := r.host
 	if host == "" {
@@ -42,11 +43,15 @@ func signTC3(r *testReq, secretID, secretKey string, ts int64) {
 	if r.method == "GET" {
 		query = r.query
 	}
+	payload := testSHA256Hex(r.body)
+	if r.get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
+		payload = testSHA256Hex("UNSIGNED-PAYLOAD")
+	}
 	canonical := strings.Join([]string{
 		r.method, "/", query,
 		"content-type:" + r.get("Content-Type") + "\nhost:" + host + "\n",
 		"content-type;host",
-		testSHA256Hex(r.body),
+		payload,
 	}, "\n")
 	date := time.Unix(ts, 0).UTC().Format("2006-01-02")
 	scope := date + "/trocket/tc3_request"
