@@ -1,12 +1,90 @@
-// Command glassmq-bench is glassmq's load generator.
+// Command glassmq-bench is glassmq's load generator: it runs one scenario
+// against any MQTT broker on loopback, or, with the compare subcommand,
+// every scenario against glassmq, Mosquitto and a raw TCP relay, and writes
+// JSON lines, a Markdown table and a chart.
+//
+//	glassmq-bench -addr 127.0.0.1:1883 -scenario fanin -qos 1
+//	glassmq-bench compare -mode pinned -reps 3 -out bench/out
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
+
+	"github.com/glassmq/glassmq/bench"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "glassmq-bench: not built yet")
-	os.Exit(1)
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("glassmq-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := bench.DefaultConfig()
+	registerRunFlags(fs, &cfg)
+	progress := fs.Bool("progress", false, "print a live progress line to stderr even when it is not a terminal")
+	jsonOnly := fs.Bool("json", false, "print only JSON lines, no Markdown table")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if *progress || isTerminal(os.Stderr) {
+		cfg.Progress = stderr
+	}
+	results, err := bench.Run(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	for i := range results {
+		results[i].WriteJSON(stdout)
+	}
+	if !*jsonOnly {
+		fmt.Fprintln(stdout)
+		bench.WriteRunTable(stdout, results)
+	}
+	return 0
+}
+
+func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "broker MQTT `host:port` (loopback only)")
+	fs.StringVar(&c.Target, "target", c.Target, "`name` of the broker for reports")
+	fs.BoolVar(&c.Relay, "relay", c.Relay, "-addr is glassmq-relay, a raw TCP forwarder (QoS 0 only)")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections or admin")
+	fs.Func("qos", "QoS of publishing and subscribing: 0, 1 or 2 (default 0)", func(s string) error {
+		var v uint
+		if _, err := fmt.Sscan(s, &v); err != nil || v > 2 {
+			return errors.New("want 0, 1 or 2")
+		}
+		c.QoS = byte(v)
+		return nil
+	})
+	fs.IntVar(&c.Payload, "payload", c.Payload, "message payload in `bytes` (at least 16)")
+	fs.IntVar(&c.Publishers, "publishers", c.Publishers, "fanin: publishers on the one topic")
+	fs.IntVar(&c.Subscribers, "subscribers", c.Subscribers, "fanout: subscribers of the one topic")
+	fs.IntVar(&c.Pairs, "pairs", c.Pairs, "pairs and admin: publisher/subscriber pairs, one topic each")
+	fs.Uint64Var(&c.Count, "count", c.Count, "messages per publisher at most")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "publishing time at most")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "after publishing, how long deliveries may take at most")
+	fs.IntVar(&c.Window, "window", c.Window, "QoS 1/2: unacknowledged messages per publisher")
+	fs.Float64Var(&c.Rate, "rate", c.Rate, "latency: messages per second")
+	fs.IntVar(&c.Connections, "connections", c.Connections, "connections: idle clients to open")
+	fs.IntVar(&c.Dialers, "dialers", c.Dialers, "connections: concurrent connection attempts")
+	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "connections: broker `pid` whose VmRSS to read; 0 skips")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin: broker admin HTTP `host:port`")
+	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
+	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -1,0 +1,186 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// adminAPI is one admin call the admin scenario measures.
+type adminAPI struct {
+	name string
+	// request builds the request for clientID.
+	request func(base, instance, clientID string) (*http.Request, error)
+	// classify sorts a response: accepted (a correct answer about an online
+	// client), throttled (the API's rate limit) or failed.
+	classify func(status int, body []byte) (accepted, throttled bool)
+}
+
+var adminAPIs = []adminAPI{
+	{
+		name: "DescribeMQTTClient",
+		request: func(base, instance, clientID string) (*http.Request, error) {
+			body := fmt.Sprintf(`{"InstanceId":%q,"ClientId":%q}`, instance, clientID)
+			req, err := http.NewRequest(http.MethodPost, base+"/", bytes.NewBufferString(body))
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("X-TC-Action", "DescribeMQTTClient")
+			req.Header.Set("X-TC-Version", "2023-03-08")
+			return req, nil
+		},
+		classify: func(status int, body []byte) (bool, bool) {
+			if bytes.Contains(body, []byte(`"RequestLimitExceeded"`)) {
+				return false, true
+			}
+			return status == 200 && bytes.Contains(body, []byte(`"ConnectionStatus":"CONNECTED"`)), false
+		},
+	},
+	{
+		name: "QuerySessionByClientId",
+		request: func(base, instance, clientID string) (*http.Request, error) {
+			q := url.Values{"Action": {"QuerySessionByClientId"}, "InstanceId": {instance},
+				"ClientId": {clientID}, "Format": {"JSON"}}
+			return http.NewRequest(http.MethodGet, base+"/?"+q.Encode(), nil)
+		},
+		classify: func(status int, body []byte) (bool, bool) {
+			if bytes.Contains(body, []byte(`"SystemOverFlow"`)) {
+				return false, true
+			}
+			return status == 200 && bytes.Contains(body, []byte(`"OnlineStatus":true`)), false
+		},
+	},
+}
+
+// adminStats is what one API's callers measured.
+type adminStats struct {
+	mu                                    sync.Mutex
+	hist                                  Histogram // accepted requests only
+	requests, accepted, throttled, failed atomic.Uint64
+	firstErr                              atomic.Value
+}
+
+// runAdmin runs a pairs load and, meanwhile, offers c.AdminRate requests per
+// second to each admin API about the pairs' clients, open loop.
+func runAdmin(c *Config) ([]Result, error) {
+	f := &flow{cfg: c, top: topologyOf(c)}
+	if err := f.connect(); err != nil {
+		f.close()
+		return nil, err
+	}
+	var clients []string
+	for i := range c.Pairs {
+		clients = append(clients, fmt.Sprintf("bench-%s-s%d", f.nonce, i), fmt.Sprintf("bench-%s-p%d", f.nonce, i))
+	}
+	httpc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer httpc.CloseIdleConnections()
+	base := "http://" + c.AdminAddr
+	stats := make([]adminStats, len(adminAPIs))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, api := range adminAPIs {
+		wg.Go(func() { offer(httpc, base, c, api, clients, &stats[i], stop) })
+	}
+	var load Result
+	f.run(&load, label(c))
+	close(stop)
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+
+	var out []Result
+	for i, api := range adminAPIs {
+		s := &stats[i]
+		r := newResult(c)
+		r.Variant = api.name
+		r.Publishers, r.Subscribers = c.Pairs, c.Pairs
+		r.Requests, r.Accepted = s.requests.Load(), s.accepted.Load()
+		r.Throttled, r.Failed = s.throttled.Load(), s.failed.Load()
+		r.OfferedRate = c.AdminRate
+		r.AcceptRate = float64(r.Accepted) / elapsed
+		r.Elapsed = elapsed
+		r.setLatency(&s.hist)
+		r.LoadRate, r.LoadLost, r.Lost = load.Rate, load.Lost, load.Lost
+		r.Delivered, r.Sent, r.Expected, r.Duplicates = load.Delivered, load.Sent, load.Expected, load.Duplicates
+		if err, ok := s.firstErr.Load().(error); ok {
+			r.addError(fmt.Errorf("%s: %d failed, first: %w", api.name, r.Failed, err))
+		}
+		for _, e := range load.Errors {
+			r.Errors = append(r.Errors, e)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// offer sends requests at c.AdminRate per second until stop, up to 8 at a
+// time; a request due while 8 are outstanding is sent late, not dropped.
+func offer(httpc *http.Client, base string, c *Config, api adminAPI, clients []string, s *adminStats, stop chan struct{}) {
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	interval := time.Duration(float64(time.Second) / c.AdminRate)
+	next := time.Now()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		case <-time.After(time.Until(next)):
+		}
+		next = next.Add(interval)
+		select {
+		case sem <- struct{}{}:
+		case <-stop:
+			return
+		}
+		clientID := clients[i%len(clients)]
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s.requests.Add(1)
+			accepted, throttled, d, err := call(httpc, base, c.InstanceID, api, clientID)
+			switch {
+			case err != nil:
+				s.failed.Add(1)
+				s.firstErr.CompareAndSwap(nil, err)
+			case accepted:
+				s.accepted.Add(1)
+				s.mu.Lock()
+				s.hist.Record(int64(d))
+				s.mu.Unlock()
+			case throttled:
+				s.throttled.Add(1)
+			default:
+				s.failed.Add(1)
+			}
+		})
+	}
+}
+
+func call(httpc *http.Client, base, instance string, api adminAPI, clientID string) (accepted, throttled bool, d time.Duration, err error) {
+	req, err := api.request(base, instance, clientID)
+	if err != nil {
+		return false, false, 0, err
+	}
+	t0 := time.Now()
+	resp, err := httpc.Do(req)
+	if err != nil {
+		return false, false, 0, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d = time.Since(t0)
+	if err != nil {
+		return false, false, d, err
+	}
+	accepted, throttled = api.classify(resp.StatusCode, body)
+	if !accepted && !throttled {
+		return false, false, d, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, body)
+	}
+	return accepted, throttled, d, nil
+}

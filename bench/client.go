@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/glassmq/glassmq/codec"
+)
+
+// readBuffer is the size of each connection's read buffer: big reads, so one
+// system call brings in hundreds of small packets.
+const readBuffer = 256 << 10
+
+// writeBatch is how many bytes of packets a publisher gathers per write.
+const writeBatch = 64 << 10
+
+// dial opens a TCP connection to addr, with Nagle off (Go's default) and
+// big socket buffers.
+func dial(addr string, timeout time.Duration) (*net.TCPConn, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	tc := c.(*net.TCPConn)
+	_ = tc.SetNoDelay(true)
+	return tc, nil
+}
+
+// handshake makes c a session for clientID: CONNECT with a clean session and
+// keep-alive off, then wait for the CONNACK. With relay set, it sends the
+// relay's hello instead (see cmd/glassmq-relay) and waits for "OK".
+func handshake(c net.Conn, clientID string, relay bool, role, topic string, deadline time.Time) error {
+	_ = c.SetDeadline(deadline)
+	defer c.SetDeadline(time.Time{})
+	if relay {
+		if _, err := fmt.Fprintf(c, "RELAY %s %s\n", role, topic); err != nil {
+			return err
+		}
+		line, err := bufio.NewReaderSize(c, 16).ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("relay hello: %w", err)
+		}
+		if strings.TrimSpace(line) != "OK" {
+			return fmt.Errorf("relay hello: got %q, want OK", line)
+		}
+		return nil
+	}
+	pkt := codec.AppendConnect(nil, &codec.Connect{CleanSession: true, ClientID: []byte(clientID)})
+	if _, err := c.Write(pkt); err != nil {
+		return err
+	}
+	var ack codec.Connack
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil {
+		return fmt.Errorf("CONNACK: %w", err)
+	}
+	if _, err := ack.Decode(buf); err != nil {
+		return err
+	}
+	if ack.ReturnCode != codec.Accepted {
+		return fmt.Errorf("CONNACK return code %#02x", ack.ReturnCode)
+	}
+	return nil
+}
+
+// subscribe sends one SUBSCRIBE for topic at qos and waits for its SUBACK.
+func subscribe(c net.Conn, topic string, qos byte, deadline time.Time) error {
+	_ = c.SetDeadline(deadline)
+	defer c.SetDeadline(time.Time{})
+	pkt := codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte(topic), QoS: qos}})
+	if _, err := c.Write(pkt); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 64)
+	tmp := make([]byte, 64)
+	for {
+		n, err := c.Read(tmp)
+		if err != nil {
+			return fmt.Errorf("SUBACK: %w", err)
+		}
+		buf = append(buf, tmp[:n]...)
+		size, err := codec.Frame(buf, 0)
+		if err != nil {
+			return err
+		}
+		if size == 0 {
+			continue
+		}
+		if t := codec.PacketType(buf); t != codec.TypeSuback {
+			return fmt.Errorf("got %v, want SUBACK", t)
+		}
+		var ack codec.Suback
+		if _, err := ack.Decode(buf[:size]); err != nil {
+			return err
+		}
+		if len(ack.ReturnCodes) != 1 || ack.ReturnCodes[0] != qos {
+			return fmt.Errorf("SUBACK return codes %x, want [%02x]", ack.ReturnCodes, qos)
+		}
+		return nil
+	}
+}
+
+// errStop is returned by a packet handler to end readLoop without an error.
+var errStop = errors.New("bench: stop")
+
+// readLoop reads c in big chunks until an error, calls handle for each whole
+// packet, in order, with a view valid until handle returns, and calls flush
+// after each chunk so that replies gathered by handle go out in one write.
+// now is the time of the chunk's arrival in nanoseconds since the run's epoch.
+func readLoop(c net.Conn, clock *clock, handle func(pkt []byte, now int64) error, flush func() error) error {
+	buf := make([]byte, readBuffer)
+	r, w := 0, 0
+	for {
+		n, err := c.Read(buf[w:])
+		if n > 0 {
+			w += n
+			now := clock.now()
+			for r < w {
+				size, ferr := codec.Frame(buf[r:w], 0)
+				if ferr != nil {
+					return ferr
+				}
+				if size == 0 {
+					break
+				}
+				if herr := handle(buf[r:r+size], now); herr != nil {
+					if herr == errStop {
+						return nil
+					}
+					return herr
+				}
+				r += size
+			}
+			if flush != nil {
+				if ferr := flush(); ferr != nil {
+					return ferr
+				}
+			}
+			if r == w {
+				r, w = 0, 0
+			} else if w == len(buf) {
+				if r == 0 { // one packet larger than the buffer
+					buf = append(buf, make([]byte, len(buf))...)
+				} else {
+					w = copy(buf, buf[r:w])
+					r = 0
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// clock gives times in nanoseconds since an epoch, from the monotonic clock.
+type clock struct{ epoch time.Time }
+
+func newClock() *clock { return &clock{epoch: time.Now()} }
+
+func (c *clock) now() int64 { return int64(time.Since(c.epoch)) }

@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Scenarios lists the scenarios Run knows, in the order Compare runs them.
+var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin"}
+
+// Config is one scenario run against one broker.
+type Config struct {
+	Addr     string // broker MQTT address, host:port on loopback
+	Target   string // label for reports: "glassmq", "mosquitto", "relay"
+	Relay    bool   // Addr is cmd/glassmq-relay: a raw forwarder, QoS 0 only
+	Scenario string // one of Scenarios
+
+	QoS         byte          // 0, 1 or 2, for publishing and subscribing
+	Payload     int           // bytes per message, at least MinPayload
+	Publishers  int           // fanin: publishers on the one topic
+	Subscribers int           // fanout: subscribers of the one topic
+	Pairs       int           // pairs and admin: publisher/subscriber pairs, one topic each
+	Count       uint64        // messages per publisher at most
+	Duration    time.Duration // publishing time at most
+	Drain       time.Duration // after publishing, how long deliveries and acknowledgements may take at most
+	Window      int           // QoS 1/2: unacknowledged messages per publisher
+	Rate        float64       // latency: messages per second from the one publisher
+
+	Connections int           // connections: idle clients to open
+	Dialers     int           // connections: concurrent connection attempts
+	BrokerPID   int           // connections: broker process whose VmRSS is read; 0 skips it
+	Settle      time.Duration // connections: wait before reading VmRSS after the last CONNACK
+
+	AdminAddr  string  // admin: the broker's admin HTTP address, host:port
+	AdminRate  float64 // admin: requests per second offered to each of the two APIs
+	InstanceID string  // admin: InstanceId the requests name
+
+	Progress io.Writer // live progress line (carriage returns), nil for none
+}
+
+// DefaultConfig returns the settings of `glassmq-bench` without flags.
+func DefaultConfig() Config {
+	return Config{
+		Addr:        "127.0.0.1:1883",
+		Target:      "broker",
+		Scenario:    "pairs",
+		Payload:     MinPayload,
+		Publishers:  10,
+		Subscribers: 10,
+		Pairs:       10,
+		Count:       10_000_000,
+		Duration:    2 * time.Second,
+		Drain:       10 * time.Second,
+		Window:      64,
+		Rate:        5000,
+		Connections: 10_000,
+		Dialers:     64,
+		Settle:      500 * time.Millisecond,
+		AdminAddr:   "127.0.0.1:8080",
+		AdminRate:   100,
+		InstanceID:  "mqtt-local",
+	}
+}
+
+// Validate returns every problem with c at once, one sentence each.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag string, v any, why string) {
+		errs = append(errs, fmt.Errorf("bench: -%s %v: %s", flag, v, why))
+	}
+	if !slices.Contains(Scenarios, c.Scenario) {
+		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(Scenarios, ", "))
+	}
+	if err := loopback(c.Addr); err != nil {
+		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())
+	}
+	if c.Scenario == "admin" {
+		if err := loopback(c.AdminAddr); err != nil {
+			bad("admin-addr", fmt.Sprintf("%q", c.AdminAddr), err.Error())
+		}
+		if c.AdminRate <= 0 {
+			bad("admin-rate", c.AdminRate, "must be more than 0")
+		}
+	}
+	if c.QoS > 2 {
+		bad("qos", c.QoS, "want 0, 1 or 2")
+	}
+	if c.Relay && c.QoS != 0 {
+		bad("qos", c.QoS, "the relay forwards bytes and cannot acknowledge: want 0")
+	}
+	if c.Relay && (c.Scenario == "connections" || c.Scenario == "admin") {
+		bad("scenario", c.Scenario, "needs an MQTT broker, not the relay")
+	}
+	if c.Payload < MinPayload || c.Payload > 1<<20 {
+		bad("payload", c.Payload, fmt.Sprintf("want %d bytes (the sequence and timestamp header) to 1 MiB", MinPayload))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"publishers", c.Publishers}, {"subscribers", c.Subscribers}, {"pairs", c.Pairs},
+		{"connections", c.Connections}, {"dialers", c.Dialers}} {
+		if f.v < 1 || f.v > 100_000 {
+			bad(f.name, f.v, "want 1 to 100000")
+		}
+	}
+	if c.Window < 1 || c.Window > 32768 {
+		bad("window", c.Window, "want 1 to 32768 (packet IDs must not wrap onto unacknowledged ones)")
+	}
+	if c.Count < 1 || c.Count > 1<<32-1 {
+		bad("count", c.Count, "want 1 to 4294967295 (sequence numbers are 32 bits)")
+	}
+	if c.Duration <= 0 || c.Duration > time.Hour {
+		bad("duration", c.Duration, "want more than 0 and at most 1h")
+	}
+	if c.Drain < 0 {
+		bad("drain", c.Drain, "must not be negative")
+	}
+	if c.Rate <= 0 {
+		bad("rate", c.Rate, "must be more than 0")
+	}
+	return errors.Join(errs...)
+}
+
+// loopback checks that addr is host:port on a loopback address: the bench
+// never loads a machine other than its own.
+func loopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return errors.New("want host:port, such as 127.0.0.1:1883")
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("not a loopback address: the load generator runs only against 127.0.0.1")
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+package bench
+
+import "fmt"
+
+// Run runs the scenario c names against the broker at c.Addr and returns
+// what it measured. Problems the broker caused (disconnects, lost QoS 1/2
+// messages, stray acknowledgements) are in the Result; the error is for a
+// run that could not start.
+// The admin scenario returns one Result per API, the others one.
+func Run(c Config) ([]Result, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var r Result
+	var err error
+	switch c.Scenario {
+	case "fanin", "fanout", "pairs", "latency":
+		r, err = runFlow(&c)
+	case "connections":
+		r, err = runConnections(&c)
+	case "admin":
+		return runAdmin(&c)
+	default:
+		return nil, fmt.Errorf("bench: unknown scenario %q", c.Scenario)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []Result{r}, nil
+}
