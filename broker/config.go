@@ -27,6 +27,9 @@ type Config struct {
 	ConnectTimeout   time.Duration // a connection must send CONNECT within this
 	SysInterval      time.Duration // $SYS/broker/... publishing period; 0 disables
 	LogInterval      time.Duration // at most one log line per kind of client error per interval
+	Persistence      string        // "on" or "off"
+	Fsync            string        // "always" or "interval"
+	FsyncInterval    time.Duration // sync period with Fsync "interval"
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -45,6 +48,9 @@ func DefaultConfig() Config {
 		ConnectTimeout:   10 * time.Second,
 		SysInterval:      10 * time.Second,
 		LogInterval:      time.Second,
+		Persistence:      "on",
+		Fsync:            "interval",
+		FsyncInterval:    time.Second,
 	}
 }
 
@@ -65,6 +71,9 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", c.ConnectTimeout, "close connections that send no CONNECT within this")
 	fs.DurationVar(&c.SysInterval, "sys-interval", c.SysInterval, "period of $SYS/broker/... publishing; 0 disables")
 	fs.DurationVar(&c.LogInterval, "log-interval", c.LogInterval, "at most one log line per kind of client error per interval")
+	fs.StringVar(&c.Persistence, "persistence", c.Persistence, "on: persistent sessions, their QoS 1/2 messages and retained messages are stored under -data-dir; off: all in memory")
+	fs.StringVar(&c.Fsync, "fsync", c.Fsync, "always: every acknowledged QoS 1/2 message is on disk before its PUBACK/PUBREC (survives kill -9, slower); interval: the store is synced every -fsync-interval, so a crash loses at most that much")
+	fs.DurationVar(&c.FsyncInterval, "fsync-interval", c.FsyncInterval, "store sync period with -fsync interval")
 }
 
 // Validate returns every problem with c, joined; nil when c is usable.
@@ -111,6 +120,15 @@ func (c *Config) Validate() error {
 	}
 	if c.SysInterval != 0 && c.SysInterval < 100*time.Millisecond {
 		bad("sys-interval", c.SysInterval, "must be 0 (off) or at least 100ms, with a unit such as 10s")
+	}
+	if c.Persistence != "on" && c.Persistence != "off" {
+		bad("persistence", c.Persistence, "must be on or off")
+	}
+	if c.Fsync != "always" && c.Fsync != "interval" {
+		bad("fsync", c.Fsync, "must be always or interval")
+	}
+	if c.FsyncInterval < time.Millisecond || c.FsyncInterval > time.Minute {
+		bad("fsync-interval", c.FsyncInterval, "must be 1ms to 1m, with a unit such as 1s")
 	}
 	if c.LogInterval < 0 {
 		bad("log-interval", c.LogInterval, "must not be negative")

@@ -43,6 +43,10 @@ type Conn struct {
 	out         []byte
 	touched     bool
 	needPump    bool
+	durable     bool   // the session is kept in the store (CleanSession 0)
+	held        []byte // acks waiting until the messages they acknowledge are durable (-fsync always)
+	heldTicket  uint64 // store ticket the held acks wait for
+	heldWaiting bool   // a WhenDurable callback is registered for the held acks
 }
 
 // OnTraffic processes the input buffered in the transport. It reports
@@ -220,13 +224,85 @@ func (c *Conn) pump() {
 	c.e.stats.QueuedNow.Add(-int64(len(q)))
 	for i := range q {
 		id := c.nextPacketID()
-		s.Loop.Inflight = append(s.Loop.Inflight, session.Inflight{PacketID: id, Msg: q[i].Msg, QoS: q[i].QoS, Retain: q[i].Retain})
+		c.persist(session.Op{Kind: session.OpInflight, Seq: q[i].Seq, PacketID: id})
+		s.Loop.Inflight = append(s.Loop.Inflight, session.Inflight{Seq: q[i].Seq, PacketID: id, Msg: q[i].Msg, QoS: q[i].QoS, Retain: q[i].Retain})
 		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, id) // first delivery: DUP 0 [MQTT-3.3.1-1]
 		q[i] = session.Queued{}
 	}
 	c.ls.dequeued = q[:0]
 	s.SyncLoopGauges()
 	c.ls.touch(c)
+}
+
+// persist applies op to the store when the session is durable, filling in
+// the client ID. Loop-only.
+func (c *Conn) persist(op session.Op) {
+	if c.durable && c.e.store != nil {
+		op.ClientID = c.sess.ClientID
+		c.ls.ticket = c.e.store.Apply(op)
+	}
+}
+
+// persistRecordLocked writes the session's record (subscriptions, times)
+// to the store; disconnectAt, when not 0, is the disconnect time to record.
+// Under the session lock, records and messages reach the store in the order
+// of the takeovers that change owners. The caller holds c.sess's lock.
+// Loop-only.
+func (c *Conn) persistRecordLocked(disconnectAt int64) {
+	if !c.durable || c.e.store == nil {
+		return
+	}
+	rec := c.sess.Record()
+	if disconnectAt != 0 {
+		rec.DisconnectTime = disconnectAt
+	}
+	c.persist(session.Op{Kind: session.OpPutSession, Record: rec})
+}
+
+// writeAck appends an acknowledgement of a client's PUBLISH or PUBREL. With
+// -fsync always, an ack whose message produced store writes in this round
+// (ticket after before) waits until those are durable, and so does every
+// later ack of the connection, keeping acks in order [MQTT-4.6.0-2].
+// Loop-only.
+func (c *Conn) writeAck(pkt []byte, before uint64) {
+	if c.e.syncAcks && (len(c.held) > 0 || c.ls.ticket > before && c.ls.ticket > c.e.store.Durable()) {
+		c.held = append(c.held, pkt...)
+		c.heldTicket = max(c.heldTicket, c.ls.ticket)
+		if !c.heldWaiting {
+			c.ls.heldConns = append(c.ls.heldConns, c)
+		}
+		return
+	}
+	c.out = append(c.out, pkt...)
+}
+
+// waitDurable registers for the held acks' ticket. Loop-only.
+func (c *Conn) waitDurable() {
+	if c.heldWaiting || len(c.held) == 0 {
+		return
+	}
+	c.heldWaiting = true
+	t := c.heldTicket
+	c.e.store.WhenDurable(t, func() { c.ls.loop.Execute(func() { c.releaseHeld(t) }) })
+}
+
+// releaseHeld writes the held acks once ticket t is durable. Loop-only.
+func (c *Conn) releaseHeld(t uint64) {
+	c.heldWaiting = false
+	if c.state != stateConnected {
+		c.held = nil
+		return
+	}
+	if c.heldTicket <= t {
+		c.out = append(c.out, c.held...)
+		c.held = c.held[:0]
+		c.heldTicket = 0
+	}
+	c.ls.touch(c)
+	if len(c.held) > 0 {
+		c.ls.heldConns = append(c.ls.heldConns, c)
+	}
+	c.ls.flush()
 }
 
 // nextPacketID returns an unused packet ID; IDs start at 1 for each new
@@ -320,6 +396,9 @@ func (c *Conn) detach(r session.Reason, detail string) {
 		if c.meta.CleanSession && s.ClaimLocked() == nil { // [MQTT-3.1.2-6]
 			remove = c.e.reg.Delete(s)
 			s.MarkRemovedLocked()
+		}
+		if c.durable { // the disconnect time counts for expiry after a restart
+			c.persistRecordLocked(now)
 		}
 	}
 	s.Unlock()

@@ -158,13 +158,26 @@ func (c *Conn) finishConnect() {
 	present := false
 	var dropped []session.Subscription
 	prev := s.Meta()
+	st := c.e.store
 	if c.meta.CleanSession || (prev != nil && prev.CleanSession) {
 		if !c.created {
 			c.e.stats.QueuedNow.Add(-int64(s.QueueLenLocked()))
 			dropped = s.ResetLocked(now) // [MQTT-3.1.2-6]
 		}
+		if st != nil && s.DurableLocked() {
+			c.ls.ticket = st.Apply(session.Op{Kind: session.OpDeleteSession, ClientID: s.ClientID})
+		}
 	} else {
 		present = !c.created // [MQTT-3.2.2-2]
+	}
+	c.durable = st != nil && !c.meta.CleanSession
+	s.SetDurableLocked(c.durable)
+	if c.durable {
+		// Under the lock, so the record precedes any message another loop
+		// queues for the session.
+		rec := s.Record()
+		rec.ConnectTime, rec.DisconnectTime = now, 0
+		c.ls.ticket = st.Apply(session.Op{Kind: session.OpPutSession, ClientID: s.ClientID, Record: rec})
 	}
 	s.SetOwnerLocked(c)
 	s.Unlock()
@@ -198,9 +211,16 @@ func (c *Conn) resendInflight() {
 	}
 }
 
-// dropSession removes an ended session's subscriptions from the router and
-// its queue from the gauges. Safe for concurrent use once s is removed.
+// dropSession removes an ended session's subscriptions from the router, its
+// queue from the gauges, and its record from the store. Safe for concurrent
+// use once s is removed.
 func (e *Engine) dropSession(s *session.Session) {
+	s.Lock()
+	if e.store != nil && s.DurableLocked() {
+		e.store.Apply(session.Op{Kind: session.OpDeleteSession, ClientID: s.ClientID})
+		s.SetDurableLocked(false)
+	}
+	s.Unlock()
 	for _, sub := range s.Subscriptions() {
 		e.router.remove(sub.TopicFilter, s)
 		e.stats.Subscriptions.Add(-1)

@@ -25,6 +25,8 @@ type Engine struct {
 	retained retainedStore
 	stats    *stats.Broker
 	log      *throttledLog
+	store    session.Store // nil with -persistence off
+	syncAcks bool          // -fsync always: publishers' acks wait for the store
 
 	loopsMu   sync.Mutex
 	loops     []*loopState // by loop index
@@ -53,6 +55,45 @@ func (e *Engine) Stats() *stats.Broker { return e.stats }
 
 // Config returns the engine's configuration. Safe for concurrent use.
 func (e *Engine) Config() Config { return e.cfg }
+
+// UseStore makes the engine persist to st and restores what st holds:
+// persistent sessions (offline, with their subscriptions, queued and
+// in-flight messages) and retained messages. Sessions idle past
+// -session-expiry are deleted instead. Call it once, before Start.
+func (e *Engine) UseStore(st session.Store) error {
+	sessions, retained, err := st.Load()
+	if err != nil {
+		return err
+	}
+	e.store = st
+	e.syncAcks = e.cfg.Fsync == "always"
+	now := nowMillis()
+	expiry := int64(e.cfg.SessionExpiry / time.Millisecond)
+	for i := range sessions {
+		r := &sessions[i]
+		s := session.New(r.Record.ClientID, e.reg.NextSeq(), e.cfg.MaxQueued, e.cfg.MaxInflight,
+			int64(e.cfg.SessionExpiry/time.Second), r.Record.CreateTime)
+		s.Restore(r, now)
+		if s.DisconnectTime()+expiry < now {
+			st.Apply(session.Op{Kind: session.OpDeleteSession, ClientID: s.ClientID})
+			continue
+		}
+		e.reg.LoadOrStore(s)
+		e.stats.Sessions.Add(1)
+		for _, sub := range s.Subscriptions() {
+			e.router.add(sub.TopicFilter, s, sub.QoS)
+			e.stats.Subscriptions.Add(1)
+		}
+		s.Lock()
+		e.stats.QueuedNow.Add(int64(s.QueueLenLocked()))
+		s.Unlock()
+	}
+	for _, m := range retained {
+		e.retained.set(m, nil)
+	}
+	e.stats.Retained.Store(int64(len(retained)))
+	return nil
+}
 
 // Start starts the engine's ticker (keep-alive, connect timeouts, session
 // expiry, $SYS). Call it once, before connections arrive.

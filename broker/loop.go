@@ -37,6 +37,9 @@ type loopState struct {
 	out      []*batch // by target loop index: deliveries waiting for Execute
 	outIdx   []int    // indexes of out that are non-nil
 	pubSeq   uint64   // numbers the messages routed by this loop
+	ticket   uint64   // store ticket of the last op this loop applied
+
+	heldConns []*Conn // connections whose held acks wait for a store sync
 }
 
 func newLoopState(e *Engine, idx int, l Loop) *loopState {
@@ -103,6 +106,11 @@ func (ls *loopState) flush() {
 		ls.touched[i] = nil
 	}
 	ls.touched = ls.touched[:0]
+	for i, c := range ls.heldConns {
+		c.waitDurable()
+		ls.heldConns[i] = nil
+	}
+	ls.heldConns = ls.heldConns[:0]
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]
 		ls.out[idx] = nil
@@ -193,8 +201,17 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 // enqueue puts a QoS 1/2 delivery on s's queue and makes sure the attached
 // connection, if any, pumps it. Loop-only.
 func (ls *loopState) enqueue(s *session.Session, q session.Queued) {
+	st := ls.e.store
 	s.Lock()
-	dropped := s.EnqueueLocked(q)
+	q, old, dropped := s.EnqueueLocked(q)
+	if st != nil && s.DurableLocked() {
+		// Applied under the session lock, so the store sees this session's
+		// ops in the order memory does, whichever loop they come from.
+		ls.ticket = st.Apply(session.Op{Kind: session.OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})
+		if dropped {
+			ls.ticket = st.Apply(session.Op{Kind: session.OpDeleteMessage, ClientID: s.ClientID, Seq: old.Seq})
+		}
+	}
 	c, _ := s.Owner().(*Conn)
 	s.Unlock()
 	if dropped {

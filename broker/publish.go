@@ -16,16 +16,14 @@ func (c *Conn) handlePublish(frame []byte) {
 		return
 	}
 	c.ls.st.MessagesReceived.Add(1)
-	switch p.QoS {
-	case 1:
-		c.out = codec.AppendPuback(c.out, p.PacketID) // [MQTT-4.3.2-2]
-		c.countSent(codec.TypePuback, 0, 4)
-	case 2:
+	before := c.ls.ticket
+	var ack [4]byte
+	if p.QoS == 2 {
 		s := c.sess
 		if _, dup := s.Loop.AwaitingRel[p.PacketID]; dup {
 			// Already received and forwarded: acknowledge again, deliver
 			// nothing [MQTT-4.3.3-2].
-			c.out = codec.AppendPubrec(c.out, p.PacketID)
+			c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before)
 			c.countSent(codec.TypePubrec, 0, 4)
 			return
 		}
@@ -34,20 +32,31 @@ func (c *Conn) handlePublish(frame []byte) {
 		}
 		s.Loop.AwaitingRel[p.PacketID] = struct{}{}
 		s.SyncLoopGauges()
-		// PUBREC goes out before the message is forwarded: flush it now.
-		c.out = codec.AppendPubrec(c.out, p.PacketID)
+		c.persist(session.Op{Kind: session.OpPutRel, PacketID: p.PacketID})
+		if !c.e.syncAcks {
+			// PUBREC goes out before the message is forwarded. (With -fsync
+			// always it waits for the store instead; see writeAck.)
+			c.out = codec.AppendPubrec(c.out, p.PacketID)
+			c.countSent(codec.TypePubrec, 0, 4)
+			c.flushOut()
+		}
+	}
+	if len(p.TopicName) == 0 || p.TopicName[0] != '$' { // clients may not publish to $-topics: acknowledged, not delivered
+		var msg *session.Message
+		if p.Retain {
+			msg = session.NewMessage(p.TopicName, p.Payload, p.QoS, true)
+			c.e.setRetained(c.ls, msg)
+		}
+		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
+	}
+	switch {
+	case p.QoS == 1:
+		c.writeAck(codec.AppendPuback(ack[:0], p.PacketID), before) // [MQTT-4.3.2-2]
+		c.countSent(codec.TypePuback, 0, 4)
+	case p.QoS == 2 && c.e.syncAcks:
+		c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before)
 		c.countSent(codec.TypePubrec, 0, 4)
-		c.flushOut()
 	}
-	if len(p.TopicName) > 0 && p.TopicName[0] == '$' {
-		return // clients may not publish to $-topics; acknowledged, not delivered
-	}
-	var msg *session.Message
-	if p.Retain {
-		msg = session.NewMessage(p.TopicName, p.Payload, p.QoS, true)
-		c.e.setRetained(msg)
-	}
-	c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
 }
 
 // handleAck handles PUBACK, PUBREC, PUBREL and PUBCOMP. Loop-only.
@@ -66,8 +75,9 @@ func (c *Conn) handleAck(frame []byte) {
 	case codec.TypePubrec:
 		for i := range s.Loop.Inflight {
 			f := &s.Loop.Inflight[i]
-			if f.PacketID == a.PacketID && f.QoS == 2 {
+			if f.PacketID == a.PacketID && f.QoS == 2 && !f.Released {
 				f.Released = true
+				c.persist(session.Op{Kind: session.OpReleased, Seq: f.Seq})
 				f.Msg = nil // the message is delivered; only the ID remains [MQTT-4.3.3-1]
 				break
 			}
@@ -79,11 +89,14 @@ func (c *Conn) handleAck(frame []byte) {
 			c.needPump = true
 		}
 	case codec.TypePubrel:
+		before := c.ls.ticket
 		if _, ok := s.Loop.AwaitingRel[a.PacketID]; ok {
 			delete(s.Loop.AwaitingRel, a.PacketID)
 			s.SyncLoopGauges()
+			c.persist(session.Op{Kind: session.OpDeleteRel, PacketID: a.PacketID})
 		}
-		c.out = codec.AppendPubcomp(c.out, a.PacketID) // [MQTT-4.3.3-2]
+		var ack [4]byte
+		c.writeAck(codec.AppendPubcomp(ack[:0], a.PacketID), before) // [MQTT-4.3.3-2]
 		c.countSent(codec.TypePubcomp, 0, 4)
 	}
 }
@@ -95,6 +108,7 @@ func (c *Conn) ackInflight(id uint16, qos byte, released bool) bool {
 	for i := range s.Loop.Inflight {
 		f := &s.Loop.Inflight[i]
 		if f.PacketID == id && f.QoS == qos && f.Released == released {
+			c.persist(session.Op{Kind: session.OpDeleteMessage, Seq: f.Seq})
 			s.Loop.Inflight = slices.Delete(s.Loop.Inflight, i, i+1)
 			s.SyncLoopGauges()
 			return true
@@ -103,9 +117,20 @@ func (c *Conn) ackInflight(id uint16, qos byte, released bool) bool {
 	return false
 }
 
-// setRetained stores or clears a retained message. Safe for concurrent use.
-func (e *Engine) setRetained(m *session.Message) {
-	if d := e.retained.set(m); d != 0 {
+// setRetained stores or clears a retained message, persisting it unless
+// it is a $-topic (those are regenerated). Loop-only (ls's loop).
+func (e *Engine) setRetained(ls *loopState, m *session.Message) {
+	var apply func(*session.Message)
+	if e.store != nil && (len(m.Topic) == 0 || m.Topic[0] != '$') {
+		apply = func(m *session.Message) {
+			kind := session.OpPutRetained
+			if len(m.Payload) == 0 {
+				kind = session.OpDeleteRetained
+			}
+			ls.ticket = e.store.Apply(session.Op{Kind: kind, Msg: m})
+		}
+	}
+	if d := e.retained.set(m, apply); d != 0 {
 		e.stats.Retained.Add(int64(d))
 	}
 }
@@ -114,7 +139,7 @@ func (e *Engine) setRetained(m *session.Message) {
 // $-topics from clients' wills are dropped. Loop-only (ls's loop).
 func (e *Engine) publishMessage(ls *loopState, m *session.Message) {
 	if m.Retain {
-		e.setRetained(m)
+		e.setRetained(ls, m)
 	}
 	var stored *session.Message
 	if m.QoS > 0 {

@@ -15,10 +15,14 @@ type retainedStore struct {
 
 // set stores m for its topic, or deletes the topic's retained message when
 // m's payload is empty [MQTT-3.3.1-10]. It reports the change in count.
-// Safe for concurrent use.
-func (r *retainedStore) set(m *session.Message) (delta int) {
+// persist, when not nil, is called under the lock, so the store sees changes
+// to one topic in the order they happen. Safe for concurrent use.
+func (r *retainedStore) set(m *session.Message, persist func(*session.Message)) (delta int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if persist != nil {
+		persist(m)
+	}
 	_, had := r.m[string(m.Topic)]
 	if len(m.Payload) == 0 {
 		if had {

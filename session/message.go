@@ -22,6 +22,7 @@ func NewMessage(topic, payload []byte, qos byte, retain bool) *Message {
 // Queued is a message waiting in a session queue, with the QoS it will be
 // delivered at (the minimum of the publish and subscription QoS).
 type Queued struct {
+	Seq    uint64 // per-session order, for the Store
 	Msg    *Message
 	QoS    byte
 	Retain bool // retain flag to send: true only for retained messages sent on subscribe
@@ -29,6 +30,7 @@ type Queued struct {
 
 // Inflight is an outgoing QoS 1/2 message sent and not yet fully acknowledged.
 type Inflight struct {
+	Seq      uint64 // the Queued.Seq it came from
 	PacketID uint16
 	Msg      *Message
 	QoS      byte

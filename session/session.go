@@ -60,9 +60,11 @@ type Session struct {
 	owner atomic.Pointer[ownerBox] // attached connection; written under mu
 
 	mu      sync.Mutex
-	claim   any   // connection taking the session over; guarded by mu
-	q       queue // QoS 1/2 messages not yet in flight; guarded by mu
-	removed bool  // deleted from the registry; guarded by mu
+	claim   any    // connection taking the session over; guarded by mu
+	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
+	removed bool   // deleted from the registry; guarded by mu
+	durable bool   // persisted to the Store (CleanSession 0); guarded by mu
+	nextSeq uint64 // Seq of the next queued message; guarded by mu
 
 	// Loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a takeover): touch it only from that loop.
@@ -122,15 +124,30 @@ func (s *Session) RemovedLocked() bool { return s.removed }
 // The caller holds the lock.
 func (s *Session) MarkRemovedLocked() { s.removed = true }
 
-// EnqueueLocked appends m to the queue, dropping the oldest message when the
-// queue is full; it reports whether one was dropped. The caller holds the lock.
-func (s *Session) EnqueueLocked(m Queued) (dropped bool) {
+// DurableLocked reports whether the session is kept in the Store. The
+// caller holds the lock.
+func (s *Session) DurableLocked() bool { return s.durable }
+
+// SetDurableLocked sets whether the session is kept in the Store. The caller
+// holds the lock.
+func (s *Session) SetDurableLocked(d bool) { s.durable = d }
+
+// EnqueueLocked gives m the session's next Seq and appends it to the queue,
+// dropping the oldest message when the queue is full. It returns m as
+// queued, and the dropped message when dropped is true. The caller holds the
+// lock.
+func (s *Session) EnqueueLocked(m Queued) (queued, old Queued, dropped bool) {
+	s.nextSeq++
+	m.Seq = s.nextSeq
+	if s.q.max > 0 && s.q.size == s.q.max {
+		old = s.q.buf[s.q.head]
+	}
 	dropped = s.q.push(m)
 	if dropped {
 		s.queueDropped.Add(1)
 	}
 	s.queueLen.Store(int32(s.q.size))
-	return dropped
+	return m, old, dropped
 }
 
 // DequeueLocked removes the oldest queued message. The caller holds the lock.
@@ -161,6 +178,7 @@ func (s *Session) ResetLocked(now int64) []Subscription {
 	}
 	s.q.clear()
 	s.queueLen.Store(0)
+	s.nextSeq = 0
 	s.queueDropped.Store(0)
 	s.Loop.NextPacketID = 0
 	s.Loop.Inflight = nil
@@ -175,6 +193,54 @@ func (s *Session) ResetLocked(now int64) []Subscription {
 	s.connections.Store(0)
 	s.last.Store(nil)
 	return old
+}
+
+// Record returns what the Store keeps of the session. Safe for concurrent
+// use.
+func (s *Session) Record() *Record {
+	return &Record{ClientID: s.ClientID, CreateTime: s.createTime.Load(), ConnectTime: s.connectTime.Load(),
+		DisconnectTime: s.disconnectTime.Load(), Expiry: s.Expiry, Subscriptions: s.Subscriptions()}
+}
+
+// Restore fills a new, unregistered session from the Store as an offline
+// persistent session. A session that was connected when the broker stopped
+// gets now as its disconnect time. It returns the next in-flight gauges
+// synced. Call before the session is shared.
+func (s *Session) Restore(r *Restored, now int64) {
+	rec := &r.Record
+	s.createTime.Store(rec.CreateTime)
+	s.connectTime.Store(rec.ConnectTime)
+	dt := rec.DisconnectTime
+	if dt < rec.ConnectTime || dt == 0 {
+		dt = now
+	}
+	s.disconnectTime.Store(dt)
+	s.meta.Store(&ConnMeta{CleanSession: false})
+	subs := append([]Subscription(nil), rec.Subscriptions...)
+	s.subs.Store(&subs)
+	s.durable = true
+	for _, m := range r.Messages {
+		if m.Seq > s.nextSeq {
+			s.nextSeq = m.Seq
+		}
+		if m.PacketID != 0 {
+			s.Loop.Inflight = append(s.Loop.Inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
+				QoS: m.QoS, Retain: m.Retain, Released: m.Released})
+			if m.PacketID > s.Loop.NextPacketID {
+				s.Loop.NextPacketID = m.PacketID
+			}
+			continue
+		}
+		s.q.push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
+	}
+	s.queueLen.Store(int32(s.q.size))
+	if len(r.Rel) > 0 {
+		s.Loop.AwaitingRel = make(map[uint16]struct{}, len(r.Rel))
+		for _, id := range r.Rel {
+			s.Loop.AwaitingRel[id] = struct{}{}
+		}
+	}
+	s.SyncLoopGauges()
 }
 
 // Connected records an accepted CONNECT at now (epoch ms) over the connection

@@ -11,7 +11,7 @@ func TestQueueBoundDropsOldest(t *testing.T) {
 	s.Lock()
 	defer s.Unlock()
 	for i := 0; i < 5; i++ {
-		dropped := s.EnqueueLocked(Queued{Msg: &Message{Payload: []byte{byte(i)}}, QoS: 1})
+		_, _, dropped := s.EnqueueLocked(Queued{Msg: &Message{Payload: []byte{byte(i)}}, QoS: 1})
 		if dropped != (i >= 3) {
 			t.Fatalf("push %d: dropped %v, want %v", i, dropped, i >= 3)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/glassmq/glassmq/admin"
 	"github.com/glassmq/glassmq/broker"
+	"github.com/glassmq/glassmq/session/store"
 )
 
 // flagGroups orders -help by topic: each flag name's prefix picks its group.
@@ -27,7 +28,7 @@ var flagGroups = []struct {
 	names []string
 }{
 	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops"}},
-	{"Storage", []string{"data-dir", "session-expiry"}},
+	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
@@ -68,6 +69,23 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	eng := broker.NewEngine(bcfg)
+	var db *store.DB
+	if bcfg.Persistence == "on" {
+		mode := store.FsyncInterval
+		if bcfg.Fsync == "always" {
+			mode = store.FsyncAlways
+		}
+		var err error
+		if db, err = store.Open(store.Options{Dir: bcfg.DataDir, Fsync: mode, Interval: bcfg.FsyncInterval}); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer db.Close()
+		if err := eng.UseStore(db); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
 	srv := broker.NewServer(eng)
 	adm, err := admin.New(acfg, eng, eng.Stats())
 	if err != nil {
@@ -105,6 +123,12 @@ func run(args []string, stderr io.Writer) int {
 	if err := srv.Shutdown(*shutdownTimeout); err != nil {
 		log.Printf("glassmq: broker shutdown: %v", err)
 		status = 1
+	}
+	if db != nil {
+		if err := db.Close(); err != nil {
+			log.Printf("glassmq: %v", err)
+			status = 1
+		}
 	}
 	return status
 }
