@@ -49,8 +49,13 @@ var pahoFVTRetry = map[string]string{
 
 const pahoFVTRetries = 2
 
-// pahoFVTResult matches the per-test result lines of `go test -v`.
-var pahoFVTResult = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
+// pahoFVTResult matches the per-test result lines of `go test -v`, and
+// pahoFVTRunning the lines naming the tests still running when the test
+// binary's -timeout fires.
+var (
+	pahoFVTResult  = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
+	pahoFVTRunning = regexp.MustCompile(`^\t(Test\w*) \(`)
+)
 
 // TestPahoFVT runs the Paho Go client's own functional tests (every Test in
 // its fvt_client_test.go) against a real glassmq. They run in a `go test`
@@ -75,7 +80,7 @@ func TestPahoFVT(t *testing.T) {
 
 	// The child's own -timeout makes a hung test print every goroutine's
 	// stack; the context is the backstop, with room for compiling.
-	runFor := 3 * time.Minute
+	runFor := 2 * time.Minute
 	if dl, ok := t.Deadline(); ok {
 		runFor = min(runFor, time.Until(dl)-45*time.Second)
 	}
@@ -103,7 +108,7 @@ func TestPahoFVT(t *testing.T) {
 		}
 	}
 	if runErr != nil && failedFirst == 0 {
-		t.Errorf("go test %s: %v, with no test failed: see the output above", pahoModule, runErr)
+		t.Errorf("go test %s: %v, and no test reported FAIL: see the output above", pahoModule, runErr)
 	}
 
 	for attempt := 1; attempt <= pahoFVTRetries; attempt++ {
@@ -177,9 +182,18 @@ func (p pahoRun) run(prefix string, names, skip []string) (map[string]string, er
 	err := cmd.Run()
 	out.flush()
 	result := make(map[string]string)
+	timedOut := false
 	for _, line := range out.lines {
 		if m := pahoFVTResult.FindStringSubmatch(line); m != nil {
 			result[m[2]] = m[1]
+		}
+		// After "panic: test timed out after 2m0s" and "running tests:",
+		// the tests still running follow, one a line: "\tTest_X (1m59s)".
+		if strings.HasPrefix(line, "panic: test timed out") {
+			timedOut = true
+		} else if m := pahoFVTRunning.FindStringSubmatch(line); timedOut && m != nil {
+			result[m[1]] = "FAIL"
+			p.t.Logf("%s%s did not finish within -timeout %v", prefix, m[1], p.timeout)
 		}
 	}
 	return result, err

@@ -52,7 +52,12 @@ type rawClient struct {
 
 func dialRaw(t testing.TB, s *Server) *rawClient {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", brokerAddr(s), 5*time.Second)
+	return dialAddr(t, brokerAddr(s))
+}
+
+func dialAddr(t testing.TB, addr string) *rawClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

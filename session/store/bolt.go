@@ -47,7 +47,7 @@ type DB struct {
 	done  chan struct{}
 	mu    sync.Mutex
 	ops   []session.Op // pending, guarded by mu
-	spare []session.Op
+	spare []session.Op // the other buffer; touched by the writer goroutine only
 	next  uint64   // last ticket given, guarded by mu
 	wait  []waiter // guarded by mu
 
@@ -202,10 +202,19 @@ func (d *DB) writer() {
 // commit writes every pending op in one transaction (a group commit).
 func (d *DB) commit() {
 	d.mu.Lock()
+	if len(d.ops) == 0 {
+		d.mu.Unlock()
+		return
+	}
+	// Swap buffers: Apply fills the spare while this transaction reads ops.
 	ops, last := d.ops, d.next
-	d.ops = d.spare[:0]
+	d.ops, d.spare = d.spare[:0], nil
 	d.mu.Unlock()
-	if len(ops) == 0 || d.failed.Load() != nil {
+	defer func() {
+		clear(ops)
+		d.spare = ops[:0] // only the writer goroutine touches spare
+	}()
+	if d.failed.Load() != nil {
 		return
 	}
 	err := d.db.Update(func(tx *bolt.Tx) error {
@@ -217,8 +226,6 @@ func (d *DB) commit() {
 		}
 		return nil
 	})
-	clear(ops)
-	d.spare = ops
 	if err != nil {
 		err = fmt.Errorf("store: writing %s: %w", d.path, err)
 		d.failed.Store(&err)
