@@ -89,10 +89,13 @@ func runAdmin(c *Config) ([]Result, error) {
 		wg.Go(func() { offer(httpc, base, c, api, clients, &stats[i], stop) })
 	}
 	var load Result
+	var elapsed float64
+	f.beforeClose = func() { // every client is still online until here
+		close(stop)
+		wg.Wait()
+		elapsed = time.Since(start).Seconds()
+	}
 	f.run(&load, label(c))
-	close(stop)
-	wg.Wait()
-	elapsed := time.Since(start).Seconds()
 
 	var out []Result
 	for i, api := range adminAPIs {

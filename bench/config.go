@@ -29,7 +29,12 @@ type Config struct {
 	Duration    time.Duration // publishing time at most
 	Drain       time.Duration // after publishing, how long deliveries and acknowledgements may take at most
 	Window      int           // QoS 1/2: unacknowledged messages per publisher
-	Rate        float64       // latency: messages per second from the one publisher
+	// Backlog bounds deliveries due but not yet made, over all subscribers:
+	// publishers wait above it, so a broker is measured at the rate it
+	// sustains rather than by the queue it can build. At most 32 MiB of
+	// payloads; 0 means no bound.
+	Backlog int
+	Rate    float64 // latency: messages per second from the one publisher
 
 	Connections int           // connections: idle clients to open
 	Dialers     int           // connections: concurrent connection attempts
@@ -57,6 +62,7 @@ func DefaultConfig() Config {
 		Duration:    2 * time.Second,
 		Drain:       10 * time.Second,
 		Window:      64,
+		Backlog:     50_000,
 		Rate:        5000,
 		Connections: 10_000,
 		Dialers:     64,
@@ -110,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Window < 1 || c.Window > 32768 {
 		bad("window", c.Window, "want 1 to 32768 (packet IDs must not wrap onto unacknowledged ones)")
+	}
+	if c.Backlog < 0 {
+		bad("backlog", c.Backlog, "must not be negative (0 means no bound)")
 	}
 	if c.Count < 1 || c.Count > 1<<32-1 {
 		bad("count", c.Count, "want 1 to 4294967295 (sequence numbers are 32 bits)")

@@ -25,6 +25,9 @@ type publisher struct {
 	count   uint64  // most messages to send
 	rate    float64 // messages per second; 0 means as fast as possible
 	clock   *clock
+	// gate, when not nil, says whether the receiving side keeps up: send
+	// waits while it returns false (the run's backlog bound).
+	gate func() bool
 
 	sent     atomic.Uint64 // messages written
 	acked    atomic.Uint64 // PUBACKs (QoS 1) or PUBCOMPs (QoS 2)
@@ -64,6 +67,10 @@ func (p *publisher) send(drainUntil time.Time) error {
 	id := uint16(0)
 	start := p.clock.now()
 	for seq < p.count && !p.stop.Load() {
+		if p.gate != nil && !p.gate() {
+			time.Sleep(100 * time.Microsecond)
+			continue
+		}
 		n := min(uint64(perBatch), p.count-seq)
 		if p.rate > 0 {
 			due := uint64(float64(p.clock.now()-start)*p.rate/1e9) + 1

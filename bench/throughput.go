@@ -32,19 +32,25 @@ func topologyOf(c *Config) topology {
 	}
 }
 
+// backlogBytes caps Config.Backlog for big payloads: at most this many bytes
+// of messages sent and not yet delivered.
+const backlogBytes = 32 << 20
+
 // flow is one run of publishers and subscribers: fanin, fanout, pairs,
 // latency, and the load under admin.
 type flow struct {
-	cfg    *Config
-	top    topology
-	clock  *clock
-	nonce  string
-	pubs   []*publisher
-	subs   []*subscriber
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	errs   []error
-	closed bool
+	cfg   *Config
+	top   topology
+	clock *clock
+	nonce string
+	pubs  []*publisher
+	subs  []*subscriber
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	errs  []error
+	// beforeClose, when set, runs after the deliveries are in and before
+	// the connections close (the admin scenario stops its requests there).
+	beforeClose func()
 }
 
 func newNonce() string {
@@ -98,6 +104,27 @@ func (f *flow) connect() error {
 		f.pubs = append(f.pubs, p)
 		if err := handshake(conn, fmt.Sprintf("bench-%s-p%d", f.nonce, i), c.Relay, "PUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)
+		}
+	}
+	if c.Backlog > 0 {
+		fan := make([]uint64, len(f.pubs))
+		for j, t := range f.top.pubTopic {
+			for _, u := range f.top.subTopic {
+				if u == t {
+					fan[j]++
+				}
+			}
+		}
+		limit := uint64(min(c.Backlog, max(1000, backlogBytes/c.Payload)))
+		gate := func() bool {
+			var due uint64
+			for j, p := range f.pubs {
+				due += p.sent.Load() * fan[j]
+			}
+			return due-min(due, f.delivered()) <= limit
+		}
+		for _, p := range f.pubs {
+			p.gate = gate
 		}
 	}
 	for _, s := range f.subs {
@@ -157,8 +184,7 @@ func (f *flow) sent() (n uint64) {
 }
 
 // run publishes for the configured duration or count, waits for the
-// deliveries, and fills r. stopEarly, when not nil, ends publishing when
-// closed (the admin scenario's end).
+// deliveries, closes the connections and fills r.
 func (f *flow) run(r *Result, label string) {
 	c := f.cfg
 	start := f.clock.now()
@@ -193,6 +219,9 @@ func (f *flow) run(r *Result, label string) {
 			first = v
 		}
 		last = max(last, s.last.Load())
+	}
+	if f.beforeClose != nil {
+		f.beforeClose()
 	}
 	f.close()
 	sentVec := make([]uint64, len(f.pubs))

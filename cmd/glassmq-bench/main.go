@@ -20,6 +20,12 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "compare" {
+		return compare(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "report" {
+		return report(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("glassmq-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := bench.DefaultConfig()
@@ -45,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for i := range results {
-		results[i].WriteJSON(stdout)
+		_ = results[i].WriteJSON(stdout)
 	}
 	if !*jsonOnly {
 		fmt.Fprintln(stdout)
@@ -54,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// registerRunFlags registers the flags of a single run: where, what, and
+// the load settings Compare shares.
 func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "broker MQTT `host:port` (loopback only)")
 	fs.StringVar(&c.Target, "target", c.Target, "`name` of the broker for reports")
@@ -68,6 +76,13 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 		return nil
 	})
 	fs.IntVar(&c.Payload, "payload", c.Payload, "message payload in `bytes` (at least 16)")
+	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "connections: broker `pid` whose VmRSS to read; 0 skips")
+	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin: broker admin HTTP `host:port`")
+	registerLoadFlags(fs, c)
+}
+
+// registerLoadFlags registers the load settings shared by a run and compare.
+func registerLoadFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.IntVar(&c.Publishers, "publishers", c.Publishers, "fanin: publishers on the one topic")
 	fs.IntVar(&c.Subscribers, "subscribers", c.Subscribers, "fanout: subscribers of the one topic")
 	fs.IntVar(&c.Pairs, "pairs", c.Pairs, "pairs and admin: publisher/subscriber pairs, one topic each")
@@ -75,11 +90,10 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "publishing time at most")
 	fs.DurationVar(&c.Drain, "drain", c.Drain, "after publishing, how long deliveries may take at most")
 	fs.IntVar(&c.Window, "window", c.Window, "QoS 1/2: unacknowledged messages per publisher")
+	fs.IntVar(&c.Backlog, "backlog", c.Backlog, "deliveries due but not yet made at most; publishers wait above it (0: no bound)")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "latency: messages per second")
 	fs.IntVar(&c.Connections, "connections", c.Connections, "connections: idle clients to open")
 	fs.IntVar(&c.Dialers, "dialers", c.Dialers, "connections: concurrent connection attempts")
-	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "connections: broker `pid` whose VmRSS to read; 0 skips")
-	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin: broker admin HTTP `host:port`")
 	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
 	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
 }

@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Case is one row of the comparison: a scenario at a QoS and payload size.
+type Case struct {
+	Scenario string
+	QoS      byte
+	Payload  int
+}
+
+func (c Case) String() string { return fmt.Sprintf("%s qos%d %dB", c.Scenario, c.QoS, c.Payload) }
+
+// DefaultCases is the matrix Compare runs: fanin, fanout and pairs at QoS 0,
+// 1 and 2 with 16 B and 1 KiB payloads, latency at QoS 0 and 1, connections,
+// and admin under a QoS 1 pairs load.
+func DefaultCases() []Case {
+	var cs []Case
+	for _, s := range []string{"fanin", "fanout", "pairs"} {
+		for q := range byte(3) {
+			for _, p := range []int{16, 1024} {
+				cs = append(cs, Case{s, q, p})
+			}
+		}
+	}
+	return append(cs, Case{"latency", 0, 16}, Case{"latency", 1, 16},
+		Case{"connections", 0, 16}, Case{"admin", 1, 16})
+}
+
+// CompareConfig is a comparison of brokers over a set of cases.
+type CompareConfig struct {
+	Mode    string   // "pinned": brokers on BrokerCPUs, this process on the rest; "free": no pinning
+	Targets []Target // in the order each case runs them: A, B, A, B ...
+	Cases   []Case
+	Reps    int    // runs of each case on each target
+	Base    Config // scenario settings; Addr, Target, Scenario, QoS and Payload are set per run
+	// BrokerCPUs is the taskset CPU list brokers run on in pinned mode.
+	BrokerCPUs string
+	Dir        string    // work directory: broker data, configurations, logs
+	Out        io.Writer // JSON lines, one per result
+	Log        io.Writer // one status line per run
+}
+
+// applies reports whether case c runs on target t: the relay forwards QoS 0
+// flows only, and only glassmq has the admin API.
+func applies(t Target, c Case) bool {
+	switch {
+	case c.Scenario == "admin":
+		return t.Admin
+	case t.Relay:
+		return c.QoS == 0 && c.Scenario != "connections"
+	}
+	return true
+}
+
+// Compare runs every case on every target Reps times, interleaved (for each
+// case: A, B, relay, A, B, relay ...), each run on a freshly started broker,
+// and returns the results, also written to c.Out as they come.
+func Compare(c CompareConfig) ([]Result, error) {
+	if c.Reps < 1 {
+		return nil, fmt.Errorf("bench: -reps %d: want at least 1", c.Reps)
+	}
+	cpus := ""
+	if c.Mode == "pinned" {
+		cpus = c.BrokerCPUs
+	}
+	total := 0
+	for _, cs := range c.Cases {
+		for _, t := range c.Targets {
+			if applies(t, cs) {
+				total += c.Reps
+			}
+		}
+	}
+	var out []Result
+	n := 0
+	start := time.Now()
+	for _, cs := range c.Cases {
+		for rep := 1; rep <= c.Reps; rep++ {
+			for _, t := range c.Targets {
+				if !applies(t, cs) {
+					continue
+				}
+				n++
+				rs := compareOne(&c, t, cs, rep, cpus)
+				for i := range rs {
+					if c.Out != nil {
+						if err := rs[i].WriteJSON(c.Out); err != nil {
+							return out, err
+						}
+					}
+				}
+				out = append(out, rs...)
+				if c.Log != nil {
+					fmt.Fprintf(c.Log, "[%d/%d %s] %s %s rep %d: %s\n", n, total,
+						time.Since(start).Round(time.Second), t.Name, cs, rep, brief(rs))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// compareOne runs case cs once on a fresh t; a failure is a Result with Errors.
+func compareOne(c *CompareConfig, t Target, cs Case, rep int, cpus string) []Result {
+	fail := func(err error) []Result {
+		r := Result{Mode: c.Mode, Target: t.Name, Scenario: cs.Scenario, QoS: cs.QoS, Payload: cs.Payload, Rep: rep}
+		r.addError(err)
+		return []Result{r}
+	}
+	dir := filepath.Join(c.Dir, t.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(err)
+	}
+	p, err := t.start(dir, cpus)
+	if err != nil {
+		return fail(err)
+	}
+	cfg := c.Base
+	cfg.Addr, cfg.AdminAddr, cfg.Target, cfg.Relay = p.addr, p.adminAddr, t.Name, t.Relay
+	cfg.Scenario, cfg.QoS, cfg.Payload = cs.Scenario, cs.QoS, cs.Payload
+	cfg.BrokerPID = p.cmd.Process.Pid
+	rs, err := Run(cfg)
+	if aerr := p.alive(); aerr != nil {
+		if err == nil && len(rs) > 0 {
+			rs[0].addError(fmt.Errorf("%s %w", t.Name, aerr))
+		} else {
+			err = fmt.Errorf("%s %w", t.Name, aerr)
+		}
+	}
+	p.stop()
+	if err != nil {
+		return fail(err)
+	}
+	for i := range rs {
+		rs[i].Mode, rs[i].Rep = c.Mode, rep
+	}
+	return rs
+}
+
+// brief is a status line's summary of one run.
+func brief(rs []Result) string {
+	var s string
+	for i, r := range rs {
+		if i > 0 {
+			s += "; "
+		}
+		switch r.Scenario {
+		case "connections":
+			s += fmt.Sprintf("%d conns, %s conn/s, %.0f B/conn", r.Connections, si(r.ConnectRate), r.RSSPerConnB)
+		case "admin":
+			s += fmt.Sprintf("%s %.0f accepted/s p99 %.0fµs", r.Variant, r.AcceptRate, r.P99)
+		case "latency":
+			s += fmt.Sprintf("p50 %.1fµs p99 %.1fµs max %.0fµs", r.P50, r.P99, r.Max)
+		default:
+			s += fmt.Sprintf("%s msg/s", si(r.Rate))
+		}
+		if r.Lost > 0 || r.Duplicates > 0 {
+			s += fmt.Sprintf(" LOST %d DUP %d", r.Lost, r.Duplicates)
+		}
+		if len(r.Errors) > 0 {
+			s += fmt.Sprintf(" ERR %q", r.Errors[0])
+		}
+	}
+	return s
+}
