@@ -54,7 +54,7 @@ const pahoFVTRetries = 2
 // binary's -timeout fires.
 var (
 	pahoFVTResult  = regexp.MustCompile(`^\s*--- (PASS|FAIL|SKIP): (\S+)`)
-	pahoFVTRunning = regexp.MustCompile(`^\t(Test\w*) \(`)
+	pahoFVTRunning = regexp.MustCompile(`^\t+(Test\w*) \(`)
 )
 
 // TestPahoFVT runs the Paho Go client's own functional tests (every Test in
@@ -188,7 +188,7 @@ func (p pahoRun) run(prefix string, names, skip []string) (map[string]string, er
 			result[m[2]] = m[1]
 		}
 		// After "panic: test timed out after 2m0s" and "running tests:",
-		// the tests still running follow, one a line: "\tTest_X (1m59s)".
+		// the tests still running follow, one a line: "\t\tTest_X (1m59s)".
 		if strings.HasPrefix(line, "panic: test timed out") {
 			timedOut = true
 		} else if m := pahoFVTRunning.FindStringSubmatch(line); timedOut && m != nil {

@@ -13,19 +13,19 @@ import (
 // startPersistent runs a broker with a bbolt store in dir.
 func startPersistent(t *testing.T, dir, fsync string, mod func(*Config)) (*Server, *store.DB) {
 	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.Loops, cfg.DataDir, cfg.SysInterval, cfg.LogInterval = "127.0.0.1:0", 2, dir, 0, time.Hour
+	cfg.Fsync, cfg.MaxQueued, cfg.FsyncInterval = fsync, 100000, 50*time.Millisecond
+	if mod != nil {
+		mod(&cfg)
+	}
 	mode := store.FsyncInterval
 	if fsync == "always" {
 		mode = store.FsyncAlways
 	}
-	db, err := store.Open(store.Options{Dir: dir, Fsync: mode, Interval: 50 * time.Millisecond})
+	db, err := store.Open(store.Options{Dir: dir, Fsync: mode, Interval: cfg.FsyncInterval})
 	if err != nil {
 		t.Fatalf("store: %v", err)
-	}
-	cfg := DefaultConfig()
-	cfg.Listen, cfg.Loops, cfg.DataDir, cfg.SysInterval, cfg.LogInterval = "127.0.0.1:0", 2, dir, 0, time.Hour
-	cfg.Fsync, cfg.MaxQueued = fsync, 100000
-	if mod != nil {
-		mod(&cfg)
 	}
 	e := NewEngine(cfg)
 	if err := e.UseStore(db); err != nil {
@@ -164,5 +164,45 @@ func TestRestartDropsExpiredSessions(t *testing.T) {
 	}
 	if got := s.Engine().Stats().Subscriptions.Load(); got != 0 {
 		t.Fatalf("got %d subscriptions, want 0", got)
+	}
+}
+
+// TestFsyncAlwaysHoldsAcks: with -fsync always, a publisher's PUBACK and
+// PUBREC are written only once the store ops of their message are durable;
+// with -fsync interval they are not held.
+func TestFsyncAlwaysHoldsAcks(t *testing.T) {
+	for _, fsync := range []string{"always", "interval"} {
+		t.Run(fsync, func(t *testing.T) {
+			// A one-minute sync period: in interval mode no sync happens
+			// during the test, so unheld acks are certain to show.
+			s, db := startPersistent(t, t.TempDir(), fsync, func(c *Config) { c.FsyncInterval = time.Minute })
+			defer stopPersistent(t, s, db)
+			sub := dialRaw(t, s)
+			sub.connect("offline-sub", false, false)
+			sub.subscribe(1, "held/#", 2)
+			sub.sendHex("e0 00")
+			waitFor(t, "offline", func() bool { return !s.Engine().reg.Lookup("offline-sub").IsConnected() })
+			pub := dialRaw(t, s)
+			pub.connect("pub", true, false)
+			notDurable := 0
+			for i := 0; i < 50; i++ {
+				pub.publish("held/1", "x", 1, false, uint16(i+1))
+				pub.expectPacket("40 02 " + hex16(uint16(i+1)))
+				if db.Durable() < db.Applied() {
+					notDurable++
+				}
+			}
+			pub.publish("held/2", "y", 2, false, 99)
+			pub.expectPacket("50 02 0063")
+			if db.Durable() < db.Applied() {
+				notDurable++
+			}
+			if fsync == "always" && notDurable > 0 {
+				t.Fatalf("%d acks arrived before their message was durable", notDurable)
+			}
+			if fsync == "interval" && notDurable == 0 {
+				t.Fatal("with -fsync interval every ack waited for a sync; want acks sent at once")
+			}
+		})
 	}
 }

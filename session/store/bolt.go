@@ -48,8 +48,8 @@ type DB struct {
 	mu    sync.Mutex
 	ops   []session.Op // pending, guarded by mu
 	spare []session.Op // the other buffer; touched by the writer goroutine only
-	next  uint64   // last ticket given, guarded by mu
-	wait  []waiter // guarded by mu
+	next  uint64       // last ticket given, guarded by mu
+	wait  []waiter     // guarded by mu
 
 	closeOnce sync.Once
 	closeErr  error
@@ -162,6 +162,13 @@ func (d *DB) WhenDurable(ticket uint64, fn func()) {
 	}
 	d.wait = append(d.wait, waiter{ticket, fn})
 	d.mu.Unlock()
+}
+
+// Applied returns the last ticket Apply gave. Safe for concurrent use.
+func (d *DB) Applied() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.next
 }
 
 // Durable implements session.Store. Safe for concurrent use.
