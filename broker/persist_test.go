@@ -11,7 +11,7 @@ import (
 )
 
 // startPersistent runs a broker with a bbolt store in dir.
-func startPersistent(t *testing.T, dir, fsync string, mod func(*Config)) (*Server, *store.DB) {
+func startPersistent(t testing.TB, dir, fsync string, mod func(*Config)) (*Server, *store.DB) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.Loops, cfg.DataDir, cfg.SysInterval, cfg.LogInterval = "127.0.0.1:0", 2, dir, 0, time.Hour
@@ -38,7 +38,7 @@ func startPersistent(t *testing.T, dir, fsync string, mod func(*Config)) (*Serve
 	return s, db
 }
 
-func stopPersistent(t *testing.T, s *Server, db *store.DB) {
+func stopPersistent(t testing.TB, s *Server, db *store.DB) {
 	t.Helper()
 	if err := s.Shutdown(5 * time.Second); err != nil {
 		t.Errorf("shutdown: %v", err)
