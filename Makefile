@@ -27,6 +27,9 @@ test: lint ## vet, gofmt, then every test with the race detector, shuffled
 sdktest: ## official cloud SDKs against a real glassmq (nested module)
 	cd sdktest && $(GO) test -race -timeout 5m ./...
 
+conformance: ## the Paho Go client's own functional tests (fvt_client_test.go) against a real glassmq
+	$(GO) test -race -count=1 -run '^TestPahoFVT$$' -v ./broker
+
 bench: ## micro-benchmarks with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -count $(COUNT) ./codec/... ./session/... ./stats/...
 
