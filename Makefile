@@ -36,3 +36,24 @@ bench: ## micro-benchmarks with allocation counts
 fuzz: ## every codec fuzzer for FUZZTIME each
 	for f in $$($(GO) test -list '^Fuzz' ./codec | grep '^Fuzz'); do \
 	  $(GO) test ./codec -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+# Load tests: glassmq against Mosquitto (Debian's) and a raw gnet relay, on loopback.
+BENCH_MODES ?= pinned free
+BENCH_REPS ?= 3
+BENCH_DURATION ?= 1500ms
+BENCH_FLAGS ?=
+ARGS ?= -scenario pairs -qos 1
+
+.PHONY: bench-compare load
+
+bench-compare: ## every scenario on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
+	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
+	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench ./cmd/glassmq-relay
+	for m in $(BENCH_MODES); do \
+	  bin/glassmq-bench compare -mode $$m -reps $(BENCH_REPS) -duration $(BENCH_DURATION) \
+	    -mosquitto "$$(command -v mosquitto)" -out bench/results $(BENCH_FLAGS) || exit 1; \
+	done
+	@echo "results: bench/results/results-MODE.jsonl, summary-MODE.md, chart-MODE.png"
+
+load: ## one scenario against a running broker: make load ARGS='-addr 127.0.0.1:1883 -scenario fanin -qos 1'
+	$(GO) run ./cmd/glassmq-bench $(ARGS)

@@ -66,6 +66,11 @@ func Compare(c CompareConfig) ([]Result, error) {
 	if c.Reps < 1 {
 		return nil, fmt.Errorf("bench: -reps %d: want at least 1", c.Reps)
 	}
+	dir, err := filepath.Abs(c.Dir) // brokers run in their own directory
+	if err != nil {
+		return nil, err
+	}
+	c.Dir = dir
 	cpus := ""
 	if c.Mode == "pinned" {
 		cpus = c.BrokerCPUs

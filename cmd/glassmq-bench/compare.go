@@ -36,7 +36,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	payloads := fs.String("payloads", "16,1024", "comma-separated payload sizes in bytes of fanin, fanout and pairs")
 	inflight := fs.Int("inflight", 32, "outgoing QoS 1/2 window per client given to every broker")
 	queued := fs.Int("queued", 1_000_000, "QoS 1/2 queue per client given to every broker")
-	out := fs.String("out", "bench/out", "`directory` for results-MODE.jsonl, summary-MODE.md, chart-MODE.png and broker logs")
+	out := fs.String("out", "bench/results", "`directory` for results-MODE.jsonl, summary-MODE.md, chart-MODE.png and broker logs")
 	progress := fs.Bool("progress", false, "print a live progress line to stderr even when it is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -135,7 +135,7 @@ func writeReport(dir, mode string, env bench.Env, results []bench.Result, stdout
 func report(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("glassmq-bench report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("out", "bench/out", "`directory` for summary-MODE.md and chart-MODE.png")
+	dir := fs.String("out", "bench/results", "`directory` for summary-MODE.md and chart-MODE.png")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		fmt.Fprintln(stderr, "usage: glassmq-bench report [-out DIR] results-MODE.jsonl ...")
 		return 2

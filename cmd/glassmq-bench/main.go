@@ -4,7 +4,7 @@
 // JSON lines, a Markdown table and a chart.
 //
 //	glassmq-bench -addr 127.0.0.1:1883 -scenario fanin -qos 1
-//	glassmq-bench compare -mode pinned -reps 3 -out bench/out
+//	glassmq-bench compare -mode pinned -reps 3 -out bench/results
 package main
 
 import (
