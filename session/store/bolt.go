@@ -120,11 +120,14 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 		return nil
 	})
 	if err == nil {
+		// Read every page once, in this goroutine, so damage shows now as an
+		// error (or a panic the deferred recover turns into one) rather than
+		// later in the middle of serving. bbolt's tx.Check walks in a
+		// goroutine of its own, where a page assertion could not be recovered.
 		err = db.View(func(tx *bolt.Tx) error {
-			for cerr := range tx.Check() {
-				return cerr
-			}
-			return nil
+			return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+				return b.ForEach(func(_, _ []byte) error { return nil })
+			})
 		})
 	}
 	if err != nil {
