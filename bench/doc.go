@@ -1,7 +1,35 @@
-// Package bench is a black-box MQTT load generator: it speaks MQTT over TCP
-// to any broker using raw packets from codec, and reports throughput and
-// latency.
+// Package bench is a black-box MQTT load generator: it speaks MQTT 3.1.1
+// over TCP to any broker on loopback, with raw packets from codec, and
+// reports throughput, end-to-end latency, loss and duplicates, connect rate
+// and memory per connection, and the latency of glassmq's admin API under
+// load.
 //
-// bench may import codec only (plus plotting and progress libraries); never
-// broker or session.
+// Scenarios (Config.Scenario): fanin (P publishers, one subscriber, one
+// topic), fanout (one publisher, S subscribers), pairs (N publisher and
+// subscriber pairs, a topic each), latency (one publisher at a fixed rate),
+// connections (C idle clients; broker VmRSS before and after) and admin
+// (DescribeMQTTClient and QuerySessionByClientId during a pairs load). Every
+// message carries its publisher, sequence number and send time in the first
+// 16 bytes of its payload, so a subscriber counts what is lost, repeated or
+// reordered, and how long it took. Runs are bounded by count and duration
+// and stop by themselves. Compare runs a matrix of scenarios against
+// freshly started brokers (glassmq, Mosquitto, cmd/glassmq-relay),
+// interleaved, and WriteSummary and WriteChart report medians and ratios.
+//
+// The client is never meant to be the bottleneck: publishers write batches
+// of up to 64 KiB, readers read 256 KiB at a time, and there are two
+// goroutines per publisher (writer and acknowledgement reader) and one per
+// subscriber. QoS 1 and 2 publishers keep a window of unacknowledged
+// messages and complete PUBACK or PUBREC, PUBREL, PUBCOMP; subscribers
+// acknowledge as the standard asks. Publishers also wait while more than
+// Config.Backlog deliveries are due, so a broker is measured at the rate it
+// sustains.
+//
+// Goroutines: Run and Compare are safe to call from one goroutine at a
+// time each; they start their own goroutines and stop them before
+// returning. A Histogram or Tracker belongs to one goroutine at a time.
+//
+// bench imports codec and the standard library (plus gonum plot for the
+// chart); never broker or session, so what it measures is what any client
+// sees.
 package bench
