@@ -1,6 +1,7 @@
 package sdktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -242,18 +243,30 @@ func TestAlibabaErrors(t *testing.T) {
 	connectPaho(t, b, oddClientID, true, 60*time.Second)
 	for _, v := range aliVariants {
 		t.Run(v.name, func(t *testing.T) {
-			q := v.newQuery(t, b, alibabaKeyID, alibabaKeySecret, nil)
+			cp := newCapture(t)
+			q := v.newQuery(t, b, alibabaKeyID, alibabaKeySecret, cp)
 			if online, _, err := q(str(instanceID), str(oddClientID)); err != nil || !online {
 				t.Fatalf("right key: OnlineStatus %v, err %v; want true, nil", online, err)
 			}
-			_, _, err := q(str("post-cn-elsewhere"), str(oddClientID))
-			checkAliError(t, v, "other instance", err, "InstancePermissionCheckFailed", 400)
-			_, _, err = q(str(instanceID), nil)
-			checkAliError(t, v, "no ClientId", err, "InvalidParameter.ClientId", 400)
-			_, _, err = q(nil, str(oddClientID))
-			checkAliError(t, v, "no InstanceId", err, "InvalidParameter.InstanceId", 400)
+			for _, tc := range []struct {
+				name               string
+				instance, clientID *string
+				code               string
+			}{
+				{"other instance", str("post-cn-elsewhere"), str(oddClientID), "InstancePermissionCheckFailed"},
+				{"no ClientId", str(instanceID), nil, "InvalidParameter.ClientId"},
+				{"no InstanceId", nil, str(oddClientID), "InvalidParameter.InstanceId"},
+			} {
+				_, _, err := q(tc.instance, tc.clientID)
+				checkAliError(t, v, tc.name, err, tc.code, 400)
+				if v.name != classicXML.name {
+					for _, p := range aliErrorBodyProblems(cp.last().body) {
+						t.Errorf("%s: %s", tc.name, p)
+					}
+				}
+			}
 
-			_, _, err = v.newQuery(t, b, alibabaKeyID, alibabaKeySecret+"x", nil)(str(instanceID), str(oddClientID))
+			_, _, err := v.newQuery(t, b, alibabaKeyID, alibabaKeySecret+"x", nil)(str(instanceID), str(oddClientID))
 			checkAliError(t, v, "wrong secret", err, "SignatureDoesNotMatch", 400)
 			_, _, err = v.newQuery(t, b, "LTAI5tUnknownKey00000000", alibabaKeySecret, nil)(str(instanceID), str(oddClientID))
 			checkAliError(t, v, "unknown AccessKeyId", err, "", 0)
@@ -338,4 +351,21 @@ func TestEmptyRegion(t *testing.T) {
 	if online, _, err := q(str(instanceID), str(oddClientID)); err != nil || !online {
 		t.Errorf("Alibaba classic without RegionId: OnlineStatus %v, err %v; want true, nil", online, err)
 	}
+}
+
+// aliErrorBodyProblems checks a JSON error body: RequestId, HostId, Code,
+// Message and Recommend must all be strings, or the classic SDK panics on
+// its type assertions (API-WIRE.md 6).
+func aliErrorBodyProblems(body []byte) []string {
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return []string{fmt.Sprintf("error body %.200q is not a JSON object", body)}
+	}
+	var ps []string
+	for _, k := range []string{"RequestId", "HostId", "Code", "Message", "Recommend"} {
+		if _, ok := obj[k].(string); !ok {
+			ps = append(ps, fmt.Sprintf("error body %s: %q is %T, want a string", body, k, obj[k]))
+		}
+	}
+	return ps
 }

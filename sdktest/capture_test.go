@@ -39,6 +39,14 @@ type capture struct {
 	mu    sync.Mutex
 	mode  captureMode
 	saved *savedRequest
+	resp  savedResponse // the last response
+}
+
+// savedResponse is a response as it came off the wire.
+type savedResponse struct {
+	status int
+	header http.Header
+	body   []byte
 }
 
 // savedRequest is everything that is signed or carries parameters.
@@ -104,7 +112,27 @@ func (c *capture) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.next.RoundTrip(out.WithContext(req.Context()))
+	resp, err := c.next.RoundTrip(out.WithContext(req.Context()))
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	c.mu.Lock()
+	c.resp = savedResponse{resp.StatusCode, resp.Header.Clone(), body}
+	c.mu.Unlock()
+	return resp, nil
+}
+
+// last returns the last response received.
+func (c *capture) last() savedResponse {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resp
 }
 
 // forge returns a copy of s with the signature changed: the Signature

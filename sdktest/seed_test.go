@@ -1,8 +1,12 @@
 package sdktest
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	trocket "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/trocket/v20230308"
 )
 
 // TestTencentSeedExample reproduces the output example of the Tencent
@@ -20,7 +24,8 @@ import (
 func TestTencentSeedExample(t *testing.T) {
 	start := time.Now()
 	b := startBroker(t, brokerConfig{credentials: true})
-	c := newTencent(t, b, tencentSecretID, tencentSecretKey, tc3Post, nil)
+	cp := newCapture(t)
+	c := newTencent(t, b, tencentSecretID, tencentSecretKey, tc3Post, cp)
 
 	connect := connectPacket(seedClientID, "user", "pass", true, 60)
 	subscribe := subscribePacket(1, seedSubscriptions...)
@@ -56,5 +61,14 @@ func TestTencentSeedExample(t *testing.T) {
 	}
 	p := pollDescribe(t, c, want)
 	checkTimes(t, p, start, time.Now(), true)
-	t.Logf("DescribeMQTTClient: %s", asJSON(p))
+
+	// The SDK forgives key case; the wire must not need forgiving.
+	resp := cp.last()
+	if resp.status != 200 || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/json") {
+		t.Errorf("HTTP %d, Content-Type %q; want 200, application/json", resp.status, resp.header.Get("Content-Type"))
+	}
+	for _, p := range keyProblems("", resp.body, reflect.TypeFor[tencentEnvelope[trocket.DescribeMQTTClientResponseParams]]()) {
+		t.Errorf("response keys %s", p)
+	}
+	t.Logf("DescribeMQTTClient: %s", resp.body)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -406,7 +407,8 @@ func TestTencentErrors(t *testing.T) {
 	connectPaho(t, b, seedClientID, true, 60*time.Second)
 	for _, v := range tcVariants {
 		t.Run(v.name, func(t *testing.T) {
-			c := newTencent(t, b, tencentSecretID, tencentSecretKey, v, nil)
+			cp := newCapture(t)
+			c := newTencent(t, b, tencentSecretID, tencentSecretKey, v, cp)
 			for _, tc := range []struct {
 				name               string
 				instance, clientID *string
@@ -423,6 +425,14 @@ func TestTencentErrors(t *testing.T) {
 				}
 				if e, ok := errorsAs[*tcerrors.TencentCloudSDKError](err); ok && (e.GetRequestId() == "" || e.GetMessage() == "") {
 					t.Errorf("%s: RequestId %q, Message %q; want both set", tc.name, e.GetRequestId(), e.GetMessage())
+				}
+				// SPEC section 4: errors are HTTP 200 with exactly this shape.
+				resp := cp.last()
+				if resp.status != 200 {
+					t.Errorf("%s: HTTP %d, want 200", tc.name, resp.status)
+				}
+				for _, p := range keyProblems("", resp.body, reflect.TypeFor[tencentEnvelope[tencentError]]()) {
+					t.Errorf("%s: response keys %s in %s", tc.name, p, resp.body)
 				}
 			}
 		})
