@@ -2,11 +2,15 @@ package sdktest
 
 import (
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 )
 
 // Rate-limit tests configure a low rate, fire a burst of concurrent SDK
@@ -160,5 +164,56 @@ func TestAlibabaRateLimit(t *testing.T) {
 	c := newTencent(t, b, tencentSecretID, tencentSecretKey, tc3Post, nil)
 	if _, err := describe(c, str(instanceID), str(seedClientID)); err != nil {
 		t.Errorf("DescribeMQTTClient while QuerySessionByClientId is throttled: %v", err)
+	}
+}
+
+// countingTransport counts the HTTP requests an SDK sends.
+type countingTransport struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(req)
+}
+
+// TestTencentRateLimitRetries lets the Tencent SDK retry on
+// RequestLimitExceeded (ClientProfile.RateLimitExceededMaxRetries). The SDK
+// resends byte-identical requests, same timestamp, nonce and signature, so
+// this works only if the broker keeps no replay cache for the Tencent
+// schemes (API-WIRE.md 6).
+func TestTencentRateLimitRetries(t *testing.T) {
+	b := startBroker(t, brokerConfig{credentials: true, rateDescribe: lowRate})
+	connectPaho(t, b, seedClientID, true, 60*time.Second)
+	tr := &http.Transport{Proxy: nil}
+	t.Cleanup(tr.CloseIdleConnections)
+	ct := &countingTransport{next: tr}
+
+	const callers = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, callers*len(tcVariants))
+	for i := range callers {
+		c := newTencent(t, b, tencentSecretID, tencentSecretKey, tcVariants[i%len(tcVariants)], ct, func(cpf *profile.ClientProfile) {
+			cpf.RateLimitExceededMaxRetries = 40
+			cpf.RateLimitExceededRetryDuration = func(int) time.Duration { return 200 * time.Millisecond }
+		})
+		wg.Go(func() {
+			for range 2 {
+				if _, err := describe(c, str(instanceID), str(seedClientID)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("DescribeMQTTClient with rate-limit retries: %v", err)
+	}
+	if n := ct.n.Load(); n <= 2*callers {
+		t.Errorf("%d HTTP requests for %d calls at %d/s: the SDK never had to retry, so the test proved nothing", n, 2*callers, lowRate)
+	} else {
+		t.Logf("%d calls took %d HTTP requests", 2*callers, n)
 	}
 }

@@ -33,14 +33,15 @@ var (
 
 // newTencent returns an SDK client for the broker's admin port in region
 // ap-guangzhou; rt, if not nil, replaces the SDK's HTTP transport.
-func newTencent(t *testing.T, b *broker, secretID, secretKey string, v tencentVariant, rt http.RoundTripper) *trocket.Client {
+// Each tune function may then change the profile.
+func newTencent(t *testing.T, b *broker, secretID, secretKey string, v tencentVariant, rt http.RoundTripper, tune ...func(*profile.ClientProfile)) *trocket.Client {
 	t.Helper()
-	return newTencentIn(t, b, "ap-guangzhou", secretID, secretKey, v, rt)
+	return newTencentIn(t, b, "ap-guangzhou", secretID, secretKey, v, rt, tune...)
 }
 
 // newTencentIn is newTencent in the given region; with "" the SDK sends no
 // X-TC-Region (TC3) or an empty Region (legacy).
-func newTencentIn(t *testing.T, b *broker, region, secretID, secretKey string, v tencentVariant, rt http.RoundTripper) *trocket.Client {
+func newTencentIn(t *testing.T, b *broker, region, secretID, secretKey string, v tencentVariant, rt http.RoundTripper, tune ...func(*profile.ClientProfile)) *trocket.Client {
 	t.Helper()
 	cpf := profile.NewClientProfile()
 	cpf.HttpProfile.Endpoint = b.Admin
@@ -48,6 +49,9 @@ func newTencentIn(t *testing.T, b *broker, region, secretID, secretKey string, v
 	cpf.HttpProfile.ReqMethod = v.method
 	cpf.HttpProfile.ReqTimeout = 10
 	cpf.SignMethod = v.signMethod
+	for _, f := range tune {
+		f(cpf)
+	}
 	c, err := trocket.NewClient(common.NewCredential(secretID, secretKey), region, cpf)
 	if err != nil {
 		t.Fatalf("trocket.NewClient: %v", err)
