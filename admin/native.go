@@ -45,6 +45,8 @@ type Client struct {
 	Status           string         `json:"status"` // "online" or "offline"
 	ClientAddress    string         `json:"client_address"`
 	Username         string         `json:"username"`
+	Authenticated    bool           `json:"authenticated"`    // the user name was verified (password or client certificate)
+	Listener         string         `json:"listener"`         // transport of the current or last connection: tcp, tls, ws, wss
 	ProtocolVersion  int            `json:"protocol_version"` // 3 (MQTT 3.1) or 4 (3.1.1)
 	KeepAlive        int            `json:"keep_alive_seconds"`
 	CleanSession     bool           `json:"clean_session"`
@@ -218,6 +220,8 @@ func nativeClient(info *session.Info) *Client {
 		Status:           statusName(info.Connected),
 		ClientAddress:    info.ClientAddress,
 		Username:         info.Username,
+		Authenticated:    info.Authenticated,
+		Listener:         info.Listener,
 		ProtocolVersion:  info.ProtocolVersion,
 		KeepAlive:        info.KeepAlive,
 		CleanSession:     info.CleanSession,

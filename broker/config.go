@@ -27,6 +27,11 @@ type Config struct {
 	ConnectTimeout   time.Duration // a connection must send CONNECT within this
 	SysInterval      time.Duration // $SYS/broker/... publishing period; 0 disables
 	LogInterval      time.Duration // at most one log line per kind of client error per interval
+	TLSListen        string        // MQTT over TLS, host:port; "" for none
+	TLSCert, TLSKey  string        // PEM files for -tls-listen, -wss-listen and the admin port's HTTPS
+	TLSClientCA      string        // PEM CA bundle: require client certificates signed by it (mutual TLS)
+	WSListen         string        // MQTT over WebSocket, host:port, path /mqtt; "" for none
+	WSSListen        string        // MQTT over secure WebSocket; "" for none
 	Persistence      string        // "on" or "off"
 	Fsync            string        // "always" or "interval"
 	FsyncInterval    time.Duration // sync period with Fsync "interval"
@@ -71,6 +76,12 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", c.ConnectTimeout, "close connections that send no CONNECT within this")
 	fs.DurationVar(&c.SysInterval, "sys-interval", c.SysInterval, "period of $SYS/broker/... publishing; 0 disables")
 	fs.DurationVar(&c.LogInterval, "log-interval", c.LogInterval, "at most one log line per kind of client error per interval")
+	fs.StringVar(&c.TLSListen, "tls-listen", c.TLSListen, "MQTT over TLS listen address `host:port`, e.g. :8883 (needs -tls-cert and -tls-key)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate `file` (chain) for -tls-listen and -wss-listen")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key `file` for -tls-cert")
+	fs.StringVar(&c.TLSClientCA, "tls-client-ca", c.TLSClientCA, "PEM CA `file`: TLS clients must present a certificate it signed; its common name becomes the user name")
+	fs.StringVar(&c.WSListen, "ws-listen", c.WSListen, "MQTT over WebSocket listen address `host:port`, e.g. :8083 (path /mqtt, subprotocol mqtt)")
+	fs.StringVar(&c.WSSListen, "wss-listen", c.WSSListen, "MQTT over secure WebSocket listen address `host:port`, e.g. :8084 (needs -tls-cert and -tls-key)")
 	fs.StringVar(&c.Persistence, "persistence", c.Persistence, "on: persistent sessions, their QoS 1/2 messages and retained messages are stored under -data-dir; off: all in memory")
 	fs.StringVar(&c.Fsync, "fsync", c.Fsync, "always: every acknowledged QoS 1/2 message is on disk before its PUBACK/PUBREC (survives kill -9, slower); interval: the store is synced every -fsync-interval, so a crash loses at most that much")
 	fs.DurationVar(&c.FsyncInterval, "fsync-interval", c.FsyncInterval, "store sync period with -fsync interval")
@@ -121,6 +132,19 @@ func (c *Config) Validate() error {
 	if c.SysInterval != 0 && c.SysInterval < 100*time.Millisecond {
 		bad("sys-interval", c.SysInterval, "must be 0 (off) or at least 100ms, with a unit such as 10s")
 	}
+	for _, l := range []struct{ flag, v string }{{"tls-listen", c.TLSListen}, {"ws-listen", c.WSListen}, {"wss-listen", c.WSSListen}} {
+		if l.v != "" {
+			if err := checkHostPort(l.v); err != "" {
+				bad(l.flag, l.v, err)
+			}
+		}
+	}
+	if (c.TLSListen != "" || c.WSSListen != "") && (c.TLSCert == "" || c.TLSKey == "") {
+		bad("tls-cert", c.TLSCert, "-tls-listen and -wss-listen need both -tls-cert and -tls-key")
+	}
+	if c.TLSClientCA != "" && c.TLSListen == "" && c.WSSListen == "" {
+		bad("tls-client-ca", c.TLSClientCA, "needs -tls-listen or -wss-listen")
+	}
 	if c.Persistence != "on" && c.Persistence != "off" {
 		bad("persistence", c.Persistence, "must be on or off")
 	}
@@ -134,6 +158,11 @@ func (c *Config) Validate() error {
 		bad("log-interval", c.LogInterval, "must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+// netListeners reports whether any listener runs on Go's net package.
+func (c *Config) netListeners() bool {
+	return c.TLSListen != "" || c.WSListen != "" || c.WSSListen != ""
 }
 
 func (c *Config) loops() int {

@@ -25,6 +25,9 @@ type Conn struct {
 	ls   *loopState
 	t    Transport
 	addr string // immutable
+	// listener and tlsCN describe the transport; immutable.
+	listener string
+	tlsCN    string
 
 	openedAt     int64        // unix ns, immutable
 	lastActivity atomic.Int64 // unix ns of the last input; read by the ticker

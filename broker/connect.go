@@ -41,7 +41,11 @@ func (c *Conn) handleConnect(frame []byte) {
 		return
 	}
 	c.meta = &session.ConnMeta{Address: c.addr, ProtocolVersion: p.ProtocolLevel, KeepAlive: p.KeepAlive,
-		CleanSession: p.CleanSession, Username: string(p.Username)}
+		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener}
+	if c.tlsCN != "" && !p.UsernameFlag {
+		// A verified client certificate names the user (mutual TLS).
+		c.meta.Username, c.meta.Authenticated = c.tlsCN, true
+	}
 	if p.WillFlag {
 		c.will = session.NewMessage(p.WillTopic, p.WillMessage, p.WillQoS, p.WillRetain)
 		c.meta.WillTopic = string(p.WillTopic)

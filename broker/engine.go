@@ -43,6 +43,9 @@ type Engine struct {
 // NewEngine returns an engine for c, which must have passed Validate.
 func NewEngine(c Config) *Engine {
 	n := c.loops()
+	if c.netListeners() {
+		n *= 2 // one goroutine-backed loop per core for TLS and WebSocket connections
+	}
 	e := &Engine{cfg: c, stats: stats.NewBroker(n), log: newThrottledLog(c.LogInterval),
 		started: time.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
 	e.loops = make([]*loopState, 0, n)
@@ -130,7 +133,10 @@ func (e *Engine) withForeignLoop(fn func(ls *loopState)) {
 
 // Open starts a connection from t on the loop h. Loop-only (h's loop).
 func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
-	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr()}
+	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr(), listener: "tcp"}
+	if ti, ok := t.(transportInfo); ok {
+		c.listener, c.tlsCN = ti.Listener(), ti.TLSCommonName()
+	}
 	now := time.Now().UnixNano()
 	c.lastActivity.Store(now)
 	c.openedAt = now

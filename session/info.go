@@ -71,6 +71,8 @@ type Info struct {
 
 	// Native-only fields.
 	Username         string
+	Authenticated    bool   // the user name was verified (password or client certificate)
+	Listener         string // listener of the current or last connection: "tcp", "tls", "ws", "wss"
 	SessionExpiry    int64  // seconds an offline persistent session is kept; 0 for clean sessions
 	QueueLen         int    // QoS 1/2 messages waiting to be sent
 	QueueMax         int    // bound on QueueLen

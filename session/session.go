@@ -19,6 +19,8 @@ type ConnMeta struct {
 	CleanSession    bool
 	Username        string
 	WillTopic       string
+	Listener        string // "tcp", "tls", "ws" or "wss"
+	Authenticated   bool   // the user name was verified (password or client certificate)
 }
 
 type disconnect struct {
@@ -362,6 +364,8 @@ func (s *Session) Info(dst *Info) {
 		dst.CleanSession = m.CleanSession
 		dst.Username = m.Username
 		dst.WillTopic = m.WillTopic
+		dst.Listener = m.Listener
+		dst.Authenticated = m.Authenticated
 		if !m.CleanSession {
 			dst.SessionExpiry = s.Expiry
 		}

@@ -27,7 +27,7 @@ var flagGroups = []struct {
 	title string
 	names []string
 }{
-	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops"}},
+	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
@@ -102,6 +102,21 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	var ns *broker.NetServer
+	if bcfg.TLSListen != "" || bcfg.WSListen != "" || bcfg.WSSListen != "" {
+		ns = broker.NewNetServer(eng)
+		if err := ns.Start(); err != nil {
+			ln.Close()
+			srv.Shutdown(*shutdownTimeout)
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		for _, name := range []string{"tls", "ws", "wss"} {
+			if a := ns.Addr(name); a != nil {
+				log.Printf("glassmq: MQTT over %s on %s", strings.ToUpper(name), a)
+			}
+		}
+	}
 	adminDone := make(chan error, 1)
 	go func() { adminDone <- adm.Serve(ln) }()
 	log.Printf("glassmq %s: MQTT on %s, admin on http://%s, data in %s", broker.Version, srv.Addr(), ln.Addr(), bcfg.DataDir)
@@ -119,6 +134,9 @@ func run(args []string, stderr io.Writer) int {
 	signal.Stop(sig)
 	if err := adm.Shutdown(); err != nil {
 		log.Printf("glassmq: admin shutdown: %v", err)
+	}
+	if ns != nil {
+		ns.Shutdown(*shutdownTimeout) // closes every client, TLS/WS and TCP alike
 	}
 	if err := srv.Shutdown(*shutdownTimeout); err != nil {
 		log.Printf("glassmq: broker shutdown: %v", err)

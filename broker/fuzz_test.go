@@ -1,0 +1,466 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+)
+
+// fuzzTransport hands the engine input the driver lets "arrive", through
+// Peek and Discard as gnet's inbound buffer does, and records what the
+// engine writes. After each callback the bytes it saw are overwritten, so
+// an engine that keeps a view past the callback (STYLE section 2) reads
+// garbage instead of passing by luck.
+type fuzzTransport struct {
+	pending []byte // arrived and not yet discarded
+	view    []byte // what Peek returned during the current callback
+	out     []byte // written by the engine, not yet read by the driver
+	closed  bool   // Close was called
+	err     error  // the engine broke the Transport contract
+}
+
+func (t *fuzzTransport) Peek() []byte {
+	if t.view == nil {
+		t.view = append([]byte(nil), t.pending...)
+	}
+	return t.view
+}
+
+func (t *fuzzTransport) Discard(n int) {
+	if n < 0 || n > len(t.pending) {
+		t.err = fmt.Errorf("Discard(%d) with %d bytes buffered", n, len(t.pending))
+		return
+	}
+	t.pending = t.pending[n:]
+	if t.view != nil {
+		t.view = t.view[n:]
+	}
+}
+
+func (t *fuzzTransport) Write(b []byte) error {
+	if t.closed {
+		return nil // gnet drops writes to a closed connection too
+	}
+	t.out = append(t.out, b...)
+	return nil
+}
+
+func (t *fuzzTransport) OutboundBuffered() int { return 0 }
+func (t *fuzzTransport) Close()                { t.closed = true }
+func (t *fuzzTransport) RemoteAddr() string    { return "192.0.2.1:1883" }
+
+// endCallback scribbles over the bytes handed out during the callback.
+func (t *fuzzTransport) endCallback() {
+	if t.view != nil {
+		full := t.view[:cap(t.view)]
+		for i := range full {
+			full[i] = 0xa5
+		}
+		t.view = nil
+	}
+}
+
+// fuzzLoop is an event loop run by the fuzz driver: Execute queues, drain
+// runs the queue (and whatever it queues) on the driver's goroutine.
+type fuzzLoop struct{ q []func() }
+
+func (l *fuzzLoop) Execute(fn func()) { l.q = append(l.q, fn) }
+
+func (l *fuzzLoop) drain() {
+	for len(l.q) > 0 {
+		fn := l.q[0]
+		l.q = l.q[1:]
+		fn()
+	}
+}
+
+// fuzzConn is one connection of the fuzz engine with its transport.
+type fuzzConn struct {
+	t        *fuzzTransport
+	c        *Conn
+	reported bool // OnClose was called
+}
+
+// fuzzRig is an Engine on one fuzzLoop, with a well-behaved subscriber and
+// publisher beside the connection under fuzz.
+type fuzzRig struct {
+	e         *Engine
+	loop      *fuzzLoop
+	h         *LoopHandle
+	good, pub *fuzzConn
+	goodID    string
+	goodSeen  [][]byte // payloads the well-behaved subscriber received
+}
+
+const fuzzGoodTopic = "fz/well/behaved"
+
+func newFuzzRig(tb testing.TB) *fuzzRig {
+	cfg := DefaultConfig()
+	cfg.Loops = 1
+	cfg.LogInterval = time.Hour
+	cfg.MaxPacketSize = 64 << 10
+	cfg.MaxInflight = 4
+	cfg.MaxQueued = 16
+	cfg.MaxSubscriptions = 8
+	r := &fuzzRig{e: NewEngine(cfg), loop: &fuzzLoop{}}
+	r.h = r.e.BindLoop(r.loop)
+	r.connectGood(tb, "fz-good-3c9a1e7d")
+	r.pub = r.open()
+	r.feed(r.pub, connectPacket("fz-pub-77b2d0c4", true, 0))
+	if got := r.take(r.pub); string(got) != "\x20\x02\x00\x00" {
+		tb.Fatalf("well-behaved publisher: got % x, want CONNACK 0", got)
+	}
+	return r
+}
+
+func (r *fuzzRig) connectGood(tb testing.TB, id string) {
+	r.goodID = id
+	r.good = r.open()
+	r.feed(r.good, connectPacket(id, true, 0))
+	r.feed(r.good, codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte(fuzzGoodTopic), QoS: 1}}))
+	if got := r.take(r.good); string(got) != "\x20\x02\x00\x00\x90\x03\x00\x01\x01" {
+		tb.Fatalf("well-behaved subscriber: got % x, want CONNACK 0 and SUBACK 1", got)
+	}
+}
+
+func (r *fuzzRig) open() *fuzzConn {
+	t := &fuzzTransport{}
+	return &fuzzConn{t: t, c: r.e.Open(t, r.h)}
+}
+
+// feed lets b arrive on fc and runs the callbacks that follow, as gnet
+// would: OnTraffic, queued loop work, OnClose once the transport closed.
+func (r *fuzzRig) feed(fc *fuzzConn, b []byte) {
+	if fc.t.closed {
+		return
+	}
+	fc.t.pending = append(fc.t.pending, b...)
+	closeNow := fc.c.OnTraffic()
+	fc.t.endCallback()
+	if closeNow {
+		fc.t.closed = true
+	}
+	r.settle()
+}
+
+// settle runs queued loop work and reports closes until nothing changes.
+func (r *fuzzRig) settle() {
+	for {
+		r.loop.drain()
+		progress := false
+		for _, fc := range []*fuzzConn{r.good, r.pub} {
+			if fc != nil && fc.t.closed && !fc.reported {
+				fc.reported = true
+				fc.c.OnClose(nil)
+				progress = true
+			}
+		}
+		if !progress && len(r.loop.q) == 0 {
+			return
+		}
+	}
+}
+
+// closeFuzzed ends the fuzzed connection as the network would, if the
+// engine has not closed it.
+func (r *fuzzRig) closeFuzzed(fc *fuzzConn, err error) {
+	if !fc.t.closed {
+		fc.t.closed = true
+		fc.c.OnClose(err)
+	} else if !fc.reported {
+		fc.c.OnClose(nil)
+	}
+	fc.reported = true
+	r.settle()
+}
+
+// take returns and clears what the engine wrote to fc.
+func (r *fuzzRig) take(fc *fuzzConn) []byte {
+	b := fc.t.out
+	fc.t.out = nil
+	return b
+}
+
+// serveGood reads the well-behaved subscriber's output and acknowledges
+// its QoS 1/2 deliveries, until the engine has nothing more for it.
+func (r *fuzzRig) serveGood() error {
+	for range 10000 {
+		out := r.take(r.good)
+		if len(out) == 0 {
+			return nil
+		}
+		var reply []byte
+		err := eachServerPacket(out, func(typ codec.Type, p []byte) error {
+			switch typ {
+			case codec.TypePublish:
+				var m codec.Publish
+				m.Decode(p)
+				r.goodSeen = append(r.goodSeen, slices.Clone(m.Payload))
+				switch m.QoS {
+				case 1:
+					reply = codec.AppendPuback(reply, m.PacketID)
+				case 2:
+					reply = codec.AppendPubrec(reply, m.PacketID)
+				}
+			case codec.TypePubrel:
+				var a codec.Ack
+				a.Decode(p)
+				reply = codec.AppendPubcomp(reply, a.PacketID)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("to the well-behaved subscriber: %w", err)
+		}
+		if len(reply) == 0 {
+			return nil
+		}
+		r.feed(r.good, reply)
+	}
+	return errors.New("the well-behaved subscriber never caught up")
+}
+
+// eachServerPacket checks that b is a sequence of whole, well-formed
+// packets that a server may send, and calls fn for each.
+func eachServerPacket(b []byte, fn func(codec.Type, []byte) error) error {
+	for off := 0; off < len(b); {
+		n, err := codec.Frame(b[off:], 0)
+		if err != nil || n == 0 {
+			return fmt.Errorf("broker wrote bytes that do not frame at offset %d (err %v): % x", off, err, b[off:min(len(b), off+16)])
+		}
+		p := b[off : off+n]
+		typ := codec.PacketType(p)
+		switch typ {
+		case codec.TypeConnack:
+			var a codec.Connack
+			_, err = a.Decode(p)
+		case codec.TypePublish:
+			var m codec.Publish
+			_, err = m.Decode(p)
+		case codec.TypePuback, codec.TypePubrec, codec.TypePubrel, codec.TypePubcomp, codec.TypeUnsuback:
+			var a codec.Ack
+			_, err = a.Decode(p)
+		case codec.TypeSuback:
+			var a codec.Suback
+			_, err = a.Decode(p)
+		case codec.TypePingresp:
+			if string(p) != "\xd0\x00" {
+				err = errors.New("bad PINGRESP")
+			}
+		default:
+			err = fmt.Errorf("a server never sends %v", typ)
+		}
+		if err != nil {
+			return fmt.Errorf("broker wrote a bad %v % x: %w", typ, p[:min(len(p), 32)], err)
+		}
+		if err := fn(typ, p); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
+// checkEngine verifies the engine's books against its contents: no
+// connection or clean session outlives its network connection, and the
+// gauges match the registry, the router and the queues.
+func (r *fuzzRig) checkEngine(live map[string]bool) error {
+	e := r.e
+	conns := 0
+	e.conns.Range(func(_, _ any) bool { conns++; return true })
+	if got := e.stats.Connections.Load(); got != int64(len(live)) || conns != len(live) {
+		return fmt.Errorf("stats count %d connections, the engine holds %d; want %d (the well-behaved pair)", got, conns, len(live))
+	}
+	var errs []error
+	sessions, subs, queued := 0, 0, 0
+	e.reg.Range(func(s *session.Session) bool {
+		sessions++
+		subs += len(s.Subscriptions())
+		s.Lock()
+		queued += s.QueueLenLocked()
+		owner, claim, removed := s.Owner(), s.ClaimLocked(), s.RemovedLocked()
+		s.Unlock()
+		switch {
+		case live[s.ClientID]:
+			if owner == nil || !s.IsConnected() {
+				errs = append(errs, fmt.Errorf("well-behaved session %q lost its connection", s.ClientID))
+			}
+		case owner != nil || claim != nil || s.IsConnected():
+			errs = append(errs, fmt.Errorf("session %q still owned (owner %v, claim %v) after its connection closed", s.ClientID, owner != nil, claim != nil))
+		case s.Meta() != nil && s.Meta().CleanSession:
+			errs = append(errs, fmt.Errorf("clean session %q left in the registry after its connection closed [MQTT-3.1.2-6]", s.ClientID))
+		case removed:
+			errs = append(errs, fmt.Errorf("session %q marked removed but still in the registry", s.ClientID))
+		}
+		return true
+	})
+	if got := e.stats.Sessions.Load(); got != int64(sessions) || e.reg.Len() != sessions {
+		errs = append(errs, fmt.Errorf("stats count %d sessions, registry Len %d, registry holds %d", got, e.reg.Len(), sessions))
+	}
+	if got := e.stats.Subscriptions.Load(); got != int64(subs) {
+		errs = append(errs, fmt.Errorf("stats count %d subscriptions, sessions hold %d", got, subs))
+	}
+	if n := routerLen(&e.router.root); n != subs {
+		errs = append(errs, fmt.Errorf("router holds %d subscriptions, sessions hold %d", n, subs))
+	}
+	if got := e.stats.QueuedNow.Load(); got != int64(queued) {
+		errs = append(errs, fmt.Errorf("stats count %d queued messages, queues hold %d", got, queued))
+	}
+	return errors.Join(errs...)
+}
+
+func routerLen(n *node) int {
+	total := len(n.subs)
+	for _, c := range n.children {
+		total += routerLen(c)
+	}
+	return total
+}
+
+// fuzzSeeds are valid packet streams a client might send, each a start for
+// the fuzzer.
+func fuzzSeeds() [][]byte {
+	conn := func(id string, clean bool, ka uint16) []byte { return connectPacket(id, clean, ka) }
+	pub := func(topic string, qos byte, retain bool, id uint16, payload string) []byte {
+		return codec.AppendPublish(nil, &codec.Publish{QoS: qos, Retain: retain, TopicName: []byte(topic), PacketID: id, Payload: []byte(payload)})
+	}
+	sub := func(id uint16, filters ...string) []byte {
+		var fs []codec.Subscription
+		for i, f := range filters {
+			fs = append(fs, codec.Subscription{TopicFilter: []byte(f), QoS: byte(i % 3)})
+		}
+		return codec.AppendSubscribe(nil, id, fs)
+	}
+	will := codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 4, KeepAlive: 30,
+		ClientID: []byte("fz-will"), WillFlag: true, WillQoS: 1, WillRetain: true, WillTopic: []byte(fuzzGoodTopic),
+		WillMessage: []byte("will"), UsernameFlag: true, Username: []byte("u"), PasswordFlag: true, Password: []byte("p")})
+	mqtt31 := codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQIsdp"), ProtocolLevel: 3, CleanSession: true, ClientID: []byte("fz-31")})
+	return [][]byte{
+		// Every QoS both ways on one connection, with the acks a client owes:
+		// it is subscribed to its own topic, so its PUBLISHes come back.
+		slices.Concat(conn("fz-1", true, 0), sub(1, "fz/a", "fz/+", "fz/#"),
+			pub("fz/a", 0, false, 0, "q0"), pub("fz/a", 1, false, 1, "q1"), pub("fz/a", 2, false, 2, "q2"),
+			codec.AppendPubrel(nil, 2), codec.AppendPuback(nil, 1), codec.AppendPubrec(nil, 2), codec.AppendPubcomp(nil, 2),
+			codec.AppendPingreq(nil), codec.AppendUnsubscribe(nil, 3, [][]byte{[]byte("fz/a"), []byte("fz/#")}),
+			codec.AppendDisconnect(nil)),
+		// A persistent session with a will, retained messages, and traffic to
+		// the well-behaved subscriber; no DISCONNECT, so the will goes out.
+		slices.Concat(will, sub(1, "fz/r/#", "$SYS/#"), pub("fz/r/1", 1, true, 1, "kept"), pub("fz/r/1", 0, true, 0, ""),
+			pub(fuzzGoodTopic, 1, false, 2, "hello"), pub(fuzzGoodTopic, 2, false, 3, "hello2"), codec.AppendPubrel(nil, 3),
+			pub("$SYS/x", 1, false, 4, "no")),
+		// MQTT 3.1, a duplicate QoS 2 PUBLISH before PUBREL, then DISCONNECT.
+		slices.Concat(mqtt31, pub("fz/d", 2, false, 9, "once"), pub("fz/d", 2, false, 9, "once"), codec.AppendPubrel(nil, 9), codec.AppendDisconnect(nil)),
+		// A persistent session that subscribes, leaves, and is resumed by
+		// nothing: its queue must stay counted.
+		slices.Concat(conn("fz-p", false, 60), sub(1, fuzzGoodTopic, "fz/#"), pub("fz/x", 1, false, 1, "queued")),
+		// Empty client ID with clean session: a server-assigned ID.
+		slices.Concat(conn("", true, 0), sub(7, "#"), pub("fz/e", 1, false, 1, "e")),
+		// Protocol errors after a good start.
+		slices.Concat(conn("fz-2", true, 0), conn("fz-2", true, 0)),
+		slices.Concat(conn("fz-3", true, 0), []byte{0xff, 0xff, 0xff}),
+		slices.Concat(conn("fz-4", true, 1), []byte{0x30, 0x05, 0x00}),
+		{0x10, 0xff, 0xff, 0xff, 0x7f},
+	}
+}
+
+// FuzzEngine feeds a byte stream, in random-size chunks, to one connection
+// of a real Engine with a well-behaved subscriber and publisher beside it.
+// Whatever the bytes: no panic; the engine writes only well-formed server
+// packets; once the fuzzed connection closes no clean session, connection,
+// subscription or queue count is left behind; and a message published after
+// the fuzz input still reaches the well-behaved subscriber.
+func FuzzEngine(f *testing.F) {
+	for i, s := range fuzzSeeds() {
+		f.Add(uint64(i), s)
+		f.Add(uint64(1000+i), s)
+	}
+	prev := log.Writer()
+	log.SetOutput(io.Discard) // client errors are logged; thousands per second here
+	f.Cleanup(func() { log.SetOutput(prev) })
+	f.Fuzz(func(t *testing.T, chunkSeed uint64, data []byte) {
+		r := newFuzzRig(t)
+		fz := r.open()
+		rng := rand.New(rand.NewPCG(chunkSeed, 0x9e3779b97f4a7c15))
+		var written []byte
+		for rest := data; len(rest) > 0 && !fz.t.closed; {
+			k := 1 + rng.IntN(min(len(rest), 64))
+			if rng.IntN(8) == 0 {
+				k = len(rest)
+			}
+			fz.t.pending = append(fz.t.pending, rest[:k]...)
+			rest = rest[k:]
+			if fz.c.OnTraffic() {
+				fz.t.closed = true
+			}
+			fz.t.endCallback()
+			if fz.t.err != nil {
+				t.Fatalf("engine broke the Transport contract: %v", fz.t.err)
+			}
+			if fz.t.closed && !fz.reported {
+				fz.reported = true
+				fz.c.OnClose(nil)
+			}
+			r.settle()
+			written = append(written, r.take(fz)...)
+			if err := r.serveGood(); err != nil {
+				t.Fatal(err)
+			}
+			if r.good.t.closed {
+				// Only a CONNECT with the same client ID may close it [MQTT-3.1.4-2].
+				if reason := session.Reason(r.good.c.closeReason.Load()); reason != session.ReasonTakenOver {
+					t.Fatalf("well-behaved subscriber closed (%v) by the fuzzed connection", reason)
+				}
+				r.connectGood(t, r.goodID+"x")
+			}
+			if r.pub.t.closed {
+				t.Fatalf("well-behaved publisher closed (%v) by the fuzzed connection", session.Reason(r.pub.c.closeReason.Load()))
+			}
+		}
+		// End the fuzzed connection: by the ticker's limits on some seeds,
+		// as a network error on the others.
+		if chunkSeed%3 == 0 && !fz.t.closed {
+			r.e.checkConns(time.Now().Add(24 * time.Hour))
+			r.settle()
+			if fz.t.closed && !fz.reported {
+				fz.reported = true
+				fz.c.OnClose(nil)
+				r.settle()
+			}
+		}
+		r.closeFuzzed(fz, io.EOF)
+		written = append(written, r.take(fz)...)
+		if err := eachServerPacket(written, func(codec.Type, []byte) error { return nil }); err != nil {
+			t.Fatalf("to the fuzzed connection: %v", err)
+		}
+		if len(written) > 0 && written[0] != 0x20 {
+			t.Fatalf("first packet to the fuzzed connection is % x, want CONNACK [MQTT-3.2.0-1]", written[:min(len(written), 8)])
+		}
+		if err := r.serveGood(); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.checkEngine(map[string]bool{r.goodID: true, "fz-pub-77b2d0c4": true}); err != nil {
+			t.Fatal(err)
+		}
+		// The well-behaved pair still works.
+		r.goodSeen = nil
+		r.feed(r.pub, codec.AppendPublish(nil, &codec.Publish{QoS: 1, TopicName: []byte(fuzzGoodTopic), PacketID: 1, Payload: []byte("after the fuzz")}))
+		if got := r.take(r.pub); string(got) != "\x40\x02\x00\x01" {
+			t.Fatalf("well-behaved publisher: got % x, want PUBACK 1", got)
+		}
+		if err := r.serveGood(); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(r.goodSeen, func(p []byte) bool { return bytes.Equal(p, []byte("after the fuzz")) }) {
+			t.Fatalf("well-behaved subscriber got %q after the fuzz input, want \"after the fuzz\"", r.goodSeen)
+		}
+	})
+}
