@@ -22,6 +22,7 @@ var allowedImports = map[string][]string{
 	"admin": {"session", "stats", "codec", "github.com/valyala/fasthttp",
 		"github.com/prometheus/", "golang.org/x/time/", "github.com/google/uuid"},
 	"bench": {"codec", "gonum.org/", "github.com/schollz/progressbar/"},
+	"auth":  {"codec", "golang.org/x/crypto/", "golang.org/x/term"},
 }
 
 func TestImportDirection(t *testing.T) {

@@ -1,0 +1,264 @@
+package auth
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
+)
+
+// Parameters of the argon2id hashes that RunPasswd writes: OWASP's minimum
+// (19 MiB, 2 passes, 1 thread), a 16-byte salt and a 32-byte hash. Each
+// CONNECT with a password costs this much memory while it is checked.
+const (
+	argonMemory  = 19 * 1024 // KiB
+	argonTime    = 2
+	argonThreads = 1
+)
+
+const passwdUsage = "usage: glassmq passwd [-hash bcrypt|argon2id] [-cost N] [-delete] FILE USER"
+
+// RunPasswd implements "glassmq passwd [-hash bcrypt|argon2id] [-cost N]
+// [-delete] FILE USER": it adds USER to the password file FILE (made if
+// missing) or changes USER's password, hashed with bcrypt at cost N
+// (default 10) or with argon2id; with -delete it removes USER. The password
+// is one line read from stdin; when stdin is a terminal, RunPasswd prompts
+// twice on stderr without echo. Other lines of FILE are kept as they are.
+// FILE is replaced atomically (a temporary file in the same directory,
+// renamed over it) with mode 0600. args are the arguments after "passwd".
+// It returns the exit status: 0, 1 when it failed, 2 for a usage error, each
+// failure with one sentence on stderr.
+func RunPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("glassmq passwd", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	algo := flags.String("hash", "bcrypt", "password hash: bcrypt or argon2id")
+	cost := flags.Int("cost", bcrypt.DefaultCost, "bcrypt cost, 4 to 31")
+	del := flags.Bool("delete", false, "remove USER instead of setting a password")
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "glassmq passwd: "+format+"\n", a...)
+		fmt.Fprintln(stderr, passwdUsage)
+		return 2
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, passwdUsage)
+			flags.SetOutput(stderr)
+			flags.PrintDefaults()
+			return 2
+		}
+		return usage("%v", err)
+	}
+	if flags.NArg() != 2 {
+		return usage("want FILE and USER, got %d arguments", flags.NArg())
+	}
+	file, user := flags.Arg(0), flags.Arg(1)
+	switch {
+	case *algo != "bcrypt" && *algo != "argon2id":
+		return usage("-hash %q is not bcrypt or argon2id", *algo)
+	case *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost:
+		return usage("-cost %d is outside %d to %d", *cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	if why := badUserName(user); why != "" {
+		return usage("user name %s %s", quote(user), why)
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "glassmq passwd: "+format+"\n", a...)
+		return 1
+	}
+
+	old, err := os.ReadFile(file)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fail("cannot read %s: %v", file, unwrapPath(err))
+	}
+	if *del {
+		out, found := setUser(old, user, "")
+		if !found {
+			return fail("no user %s in %s", quote(user), file)
+		}
+		if err := writeAtomic(file, out); err != nil {
+			return fail("cannot write %s: %v", file, err)
+		}
+		fmt.Fprintf(stdout, "deleted user %s\n", quote(user))
+		return 0
+	}
+
+	pw, err := readPassword(stdin, stderr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var h string
+	if *algo == "bcrypt" {
+		if len(pw) > 72 {
+			return fail("password is %d bytes; bcrypt uses only the first 72: use a shorter one or -hash argon2id", len(pw))
+		}
+		b, err := bcrypt.GenerateFromPassword(pw, *cost)
+		if err != nil {
+			return fail("cannot hash the password: %v", err)
+		}
+		h = string(b)
+	} else {
+		h = argon2idHash(pw)
+	}
+	out, found := setUser(old, user, h)
+	if err := writeAtomic(file, out); err != nil {
+		return fail("cannot write %s: %v", file, err)
+	}
+	if found {
+		fmt.Fprintf(stdout, "changed the password of user %s\n", quote(user))
+	} else {
+		fmt.Fprintf(stdout, "added user %s\n", quote(user))
+	}
+	return 0
+}
+
+// badUserName says why name cannot be a line of a password file, or "".
+func badUserName(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case !utf8.ValidString(name):
+		return "is not valid UTF-8"
+	case len(name) > 65535:
+		return "is longer than 65535 bytes, the most a CONNECT can carry"
+	case strings.ContainsRune(name, ':'):
+		return "holds ':', which ends the user name in the file"
+	case name[0] == '#':
+		return "starts with '#', which marks a comment in the file"
+	case strings.TrimSpace(name) != name:
+		return "starts or ends with a space, which the file ignores"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "holds a control character"
+	}
+	return ""
+}
+
+// readPassword reads the new password: from a terminal twice without echo,
+// else one line.
+func readPassword(stdin io.Reader, stderr io.Writer) ([]byte, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		pw, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the password: %v", err)
+		}
+		fmt.Fprint(stderr, "Password again: ")
+		again, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the password: %v", err)
+		}
+		if !bytes.Equal(pw, again) {
+			return nil, errors.New("the passwords do not match")
+		}
+		if len(pw) == 0 {
+			return nil, errors.New("the password is empty")
+		}
+		return pw, nil
+	}
+	line, err := bufio.NewReader(stdin).ReadBytes('\n')
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("cannot read the password from stdin: %v", err)
+	}
+	line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+	if len(line) == 0 {
+		return nil, errors.New("the password on stdin is empty")
+	}
+	return line, nil
+}
+
+// argon2idHash hashes pw with a random salt into PHC format.
+func argon2idHash(pw []byte) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey(pw, salt, argonTime, argonMemory, argonThreads, 32)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key))
+}
+
+// setUser returns the password file old with user's line set to user:h, or
+// removed when h is "", and whether user had a line. Other lines stay as
+// they are; a new user is appended.
+func setUser(old []byte, user, h string) (out []byte, found bool) {
+	var b bytes.Buffer
+	for _, line := range lines(string(old)) {
+		t := strings.TrimSpace(line)
+		name, _, ok := strings.Cut(t, ":")
+		if ok && t[0] != '#' && strings.TrimSpace(name) == user {
+			if !found && h != "" {
+				b.WriteString(user + ":" + h + "\n")
+			}
+			found = true
+			continue
+		}
+		b.WriteString(line + "\n")
+	}
+	if !found && h != "" {
+		b.WriteString(user + ":" + h + "\n")
+	}
+	return b.Bytes(), found
+}
+
+// writeAtomic replaces file with data, mode 0600: written and synced to a
+// temporary file in the same directory, then renamed over file.
+func writeAtomic(file string, data []byte) error {
+	dir, base := filepath.Split(file)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return unwrapPath(err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	err = tmp.Chmod(0o600)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), file)
+	}
+	if err != nil {
+		return unwrapPath(err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename durable; best effort
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// unwrapPath drops the path from an *fs.PathError, which messages name
+// already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
