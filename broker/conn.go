@@ -126,7 +126,7 @@ func (c *Conn) handle(frame []byte) {
 		qos = 1
 	}
 	c.sess.Counters.Received.Add(t, qos, len(frame))
-	c.ls.st.Received.Add(t, qos, len(frame))
+	c.ls.recv.Add(t, qos, len(frame))
 	switch t {
 	case codec.TypePublish:
 		c.handlePublish(frame)
@@ -161,7 +161,7 @@ func (c *Conn) countSent(t codec.Type, qos byte, size int) {
 	if c.sess != nil {
 		c.sess.Counters.Sent.Add(t, qos, size)
 	}
-	c.ls.st.Sent.Add(t, qos, size)
+	c.ls.sent.Add(t, qos, size)
 }
 
 // writeQoS0 appends an encoded QoS 0 PUBLISH unless the connection's
@@ -174,7 +174,7 @@ func (c *Conn) writeQoS0(pkt []byte) {
 	}
 	c.out = append(c.out, pkt...)
 	c.countSent(codec.TypePublish, 0, len(pkt))
-	c.ls.st.MessagesSent.Add(1)
+	c.ls.msgsOut++
 	c.ls.touch(c)
 }
 
@@ -184,7 +184,7 @@ func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id u
 	c.out = codec.AppendPublish(c.out, &codec.Publish{Dup: dup, QoS: qos, Retain: retain,
 		TopicName: m.Topic, PacketID: id, Payload: m.Payload})
 	c.countSent(codec.TypePublish, qos, len(c.out)-n)
-	c.ls.st.MessagesSent.Add(1)
+	c.ls.msgsOut++
 }
 
 // flushOut hands the connection's pending output to the transport in one

@@ -19,7 +19,7 @@ const (
 // Loop-only.
 func (c *Conn) handleConnect(frame []byte) {
 	p := &c.ls.connect
-	c.ls.st.Received.Add(codec.TypeConnect, 0, len(frame))
+	c.ls.recv.Add(codec.TypeConnect, 0, len(frame))
 	if _, err := p.Decode(frame); err != nil {
 		var ce *codec.Error
 		if errors.As(err, &ce) && ce.Rule == "MQTT-3.1.2-2" { // unacceptable protocol level

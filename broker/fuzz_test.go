@@ -21,18 +21,17 @@ import (
 // an engine that keeps a view past the callback (STYLE section 2) reads
 // garbage instead of passing by luck.
 type fuzzTransport struct {
-	pending []byte // arrived and not yet discarded
-	view    []byte // what Peek returned during the current callback
-	out     []byte // written by the engine, not yet read by the driver
-	closed  bool   // Close was called
-	err     error  // the engine broke the Transport contract
+	pending []byte   // arrived and not yet discarded
+	views   [][]byte // copies of pending handed out by Peek, scribbled over when they expire
+	out     []byte   // written by the engine, not yet read by the driver
+	closed  bool     // Close was called
+	err     error    // the engine broke the Transport contract
 }
 
 func (t *fuzzTransport) Peek() []byte {
-	if t.view == nil {
-		t.view = append([]byte(nil), t.pending...)
-	}
-	return t.view
+	v := append([]byte(nil), t.pending...)
+	t.views = append(t.views, v)
+	return v
 }
 
 func (t *fuzzTransport) Discard(n int) {
@@ -41,9 +40,7 @@ func (t *fuzzTransport) Discard(n int) {
 		return
 	}
 	t.pending = t.pending[n:]
-	if t.view != nil {
-		t.view = t.view[n:]
-	}
+	t.expire()
 }
 
 func (t *fuzzTransport) Write(b []byte) error {
@@ -58,15 +55,16 @@ func (t *fuzzTransport) OutboundBuffered() int { return 0 }
 func (t *fuzzTransport) Close()                { t.closed = true }
 func (t *fuzzTransport) RemoteAddr() string    { return "192.0.2.1:1883" }
 
-// endCallback scribbles over the bytes handed out during the callback.
-func (t *fuzzTransport) endCallback() {
-	if t.view != nil {
-		full := t.view[:cap(t.view)]
-		for i := range full {
-			full[i] = 0xa5
+// expire scribbles over the bytes Peek handed out: they are valid only
+// until Discard or the end of the callback.
+func (t *fuzzTransport) expire() {
+	for i, v := range t.views {
+		for j := range v {
+			v[j] = 0xa5
 		}
-		t.view = nil
+		t.views[i] = nil
 	}
+	t.views = t.views[:0]
 }
 
 // fuzzLoop is an event loop run by the fuzz driver: Execute queues, drain
@@ -96,6 +94,7 @@ type fuzzRig struct {
 	e         *Engine
 	loop      *fuzzLoop
 	h         *LoopHandle
+	all       []*fuzzConn // every connection opened, for OnClose
 	good, pub *fuzzConn
 	goodID    string
 	goodSeen  [][]byte // payloads the well-behaved subscriber received
@@ -134,7 +133,9 @@ func (r *fuzzRig) connectGood(tb testing.TB, id string) {
 
 func (r *fuzzRig) open() *fuzzConn {
 	t := &fuzzTransport{}
-	return &fuzzConn{t: t, c: r.e.Open(t, r.h)}
+	fc := &fuzzConn{t: t, c: r.e.Open(t, r.h)}
+	r.all = append(r.all, fc)
+	return fc
 }
 
 // feed lets b arrive on fc and runs the callbacks that follow, as gnet
@@ -144,11 +145,10 @@ func (r *fuzzRig) feed(fc *fuzzConn, b []byte) {
 		return
 	}
 	fc.t.pending = append(fc.t.pending, b...)
-	closeNow := fc.c.OnTraffic()
-	fc.t.endCallback()
-	if closeNow {
+	if fc.c.OnTraffic() {
 		fc.t.closed = true
 	}
+	fc.t.expire()
 	r.settle()
 }
 
@@ -157,8 +157,9 @@ func (r *fuzzRig) settle() {
 	for {
 		r.loop.drain()
 		progress := false
-		for _, fc := range []*fuzzConn{r.good, r.pub} {
-			if fc != nil && fc.t.closed && !fc.reported {
+		for _, fc := range r.all {
+			fc.t.expire()
+			if fc.t.closed && !fc.reported {
 				fc.reported = true
 				fc.c.OnClose(nil)
 				progress = true
@@ -173,13 +174,11 @@ func (r *fuzzRig) settle() {
 // closeFuzzed ends the fuzzed connection as the network would, if the
 // engine has not closed it.
 func (r *fuzzRig) closeFuzzed(fc *fuzzConn, err error) {
+	r.settle()
 	if !fc.t.closed {
-		fc.t.closed = true
+		fc.t.closed, fc.reported = true, true
 		fc.c.OnClose(err)
-	} else if !fc.reported {
-		fc.c.OnClose(nil)
 	}
-	fc.reported = true
 	r.settle()
 }
 
@@ -396,20 +395,11 @@ func FuzzEngine(f *testing.F) {
 			if rng.IntN(8) == 0 {
 				k = len(rest)
 			}
-			fz.t.pending = append(fz.t.pending, rest[:k]...)
+			r.feed(fz, rest[:k])
 			rest = rest[k:]
-			if fz.c.OnTraffic() {
-				fz.t.closed = true
-			}
-			fz.t.endCallback()
 			if fz.t.err != nil {
 				t.Fatalf("engine broke the Transport contract: %v", fz.t.err)
 			}
-			if fz.t.closed && !fz.reported {
-				fz.reported = true
-				fz.c.OnClose(nil)
-			}
-			r.settle()
 			written = append(written, r.take(fz)...)
 			if err := r.serveGood(); err != nil {
 				t.Fatal(err)
@@ -430,11 +420,6 @@ func FuzzEngine(f *testing.F) {
 		if chunkSeed%3 == 0 && !fz.t.closed {
 			r.e.checkConns(time.Now().Add(24 * time.Hour))
 			r.settle()
-			if fz.t.closed && !fz.reported {
-				fz.reported = true
-				fz.c.OnClose(nil)
-				r.settle()
-			}
 		}
 		r.closeFuzzed(fz, io.EOF)
 		written = append(written, r.take(fz)...)

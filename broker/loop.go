@@ -19,6 +19,10 @@ type loopState struct {
 	loop Loop // nil for the foreign loopState
 	st   *stats.Loop
 
+	// Counts of this round, published to st once per flush.
+	recv, sent      stats.Local
+	msgsIn, msgsOut uint64
+
 	// Decode scratch: views into the current frame, valid while handling it.
 	connect codec.Connect
 	publish codec.Publish
@@ -111,12 +115,27 @@ func (ls *loopState) flush() {
 		ls.heldConns[i] = nil
 	}
 	ls.heldConns = ls.heldConns[:0]
+	ls.publishCounts()
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]
 		ls.out[idx] = nil
 		b.target.loop.Execute(func() { b.target.runBatch(b) })
 	}
 	ls.outIdx = ls.outIdx[:0]
+}
+
+// publishCounts moves the round's counts into the loop's atomic shard.
+func (ls *loopState) publishCounts() {
+	ls.recv.FlushTo(&ls.st.Received)
+	ls.sent.FlushTo(&ls.st.Sent)
+	if ls.msgsIn != 0 {
+		ls.st.MessagesReceived.Add(ls.msgsIn)
+		ls.msgsIn = 0
+	}
+	if ls.msgsOut != 0 {
+		ls.st.MessagesSent.Add(ls.msgsOut)
+		ls.msgsOut = 0
+	}
 }
 
 // runBatch performs deliveries handed over by another loop. Loop-only.
@@ -152,7 +171,7 @@ func (ls *loopState) runBatch(b *batch) {
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) {
 	ls.pubSeq++
 	ts := ls.e.router.match(topic, ls.targets[:0])
-	if len(ts) > 1 {
+	if len(ts) > 1 && mayOverlap(ts) {
 		slices.SortFunc(ts, func(a, b target) int {
 			switch {
 			case a.s.Seq < b.s.Seq:
@@ -196,6 +215,17 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 	}
 	clear(ts)
 	ls.targets = ts[:0]
+}
+
+// mayOverlap reports whether a session can appear twice in ts: only one
+// with more than one subscription can.
+func mayOverlap(ts []target) bool {
+	for i := range ts {
+		if len(ts[i].s.Subscriptions()) > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // enqueue puts a QoS 1/2 delivery on s's queue and makes sure the attached

@@ -15,7 +15,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.fail(codec.TypePublish, err)
 		return
 	}
-	c.ls.st.MessagesReceived.Add(1)
+	c.ls.msgsIn++
 	before := c.ls.ticket
 	var ack [4]byte
 	if p.QoS == 2 {

@@ -59,7 +59,7 @@ func (c *Conn) sendRetained(filter string, granted byte) {
 			n := len(c.out)
 			c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
 			c.countSent(codec.TypePublish, 0, len(c.out)-n)
-			c.ls.st.MessagesSent.Add(1)
+			c.ls.msgsOut++
 		} else {
 			c.ls.enqueue(c.sess, session.Queued{Msg: m, QoS: q, Retain: true})
 		}

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"math/bits"
 	"strconv"
 	"sync/atomic"
 
@@ -95,4 +96,39 @@ func (s Snapshot) String() string {
 		b = strconv.AppendUint(b, it.Count, 10)
 	}
 	return string(b)
+}
+
+// Local accumulates counts on one goroutine with plain arithmetic, for a
+// writer that publishes them to Counters once per batch of work (an event
+// loop does it once per round): a per-packet increment costs about a
+// nanosecond instead of two atomic adds. The zero value is ready to use;
+// not safe for concurrent use.
+type Local struct {
+	bytes uint64
+	n     [numTypes][3]uint64
+	dirty uint64 // bit t*3+qos set when n[t][qos] is not zero
+}
+
+// Add counts one packet, like Counters.Add.
+func (l *Local) Add(t codec.Type, qos byte, size int) {
+	i := int(t&0x0f)*3 + int(qos%3)
+	l.bytes += uint64(size)
+	l.n[i/3][i%3]++
+	l.dirty |= 1 << i
+}
+
+// FlushTo adds the accumulated counts to c and zeroes l. It does not
+// allocate.
+func (l *Local) FlushTo(c *Counters) {
+	if l.dirty == 0 {
+		return
+	}
+	c.bytes.Add(l.bytes)
+	l.bytes = 0
+	for d := l.dirty; d != 0; d &= d - 1 {
+		i := bits.TrailingZeros64(d)
+		c.n[i/3][i%3].Add(l.n[i/3][i%3])
+		l.n[i/3][i%3] = 0
+	}
+	l.dirty = 0
 }

@@ -26,3 +26,16 @@ func BenchmarkCountersSnapshot(b *testing.B) {
 		c.Snapshot(&s)
 	}
 }
+
+func BenchmarkLocalAdd(b *testing.B) {
+	var l Local
+	var c Counters
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		l.Add(codec.TypePublish, 0, 64)
+		if i++; i%100 == 0 {
+			l.FlushTo(&c) // a round of 100 packets
+		}
+	}
+}

@@ -65,3 +65,21 @@ func TestBrokerSnapshotSumsLoops(t *testing.T) {
 		t.Fatalf("got %+v", s)
 	}
 }
+
+func TestLocalFlushTo(t *testing.T) {
+	var l Local
+	var c Counters
+	l.Add(codec.TypePublish, 1, 10)
+	l.Add(codec.TypePublish, 1, 10)
+	l.Add(codec.TypeDisconnect, 0, 2)
+	if c.Bytes() != 0 {
+		t.Fatal("Local published before FlushTo")
+	}
+	l.FlushTo(&c)
+	l.FlushTo(&c) // a second flush adds nothing
+	var s Snapshot
+	c.Snapshot(&s)
+	if s.Bytes != 22 || s.String() != "PUBLISH/1:2 DISCONNECT/0:1" {
+		t.Fatalf("got %d bytes %s", s.Bytes, s.String())
+	}
+}
