@@ -46,10 +46,12 @@ type Conn struct {
 	out         []byte
 	touched     bool
 	needPump    bool
-	durable     bool   // the session is kept in the store (CleanSession 0)
-	held        []byte // acks waiting until the messages they acknowledge are durable (-fsync always)
-	heldTicket  uint64 // store ticket the held acks wait for
-	heldWaiting bool   // a WhenDurable callback is registered for the held acks
+	durable     bool        // the session is kept in the store (CleanSession 0)
+	perms       Permissions // nil without an Authorizer
+	permsGen    uint64      // Authorizer generation perms came from
+	held        []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
+	heldTicket  uint64      // store ticket the held acks wait for
+	heldWaiting bool        // a WhenDurable callback is registered for the held acks
 }
 
 // OnTraffic processes the input buffered in the transport. It reports
@@ -383,6 +385,10 @@ func (c *Conn) publishWill() {
 	c.will = nil
 	if len(w.Topic) > 0 && w.Topic[0] == '$' {
 		return // a client may not publish to $-topics, by will either
+	}
+	if p := c.permissions(); p != nil && !p.CanPublish(w.Topic) {
+		c.ls.st.Denied.Add(1)
+		return
 	}
 	c.e.publishMessage(c.ls, w)
 }

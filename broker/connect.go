@@ -53,6 +53,10 @@ func (c *Conn) handleConnect(frame []byte) {
 	c.keepAlive.Store(int64(p.KeepAlive) * int64(time.Second))
 	c.gotConnect.Store(true)
 	c.connectSize = len(frame)
+	if c.e.auth != nil {
+		c.authenticate(p, id)
+		return
+	}
 	c.state = stateConnecting
 	c.claim(id)
 }

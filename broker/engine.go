@@ -19,14 +19,16 @@ const Version = "0.1.0"
 // retained messages and keep-alive. Transports feed it connections through
 // Open. Create it with NewEngine.
 type Engine struct {
-	cfg      Config
-	reg      session.Registry
-	router   router
-	retained retainedStore
-	stats    *stats.Broker
-	log      *throttledLog
-	store    session.Store // nil with -persistence off
-	syncAcks bool          // -fsync always: publishers' acks wait for the store
+	cfg       Config
+	reg       session.Registry
+	router    router
+	retained  retainedStore
+	stats     *stats.Broker
+	log       *throttledLog
+	store     session.Store // nil with -persistence off
+	auth      Authorizer    // nil: everyone may do everything
+	authSlots chan struct{} // bounds concurrent Authenticate calls
+	syncAcks  bool          // -fsync always: publishers' acks wait for the store
 
 	loopsMu   sync.Mutex
 	loops     []*loopState // by loop index

@@ -41,7 +41,12 @@ func (c *Conn) handlePublish(frame []byte) {
 			c.flushOut()
 		}
 	}
-	if len(p.TopicName) == 0 || p.TopicName[0] != '$' { // clients may not publish to $-topics: acknowledged, not delivered
+	allowed := len(p.TopicName) == 0 || p.TopicName[0] != '$' // clients may not publish to $-topics: acknowledged, not delivered
+	if perms := c.permissions(); allowed && perms != nil && !perms.CanPublish(p.TopicName) {
+		allowed = false // denied by the ACL: acknowledged, not delivered, counted
+		c.ls.st.Denied.Add(1)
+	}
+	if allowed {
 		var msg *session.Message
 		if p.Retain {
 			msg = session.NewMessage(p.TopicName, p.Payload, p.QoS, true)

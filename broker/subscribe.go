@@ -24,6 +24,11 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			continue
 		}
 		filter := string(f.TopicFilter)
+		if perms := c.permissions(); perms != nil && !perms.CanSubscribe(filter) {
+			codes = append(codes, subackFailure) // denied by the ACL, this filter alone
+			c.ls.st.Denied.Add(1)
+			continue
+		}
 		if len(s.Subscriptions()) >= c.e.cfg.MaxSubscriptions && !hasFilter(s.Subscriptions(), filter) {
 			codes = append(codes, subackFailure)
 			continue

@@ -15,6 +15,7 @@ type Loop struct {
 	Malformed        atomic.Uint64 // connections closed for malformed packets
 	ProtocolErrors   atomic.Uint64 // connections closed for protocol violations
 	Connects         atomic.Uint64 // CONNECTs accepted
+	Denied           atomic.Uint64 // PUBLISH and SUBSCRIBE filters refused by the ACL
 	Disconnects      atomic.Uint64 // connections closed, for any reason
 
 	_ [64]byte // keep the next loop's shard off this cache line
@@ -55,6 +56,7 @@ type BrokerSnapshot struct {
 	ProtocolErrors   uint64
 	Connects         uint64
 	Disconnects      uint64
+	Denied           uint64
 
 	Connections   int64
 	Sessions      int64
@@ -79,6 +81,7 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 		dst.ProtocolErrors += l.ProtocolErrors.Load()
 		dst.Connects += l.Connects.Load()
 		dst.Disconnects += l.Disconnects.Load()
+		dst.Denied += l.Denied.Load()
 	}
 	recv.Snapshot(&dst.Received)
 	sent.Snapshot(&dst.Sent)
