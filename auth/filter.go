@@ -18,11 +18,7 @@ func covers(rule, filter string) bool {
 	if filter[0] == '$' && (rule[0] == '+' || rule[0] == '#') { // [MQTT-4.7.2-1]
 		return false
 	}
-	if filter == "#" {
-		// A first-level '#' cannot match zero levels (a topic name has at
-		// least one character), so "#" is "+/#", which "+/#" covers too.
-		filter = "+/#"
-	}
+	filter = noEmptyParent(filter)
 	for {
 		r, rrest, rmore := strings.Cut(rule, "/")
 		f, frest, fmore := strings.Cut(filter, "/")
@@ -61,6 +57,7 @@ func overlaps(a, b string) bool {
 		(b[0] == '$' && (a[0] == '+' || a[0] == '#')) { // [MQTT-4.7.2-1]
 		return false
 	}
+	a, b = noEmptyParent(a), noEmptyParent(b)
 	for {
 		x, arest, amore := strings.Cut(a, "/")
 		y, brest, bmore := strings.Cut(b, "/")
@@ -80,4 +77,18 @@ func overlaps(a, b string) bool {
 		}
 		a, b = arest, brest
 	}
+}
+
+// noEmptyParent rewrites the two filters whose '#' cannot match zero levels,
+// because the parent topic name would be empty [MQTT-4.7.3-1]: "#" is "+/#"
+// and "/#" is "/+/#" (the same topic names, with '+' matching the level '#'
+// must match).
+func noEmptyParent(f string) string {
+	switch f {
+	case "#":
+		return "+/#"
+	case "/#":
+		return "/+/#"
+	}
+	return f
 }
