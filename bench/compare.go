@@ -143,8 +143,9 @@ func compareOne(c *CompareConfig, t Target, cs Case, rep int, cpus string) []Res
 	if err != nil {
 		return fail(err)
 	}
+	load := loadAvg1()
 	for i := range rs {
-		rs[i].Mode, rs[i].Rep = c.Mode, rep
+		rs[i].Mode, rs[i].Rep, rs[i].LoadAvg = c.Mode, rep, load
 	}
 	return rs
 }

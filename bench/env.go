@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -22,6 +23,28 @@ type Env struct {
 	Date       time.Time
 	Mosquitto  string // version line, when it ran
 	LoadAvg    string // /proc/loadavg at the start
+	LoadAvgEnd string // and at the end, set by Finish
+}
+
+// Finish notes the load average at the end of the runs.
+func (e *Env) Finish() {
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		e.LoadAvgEnd = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+}
+
+// loadAvg1 returns the 1-minute load average, 0 if unknown.
+func loadAvg1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
 }
 
 // ReadEnv gathers Env; what cannot be read is left empty.
@@ -72,5 +95,9 @@ func (e Env) Write(w io.Writer) {
 	if e.Mosquitto != "" {
 		fmt.Fprintf(w, "- %s\n", e.Mosquitto)
 	}
-	fmt.Fprintf(w, "- load average at the start: %s\n", e.LoadAvg)
+	fmt.Fprintf(w, "- load average (1, 5, 15 min) at the start: %s", e.LoadAvg)
+	if e.LoadAvgEnd != "" {
+		fmt.Fprintf(w, "; at the end: %s", e.LoadAvgEnd)
+	}
+	fmt.Fprintln(w, " (the machine is shared: other work shows here)")
 }

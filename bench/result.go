@@ -53,6 +53,8 @@ type Result struct {
 	LoadLost    uint64  `json:"load_lost,omitempty"`
 	OfferedRate float64 `json:"offered_per_s,omitempty"`
 
+	LoadAvg float64 `json:"loadavg_1m,omitempty"` // the machine's 1-minute load average after the run: noise from other work shows here
+
 	Errors []string `json:"errors,omitempty"` // first few problems seen: disconnects, stray acks, timeouts
 }
 

@@ -109,6 +109,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	env.Finish()
 	if err := writeReport(*out, *mode, env, results, stdout); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
