@@ -49,8 +49,9 @@ ARGS ?= -scenario pairs -qos 1
 bench-compare: ## every scenario on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
 	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
 	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench ./cmd/glassmq-relay
+	commit=$$(git describe --always --dirty --abbrev=12); \
 	for m in $(BENCH_MODES); do \
-	  bin/glassmq-bench compare -mode $$m -reps $(BENCH_REPS) -duration $(BENCH_DURATION) \
+	  bin/glassmq-bench compare -mode $$m -reps $(BENCH_REPS) -duration $(BENCH_DURATION) -commit "$$commit" \
 	    -mosquitto "$$(command -v mosquitto)" -out bench/results $(BENCH_FLAGS) || exit 1; \
 	done
 	@echo "results: bench/results/results-MODE.jsonl, summary-MODE.md, chart-MODE.png"

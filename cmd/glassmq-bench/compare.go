@@ -37,6 +37,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	inflight := fs.Int("inflight", 32, "outgoing QoS 1/2 window per client given to every broker")
 	queued := fs.Int("queued", 1_000_000, "QoS 1/2 queue per client given to every broker")
 	out := fs.String("out", "bench/results", "`directory` for results-MODE.jsonl, summary-MODE.md, chart-MODE.png and broker logs")
+	commit := fs.String("commit", "", "commit the binaries were built from, for the report (default: git describe of the working tree now)")
 	progress := fs.Bool("progress", false, "print a live progress line to stderr even when it is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -102,6 +103,9 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	}
 	defer jf.Close()
 	env := bench.ReadEnv(mosq)
+	if *commit != "" {
+		env.Commit = *commit
+	}
 	fmt.Fprintf(stderr, "glassmq-bench compare: mode %s, %d cases, %d reps, %s per run; results in %s\n", *mode, len(cases), *reps, cfg.Duration, jsonPath)
 	results, err := bench.Compare(bench.CompareConfig{Mode: *mode, Targets: targets, Cases: cases, Reps: *reps,
 		Base: cfg, BrokerCPUs: *brokerCPUs, Dir: work, Out: jf, Log: stderr})
