@@ -8,7 +8,7 @@ import (
 )
 
 var coverCases = []struct {
-	rule, filter      string
+	rule, filter     string
 	covers, overlaps bool
 }{
 	{"sensors/#", "sensors/+/temp", true, true},

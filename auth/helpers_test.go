@@ -40,7 +40,7 @@ func writeFile(t testing.TB, dir, name, text string) string {
 // countVerify counts hash verifications until the test ends.
 func countVerify(t *testing.T) *int {
 	n := new(int)
-	testHookVerify = func() { *n++ }
+	testHookVerify = func(*hash) { *n++ }
 	t.Cleanup(func() { testHookVerify = nil })
 	return n
 }

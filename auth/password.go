@@ -35,15 +35,16 @@ type hash struct {
 	salt, key    []byte
 }
 
-// testHookVerify, when set by a test, is called on every verification, so
-// that a test can count them (unknown users must cost one too).
-var testHookVerify func()
+// testHookVerify, when set by a test, is called with the hash of every
+// verification, so that a test can count them and see their parameters
+// (unknown users must cost one too).
+var testHookVerify func(*hash)
 
 // verify reports whether password hashes to h, in time that depends on h's
 // parameters and the password's length only.
 func (h *hash) verify(password []byte) bool {
 	if testHookVerify != nil {
-		testHookVerify()
+		testHookVerify(h)
 	}
 	if h.bcrypt != nil {
 		return bcrypt.CompareHashAndPassword(h.bcrypt, password) == nil

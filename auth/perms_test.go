@@ -21,7 +21,7 @@ type check struct {
 	want  bool
 }
 
-func pub(topic string, want bool) check { return check{false, topic, want} }
+func pub(topic string, want bool) check  { return check{false, topic, want} }
 func sub(filter string, want bool) check { return check{true, filter, want} }
 
 func (c check) run(t *testing.T, p *Perms, who string) {
