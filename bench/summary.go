@@ -85,7 +85,7 @@ func ratio(a, b Stat) string {
 	if a.N == 0 || b.N == 0 || b.Median == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f×", a.Median/b.Median)
+	return fmt.Sprintf("%.3g×", a.Median/b.Median) // 0.198×, not a rounded 0.20×
 }
 
 func us(v float64) string { return fmt.Sprintf("%.1f", v) }

@@ -145,6 +145,10 @@ func report(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: glassmq-bench report [-out DIR] results-MODE.jsonl ...")
 		return 2
 	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	for _, path := range fs.Args() {
 		f, err := os.Open(path)
 		if err != nil {
