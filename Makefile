@@ -58,3 +58,10 @@ bench-compare: ## every scenario on glassmq, mosquitto and the relay, interleave
 
 load: ## one scenario against a running broker: make load ARGS='-addr 127.0.0.1:1883 -scenario fanin -qos 1'
 	$(GO) run ./cmd/glassmq-bench $(ARGS)
+
+# Browser test (broker/browser_test.go): MQTT.js in Debian's headless Chromium over the WebSocket listener.
+.PHONY: browser-deps
+
+browser-deps: ## Debian's chromium (if missing) and MQTT.js from web/package-lock.json
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	npm ci --prefix web --no-audit --no-fund
