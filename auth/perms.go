@@ -16,6 +16,8 @@ type Perms struct {
 	gen uint64
 	pub []permRule // publish rules in file order
 	sub []permRule // subscribe rules in file order
+	// idx indexes pub when it has at least indexMin rules; nil otherwise.
+	idx *trie
 }
 
 // permRule is one rule compiled for one client.
@@ -44,6 +46,12 @@ func (p *Perms) PublishRule(topic []byte) (allow bool, line int) {
 	}
 	if p.all {
 		return true, 0
+	}
+	if p.idx != nil {
+		if i := p.idx.match(topic, true, -1); i >= 0 {
+			return p.pub[i].allow, p.pub[i].line
+		}
+		return false, 0
 	}
 	for i := range p.pub {
 		if codec.MatchTopic(p.pub[i].filter, topic) {
@@ -134,6 +142,9 @@ func (a *acl) compile(gen uint64, user, clientID string) *Perms {
 		if r.subsc {
 			p.sub = append(p.sub, pr)
 		}
+	}
+	if len(p.pub) >= indexMin {
+		p.idx = buildTrie(p.pub)
 	}
 	return p
 }
