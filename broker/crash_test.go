@@ -43,7 +43,26 @@ func freePort(t *testing.T) string {
 type brokerProcess struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *strings.Builder
+	stderr *procOutput
+}
+
+// procOutput collects a process's output; tests read it while the
+// process writes.
+type procOutput struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *procOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *procOutput) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func startProcess(t *testing.T, dataDir string, args ...string) *brokerProcess {
@@ -52,7 +71,7 @@ func startProcess(t *testing.T, dataDir string, args ...string) *brokerProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &brokerProcess{addr: freePort(t), stderr: &strings.Builder{}}
+	p := &brokerProcess{addr: freePort(t), stderr: &procOutput{}}
 	args = append([]string{"-listen", p.addr, "-admin-listen", freePort(t), "-data-dir", dataDir, "-sys-interval", "0"}, args...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.stderr

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // netLoop is a Loop on a goroutine of its own, for connections served with
@@ -109,10 +110,18 @@ func (t *netTransport) OutboundBuffered() int {
 	return n + int(t.writing.Load())
 }
 
+// closeGrace bounds how long a closing connection may take to send what was
+// written before Close (a CONNACK refusal code, a last ack).
+const closeGrace = time.Second
+
+// Close stops accepting writes; the writer sends what is pending (within
+// closeGrace) and then closes the stream, which ends the reader.
 func (t *netTransport) Close() {
 	t.once.Do(func() {
 		t.closed.Store(true)
-		t.s.Close() // unblocks the reader, which reports the close to the loop
+		if d, ok := t.s.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			d.SetWriteDeadline(time.Now().Add(closeGrace))
+		}
 		select {
 		case t.wake <- struct{}{}:
 		default:
@@ -173,7 +182,10 @@ func (t *netTransport) serve(e *Engine) {
 	}
 }
 
+// writer sends output until Close, then drains what is left and closes the
+// stream (which unblocks the reader).
 func (t *netTransport) writer() {
+	defer t.s.Close()
 	var b []byte
 	for range t.wake {
 		for {
@@ -181,12 +193,13 @@ func (t *netTransport) writer() {
 			b, t.out = t.out, b[:0]
 			t.writing.Store(int64(len(b)))
 			t.mu.Unlock()
-			if len(b) == 0 || t.closed.Load() {
+			if len(b) == 0 {
 				break
 			}
 			if _, err := t.s.Write(b); err != nil {
-				t.Close()
-				break
+				t.closed.Store(true)
+				t.writing.Store(0)
+				return
 			}
 		}
 		t.writing.Store(0)

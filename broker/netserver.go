@@ -220,9 +220,10 @@ func (s *NetServer) Shutdown(timeout time.Duration) {
 // wsStream is a byte stream over WebSocket binary messages: MQTT packets
 // may span or share messages [MQTT-6.0.0-2/3].
 type wsStream struct {
-	ws  *websocket.Conn
-	cur io.Reader
-	wmu sync.Mutex
+	ws       *websocket.Conn
+	cur      io.Reader
+	wmu      sync.Mutex
+	deadline atomic.Int64 // unix ns write deadline, 0 for none
 }
 
 func (w *wsStream) Read(p []byte) (int, error) {
@@ -252,10 +253,28 @@ func (w *wsStream) Read(p []byte) (int, error) {
 func (w *wsStream) Write(p []byte) (int, error) {
 	w.wmu.Lock()
 	defer w.wmu.Unlock()
+	if d := w.deadline.Load(); d != 0 {
+		w.ws.SetWriteDeadline(time.Unix(0, d))
+	}
 	if err := w.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-func (w *wsStream) Close() error { return w.ws.Close() }
+// SetWriteDeadline bounds later writes and one in progress. Safe beside
+// Write (gorilla's own SetWriteDeadline is not).
+func (w *wsStream) SetWriteDeadline(t time.Time) error {
+	w.deadline.Store(t.UnixNano())
+	return w.ws.NetConn().SetWriteDeadline(t)
+}
+
+// Close sends a WebSocket close frame (normal closure), then closes the
+// connection.
+func (w *wsStream) Close() error {
+	w.wmu.Lock()
+	w.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+		time.Now().Add(closeGrace))
+	w.wmu.Unlock()
+	return w.ws.Close()
+}

@@ -3,10 +3,12 @@ package broker
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gorilla/websocket"
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -123,4 +125,45 @@ func TestMutualTLS(t *testing.T) {
 		c.Disconnect(0)
 		t.Fatal("a client without a certificate connected")
 	}
+}
+
+// TestRefusalReachesNetClients: a CONNACK refusal code written just before
+// the close still reaches TLS and WebSocket clients, and a WebSocket client
+// then gets a close frame, not an abnormal closure.
+func TestRefusalReachesNetClients(t *testing.T) {
+	certs := makeCerts(t, "unused")
+	_, ns := startNetBroker(t, certs, false)
+	badLevel := unhex(t, "10 0d 0004 4d515454 05 02 003c 0001 61")
+	t.Run("tls", func(t *testing.T) {
+		c, err := tls.Dial("tcp", ns.Addr("tls").String(), &tls.Config{RootCAs: certs.pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.Write(badLevel)
+		got := make([]byte, 8)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _ := io.ReadAtLeast(c, got, 4)
+		if fmt.Sprintf("% x", got[:n]) != "20 02 00 01" {
+			t.Fatalf("got % x, want CONNACK 0x01", got[:n])
+		}
+	})
+	t.Run("ws", func(t *testing.T) {
+		d := websocket.Dialer{Subprotocols: []string{"mqtt"}}
+		c, _, err := d.Dial("ws://"+ns.Addr("ws").String()+"/mqtt", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.WriteMessage(websocket.BinaryMessage, badLevel)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, msg, err := c.ReadMessage()
+		if err != nil || fmt.Sprintf("% x", msg) != "20 02 00 01" {
+			t.Fatalf("got % x, %v; want CONNACK 0x01", msg, err)
+		}
+		_, _, err = c.ReadMessage()
+		if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+			t.Fatalf("got %v, want a normal close frame", err)
+		}
+	})
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/admin"
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/broker"
 	"github.com/glassmq/glassmq/session/store"
 )
@@ -33,10 +34,23 @@ var flagGroups = []struct {
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "tencent-", "alibaba-", "admin-"}},
+	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
 	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout"}},
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "passwd" {
+		os.Exit(auth.RunPasswd(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// authorizer adapts auth.Checker to broker.Authorizer.
+type authorizer struct{ *auth.Checker }
+
+func (a authorizer) For(user, clientID string) broker.Permissions {
+	return a.Checker.For(user, clientID)
+}
 
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("glassmq", flag.ContinueOnError)
@@ -46,6 +60,9 @@ func run(args []string, stderr io.Writer) int {
 	broker.RegisterFlags(fs, &bcfg)
 	admin.RegisterFlags(fs, &acfg)
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
+	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
+	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -54,6 +71,11 @@ func run(args []string, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, flagError(fs, err))
 		return 2
+	}
+	anonymousSet := false
+	fs.Visit(func(f *flag.Flag) { anonymousSet = anonymousSet || f.Name == "allow-anonymous" })
+	if *passwordFile != "" && !anonymousSet {
+		*allowAnonymous = false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "glassmq: unexpected argument %q; all settings are flags, see -help\n", fs.Arg(0))
@@ -69,6 +91,15 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	eng := broker.NewEngine(bcfg)
+	var checker *auth.Checker
+	if *passwordFile != "" || *aclFile != "" || !*allowAnonymous {
+		var err error
+		if checker, err = auth.Load(auth.Options{PasswordFile: *passwordFile, ACLFile: *aclFile, AllowAnonymous: *allowAnonymous}); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		eng.SetAuthorizer(authorizer{checker})
+	}
 	var db *store.DB
 	if bcfg.Persistence == "on" {
 		mode := store.FsyncInterval
@@ -122,14 +153,23 @@ func run(args []string, stderr io.Writer) int {
 	log.Printf("glassmq %s: MQTT on %s, admin on http://%s, data in %s", broker.Version, srv.Addr(), ln.Addr(), bcfg.DataDir)
 
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	status := 0
-	select {
-	case s := <-sig:
-		log.Printf("glassmq: %v, shutting down", s)
-	case err := <-adminDone:
-		log.Printf("glassmq: admin server stopped: %v", err)
-		status = 1
+wait:
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				reload(checker)
+				continue
+			}
+			log.Printf("glassmq: %v, shutting down", s)
+			break wait
+		case err := <-adminDone:
+			log.Printf("glassmq: admin server stopped: %v", err)
+			status = 1
+			break wait
+		}
 	}
 	signal.Stop(sig)
 	if err := adm.Shutdown(); err != nil {
@@ -149,6 +189,20 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 	return status
+}
+
+// reload re-reads the password and ACL files on SIGHUP; a bad file keeps
+// the rules in force, and the log says what is wrong where.
+func reload(c *auth.Checker) {
+	if c == nil {
+		log.Printf("glassmq: SIGHUP: no -password-file or -acl-file to reload")
+		return
+	}
+	if err := c.Reload(); err != nil {
+		log.Printf("glassmq: SIGHUP: keeping the rules in force: %v", err)
+		return
+	}
+	log.Printf("glassmq: SIGHUP: password and ACL files reloaded (generation %d)", c.Generation())
 }
 
 var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
