@@ -8,8 +8,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-	"github.com/gorilla/websocket"
 	"github.com/glassmq/glassmq/session"
+	"github.com/gorilla/websocket"
 )
 
 // startNetBroker runs the gnet listener plus the TLS, WS and WSS listeners.
