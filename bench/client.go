@@ -1,12 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
@@ -41,12 +39,12 @@ func handshake(c net.Conn, clientID string, relay bool, role, topic string, dead
 		if _, err := fmt.Fprintf(c, "RELAY %s %s\n", role, topic); err != nil {
 			return err
 		}
-		line, err := bufio.NewReaderSize(c, 16).ReadString('\n')
-		if err != nil {
+		ok := make([]byte, 3) // exactly "OK\n": nothing after it may be consumed here
+		if _, err := io.ReadFull(c, ok); err != nil {
 			return fmt.Errorf("relay hello: %w", err)
 		}
-		if strings.TrimSpace(line) != "OK" {
-			return fmt.Errorf("relay hello: got %q, want OK", line)
+		if string(ok) != "OK\n" {
+			return fmt.Errorf("relay hello: got %q, want \"OK\\n\"", ok)
 		}
 		return nil
 	}

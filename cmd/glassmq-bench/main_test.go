@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/glassmq/glassmq/bench"
+)
+
+func TestMatrix(t *testing.T) {
+	cases, err := matrix("fanin,latency,connections", "0,2", "16,100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []bench.Case{
+		{Scenario: "fanin", QoS: 0, Payload: 16}, {Scenario: "fanin", QoS: 2, Payload: 16},
+		{Scenario: "fanin", QoS: 0, Payload: 100}, {Scenario: "fanin", QoS: 2, Payload: 100},
+		{Scenario: "latency", QoS: 0, Payload: 16}, {Scenario: "latency", QoS: 1, Payload: 16},
+		{Scenario: "connections", QoS: 0, Payload: 16},
+	}
+	if len(cases) != len(want) {
+		t.Fatalf("matrix = %v, want %v", cases, want)
+	}
+	for i := range want {
+		if cases[i] != want[i] {
+			t.Errorf("case %d = %v, want %v", i, cases[i], want[i])
+		}
+	}
+	for _, bad := range [][3]string{{"storm", "0", "16"}, {"fanin", "3", "16"}, {"fanin", "0", "8"}} {
+		if _, err := matrix(bad[0], bad[1], bad[2]); err == nil {
+			t.Errorf("matrix(%q, %q, %q): no error, want one", bad[0], bad[1], bad[2])
+		}
+	}
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-addr", "192.0.2.1:1883"}, "not a loopback address"},
+		{[]string{"-qos", "3"}, "want 0, 1 or 2"},
+		{[]string{"-payload", "4", "-window", "0"}, "-window 0"},
+		{[]string{"compare", "-mode", "fast"}, `-mode "fast"`},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(tc.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("run(%q) = %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+}
