@@ -70,7 +70,7 @@
 // [MQTT-4.7.1] in which a whole level "%u" stands for the client's user name
 // and a whole level "%c" for its client ID ("devices/%c/#"; "dev-%c" is an
 // error). NAME, PATTERN and FILTER may be written as Go double-quoted strings
-// ("user \"Jo Smith\""); FILTER otherwise runs to the end of the line, spaces
+// (user "Jo Smith"); FILTER otherwise runs to the end of the line, spaces
 // included. Blank lines and lines whose first non-space character is '#' are
 // comments; a '#' later in a line is part of the filter.
 //
@@ -130,8 +130,10 @@
 // # Goroutines
 //
 // A Checker and its Perms are safe for concurrent use. Authenticate, For and
-// the Perms methods never block: the rules in force are one atomic pointer,
-// swapped whole by Reload. auth starts no goroutines.
+// the Perms methods never wait for a lock: the rules in force are one atomic
+// pointer, swapped whole by Reload. Perms methods do not allocate; publish
+// rules are indexed by level once a client has six or more. auth starts no
+// goroutines.
 //
 // auth imports codec, the standard library, golang.org/x/crypto (bcrypt,
 // argon2) and golang.org/x/term (the password prompt of RunPasswd).
