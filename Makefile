@@ -65,3 +65,8 @@ load: ## one scenario against a running broker: make load ARGS='-addr 127.0.0.1:
 browser-deps: ## Debian's chromium (if missing) and MQTT.js from web/package-lock.json
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix web --no-audit --no-fund
+
+.PHONY: soak
+SOAKTIME ?= 5m
+soak: ## TestSoak (churn, QoS 0/1/2, takeovers, wills; exact accounting) for SOAKTIME with the race detector
+	$(GO) test -race -run '^TestSoak$$' -timeout 30m -v ./broker -soak.duration $(SOAKTIME)

@@ -563,9 +563,7 @@ func abuseInvalidTopics(t *testing.T, s *Server) {
 			body = append(body, "payload"...)
 			pkt := append(unhex(t, fmt.Sprintf("%02x ", 0x30|qos<<1)+varint(len(body))), body...)
 			c.send(pkt)
-			if p, err := c.next(2 * time.Second); err == nil {
-				t.Errorf("%s, QoS %d: got % x, want the connection closed without an acknowledgement", tc.name, qos, p)
-			}
+			c.expectClosed(2 * time.Second) // no PUBACK or PUBREC first
 		}
 	}
 	// Nothing invalid was delivered: the watcher's next own message comes
@@ -676,7 +674,6 @@ func abuseSubscribeFlood(t *testing.T, s *Server, sampleHeap func()) {
 	}
 	e := s.Engine()
 	limit := e.Config().MaxSubscriptions
-	subsBefore := e.Stats().Subscriptions.Load()
 	w, err := dialWire(brokerAddr(s))
 	if err != nil {
 		t.Fatal(err)
@@ -722,8 +719,9 @@ func abuseSubscribeFlood(t *testing.T, s *Server, sampleHeap func()) {
 			t.Fatalf("SUBACK %d: got % x (%v), want id %d code %#x", got+1, b, err, got%65535+1, want)
 		}
 		if got == limit {
-			if subs := e.Stats().Subscriptions.Load() - subsBefore; subs != int64(limit) {
-				t.Errorf("%d subscriptions added, want -max-subscriptions %d", subs, limit)
+			var info session.Info
+			if e.SessionInfo("subscribe-flood", &info); len(info.Subscriptions) != limit {
+				t.Errorf("session holds %d subscriptions, want -max-subscriptions %d", len(info.Subscriptions), limit)
 			}
 		}
 		if got%50000 == 0 {
@@ -736,10 +734,11 @@ func abuseSubscribeFlood(t *testing.T, s *Server, sampleHeap func()) {
 	took := time.Since(start)
 	t.Logf("%d SUBSCRIBEs answered in %v (%.0f/s)", got, took.Round(time.Millisecond), float64(got)/took.Seconds())
 	w.c.Close()
-	waitFor(t, "flood session gone", func() bool { return e.reg.Lookup("subscribe-flood") == nil })
-	if subs := e.Stats().Subscriptions.Load(); subs > subsBefore {
-		t.Errorf("%d subscriptions after the flood session ended, want at most %d", subs, subsBefore)
-	}
+	// Other abusers subscribe meanwhile; TestAbuse checks the exact count
+	// once they are all gone.
+	waitFor(t, "flood session and its subscriptions gone", func() bool {
+		return e.reg.Lookup("subscribe-flood") == nil && e.Stats().Subscriptions.Load() < int64(limit)
+	})
 }
 
 // abuseConnectFlood opens many connections from one address as fast as it
