@@ -66,11 +66,21 @@ func (f *fakeBroker) SessionInfo(id string, dst *session.Info) bool {
 	return true
 }
 
+// RangeSessions calls fn without holding the fake's lock, as the engine
+// does (fn may call SessionInfo).
 func (f *fakeBroker) RangeSessions(fn func(string, bool) bool) {
+	type entry struct {
+		id        string
+		connected bool
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	all := make([]entry, 0, len(f.sessions))
 	for id, s := range f.sessions {
-		if !fn(id, s.Connected) {
+		all = append(all, entry{id, s.Connected})
+	}
+	f.mu.Unlock()
+	for _, e := range all {
+		if !fn(e.id, e.connected) {
 			return
 		}
 	}

@@ -202,3 +202,40 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("got %d %s", resp.StatusCode(), resp.Body())
 	}
 }
+
+// TestNativeListByUsername lists the clients of one user, combined with
+// the status filter and paging.
+func TestNativeListByUsername(t *testing.T) {
+	b := newFakeBroker()
+	for i := range 30 {
+		id := fmt.Sprintf("dev%02d", i)
+		user := []string{"alice", "bob", ""}[i%3]
+		b.sessions[id] = &session.Info{ClientID: id, Username: user, Connected: i%2 == 0}
+	}
+	s := newTestServer(t, b, nil)
+	var all []string
+	for cursor := ""; ; {
+		q := url.Values{"username": {"alice"}, "limit": {"4"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var l ClientList
+		if code := nativeGet(t, s, "/api/v1/clients", q.Encode(), &l); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+		for _, c := range l.Clients {
+			all = append(all, c.ClientID)
+		}
+		if cursor = l.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(all) != 10 || all[0] != "dev00" || all[9] != "dev27" {
+		t.Fatalf("alice's clients: %v, want dev00, dev03 ... dev27", all)
+	}
+	var l ClientList
+	nativeGet(t, s, "/api/v1/clients", url.Values{"username": {"alice"}, "status": {"online"}}.Encode(), &l)
+	if len(l.Clients) != 5 || l.Clients[1].ClientID != "dev06" {
+		t.Fatalf("alice online: %+v, want dev00, dev06, dev12, dev18, dev24", l.Clients)
+	}
+}

@@ -22,7 +22,8 @@ type Broker interface {
 	// one exists.
 	SessionInfo(clientID string, dst *session.Info) bool
 	// RangeSessions calls fn for every session until fn returns false; order
-	// unspecified.
+	// unspecified. It holds no lock while fn runs, so fn may call
+	// SessionInfo.
 	RangeSessions(fn func(clientID string, connected bool) bool)
 	// Kick closes the client's network connection (reason "kicked");
 	// publishWill chooses whether its will is published. It reports false
