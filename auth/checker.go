@@ -84,8 +84,8 @@ func read(o Options, gen uint64) (*rules, error) {
 }
 
 // Generation is 1 after Load and increases by one on every successful
-// Reload, so that a connection can see that its Perms are stale. Safe for
-// concurrent use.
+// Reload, so that a connection can see that its Perms are stale.
+// Safe for concurrent use.
 func (c *Checker) Generation() uint64 { return c.rules.Load().gen }
 
 // For returns the permissions of one client, with "%u" and "%c" in the ACL
@@ -93,8 +93,8 @@ func (c *Checker) Generation() uint64 { return c.rules.Load().gen }
 // returned: "" for anonymous clients. Call it once at CONNECT and keep the
 // result on the connection; it costs one pass over the rules that may apply
 // (those for all, anonymous and client patterns, and user's own). Without
-// an ACL file every client gets the same allow-everything Perms. Safe for
-// concurrent use.
+// an ACL file every client gets the same allow-everything Perms.
+// Safe for concurrent use.
 func (c *Checker) For(user, clientID string) *Perms {
 	r := c.rules.Load()
 	if r.acl == nil {

@@ -40,8 +40,8 @@ const passwdUsage = "usage: glassmq passwd [-hash bcrypt|argon2id] [-cost N] [-d
 // twice on stderr without echo. Other lines of FILE are kept as they are.
 // FILE is replaced atomically (a temporary file in the same directory,
 // renamed over it) with mode 0600. args are the arguments after "passwd".
-// It returns the exit status: 0, 1 when it failed, 2 for a usage error, each
-// failure with one sentence on stderr.
+// It returns the exit status: 0 (also for -help), 1 when it failed, 2 for a
+// usage error, each failure with one sentence on stderr.
 func RunPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("glassmq passwd", flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
@@ -58,7 +58,7 @@ func RunPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, passwdUsage)
 			flags.SetOutput(stderr)
 			flags.PrintDefaults()
-			return 2
+			return 0
 		}
 		return usage("%v", err)
 	}

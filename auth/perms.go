@@ -76,8 +76,8 @@ func (p *Perms) CanSubscribe(filter string) bool {
 }
 
 // SubscribeRule is CanSubscribe that also returns the ACL file line of the
-// rule that decided, 0 when none did. It does not allocate. Safe for
-// concurrent use.
+// rule that decided, 0 when none did. It does not allocate.
+// Safe for concurrent use.
 func (p *Perms) SubscribeRule(filter string) (allow bool, line int) {
 	if p == nil || !codec.ValidTopicFilter(filter) {
 		return false, 0
@@ -98,8 +98,8 @@ func (p *Perms) SubscribeRule(filter string) (allow bool, line int) {
 }
 
 // Generation is the Checker generation p was made from; compare it with
-// Checker.Generation to see whether the rules were reloaded since. Safe for
-// concurrent use.
+// Checker.Generation to see whether the rules were reloaded since.
+// Safe for concurrent use.
 func (p *Perms) Generation() uint64 {
 	if p == nil {
 		return 0
