@@ -43,86 +43,113 @@ const passwdUsage = "usage: glassmq passwd [-hash bcrypt|argon2id] [-cost N] [-d
 // It returns the exit status: 0 (also for -help), 1 when it failed, 2 for a
 // usage error, each failure with one sentence on stderr.
 func RunPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a, code := parsePasswdArgs(args, stderr)
+	if a == nil {
+		return code
+	}
+	msg, err := a.run(stdin, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "glassmq passwd: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, msg)
+	return 0
+}
+
+// passwdArgs are the arguments of "glassmq passwd".
+type passwdArgs struct {
+	file, user string
+	argon2id   bool // else bcrypt
+	cost       int  // bcrypt cost
+	delete     bool
+}
+
+// parsePasswdArgs returns the arguments, or nil and the exit status after
+// writing the usage, with what is wrong, to stderr.
+func parsePasswdArgs(args []string, stderr io.Writer) (*passwdArgs, int) {
 	flags := flag.NewFlagSet("glassmq passwd", flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
 	algo := flags.String("hash", "bcrypt", "password hash: bcrypt or argon2id")
 	cost := flags.Int("cost", bcrypt.DefaultCost, "bcrypt cost, 4 to 31")
 	del := flags.Bool("delete", false, "remove USER instead of setting a password")
-	usage := func(format string, a ...any) int {
+	usage := func(format string, a ...any) (*passwdArgs, int) {
 		fmt.Fprintf(stderr, "glassmq passwd: "+format+"\n", a...)
 		fmt.Fprintln(stderr, passwdUsage)
-		return 2
+		return nil, 2
 	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, passwdUsage)
 			flags.SetOutput(stderr)
 			flags.PrintDefaults()
-			return 0
+			return nil, 0
 		}
 		return usage("%v", err)
 	}
-	if flags.NArg() != 2 {
-		return usage("want FILE and USER, got %d arguments", flags.NArg())
-	}
-	file, user := flags.Arg(0), flags.Arg(1)
+	costSet := false
+	flags.Visit(func(f *flag.Flag) { costSet = costSet || f.Name == "cost" })
 	switch {
+	case flags.NArg() != 2:
+		return usage("want FILE and USER, got %d arguments", flags.NArg())
 	case *algo != "bcrypt" && *algo != "argon2id":
 		return usage("-hash %q is not bcrypt or argon2id", *algo)
 	case *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost:
 		return usage("-cost %d is outside %d to %d", *cost, bcrypt.MinCost, bcrypt.MaxCost)
+	case costSet && *algo != "bcrypt":
+		return usage("-cost is the bcrypt cost; argon2id has fixed parameters")
 	}
-	if why := badUserName(user); why != "" {
-		return usage("user name %s %s", quote(user), why)
+	a := &passwdArgs{file: flags.Arg(0), user: flags.Arg(1), argon2id: *algo == "argon2id", cost: *cost, delete: *del}
+	if why := badUserName(a.user); why != "" {
+		return usage("user name %s %s", quote(a.user), why)
 	}
-	fail := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "glassmq passwd: "+format+"\n", a...)
-		return 1
-	}
+	return a, 0
+}
 
-	old, err := os.ReadFile(file)
+// run changes the file and returns what it did, for stdout.
+func (a *passwdArgs) run(stdin io.Reader, stderr io.Writer) (string, error) {
+	old, err := os.ReadFile(a.file)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fail("cannot read %s: %v", file, unwrapPath(err))
+		return "", fmt.Errorf("cannot read %s: %v", a.file, unwrapPath(err))
 	}
-	if *del {
-		out, found := setUser(old, user, "")
-		if !found {
-			return fail("no user %s in %s", quote(user), file)
-		}
-		if err := writeAtomic(file, out); err != nil {
-			return fail("cannot write %s: %v", file, err)
-		}
-		fmt.Fprintf(stdout, "deleted user %s\n", quote(user))
-		return 0
-	}
-
-	pw, err := readPassword(stdin, stderr)
-	if err != nil {
-		return fail("%v", err)
-	}
-	var h string
-	if *algo == "bcrypt" {
-		if len(pw) > 72 {
-			return fail("password is %d bytes; bcrypt uses only the first 72: use a shorter one or -hash argon2id", len(pw))
-		}
-		b, err := bcrypt.GenerateFromPassword(pw, *cost)
+	var h string // the new hash; "" to delete
+	if !a.delete {
+		pw, err := readPassword(stdin, stderr)
 		if err != nil {
-			return fail("cannot hash the password: %v", err)
+			return "", err
 		}
-		h = string(b)
-	} else {
-		h = argon2idHash(pw)
+		if h, err = a.hash(pw); err != nil {
+			return "", err
+		}
 	}
-	out, found := setUser(old, user, h)
-	if err := writeAtomic(file, out); err != nil {
-		return fail("cannot write %s: %v", file, err)
+	out, found := setUser(old, a.user, h)
+	if a.delete && !found {
+		return "", fmt.Errorf("no user %s in %s", quote(a.user), a.file)
 	}
-	if found {
-		fmt.Fprintf(stdout, "changed the password of user %s\n", quote(user))
-	} else {
-		fmt.Fprintf(stdout, "added user %s\n", quote(user))
+	if err := writeAtomic(a.file, out); err != nil {
+		return "", fmt.Errorf("cannot write %s: %v", a.file, err)
 	}
-	return 0
+	switch {
+	case a.delete:
+		return "deleted user " + quote(a.user), nil
+	case found:
+		return "changed the password of user " + quote(a.user), nil
+	}
+	return "added user " + quote(a.user), nil
+}
+
+// hash hashes pw as a asks.
+func (a *passwdArgs) hash(pw []byte) (string, error) {
+	if a.argon2id {
+		return argon2idHash(pw), nil
+	}
+	if len(pw) > 72 {
+		return "", fmt.Errorf("password is %d bytes; bcrypt uses only the first 72: use a shorter one or -hash argon2id", len(pw))
+	}
+	b, err := bcrypt.GenerateFromPassword(pw, a.cost)
+	if err != nil {
+		return "", fmt.Errorf("cannot hash the password: %v", err)
+	}
+	return string(b), nil
 }
 
 // badUserName says why name cannot be a line of a password file, or "".

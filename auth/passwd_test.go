@@ -111,6 +111,7 @@ func TestRunPasswdErrors(t *testing.T) {
 		{"unknown flag", "pw\n", []string{"-x", file, "a"}, 2, "glassmq passwd: flag provided but not defined: -x\n" + usage},
 		{"bad hash", "pw\n", []string{"-hash", "md5", file, "a"}, 2, "glassmq passwd: -hash \"md5\" is not bcrypt or argon2id\n" + usage},
 		{"bad cost", "pw\n", []string{"-cost", "3", file, "a"}, 2, "glassmq passwd: -cost 3 is outside 4 to 31\n" + usage},
+		{"cost with argon2id", "pw\n", []string{"-hash", "argon2id", "-cost", "12", file, "a"}, 2, "glassmq passwd: -cost is the bcrypt cost; argon2id has fixed parameters\n" + usage},
 		{"colon in user", "pw\n", []string{file, "a:b"}, 2, "glassmq passwd: user name \"a:b\" holds ':', which ends the user name in the file\n" + usage},
 		{"empty user", "pw\n", []string{file, ""}, 2, "glassmq passwd: user name \"\" is empty\n" + usage},
 		{"comment user", "pw\n", []string{file, "#a"}, 2, "glassmq passwd: user name \"#a\" starts with '#', which marks a comment in the file\n" + usage},
