@@ -41,8 +41,8 @@ func write(name, text string) string {
 // client's Perms on the connection.
 func ExampleLoad() {
 	checker, err := auth.Load(auth.Options{
-		PasswordFile: write("passwd", "# password alice-secret\n"+
-			"alice:$2a$10$oDcSy0y7xXS73AFLe1Iac.gDJFAdV/cMJJ//LPXCyVuTol1mqe292\n"),
+		PasswordFile: write("passwd", "# password alice-secret, bcrypt cost 4 for a fast example\n"+
+			"alice:$2a$04$ZVVEChFo0araqswOBhp9RewgQRlSCNDEBt/.62YTohSwmEQOutgtu\n"),
 		ACLFile: write("acl.conf", "allow pubsub all users/%u/#\n"+
 			"allow subscribe all news/#\n"),
 		AllowAnonymous: false,
