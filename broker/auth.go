@@ -13,9 +13,10 @@ import (
 type Authorizer interface {
 	// Authenticate checks CONNECT credentials and returns the CONNACK
 	// return code (0 accepted, 4 bad user name or password, 5 not
-	// authorized) and the user name in force ("" for anonymous). It may be
+	// authorized), the user name in force ("" for anonymous), and whether
+	// that name was proven (by password or client certificate). It may be
 	// slow (password hashing): the engine never calls it on an event loop.
-	Authenticate(clientID, username string, password []byte, hasUsername, hasPassword bool, tlsCommonName string) (code byte, user string)
+	Authenticate(clientID, username string, password []byte, hasUsername, hasPassword bool, tlsCommonName string) (code byte, user string, authenticated bool)
 	// For returns one client's permissions, cached on its connection.
 	For(user, clientID string) Permissions
 	// Generation changes when the rules are reloaded.
@@ -45,18 +46,18 @@ func (c *Conn) authenticate(p *codec.Connect, id string) {
 	e := c.e
 	go func() {
 		e.authSlots <- struct{}{} // bound concurrent password hashing
-		code, user := e.auth.Authenticate(id, username, password, hasUser, hasPass, c.tlsCN)
+		code, user, proven := e.auth.Authenticate(id, username, password, hasUser, hasPass, c.tlsCN)
 		<-e.authSlots
 		clear(password)
 		c.ls.loop.Execute(func() {
-			c.afterAuth(id, code, user, hasPass || c.tlsCN != "")
+			c.afterAuth(id, code, user, proven)
 			c.ls.flush()
 		})
 	}()
 }
 
 // afterAuth accepts or refuses the CONNECT on the verdict. Loop-only.
-func (c *Conn) afterAuth(id string, code byte, user string, verified bool) {
+func (c *Conn) afterAuth(id string, code byte, user string, proven bool) {
 	if c.state == stateClosed {
 		return // the network went away while the password was checked
 	}
@@ -65,7 +66,7 @@ func (c *Conn) afterAuth(id string, code byte, user string, verified bool) {
 		return
 	}
 	c.meta.Username = user
-	c.meta.Authenticated = verified && user != ""
+	c.meta.Authenticated = proven
 	c.perms = c.e.auth.For(user, id)
 	c.permsGen = c.e.auth.Generation()
 	c.claim(id)

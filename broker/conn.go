@@ -103,7 +103,7 @@ func (c *Conn) OnClose(err error) {
 		}
 		c.closeWith(r, detail, r != session.ReasonShutdown)
 	}
-	c.e.conns.Delete(c)
+	c.e.conns.remove(c)
 	c.e.stats.Connections.Add(-1)
 	c.ls.st.Disconnects.Add(1)
 	c.ls.flush()

@@ -35,7 +35,7 @@ type Engine struct {
 	foreign   sync.Mutex   // serialises use of foreignLS
 	foreignLS *loopState   // for work outside any event loop ($SYS, ticker)
 
-	conns    sync.Map // *Conn -> struct{}: open connections, for the ticker
+	conns    connSet // open connections, for the ticker and shutdown
 	started  time.Time
 	stopping atomic.Bool
 	stop     chan struct{}
@@ -143,7 +143,7 @@ func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
 	c.lastActivity.Store(now)
 	c.openedAt = now
 	e.stats.Connections.Add(1)
-	e.conns.Store(c, struct{}{})
+	e.conns.add(c)
 	return c
 }
 
@@ -163,10 +163,11 @@ func (e *Engine) Shutdown(timeout time.Duration) {
 	}
 	close(e.stop)
 	<-e.tickDone
-	e.conns.Range(func(k, _ any) bool {
-		c := k.(*Conn)
-		c.ls.loop.Execute(func() { c.closeWith(session.ReasonShutdown, "", false) })
-		return true
+	e.conns.each(func(c *Conn) {
+		c.ls.loop.Execute(func() {
+			c.closeWith(session.ReasonShutdown, "", false)
+			c.ls.flush()
+		})
 	})
 	deadline := time.Now().Add(timeout)
 	for e.stats.Connections.Load() > 0 && time.Now().Before(deadline) {

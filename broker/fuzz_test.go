@@ -275,7 +275,7 @@ func eachServerPacket(b []byte, fn func(codec.Type, []byte) error) error {
 func (r *fuzzRig) checkEngine(live map[string]bool) error {
 	e := r.e
 	conns := 0
-	e.conns.Range(func(_, _ any) bool { conns++; return true })
+	e.conns.each(func(*Conn) { conns++ })
 	if got := e.stats.Connections.Load(); got != int64(len(live)) || conns != len(live) {
 		return fmt.Errorf("stats count %d connections, the engine holds %d; want %d (the well-behaved pair)", got, conns, len(live))
 	}

@@ -40,8 +40,7 @@ func (e *Engine) tickLoop() {
 // with no packet [MQTT-3.1.2-24]) or that sent no CONNECT in time.
 func (e *Engine) checkConns(now time.Time) {
 	n := now.UnixNano()
-	e.conns.Range(func(k, _ any) bool {
-		c := k.(*Conn)
+	e.conns.each(func(c *Conn) {
 		ka := c.keepAlive.Load()
 		idle := n - c.lastActivity.Load()
 		switch {
@@ -50,7 +49,6 @@ func (e *Engine) checkConns(now time.Time) {
 		case !c.gotConnect.Load() && n-c.openedAt > int64(e.cfg.ConnectTimeout):
 			c.requestClose(session.ReasonProtocolError) // no CONNECT in time
 		}
-		return true
 	})
 }
 

@@ -95,9 +95,7 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 // merge adds o's counts into c; c must be private to the caller.
 func (c *Counters) merge(o *Counters) {
 	c.bytes.Add(o.bytes.Load())
-	for t := range c.n {
-		for q := range c.n[t] {
-			c.n[t][q].Add(o.n[t][q].Load())
-		}
+	for i := range c.n {
+		c.n[i].Add(o.n[i].Load())
 	}
 }

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"sync"
+	"unsafe"
 	"testing"
 
 	"github.com/glassmq/glassmq/codec"
@@ -81,5 +82,35 @@ func TestLocalFlushTo(t *testing.T) {
 	c.Snapshot(&s)
 	if s.Bytes != 22 || s.String() != "PUBLISH/1:2 DISCONNECT/0:1" {
 		t.Fatalf("got %d bytes %s", s.Bytes, s.String())
+	}
+}
+
+// TestSlots: every combination that can occur has its own slot, in type
+// order, and one that cannot counts bytes only.
+func TestSlots(t *testing.T) {
+	var c Counters
+	all := []struct {
+		t   codec.Type
+		qos byte
+	}{{codec.TypeConnect, 0}, {codec.TypeConnack, 0}, {codec.TypePublish, 0}, {codec.TypePublish, 1},
+		{codec.TypePublish, 2}, {codec.TypePuback, 0}, {codec.TypePubrec, 0}, {codec.TypePubrel, 1},
+		{codec.TypePubcomp, 0}, {codec.TypeSubscribe, 1}, {codec.TypeSuback, 0}, {codec.TypeUnsubscribe, 1},
+		{codec.TypeUnsuback, 0}, {codec.TypePingreq, 0}, {codec.TypePingresp, 0}, {codec.TypeDisconnect, 0}}
+	for _, k := range all {
+		c.Add(k.t, k.qos, 1)
+	}
+	c.Add(codec.TypeConnect, 2, 5) // cannot occur: bytes only
+	var s Snapshot
+	c.Snapshot(&s)
+	if len(s.Items) != len(all) || s.Bytes != 21 {
+		t.Fatalf("got %d items %d bytes, want %d and 21", len(s.Items), s.Bytes, len(all))
+	}
+	for i, it := range s.Items {
+		if it.Type != all[i].t || it.QoS != all[i].qos || it.Count != 1 {
+			t.Fatalf("item %d: got %+v, want %v/%d:1", i, it, all[i].t, all[i].qos)
+		}
+	}
+	if sz := unsafe.Sizeof(Client{}); sz > 280 {
+		t.Fatalf("Client counters take %d bytes, want at most 280", sz)
 	}
 }

@@ -52,6 +52,14 @@ func (a authorizer) For(user, clientID string) broker.Permissions {
 	return a.Checker.For(user, clientID)
 }
 
+// Authenticate returns Check's verdict, including whether the user name was
+// proven (a name accepted without a password file is not).
+func (a authorizer) Authenticate(clientID, username string, password []byte, hasUsername, hasPassword bool, tlsCN string) (byte, string, bool) {
+	r := a.Checker.Check(auth.Credentials{ClientID: clientID, Username: username, Password: password,
+		HasUsername: hasUsername, HasPassword: hasPassword, TLSCommonName: tlsCN})
+	return r.Code, r.User, r.Authenticated
+}
+
 func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("glassmq", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse errors are reported by flagError, usage by -help
