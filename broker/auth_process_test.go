@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +72,19 @@ func TestAuthEndToEnd(t *testing.T) {
 	alice.subscribe(1, "sensors/#", 1)
 	alice.send(codec.AppendSubscribe(nil, 2, []codec.Subscription{{TopicFilter: []byte("other/#"), QoS: 0}}))
 	alice.expectPacket("90 03 0002 80")
+	resp, err := http.Get("http://" + p.admin + "/api/v1/clients/c-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Username      string `json:"username"`
+		Authenticated bool   `json:"authenticated"`
+	}
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if info.Username != "alice" || !info.Authenticated {
+		t.Fatalf("admin shows %+v, want alice authenticated", info)
+	}
 	bob := dialAddr(t, p.addr)
 	bob.send(connectAs("bob", "bob-secret"))
 	bob.expectPacket("20 02 00 00")

@@ -43,6 +43,7 @@ func freePort(t *testing.T) string {
 type brokerProcess struct {
 	cmd    *exec.Cmd
 	addr   string
+	admin  string
 	stderr *procOutput
 }
 
@@ -71,8 +72,8 @@ func startProcess(t *testing.T, dataDir string, args ...string) *brokerProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &brokerProcess{addr: freePort(t), stderr: &procOutput{}}
-	args = append([]string{"-listen", p.addr, "-admin-listen", freePort(t), "-data-dir", dataDir, "-sys-interval", "0"}, args...)
+	p := &brokerProcess{addr: freePort(t), admin: freePort(t), stderr: &procOutput{}}
+	args = append([]string{"-listen", p.addr, "-admin-listen", p.admin, "-data-dir", dataDir, "-sys-interval", "0"}, args...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
