@@ -97,6 +97,11 @@ func (s *Server) Start() error {
 			gnet.WithNumEventLoop(s.e.cfg.loops()),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithReuseAddr(true),
+			// With one loop, SO_REUSEPORT lets that loop accept by itself: no
+			// separate acceptor goroutine blocking in epoll_wait beside it,
+			// which on one core makes the two hand the processor back and
+			// forth and delays CONNACKs by milliseconds.
+			gnet.WithReusePort(s.e.cfg.loops() == 1),
 			gnet.WithLockOSThread(false),
 			gnet.WithLogger(gnetLogger{}),
 		)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +36,7 @@ var flagGroups = []struct {
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
-	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout"}},
+	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile"}},
 }
 
 func main() {
@@ -68,6 +69,8 @@ func run(args []string, stderr io.Writer) int {
 	broker.RegisterFlags(fs, &bcfg)
 	admin.RegisterFlags(fs, &acfg)
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
 	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
 	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
 	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
@@ -98,6 +101,26 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "glassmq: -cpuprofile %q: %v\n", *cpuProfile, err)
+			return 2
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err != nil {
+				log.Printf("glassmq: -memprofile: %v", err)
+				return
+			}
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}()
+	}
 	eng := broker.NewEngine(bcfg)
 	var checker *auth.Checker
 	if *passwordFile != "" || *aclFile != "" || !*allowAnonymous {
