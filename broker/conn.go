@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -63,7 +64,6 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	if c.state == stateConnecting {
 		return false // input waits in the transport until the takeover ends
 	}
-	c.lastActivity.Store(time.Now().UnixNano())
 	buf := c.t.Peek()
 	off := 0
 	for off < len(buf) && (c.state == stateNew || c.state == stateConnected) {
@@ -80,6 +80,11 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	}
 	if c.state != stateClosed {
 		c.t.Discard(off)
+	}
+	if off > 0 {
+		// Keep-alive counts whole control packets [MQTT-3.1.2-24]: bytes
+		// of a packet that never completes do not keep a client alive.
+		c.lastActivity.Store(time.Now().UnixNano())
 	}
 	if c.sess != nil && c.state == stateConnected {
 		c.sess.Touch(nowMillis())
@@ -193,6 +198,14 @@ func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id u
 // write. Loop-only.
 func (c *Conn) flushOut() {
 	if len(c.out) == 0 {
+		return
+	}
+	if pending := c.t.OutboundBuffered() + len(c.out); pending > c.e.outboundHardLimit {
+		// Only a client that stops reading gets here: QoS 0 stops at
+		// -max-outbound and QoS 1/2 at the in-flight window, so what is
+		// left is protocol replies to a client that keeps asking.
+		c.out = c.out[:0]
+		c.closeWith(session.ReasonSlowConsumer, fmt.Sprintf("%d bytes waiting to be sent", pending), true)
 		return
 	}
 	if err := c.t.Write(c.out); err != nil {

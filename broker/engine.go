@@ -28,7 +28,12 @@ type Engine struct {
 	store     session.Store // nil with -persistence off
 	auth      Authorizer    // nil: everyone may do everything
 	authSlots chan struct{} // bounds concurrent Authenticate calls
-	syncAcks  bool          // -fsync always: publishers' acks wait for the store
+	// outboundHardLimit is the most output one connection may have waiting:
+	// -max-outbound of QoS 0, a full in-flight window of the largest
+	// packets, and slack for replies. Past it the client is a slow consumer
+	// and is closed.
+	outboundHardLimit int
+	syncAcks          bool // -fsync always: publishers' acks wait for the store
 
 	loopsMu   sync.Mutex
 	loops     []*loopState // by loop index
@@ -52,6 +57,7 @@ func NewEngine(c Config) *Engine {
 		started: time.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
 	e.loops = make([]*loopState, 0, n)
 	e.foreignLS = newLoopState(e, n, nil)
+	e.outboundHardLimit = c.MaxOutbound + c.MaxInflight*c.MaxPacketSize + 64<<10
 	return e
 }
 

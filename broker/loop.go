@@ -233,6 +233,10 @@ func mayOverlap(ts []target) bool {
 func (ls *loopState) enqueue(s *session.Session, q session.Queued) {
 	st := ls.e.store
 	s.Lock()
+	if s.RemovedLocked() {
+		s.Unlock() // matched just before the session ended: nobody will read it
+		return
+	}
 	q, old, dropped := s.EnqueueLocked(q)
 	if st != nil && s.DurableLocked() {
 		// Applied under the session lock, so the store sees this session's

@@ -61,10 +61,14 @@ func (c *Conn) sendRetained(filter string, granted byte) {
 	for i, m := range ms {
 		q := min(m.QoS, granted)
 		if q == 0 {
-			n := len(c.out)
-			c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
-			c.countSent(codec.TypePublish, 0, len(c.out)-n)
-			c.ls.msgsOut++
+			size := codec.PublishSize(0, len(m.Topic), len(m.Payload))
+			if len(c.out)+c.t.OutboundBuffered()+size > c.e.cfg.MaxOutbound {
+				c.ls.st.DroppedQoS0.Add(1) // a client not reading gets no more QoS 0
+			} else {
+				c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
+				c.countSent(codec.TypePublish, 0, size)
+				c.ls.msgsOut++
+			}
 		} else {
 			c.ls.enqueue(c.sess, session.Queued{Msg: m, QoS: q, Retain: true})
 		}
