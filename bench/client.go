@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,24 @@ func dial(addr string, timeout time.Duration) (*net.TCPConn, error) {
 	tc := c.(*net.TCPConn)
 	_ = tc.SetNoDelay(true)
 	return tc, nil
+}
+
+// dialFlow opens a connection of a throughput scenario: TCP, or TLS over it
+// when c.TLS is set. The benchmark runs on loopback against a broker it
+// started, so the server certificate is not verified.
+func (c *Config) dialFlow(timeout time.Duration) (net.Conn, error) {
+	tc, err := dial(c.Addr, timeout)
+	if err != nil || !c.TLS {
+		return tc, err
+	}
+	conn := tls.Client(tc, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // loopback benchmark
+	conn.SetDeadline(time.Now().Add(timeout))
+	if err := conn.Handshake(); err != nil {
+		tc.Close()
+		return nil, fmt.Errorf("TLS handshake: %w", err)
+	}
+	conn.SetDeadline(time.Time{})
+	return conn, nil
 }
 
 // handshake makes c a session for clientID: CONNECT with a clean session and

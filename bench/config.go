@@ -18,6 +18,7 @@ type Config struct {
 	Addr     string // broker MQTT address, host:port on loopback
 	Target   string // label for reports: "glassmq", "mosquitto", "relay"
 	Relay    bool   // Addr is cmd/glassmq-relay: a raw forwarder, QoS 0 only
+	TLS      bool   // fanin, fanout, pairs, latency: connect with TLS (loopback: the certificate is not verified)
 	Scenario string // one of Scenarios
 
 	QoS         byte          // 0, 1 or 2, for publishing and subscribing
@@ -101,6 +102,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Relay && (c.Scenario == "connections" || c.Scenario == "admin") {
 		bad("scenario", c.Scenario, "needs an MQTT broker, not the relay")
+	}
+	if c.TLS && (c.Relay || c.Scenario == "connections" || c.Scenario == "admin") {
+		bad("tls", c.TLS, "TLS is for fanin, fanout, pairs and latency against a broker's TLS listener")
 	}
 	if c.Payload < MinPayload || c.Payload > 1<<20 {
 		bad("payload", c.Payload, fmt.Sprintf("want %d bytes (the sequence and timestamp header) to 1 MiB", MinPayload))

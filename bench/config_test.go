@@ -23,6 +23,7 @@ func TestConfigValidate(t *testing.T) {
 		{"window wraps packet IDs", func(c *Config) { c.Window = 40000 }, "-window 40000"},
 		{"unknown scenario", func(c *Config) { c.Scenario = "storm" }, `-scenario "storm"`},
 		{"connections on the relay", func(c *Config) { c.Relay, c.Scenario = true, "connections" }, "needs an MQTT broker"},
+		{"tls on the relay", func(c *Config) { c.Relay, c.TLS = true, true }, "TLS is for"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()

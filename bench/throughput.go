@@ -76,7 +76,7 @@ func (f *flow) connect() error {
 	deadline := time.Now().Add(10 * time.Second)
 	hint := int(min(c.Count, 1<<20))
 	for i, t := range f.top.subTopic {
-		conn, err := dial(c.Addr, 5*time.Second)
+		conn, err := c.dialFlow(5 * time.Second)
 		if err != nil {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
@@ -92,7 +92,7 @@ func (f *flow) connect() error {
 		}
 	}
 	for i, t := range f.top.pubTopic {
-		conn, err := dial(c.Addr, 5*time.Second)
+		conn, err := c.dialFlow(5 * time.Second)
 		if err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)
 		}

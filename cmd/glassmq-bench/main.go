@@ -66,6 +66,7 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "broker MQTT `host:port` (loopback only)")
 	fs.StringVar(&c.Target, "target", c.Target, "`name` of the broker for reports")
 	fs.BoolVar(&c.Relay, "relay", c.Relay, "-addr is glassmq-relay, a raw TCP forwarder (QoS 0 only)")
+	fs.BoolVar(&c.TLS, "tls", c.TLS, "fanin, fanout, pairs, latency: connect with TLS (-addr is a TLS listener; the certificate is not verified)")
 	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections or admin")
 	fs.Func("qos", "QoS of publishing and subscribing: 0, 1 or 2 (default 0)", func(s string) error {
 		var v uint
