@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -118,5 +119,29 @@ func TestAuthEndToEnd(t *testing.T) {
 	bob.publish("sensors/bob", "still allowed", 0, false, 0)
 	if m := alice.readPublish(); string(m.Payload) != "still allowed" {
 		t.Fatalf("after a bad reload alice got %q", m.Payload)
+	}
+}
+
+// TestAdminHTTPS: with -admin-tls the admin port speaks HTTPS with the
+// certificate of -tls-cert, and plain HTTP gets no answer.
+func TestAdminHTTPS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("process test skipped in -short mode")
+	}
+	certs := makeCerts(t, "unused")
+	p := startProcess(t, t.TempDir(), "-tls-cert", certs.serverCert, "-tls-key", certs.serverKey, "-admin-tls")
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.pool}}, Timeout: 5 * time.Second}
+	var resp *http.Response
+	var err error
+	waitFor(t, "admin over HTTPS", func() bool {
+		resp, err = c.Get("https://" + p.admin + "/healthz")
+		return err == nil
+	})
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Fatalf("got %d (TLS %v), want 200 over TLS", resp.StatusCode, resp.TLS != nil)
+	}
+	if r, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + p.admin + "/healthz"); err == nil && r.StatusCode == 200 {
+		t.Fatal("plain HTTP answered 200 on the HTTPS admin port")
 	}
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,7 +35,7 @@ var flagGroups = []struct {
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
-	{"Admin credentials", []string{"admin-credentials", "tencent-", "alibaba-", "admin-"}},
+	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
 	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile"}},
 }
@@ -69,6 +70,7 @@ func run(args []string, stderr io.Writer) int {
 	broker.RegisterFlags(fs, &bcfg)
 	admin.RegisterFlags(fs, &acfg)
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	adminTLS := fs.Bool("admin-tls", false, "serve the admin API over HTTPS with -tls-cert and -tls-key")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
 	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
@@ -92,7 +94,11 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "glassmq: unexpected argument %q; all settings are flags, see -help\n", fs.Arg(0))
 		return 2
 	}
-	if err := errors.Join(bcfg.Validate(), acfg.Validate()); err != nil {
+	var tlsErr error
+	if *adminTLS && (bcfg.TLSCert == "" || bcfg.TLSKey == "") {
+		tlsErr = fmt.Errorf("glassmq: -admin-tls needs -tls-cert and -tls-key")
+	}
+	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
@@ -159,6 +165,16 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "glassmq: -admin-listen %q: %v\n", acfg.Listen, err)
 		return 1
 	}
+	adminScheme := "http"
+	if *adminTLS {
+		tc, err := broker.TLSConfig(broker.Config{TLSCert: bcfg.TLSCert, TLSKey: bcfg.TLSKey})
+		if err != nil {
+			ln.Close()
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		ln, adminScheme = tls.NewListener(ln, tc), "https"
+	}
 	if err := srv.Start(); err != nil {
 		ln.Close()
 		fmt.Fprintln(stderr, err)
@@ -181,7 +197,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	adminDone := make(chan error, 1)
 	go func() { adminDone <- adm.Serve(ln) }()
-	log.Printf("glassmq %s: MQTT on %s, admin on http://%s, data in %s", broker.Version, srv.Addr(), ln.Addr(), bcfg.DataDir)
+	log.Printf("glassmq %s: MQTT on %s, admin on %s://%s, data in %s", broker.Version, srv.Addr(), adminScheme, ln.Addr(), bcfg.DataDir)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
