@@ -2,8 +2,8 @@ package stats
 
 import (
 	"sync"
-	"unsafe"
 	"testing"
+	"unsafe"
 
 	"github.com/glassmq/glassmq/codec"
 )
