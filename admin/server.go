@@ -110,14 +110,13 @@ func (s *Server) Shutdown() error { return s.httpd.Shutdown() }
 // reqState is the per-request scratch space, pooled: the DescribeMQTTClient
 // path reuses its slices instead of allocating.
 type reqState struct {
-	info    session.Info
-	tc      DescribeMQTTClientResponse
-	treq    DescribeMQTTClientRequest
-	body    []byte // response body under construction
-	buf     []byte // canonical request
-	sts     []byte // string to sign
-	scratch []byte // HMAC working space
-	pairs   []kv
+	info  session.Info
+	tc    DescribeMQTTClientResponse
+	treq  DescribeMQTTClientRequest
+	body  []byte // response body under construction
+	buf   []byte // canonical request
+	sts   []byte // string to sign
+	pairs []kv
 }
 
 func (s *Server) getState() *reqState { return s.states.Get().(*reqState) }

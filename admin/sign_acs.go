@@ -136,7 +136,7 @@ func (s *Server) verifyACS3(ctx *fasthttp.RequestCtx, st *reqState) failure {
 	t := append(st.sts[:0], acs3Algorithm+"\n"...)
 	t = appendSHA256Hex(t, b)
 	st.sts = t
-	got := hmacSHA256(&st.scratch, secret, t)
+	got := hmacSHA256(secret, t)
 	if !hmac.Equal(got[:], want[:]) {
 		return failure{status: 400, code: alSignatureDoesNotMatch, msg: signatureMismatch + string(t),
 			hint: "check the AccessKeySecret; the canonical request was: " + string(b)}

@@ -71,7 +71,7 @@ func (s *Server) verifyRPC(ctx *fasthttp.RequestCtx, st *reqState) failure {
 	t = appendPercent(t, st.buf)
 	st.sts = t
 
-	mac := hmacSHA1(&st.scratch, key, t)
+	mac := hmacSHA1(key, t)
 	var enc [28]byte // base64 of 20 bytes
 	base64.StdEncoding.Encode(enc[:], mac[:])
 	if subtle.ConstantTimeCompare(enc[:], sig) != 1 {

@@ -181,10 +181,10 @@ func (s *Server) tc3Signature(ctx *fasthttp.RequestCtx, st *reqState, a *tc3Auth
 	t = appendSHA256Hex(t, b)
 	st.sts = t
 
-	kDate := hmacSHA256(&st.scratch, tc3Key, date)
-	kSvc := hmacSHA256(&st.scratch, kDate[:], []byte(tc3Service))
-	kSign := hmacSHA256(&st.scratch, kSvc[:], []byte(tc3Terminator))
-	return hmacSHA256(&st.scratch, kSign[:], t), lowered
+	kDate := hmacSHA256(tc3Key, date)
+	kSvc := hmacSHA256(kDate[:], []byte(tc3Service))
+	kSign := hmacSHA256(kSvc[:], []byte(tc3Terminator))
+	return hmacSHA256(kSign[:], t), lowered
 }
 
 // checkTencentWindow rejects a timestamp more than 5 minutes from now.

@@ -67,10 +67,10 @@ func (s *Server) verifyTencentLegacy(ctx *fasthttp.RequestCtx, st *reqState) fai
 
 	var mac []byte
 	if sha256 {
-		m := hmacSHA256(&st.scratch, secret, t)
+		m := hmacSHA256(secret, t)
 		mac = m[:]
 	} else {
-		m := hmacSHA1(&st.scratch, secret, t)
+		m := hmacSHA1(secret, t)
 		mac = m[:]
 	}
 	var enc [44]byte // base64 of 32 bytes
