@@ -33,8 +33,9 @@ type ownerBox struct{ v any }
 // Session is one client's session: what outlives a single network connection
 // when CleanSession is 0, and the introspection data of SPEC section 3.
 //
-// Lock order: Session.mu is the only lock here and is never held while
-// calling into another session or the broker's router.
+// Lock order: see the package doc. Session.mu is never held while calling
+// into another session or the broker's router; Store.Apply may be called
+// under it.
 type Session struct {
 	ClientID string       // immutable
 	Seq      uint64       // immutable, unique per registry; orders sessions for de-duplication
