@@ -21,11 +21,11 @@ lint: vet ## go vet and gofmt -l
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: lint ## vet, gofmt, then every test with the race detector, shuffled
-	$(GO) test -race -shuffle=on -timeout 8m ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout 8m ./...
 	@if [ -f sdktest/go.mod ]; then $(MAKE) --no-print-directory sdktest; fi
 
 sdktest: ## official cloud SDKs against a real glassmq (nested module)
-	cd sdktest && $(GO) test -race -timeout 5m ./...
+	cd sdktest && $(GO) test -race -count=1 -timeout 5m ./...
 
 conformance: ## the Paho Go client's own functional tests (fvt_client_test.go) against a real glassmq
 	$(GO) test -race -count=1 -run '^TestPahoFVT$$' -v ./broker
