@@ -38,7 +38,16 @@ func parseACS3Auth(h []byte) (a acs3Auth, ok bool) {
 		return acs3Auth{algorithm: h}, false
 	}
 	a.algorithm = h[:sp]
-	for rest := h[sp+1:]; len(rest) > 0; {
+	a.accessKeyID, a.signedHeaders, a.signature, ok = authParams(h[sp+1:])
+	return a, ok && len(a.accessKeyID) > 0 && len(a.signedHeaders) > 0 && len(a.signature) > 0
+}
+
+// authParams parses the "Credential=…, SignedHeaders=…, Signature=…" list
+// that follows the algorithm name in TC3 and ACS3 Authorization headers
+// (commas, optional spaces, any order). ok is false when a part has no '='.
+// The slices point into p.
+func authParams(p []byte) (credential, signedHeaders, signature []byte, ok bool) {
+	for rest := p; len(rest) > 0; {
 		part := rest
 		if i := bytes.IndexByte(rest, ','); i >= 0 {
 			part, rest = rest[:i], rest[i+1:]
@@ -47,18 +56,18 @@ func parseACS3Auth(h []byte) (a acs3Auth, ok bool) {
 		}
 		name, val, found := bytes.Cut(trimSpace(part), []byte("="))
 		if !found {
-			return a, false
+			return nil, nil, nil, false
 		}
 		switch string(name) {
 		case "Credential":
-			a.accessKeyID = val
+			credential = val
 		case "SignedHeaders":
-			a.signedHeaders = val
+			signedHeaders = val
 		case "Signature":
-			a.signature = val
+			signature = val
 		}
 	}
-	return a, len(a.accessKeyID) > 0 && len(a.signedHeaders) > 0 && len(a.signature) > 0
+	return credential, signedHeaders, signature, true
 }
 
 // verifyACS3 checks an ACS3-HMAC-SHA256 request: Authorization, date

@@ -42,27 +42,11 @@ func parseTC3Auth(h []byte) (a tc3Auth, ok bool) {
 	if len(rest) == 0 || rest[0] != ' ' {
 		return a, false
 	}
-	var scope []byte
-	for len(rest) > 0 {
-		part := rest
-		if i := bytes.IndexByte(rest, ','); i >= 0 {
-			part, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		name, val, found := bytes.Cut(trimSpace(part), []byte("="))
-		if !found {
-			return a, false
-		}
-		switch string(name) {
-		case "Credential":
-			scope = val
-		case "SignedHeaders":
-			a.signedHeaders = val
-		case "Signature":
-			a.signature = val
-		}
+	scope, signedHeaders, signature, ok := authParams(rest[1:])
+	if !ok {
+		return a, false
 	}
+	a.signedHeaders, a.signature = signedHeaders, signature
 	// scope is SecretId/Date/Service/tc3_request; cut from the right.
 	var term []byte
 	for _, dst := range []*[]byte{&term, &a.service, &a.date} {
