@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 )
@@ -148,13 +147,12 @@ func (s *Server) serveAlibaba(ctx *fasthttp.RequestCtx, d dialect) {
 	online := s.broker.SessionInfo(string(clientID), &st.info) && st.info.Connected
 	resp := QuerySessionByClientIDResponse{OnlineStatus: online, RequestID: requestID}
 	if format, _ := formParam(ctx, "Format"); bytes.EqualFold(format, []byte("XML")) {
-		st.body = resp.appendXML(st.body[:0])
 		ctx.SetContentType("text/xml;charset=utf-8")
+		ctx.SetBody(marshalXML(&resp))
 	} else {
-		st.body = resp.appendJSON(st.body[:0])
 		ctx.SetContentType("application/json;charset=utf-8")
+		ctx.SetBody(marshalJSON(&resp))
 	}
-	ctx.SetBody(st.body)
 	s.metrics.request(act, resultOK)
 }
 
@@ -185,72 +183,7 @@ func (s *Server) alibabaFail(ctx *fasthttp.RequestCtx, st *reqState, act action,
 		hint = "see the Message"
 	}
 	e := AlibabaError{RequestID: requestID, HostID: string(ctx.Request.Header.Host()), Code: f.code, Message: f.msg, Recommend: hint}
-	st.body = e.appendJSON(st.body[:0])
 	ctx.SetStatusCode(f.status)
 	ctx.SetContentType("application/json;charset=utf-8")
-	ctx.SetBody(st.body)
-}
-
-// appendJSON appends r as encoding/json's Marshal would.
-func (r *QuerySessionByClientIDResponse) appendJSON(b []byte) []byte {
-	b = appendJSONKey(append(b, '{'), "OnlineStatus", true)
-	b = appendJSONBool(b, r.OnlineStatus)
-	b = appendJSONKey(b, "RequestId", false)
-	b = appendJSONString(b, r.RequestID)
-	return append(b, '}')
-}
-
-// appendXML appends r as encoding/xml's Marshal would:
-// <QuerySessionByClientIdResponse><OnlineStatus>true</OnlineStatus><RequestId>..</RequestId></QuerySessionByClientIdResponse>.
-func (r *QuerySessionByClientIDResponse) appendXML(b []byte) []byte {
-	b = append(b, "<QuerySessionByClientIdResponse><OnlineStatus>"...)
-	b = strconv.AppendBool(b, r.OnlineStatus)
-	b = append(b, "</OnlineStatus><RequestId>"...)
-	b = appendXMLText(b, r.RequestID)
-	return append(b, "</RequestId></QuerySessionByClientIdResponse>"...)
-}
-
-// appendXMLText appends s escaped as XML character data, as
-// xml.EscapeText does.
-func appendXMLText(b []byte, s string) []byte {
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b = append(b, "&#34;"...)
-		case r == '\'':
-			b = append(b, "&#39;"...)
-		case r == '&':
-			b = append(b, "&amp;"...)
-		case r == '<':
-			b = append(b, "&lt;"...)
-		case r == '>':
-			b = append(b, "&gt;"...)
-		case r == '\t':
-			b = append(b, "&#x9;"...)
-		case r == '\n':
-			b = append(b, "&#xA;"...)
-		case r == '\r':
-			b = append(b, "&#xD;"...)
-		case r < 0x20 || r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF || (r >= 0xD800 && r <= 0xDFFF):
-			b = utf8.AppendRune(b, utf8.RuneError)
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return b
-}
-
-// appendJSON appends e as encoding/json's Marshal would.
-func (e *AlibabaError) appendJSON(b []byte) []byte {
-	b = appendJSONKey(append(b, '{'), "RequestId", true)
-	b = appendJSONString(b, e.RequestID)
-	b = appendJSONKey(b, "HostId", false)
-	b = appendJSONString(b, e.HostID)
-	b = appendJSONKey(b, "Code", false)
-	b = appendJSONString(b, e.Code)
-	b = appendJSONKey(b, "Message", false)
-	b = appendJSONString(b, e.Message)
-	b = appendJSONKey(b, "Recommend", false)
-	b = appendJSONString(b, e.Recommend)
-	return append(b, '}')
+	ctx.SetBody(marshalJSON(&e))
 }

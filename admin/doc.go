@@ -12,8 +12,10 @@
 // broker-wide counters through stats.Broker snapshots, are done with the
 // *fasthttp.RequestCtx when they return (nothing is handed to another
 // goroutine: /metrics is written with expfmt, not through a net/http
-// adaptor), and reuse pooled per-request state, so the cloud paths allocate
-// little (see admin_bench_test.go).
+// adaptor), and reuse pooled per-request state. Answers are encoded with
+// encoding/json and encoding/xml from the vendor structs' tags: a
+// DescribeMQTTClient costs about 2.6 µs (admin_bench_test.go), nothing
+// beside rate limits of 20 and 500 requests/s.
 //
 // # Choices where the vendors leave room
 //

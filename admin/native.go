@@ -3,7 +3,6 @@ package admin
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"net/url"
 	"slices"
 	"strconv"
@@ -445,13 +444,9 @@ func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow, what string) 
 
 // writeJSON answers v as JSON with status.
 func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("admin: encoding a native answer: " + err.Error()) // our own types always encode
-	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
+	ctx.SetBody(marshalJSON(v))
 }
 
 // nativeError answers {"error":{"code":..,"message":..}} with status.

@@ -113,7 +113,6 @@ type reqState struct {
 	info  session.Info
 	tc    DescribeMQTTClientResponse
 	treq  DescribeMQTTClientRequest
-	body  []byte // response body under construction
 	buf   []byte // canonical request
 	sts   []byte // string to sign
 	pairs []kv
@@ -123,7 +122,7 @@ func (s *Server) getState() *reqState { return s.states.Get().(*reqState) }
 
 func (s *Server) putState(st *reqState) {
 	const maxKeep = 64 << 10 // do not pool what one huge session grew
-	if cap(st.body) > maxKeep || cap(st.buf) > maxKeep || len(st.info.History) > 4096 {
+	if cap(st.buf) > maxKeep || len(st.info.History) > 4096 {
 		return
 	}
 	st.tc.clear()

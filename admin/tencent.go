@@ -99,11 +99,8 @@ func (s *Server) serveTencent(ctx *fasthttp.RequestCtx, d dialect) {
 		return
 	}
 	st.tc.fill(&st.info, requestID)
-	b := append(st.body[:0], `{"Response":`...)
-	b = append(st.tc.appendJSON(b), '}')
-	st.body = b
 	ctx.SetContentType("application/json")
-	ctx.SetBody(b)
+	ctx.SetBody(marshalJSON(tencentAnswer{Response: &st.tc}))
 	s.metrics.request(act, resultOK)
 }
 
@@ -172,10 +169,10 @@ func (s *Server) tencentFail(ctx *fasthttp.RequestCtx, st *reqState, act action,
 		result = resultThrottled
 	}
 	s.metrics.request(act, result)
-	st.body = appendTencentError(st.body[:0], f.code, f.msg, requestID)
+	body := marshalJSON(tencentAnswer{Response: tencentErrorResponse{Error: TencentError{Code: f.code, Message: f.msg}, RequestID: requestID}})
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(st.body)
+	ctx.SetBody(body)
 }
 
 // verifyTencent checks the request's signature: TC3 or legacy, as detected.

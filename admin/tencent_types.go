@@ -95,6 +95,9 @@ func (r *DescribeMQTTClientResponse) fill(info *session.Info, requestID string) 
 	for _, s := range info.Subscriptions {
 		subs = append(subs, MQTTClientSubscription{TopicFilter: s.TopicFilter, QoS: int64(s.QoS)})
 	}
+	if subs == nil {
+		subs = []MQTTClientSubscription{} // [] rather than null: other-language SDKs expect arrays
+	}
 	r.MQTTClientSubscriptions = subs
 	r.Inbound.fill(&info.Sent)
 	r.OutBound.fill(&info.Received)
@@ -111,6 +114,9 @@ func (r *StatisticsReport) fill(s *stats.Snapshot) {
 		}
 		items = append(items, PacketStatistics{MessageType: it.Type.String(), QoS: int64(it.QoS), Count: it.Count})
 	}
+	if items == nil {
+		items = []PacketStatistics{}
+	}
 	r.Items = items
 }
 
@@ -125,78 +131,14 @@ func (r *DescribeMQTTClientResponse) clear() {
 	}
 }
 
-// appendJSON appends r as JSON, byte for byte what encoding/json's Marshal
-// gives, without allocating. Nil slices are written as [] rather than null:
-// the SDK reads both, and other-language SDKs expect arrays.
-func (r *DescribeMQTTClientResponse) appendJSON(b []byte) []byte {
-	b = appendJSONKey(append(b, '{'), "ClientId", true)
-	b = appendJSONString(b, r.ClientID)
-	b = appendJSONKey(b, "ClientAddress", false)
-	b = appendJSONString(b, r.ClientAddress)
-	b = appendJSONKey(b, "ProtocolVersion", false)
-	b = appendJSONInt(b, r.ProtocolVersion)
-	b = appendJSONKey(b, "Keepalive", false)
-	b = appendJSONInt(b, r.KeepAlive)
-	b = appendJSONKey(b, "ConnectionStatus", false)
-	b = appendJSONString(b, r.ConnectionStatus)
-	b = appendJSONKey(b, "CreateTime", false)
-	b = appendJSONInt(b, r.CreateTime)
-	b = appendJSONKey(b, "ConnectTime", false)
-	b = appendJSONInt(b, r.ConnectTime)
-	b = appendJSONKey(b, "DisconnectTime", false)
-	b = appendJSONInt(b, r.DisconnectTime)
-	b = appendJSONKey(b, "MQTTClientSubscriptions", false)
-	b = append(b, '[')
-	for i, s := range r.MQTTClientSubscriptions {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONKey(append(b, '{'), "TopicFilter", true)
-		b = appendJSONString(b, s.TopicFilter)
-		b = appendJSONKey(b, "Qos", false)
-		b = append(appendJSONInt(b, s.QoS), '}')
-	}
-	b = append(b, ']')
-	b = appendJSONKey(b, "Inbound", false)
-	b = r.Inbound.appendJSON(b)
-	b = appendJSONKey(b, "OutBound", false)
-	b = r.OutBound.appendJSON(b)
-	b = appendJSONKey(b, "CleanSession", false)
-	b = appendJSONBool(b, r.CleanSession)
-	b = appendJSONKey(b, "RequestId", false)
-	b = appendJSONString(b, r.RequestID)
-	return append(b, '}')
+// tencentAnswer is the envelope of every Tencent answer:
+// {"Response":{...,"RequestId":..}}.
+type tencentAnswer struct {
+	Response any `json:"Response"`
 }
 
-func (r *StatisticsReport) appendJSON(b []byte) []byte {
-	b = appendJSONKey(append(b, '{'), "Bytes", true)
-	b = appendJSONUint(b, r.Bytes)
-	b = appendJSONKey(b, "Items", false)
-	b = append(b, '[')
-	for i, it := range r.Items {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONKey(append(b, '{'), "MessageType", true)
-		b = appendJSONString(b, it.MessageType)
-		b = appendJSONKey(b, "Qos", false)
-		b = appendJSONInt(b, it.QoS)
-		b = appendJSONKey(b, "Count", false)
-		b = append(appendJSONUint(b, it.Count), '}')
-	}
-	return append(b, ']', '}')
-}
-
-// appendTencentError appends a whole Tencent error answer:
-// {"Response":{"Error":{"Code":..,"Message":..},"RequestId":..}}.
-func appendTencentError(b []byte, code, msg, requestID string) []byte {
-	b = appendJSONKey(append(b, '{'), "Response", true)
-	b = appendJSONKey(append(b, '{'), "Error", true)
-	b = appendJSONKey(append(b, '{'), "Code", true)
-	b = appendJSONString(b, code)
-	b = appendJSONKey(b, "Message", false)
-	b = append(appendJSONString(b, msg), '}')
-	b = appendJSONKey(b, "RequestId", false)
-	b = appendJSONString(b, requestID)
-	return append(b, '}', '}')
+// tencentErrorResponse is the "Response" of a Tencent error answer.
+type tencentErrorResponse struct {
+	Error     TencentError `json:"Error"`
+	RequestID string       `json:"RequestId"`
 }
