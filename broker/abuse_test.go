@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -688,7 +689,7 @@ func abuseSubscribeFlood(t *testing.T, s *Server, sampleHeap func()) {
 		var batch []byte
 		var filter []byte
 		for i := 0; i < n; i++ {
-			filter = append(append(filter[:0], "flood/"...), itoa(i)...)
+			filter = append(append(filter[:0], "flood/"...), strconv.Itoa(i)...)
 			batch = codec.AppendSubscribe(batch, uint16(i%65535+1), []codec.Subscription{{TopicFilter: filter, QoS: 1}})
 			if len(batch) >= 32<<10 || i == n-1 {
 				if err := w.write(batch); err != nil {
@@ -849,7 +850,7 @@ func TestAbuseNonReaderOutboundBounded(t *testing.T) {
 	pub.connect("amp-pub", true, false)
 	const retained, size = 32, 8 << 10
 	for i := range retained {
-		pub.publish("amp/"+itoa(i), strings.Repeat("r", size), 1, true, uint16(i+1))
+		pub.publish("amp/"+strconv.Itoa(i), strings.Repeat("r", size), 1, true, uint16(i+1))
 		pub.expectPacket("40 02 " + hex16(uint16(i+1)))
 	}
 	memBefore := heapInUse()

@@ -1,10 +1,7 @@
 package broker
 
 import (
-	"errors"
-
 	"github.com/glassmq/glassmq/codec"
-	"github.com/glassmq/glassmq/session"
 )
 
 // Authorizer decides who may connect and what each client may do.
@@ -62,7 +59,11 @@ func (c *Conn) afterAuth(id string, code byte, user string, proven bool) {
 		return // the network went away while the password was checked
 	}
 	if code != connAccepted {
-		c.c4Refused(code)
+		why := "not authorized"
+		if code == 4 {
+			why = "bad user name or password"
+		}
+		c.rejectConnect(code, why)
 		return
 	}
 	c.meta.Username = user
@@ -73,19 +74,6 @@ func (c *Conn) afterAuth(id string, code byte, user string, proven bool) {
 	if c.state == stateConnected && len(c.t.Peek()) > 0 && c.OnTraffic() {
 		c.t.Close()
 	}
-}
-
-// c4Refused answers a refused CONNECT (bad credentials or not authorized)
-// and closes [MQTT-3.2.2-5]. Loop-only.
-func (c *Conn) c4Refused(code byte) {
-	c.writeConnack(false, code)
-	c.ls.st.ProtocolErrors.Add(1)
-	why := "not authorized"
-	if code == 4 {
-		why = "bad user name or password"
-	}
-	c.e.log.clientError(c.addr, codec.TypeConnect, errors.New("broker: CONNECT refused: "+why))
-	c.closeWith(session.ReasonProtocolError, "CONNECT refused: "+why, false)
 }
 
 // permissions returns the connection's permissions, refreshed after a

@@ -84,10 +84,11 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	if off > 0 {
 		// Keep-alive counts whole control packets [MQTT-3.1.2-24]: bytes
 		// of a packet that never completes do not keep a client alive.
-		c.lastActivity.Store(time.Now().UnixNano())
-	}
-	if c.sess != nil && c.state == stateConnected {
-		c.sess.Touch(nowMillis())
+		now := time.Now()
+		c.lastActivity.Store(now.UnixNano())
+		if c.sess != nil && c.state == stateConnected {
+			c.sess.Touch(now.UnixMilli())
+		}
 	}
 	c.ls.touch(c)
 	c.ls.flush()
@@ -119,7 +120,7 @@ func (c *Conn) handle(frame []byte) {
 	t := codec.PacketType(frame)
 	if c.state == stateNew {
 		if t != codec.TypeConnect { // [MQTT-3.1.0-1]
-			c.protocolError(t, "first packet is %s, want CONNECT [MQTT-3.1.0-1]")
+			c.protocolError(t, fmt.Sprintf("first packet is %s, want CONNECT [MQTT-3.1.0-1]", t))
 			return
 		}
 		c.handleConnect(frame)
@@ -159,7 +160,7 @@ func (c *Conn) handle(frame []byte) {
 	case codec.TypeConnect: // [MQTT-3.1.0-2]
 		c.protocolError(t, "second CONNECT on one connection [MQTT-3.1.0-2]")
 	default: // packets only a server sends: CONNACK, SUBACK, UNSUBACK, PINGRESP, reserved
-		c.protocolError(t, "a client may not send %s")
+		c.protocolError(t, fmt.Sprintf("a client may not send %s", t))
 	}
 }
 
@@ -351,8 +352,7 @@ func inflightHas(f []session.Inflight, id uint16) bool {
 // fail closes the connection for a codec error, logging and counting it.
 // Loop-only.
 func (c *Conn) fail(t codec.Type, err error) {
-	var ce *codec.Error
-	if errors.As(err, &ce) && errors.Is(err, codec.ErrMalformed) {
+	if errors.Is(err, codec.ErrMalformed) {
 		c.ls.st.Malformed.Add(1)
 	} else {
 		c.ls.st.ProtocolErrors.Add(1)
@@ -362,10 +362,9 @@ func (c *Conn) fail(t codec.Type, err error) {
 }
 
 // protocolError closes the connection for a protocol violation found by the
-// broker rather than the codec. format may contain one %s for the type.
-// Loop-only.
-func (c *Conn) protocolError(t codec.Type, format string) {
-	c.fail(t, &codec.Error{Type: t, Field: "packet type", Detail: sprintfType(format, t), Err: codec.ErrProtocol})
+// broker rather than the codec. Loop-only.
+func (c *Conn) protocolError(t codec.Type, detail string) {
+	c.fail(t, &codec.Error{Type: t, Field: "packet type", Detail: detail, Err: codec.ErrProtocol})
 }
 
 // closeWith closes the connection logically: detaches its session (deleting

@@ -3,7 +3,6 @@ package broker
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,9 +63,6 @@ func NewEngine(c Config) *Engine {
 // Stats returns the broker-wide counters. Safe for concurrent use.
 func (e *Engine) Stats() *stats.Broker { return e.stats }
 
-// Config returns the engine's configuration. Safe for concurrent use.
-func (e *Engine) Config() Config { return e.cfg }
-
 // UseStore makes the engine persist to st and restores what st holds:
 // persistent sessions (offline, with their subscriptions, queued and
 // in-flight messages) and retained messages. Sessions idle past
@@ -105,6 +101,9 @@ func (e *Engine) UseStore(st session.Store) error {
 	e.stats.Retained.Store(int64(len(retained)))
 	return nil
 }
+
+// Config returns the engine's configuration. Safe for concurrent use.
+func (e *Engine) Config() Config { return e.cfg }
 
 // Start starts the engine's ticker (keep-alive, connect timeouts, session
 // expiry, $SYS). Call it once, before connections arrive.
@@ -192,6 +191,3 @@ func assignClientID() string {
 }
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
-
-// hostname is reported in $SYS.
-var hostname, _ = os.Hostname()

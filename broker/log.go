@@ -41,13 +41,3 @@ func (l *throttledLog) clientError(addr string, t codec.Type, err error) {
 	}
 	log.Printf("client %s closed: %v%s", addr, err, suffix)
 }
-
-// sprintfType fills a format with at most one %s for t.
-func sprintfType(format string, t codec.Type) string {
-	for i := 0; i+1 < len(format); i++ {
-		if format[i] == '%' && format[i+1] == 's' {
-			return format[:i] + t.String() + format[i+2:]
-		}
-	}
-	return format
-}

@@ -196,8 +196,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 					ls.enc = codec.AppendPublish(ls.enc[:0], &codec.Publish{TopicName: topic, Payload: payload})
 					encoded = true
 				}
-				c.writeQoS0(ls.enc)
-				ls.touch(c)
+				c.writeQoS0(ls.enc) // touches c
 				continue
 			}
 			b := ls.batchFor(c.ls)

@@ -146,9 +146,5 @@ func (e *Engine) publishMessage(ls *loopState, m *session.Message) {
 	if m.Retain {
 		e.setRetained(ls, m)
 	}
-	var stored *session.Message
-	if m.QoS > 0 {
-		stored = &session.Message{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS}
-	}
-	ls.route(m.Topic, m.Payload, m.QoS, stored)
+	ls.route(m.Topic, m.Payload, m.QoS, m) // immutable, so shared by every QoS 1/2 delivery
 }

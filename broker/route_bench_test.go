@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/glassmq/glassmq/codec"
@@ -34,7 +35,7 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 		c := e.Open(tr, h)
 		c.state = stateConnected
 		c.meta = &session.ConnMeta{CleanSession: true}
-		s := session.New("sub-"+itoa(i), e.reg.NextSeq(), 10, 10, 0, 0)
+		s := session.New("sub-"+strconv.Itoa(i), e.reg.NextSeq(), 10, 10, 0, 0)
 		c.sess = s
 		s.Lock()
 		s.SetOwnerLocked(c)
@@ -49,7 +50,7 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 // flushed: match, encode once, copy per subscriber, count, write.
 func BenchmarkRouteQoS0(b *testing.B) {
 	for _, n := range []int{1, 10, 100} {
-		b.Run("subs-"+itoa(n)+"-64B", func(b *testing.B) {
+		b.Run("subs-"+strconv.Itoa(n)+"-64B", func(b *testing.B) {
 			ls, _ := routeFixture(b, n)
 			topic, payload := []byte("bench/topic"), make([]byte, 64)
 			b.ReportAllocs()

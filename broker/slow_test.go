@@ -4,6 +4,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestSlowConsumer(t *testing.T) {
 	subs := make([]net.Conn, fast)
 	for i := range subs {
 		r := dialRaw(t, s)
-		r.connect("fast-"+itoa(i), true, false)
+		r.connect("fast-"+strconv.Itoa(i), true, false)
 		r.subscribe(1, string(topic), 0)
 		subs[i] = r.c
 	}
@@ -127,14 +128,3 @@ func TestSlowConsumer(t *testing.T) {
 }
 
 func fastest(d []time.Duration) time.Duration { return slices.Min(d) }
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
-}

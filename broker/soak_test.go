@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -255,7 +256,7 @@ func (p *soakPublisher) send(w *wire) error {
 		p.inflight[id] = &soakPending{seq: k.seq, qos: qos}
 	}
 	p.payload = soakPayload(p.payload, k, qos, p.rng.IntN(64))
-	return w.write(codec.AppendPublish(nil, &codec.Publish{QoS: qos, TopicName: []byte("soak/" + itoa(p.idx)), PacketID: id, Payload: p.payload}))
+	return w.write(codec.AppendPublish(nil, &codec.Publish{QoS: qos, TopicName: []byte("soak/" + strconv.Itoa(p.idx)), PacketID: id, Payload: p.payload}))
 }
 
 // resend sends the unfinished flows again after a reconnect, in order:
@@ -274,7 +275,7 @@ func (p *soakPublisher) resend(w *wire) error {
 			continue
 		}
 		p.payload = soakPayload(p.payload, soakKey{p.idx, f.seq}, f.qos, 0)
-		out = codec.AppendPublish(out, &codec.Publish{Dup: true, QoS: f.qos, TopicName: []byte("soak/" + itoa(p.idx)), PacketID: id, Payload: p.payload})
+		out = codec.AppendPublish(out, &codec.Publish{Dup: true, QoS: f.qos, TopicName: []byte("soak/" + strconv.Itoa(p.idx)), PacketID: id, Payload: p.payload})
 	}
 	if len(out) == 0 {
 		return nil

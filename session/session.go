@@ -111,7 +111,7 @@ func (s *Session) SetOwnerLocked(c any) {
 	s.owner.Store(&ownerBox{c})
 }
 
-// Claim returns the connection taking the session over, if any. The caller
+// ClaimLocked returns the connection taking the session over, if any. The caller
 // holds the lock.
 func (s *Session) ClaimLocked() any { return s.claim }
 
