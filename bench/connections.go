@@ -20,6 +20,7 @@ func runConnections(c *Config) (Result, error) {
 	if err := RaiseFileLimit(c.Connections + 256); err != nil {
 		return r, err
 	}
+	growFDTable(c.Connections + 256)
 	nonce := newNonce()
 	var before int64
 	if c.BrokerPID > 0 {
@@ -96,6 +97,30 @@ func runConnections(c *Config) (Result, error) {
 		}
 	}
 	return r, nil
+}
+
+// growFDTable grows this process's descriptor table to hold n descriptors
+// before the timed part starts. Linux grows it by doubling, and in a
+// multi-threaded process each growth waits for an RCU grace period (5-15 ms
+// here) inside connect(): the load generator's own stall, which would
+// otherwise show in every broker's connect p99. The broker does the same at
+// start (broker/fdtable.go); this package may not import broker.
+func growFDTable(n int) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = sc.Control(func(fd uintptr) {
+		nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, uintptr(n-1))
+		if errno == 0 {
+			syscall.Close(int(nfd))
+		}
+	})
 }
 
 // VmRSS returns the resident set size of process pid in KiB, from

@@ -108,6 +108,7 @@ func (e *Engine) Config() Config { return e.cfg }
 // Start starts the engine's ticker (keep-alive, connect timeouts, session
 // expiry, $SYS). Call it once, before connections arrive.
 func (e *Engine) Start() {
+	reserveFDs(e.cfg.MaxConnections + 256)
 	go e.tickLoop()
 }
 
