@@ -3,11 +3,9 @@ package bench
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -23,63 +21,41 @@ func runConnections(c *Config) (Result, error) {
 	growFDTable(c.Connections + 256)
 	nonce := newNonce()
 	var before int64
+	var cpu0 time.Duration
 	if c.BrokerPID > 0 {
 		var err error
 		if before, err = VmRSS(c.BrokerPID); err != nil {
 			return r, err
 		}
+		if cpu0, err = ProcessCPU(c.BrokerPID); err != nil {
+			return r, err
+		}
 	}
-	conns := make([]*net.TCPConn, c.Connections)
-	hists := make([]Histogram, c.Dialers)
-	var next atomic.Int64
-	var failed atomic.Int64
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
+	d, err := newIdleDialer(c.Addr, nonce)
+	if err != nil {
+		return r, err
+	}
+	defer d.closeAll()
 	var done atomic.Int64
 	prog := startProgress(c.Progress, label(c), func() (uint64, uint64) { return uint64(done.Load()), 0 })
 	start := time.Now()
-	for d := range c.Dialers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(conns) {
-					return
-				}
-				t0 := time.Now()
-				conn, err := dial(c.Addr, 10*time.Second)
-				if err == nil {
-					err = handshake(conn, fmt.Sprintf("idle-%s-%d", nonce, i), false, "", "", t0.Add(10*time.Second))
-					if err != nil {
-						conn.Close()
-					}
-				}
-				if err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					continue
-				}
-				hists[d].Record(int64(time.Since(t0)))
-				conns[i] = conn
-				done.Add(1)
-			}
-		})
-	}
-	wg.Wait()
+	d.openIdle(c.Connections, c.Dialers, &done)
 	elapsed := time.Since(start)
 	prog.stop()
-	var h Histogram
-	for i := range hists {
-		h.Merge(&hists[i])
-	}
-	r.Connections = int(done.Load())
-	r.ConnectFailed = int(failed.Load())
+	r.Connections = len(d.opened)
+	r.ConnectFailed = d.failed
 	r.ConnectRate = float64(r.Connections) / elapsed.Seconds()
 	r.Elapsed = elapsed.Seconds()
-	r.setLatency(&h)
-	if err, ok := firstErr.Load().(error); ok {
-		r.addError(fmt.Errorf("%d connections failed, first: %w", r.ConnectFailed, err))
+	r.setLatency(&d.hist)
+	if d.first != nil {
+		r.addError(fmt.Errorf("%d connections failed, first: %w", r.ConnectFailed, d.first))
 	}
 	if c.BrokerPID > 0 {
+		if cpu1, err := ProcessCPU(c.BrokerPID); err != nil {
+			r.addError(err)
+		} else if r.Connections > 0 {
+			r.CPUPerConnUs = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Connections)
+		}
 		time.Sleep(c.Settle)
 		after, err := VmRSS(c.BrokerPID)
 		if err != nil {
@@ -90,37 +66,33 @@ func runConnections(c *Config) (Result, error) {
 			r.RSSPerConnB = float64(after-before) * 1024 / float64(r.Connections)
 		}
 	}
-	for _, conn := range conns {
-		if conn != nil {
-			_ = conn.SetLinger(0) // reset: no TIME_WAIT for thousands of ports
-			conn.Close()
-		}
-	}
 	return r, nil
 }
 
-// growFDTable grows this process's descriptor table to hold n descriptors
-// before the timed part starts. Linux grows it by doubling, and in a
-// multi-threaded process each growth waits for an RCU grace period (5-15 ms
-// here) inside connect(): the load generator's own stall, which would
-// otherwise show in every broker's connect p99. The broker does the same at
-// start (broker/fdtable.go); this package may not import broker.
-func growFDTable(n int) {
-	f, err := os.Open(os.DevNull)
+// ProcessCPU returns the CPU time process pid has used so far, all threads,
+// with nanosecond resolution: the sum of the first field of
+// /proc/PID/task/*/schedstat. Threads that already exited are not counted,
+// which suits a broker whose threads live as long as it does.
+func ProcessCPU(pid int) (time.Duration, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		return
+		return 0, fmt.Errorf("bench: broker CPU: %w", err)
 	}
-	defer f.Close()
-	sc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	_ = sc.Control(func(fd uintptr) {
-		nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, uintptr(n-1))
-		if errno == 0 {
-			syscall.Close(int(nfd))
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited between ReadDir and here
 		}
-	})
+		first, _, _ := strings.Cut(string(b), " ")
+		ns, err := strconv.ParseInt(first, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: broker CPU: %s/schedstat %q: %w", t.Name(), b, err)
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, nil
 }
 
 // VmRSS returns the resident set size of process pid in KiB, from

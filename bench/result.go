@@ -37,11 +37,14 @@ type Result struct {
 	P999 float64 `json:"p999_us,omitempty"`
 	Max  float64 `json:"max_us,omitempty"`
 
-	Connections   int     `json:"connections,omitempty"`
-	ConnectRate   float64 `json:"connects_per_s,omitempty"`
-	RSSBeforeKiB  int64   `json:"rss_before_kib,omitempty"`
-	RSSAfterKiB   int64   `json:"rss_after_kib,omitempty"`
-	RSSPerConnB   float64 `json:"rss_per_conn_bytes,omitempty"`
+	Connections  int     `json:"connections,omitempty"`
+	ConnectRate  float64 `json:"connects_per_s,omitempty"`
+	RSSBeforeKiB int64   `json:"rss_before_kib,omitempty"`
+	RSSAfterKiB  int64   `json:"rss_after_kib,omitempty"`
+	RSSPerConnB  float64 `json:"rss_per_conn_bytes,omitempty"`
+	// CPUPerConnUs is the broker's CPU time (all threads, user and system)
+	// over the timed connect phase, per connection.
+	CPUPerConnUs  float64 `json:"broker_cpu_per_conn_us,omitempty"`
 	ConnectFailed int     `json:"connect_failed,omitempty"`
 
 	Requests    uint64  `json:"requests,omitempty"`

@@ -1,0 +1,240 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/glassmq/glassmq/codec"
+)
+
+// connectTimeout bounds one connection attempt, CONNECT to CONNACK.
+const connectTimeout = 10 * time.Second
+
+// idleDialer opens idle MQTT connections on one goroutine with its own
+// epoll instance and raw, non-blocking sockets: socket, connect, epoll_ctl,
+// write, read per connection, which is half the system calls of Go's
+// net.Dial (no keep-alive options, SO_ERROR, getsockname or getpeername, and
+// no netpoller park and wake-up per connection). The connect-rate scenario
+// measures the broker, so the load generator must outrun it on one core.
+type idleDialer struct {
+	sa      syscall.Sockaddr
+	family  int
+	epfd    int
+	nonce   string
+	pkt     []byte                  // CONNECT being built
+	id      []byte                  // its client ID
+	pending map[int32]*pendingDial  // by descriptor
+	events  [128]syscall.EpollEvent // one epoll_wait's worth
+	opened  []int                   // descriptors with a CONNACK
+	hist    Histogram               // CONNECT to CONNACK
+	failed  int
+	first   error
+}
+
+// pendingDial is one connection between socket() and its CONNACK.
+type pendingDial struct {
+	fd    int
+	i     int // connection number, for the client ID
+	start time.Time
+	wrote bool
+	got   int
+	ack   [4]byte
+}
+
+func newIdleDialer(addr, nonce string) (*idleDialer, error) {
+	ta, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("bench: -addr %q: %w", addr, err)
+	}
+	d := &idleDialer{nonce: nonce, pending: map[int32]*pendingDial{}}
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		sa := &syscall.SockaddrInet4{Port: ta.Port}
+		copy(sa.Addr[:], ip4)
+		d.sa, d.family = sa, syscall.AF_INET
+	} else {
+		sa := &syscall.SockaddrInet6{Port: ta.Port}
+		copy(sa.Addr[:], ta.IP.To16())
+		d.sa, d.family = sa, syscall.AF_INET6
+	}
+	if d.epfd, err = syscall.EpollCreate1(syscall.EPOLL_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("bench: epoll_create1: %w", err)
+	}
+	return d, nil
+}
+
+// openIdle opens n connections, window at a time, counting each finished
+// one (opened or failed) in done. The opened descriptors stay open until
+// closeAll.
+func (d *idleDialer) openIdle(n, window int, done *atomic.Int64) {
+	next := 0
+	for len(d.opened)+d.failed < n {
+		for len(d.pending) < window && next < n {
+			if !d.start(next) {
+				done.Add(1)
+			}
+			next++
+		}
+		k, err := syscall.EpollWait(d.epfd, d.events[:], 100)
+		if err != nil && !errors.Is(err, syscall.EINTR) {
+			d.fail(nil, fmt.Errorf("epoll_wait: %w", err))
+			return
+		}
+		for _, ev := range d.events[:max(k, 0)] {
+			if p := d.pending[ev.Fd]; p != nil && d.step(p, ev.Events) {
+				delete(d.pending, ev.Fd)
+				done.Add(1)
+			}
+		}
+		now := time.Now()
+		for fd, p := range d.pending {
+			if now.Sub(p.start) > connectTimeout {
+				d.fail(p, fmt.Errorf("no CONNACK within %v", connectTimeout))
+				delete(d.pending, fd)
+				done.Add(1)
+			}
+		}
+	}
+}
+
+// start opens connection i's socket and starts its TCP handshake, and
+// reports whether it is under way (false: it failed and was counted).
+func (d *idleDialer) start(i int) bool {
+	p := &pendingDial{fd: -1, i: i, start: time.Now()}
+	fd, err := syscall.Socket(d.family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		d.fail(p, fmt.Errorf("socket: %w", err))
+		return false
+	}
+	p.fd = fd
+	if err := syscall.Connect(fd, d.sa); err != nil && !errors.Is(err, syscall.EINPROGRESS) {
+		d.fail(p, fmt.Errorf("connect: %w", err))
+		return false
+	}
+	// On loopback the handshake has usually finished by the time connect
+	// returns, so the CONNECT goes out at once; EAGAIN means it has not, and
+	// EPOLLOUT says when it has. Edge-triggered: after the CONNACK an idle
+	// client brings no more events.
+	events := uint32(syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET)
+	if _, err := syscall.Write(fd, d.connect(p)); err == nil {
+		p.wrote = true
+	} else if errors.Is(err, syscall.EAGAIN) {
+		events |= syscall.EPOLLOUT
+	} else {
+		d.fail(p, fmt.Errorf("CONNECT: %w", err))
+		return false
+	}
+	ev := syscall.EpollEvent{Events: events, Fd: int32(fd)}
+	if err := syscall.EpollCtl(d.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		d.fail(p, fmt.Errorf("epoll_ctl: %w", err))
+		return false
+	}
+	d.pending[int32(fd)] = p
+	return true
+}
+
+// epollET is EPOLLET as the uint32 that EpollEvent.Events holds (package
+// syscall declares it negative).
+const epollET = 1 << 31
+
+// connect returns p's CONNECT packet, valid until the next call.
+func (d *idleDialer) connect(p *pendingDial) []byte {
+	d.id = fmt.Appendf(d.id[:0], "idle-%s-%d", d.nonce, p.i)
+	d.pkt = codec.AppendConnect(d.pkt[:0], &codec.Connect{CleanSession: true, ClientID: d.id})
+	return d.pkt
+}
+
+// fail counts p (nil when no connection is involved) as failed, keeps the
+// first error, and closes p's socket.
+func (d *idleDialer) fail(p *pendingDial, err error) {
+	d.failed++
+	if d.first == nil {
+		d.first = err
+	}
+	if p != nil && p.fd >= 0 {
+		_ = syscall.Close(p.fd)
+	}
+}
+
+// closeAll resets and closes every connection and the epoll instance: a
+// reset leaves no TIME_WAIT behind for thousands of ports.
+func (d *idleDialer) closeAll() {
+	linger := syscall.Linger{Onoff: 1, Linger: 0}
+	for _, fd := range d.opened {
+		_ = syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &linger)
+		_ = syscall.Close(fd)
+	}
+	for _, p := range d.pending {
+		_ = syscall.Close(p.fd)
+	}
+	d.opened, d.pending = nil, nil
+	_ = syscall.Close(d.epfd)
+}
+
+// step advances p on epoll events evs and reports whether p is finished.
+func (d *idleDialer) step(p *pendingDial, evs uint32) bool {
+	if !p.wrote && evs&syscall.EPOLLOUT != 0 {
+		if _, err := syscall.Write(p.fd, d.connect(p)); err != nil {
+			d.fail(p, fmt.Errorf("CONNECT: %w", err))
+			return true
+		}
+		p.wrote = true
+	}
+	if evs&syscall.EPOLLIN != 0 || evs&(syscall.EPOLLERR|syscall.EPOLLHUP|syscall.EPOLLRDHUP) != 0 {
+		for p.got < len(p.ack) {
+			n, err := syscall.Read(p.fd, p.ack[p.got:])
+			switch {
+			case errors.Is(err, syscall.EAGAIN):
+				return false
+			case err != nil:
+				d.fail(p, fmt.Errorf("CONNACK: %w", err))
+				return true
+			case n == 0:
+				d.fail(p, errors.New("CONNACK: connection closed by the broker"))
+				return true
+			}
+			p.got += n
+		}
+		var ack codec.Connack
+		if _, err := ack.Decode(p.ack[:]); err != nil {
+			d.fail(p, fmt.Errorf("CONNACK: %w", err))
+			return true
+		}
+		if ack.ReturnCode != codec.Accepted {
+			d.fail(p, fmt.Errorf("CONNACK return code %#02x", ack.ReturnCode))
+			return true
+		}
+		d.hist.Record(int64(time.Since(p.start)))
+		d.opened = append(d.opened, p.fd)
+		return true
+	}
+	return false
+}
+
+// growFDTable grows this process's descriptor table to hold n descriptors
+// before the timed part starts. Linux grows it by doubling, and in a
+// multi-threaded process each growth waits for an RCU grace period (5-15 ms
+// here) inside connect(): the load generator's own stall, which would
+// otherwise show in every broker's connect p99. The broker does the same at
+// start (broker/fdtable.go); this package may not import broker.
+func growFDTable(n int) {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = sc.Control(func(fd uintptr) {
+		nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, uintptr(n-1))
+		if errno == 0 {
+			syscall.Close(int(nfd))
+		}
+	})
+}
