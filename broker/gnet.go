@@ -158,8 +158,26 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 
 func (h *gnetHandler) OnBoot(eng gnet.Engine) gnet.Action {
 	h.eng = eng
+	deferAccept(eng)
 	close(h.boot)
 	return gnet.None
+}
+
+// deferAccept asks the kernel to hand over a connection only once its first
+// bytes (the CONNECT) have arrived (TCP_DEFER_ACCEPT, as nginx's "deferred").
+// An MQTT client always speaks first, so nothing waits longer; what changes
+// is that the loop wakes once per new client instead of twice (once for the
+// accept, once for the CONNECT), and finds the CONNECT already there. A
+// client that connects and stays silent is handed over after about a second
+// (one SYN-ACK retransmission) and then meets -connect-timeout as before.
+// Linux only; elsewhere the option is absent and this does nothing.
+func deferAccept(eng gnet.Engine) {
+	fd, err := eng.Dup()
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	_ = setDeferAccept(fd)
 }
 
 func (h *gnetHandler) loop(el gnet.EventLoop) *LoopHandle {

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package broker
+
+func setDeferAccept(int) error { return nil }
