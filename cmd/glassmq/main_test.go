@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,7 @@ func TestBadFlagsExit2WithASentence(t *testing.T) {
 		{[]string{"-max-inflight", "0", "-listen", "8080"}, []string{`-max-inflight 0: must be 1 to 65535`, `-listen "8080": want host:port`}},
 		{[]string{"-admin-listen", "0.0.0.0:8080"}, []string{`-admin-listen "0.0.0.0:8080"`}},
 		{[]string{"stray"}, []string{`unexpected argument "stray"`}},
+		{[]string{"-gc-heap-floor", "-1"}, []string{"-gc-heap-floor -1: want a size in MiB from 0 to 1048576"}},
 	} {
 		var stderr bytes.Buffer
 		if code := run(tc.args, &stderr); code != 2 {
@@ -43,5 +45,31 @@ func TestHelpGroupsFlags(t *testing.T) {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("-help lacks %q", w)
 		}
+	}
+}
+
+// TestHeapFloorDefersCollection fills 24 MiB of small, live objects after
+// ballast(64) and counts collections: without the floor Go collects at 4, 8
+// and 16 MiB on the way.
+func TestHeapFloorDefersCollection(t *testing.T) {
+	count := func(floor int) uint32 {
+		b := ballast(floor)
+		runtime.GC() // start from a collected heap: a few MiB and the ballast
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		live := make([][]byte, 0, 24<<10)
+		for range 24 << 10 {
+			live = append(live, make([]byte, 1024))
+		}
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(live)
+		runtime.KeepAlive(b)
+		return after.NumGC - before.NumGC
+	}
+	if n := count(0); n < 2 {
+		t.Fatalf("%d collections without a floor, want at least 2: the test no longer shows anything", n)
+	}
+	if n := count(64); n > 0 {
+		t.Errorf("%d collections below a 64 MiB floor, want 0", n)
 	}
 }
