@@ -47,12 +47,16 @@ type Conn struct {
 	out         []byte
 	touched     bool
 	needPump    bool
-	durable     bool        // the session is kept in the store (CleanSession 0)
-	perms       Permissions // nil without an Authorizer
-	permsGen    uint64      // Authorizer generation perms came from
-	held        []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
-	heldTicket  uint64      // store ticket the held acks wait for
-	heldWaiting bool        // a WhenDurable callback is registered for the held acks
+	durable     bool // the session is kept in the store (CleanSession 0)
+	// QoS 0 PUBLISHes appended to out this round and not yet added to the
+	// session's counters: flushOut adds them with two atomic adds, not two
+	// per message.
+	sent0, sent0Bytes uint32
+	perms             Permissions // nil without an Authorizer
+	permsGen          uint64      // Authorizer generation perms came from
+	held              []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
+	heldTicket        uint64      // store ticket the held acks wait for
+	heldWaiting       bool        // a WhenDurable callback is registered for the held acks
 }
 
 // OnTraffic processes the input buffered in the transport. It reports
@@ -180,14 +184,43 @@ func (c *Conn) writeQoS0(pkt []byte) {
 		c.ls.st.DroppedQoS0.Add(1)
 		return
 	}
+	c.reserve(len(pkt))
 	c.out = append(c.out, pkt...)
-	c.countSent(codec.TypePublish, 0, len(pkt))
+	c.sent0++
+	c.sent0Bytes += uint32(len(pkt))
+	c.ls.sent.Add(codec.TypePublish, 0, len(pkt))
 	c.ls.msgsOut++
 	c.ls.touch(c)
 }
 
+// reserve makes room for n more bytes in out, from the loop's buffer pool
+// when out must grow and a pooled buffer is free (see loopState.regrow);
+// small buffers with an empty pool grow by append as usual. Loop-only.
+func (c *Conn) reserve(n int) {
+	need := len(c.out) + n
+	if need > cap(c.out) && (need > smallOut || len(c.ls.bufs) > 0) {
+		c.out = c.ls.regrow(c.out, need)
+	}
+}
+
+// smallOut is the size up to which an output buffer grows by append.
+const smallOut = 4 << 10
+
+// flushCounts adds the round's QoS 0 PUBLISHes to the session's counters.
+// Loop-only.
+func (c *Conn) flushCounts() {
+	if c.sent0 == 0 {
+		return
+	}
+	if c.sess != nil {
+		c.sess.Counters.Sent.AddN(codec.TypePublish, 0, uint64(c.sent0), uint64(c.sent0Bytes))
+	}
+	c.sent0, c.sent0Bytes = 0, 0
+}
+
 // writePublish appends a QoS 1/2 PUBLISH of m. Loop-only.
 func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16) {
+	c.reserve(codec.PublishSize(qos, len(m.Topic), len(m.Payload)))
 	n := len(c.out)
 	c.out = codec.AppendPublish(c.out, &codec.Publish{Dup: dup, QoS: qos, Retain: retain,
 		TopicName: m.Topic, PacketID: id, Payload: m.Payload})
@@ -198,6 +231,7 @@ func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id u
 // flushOut hands the connection's pending output to the transport in one
 // write. Loop-only.
 func (c *Conn) flushOut() {
+	c.flushCounts()
 	if len(c.out) == 0 {
 		return
 	}
@@ -212,7 +246,8 @@ func (c *Conn) flushOut() {
 	if err := c.t.Write(c.out); err != nil {
 		c.closeWith(session.ReasonNetworkError, err.Error(), true)
 	}
-	if cap(c.out) > 16<<10 {
+	if cap(c.out) > keepOut {
+		c.ls.release(c.out)
 		c.out = nil // idle connections keep no large buffer
 	} else {
 		c.out = c.out[:0]

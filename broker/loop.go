@@ -44,6 +44,65 @@ type loopState struct {
 	ticket   uint64   // store ticket of the last op this loop applied
 
 	heldConns []*Conn // connections whose held acks wait for a store sync
+
+	bufs    [][]byte // empty large output buffers for connections to take (see Conn.reserve)
+	pooled  int      // their total capacity
+	poolLow int      // fewest buffers in the pool since the last trimPool
+}
+
+// Output buffers: when a connection's out must grow, it takes a pooled
+// buffer if a big enough one is free; otherwise it doubles. After each flush
+// a buffer above keepOut bytes goes back to the pool (if it is at most
+// maxPooledCap and the pool holds under maxPoolBytes) rather than to the
+// garbage collector, so a busy subscriber does not allocate and copy its way
+// up to a round's output again in every round.
+const (
+	keepOut      = 16 << 10
+	maxPooledCap = 1 << 20
+	maxPoolBytes = 4 << 20
+)
+
+// regrow returns a buffer holding b with room for need bytes: the newest
+// pooled buffer when it is big enough, else a new one of twice b's capacity
+// (at least need). It releases b. Loop-only.
+func (ls *loopState) regrow(b []byte, need int) []byte {
+	var nb []byte
+	if k := len(ls.bufs); k > 0 && cap(ls.bufs[k-1]) >= need {
+		nb = ls.bufs[k-1]
+		ls.bufs[k-1] = nil
+		ls.bufs = ls.bufs[:k-1]
+		ls.pooled -= cap(nb)
+		ls.poolLow = min(ls.poolLow, k-1)
+	} else {
+		nb = make([]byte, 0, max(2*cap(b), need))
+	}
+	nb = append(nb, b...)
+	ls.release(b)
+	return nb
+}
+
+// release puts b in the pool if it is worth keeping and the pool has room.
+// The caller must not use b afterwards. Loop-only.
+func (ls *loopState) release(b []byte) {
+	if c := cap(b); c > keepOut && c <= maxPooledCap && ls.pooled+c <= maxPoolBytes {
+		ls.bufs = append(ls.bufs, b[:0])
+		ls.pooled += c
+	}
+}
+
+// trimPool drops the pooled buffers that no connection took since the last
+// call: the engine's ticker runs it on every loop once a second, so a loop
+// that went quiet gives its buffers back to the garbage collector.
+// Loop-only.
+func (ls *loopState) trimPool() {
+	n := ls.poolLow // the bottom n buffers stayed in the pool all along
+	for _, b := range ls.bufs[:n] {
+		ls.pooled -= cap(b)
+	}
+	k := copy(ls.bufs, ls.bufs[n:])
+	clear(ls.bufs[k:])
+	ls.bufs = ls.bufs[:k]
+	ls.poolLow = k
 }
 
 func newLoopState(e *Engine, idx int, l Loop) *loopState {

@@ -65,6 +65,7 @@ func (c *Conn) sendRetained(filter string, granted byte) {
 			if len(c.out)+c.t.OutboundBuffered()+size > c.e.cfg.MaxOutbound {
 				c.ls.st.DroppedQoS0.Add(1) // a client not reading gets no more QoS 0
 			} else {
+				c.reserve(size)
 				c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
 				c.countSent(codec.TypePublish, 0, size)
 				c.ls.msgsOut++

@@ -27,12 +27,24 @@ func (e *Engine) tickLoop() {
 			if now.Sub(lastExpiry) >= time.Second {
 				lastExpiry = now
 				e.expireSessions(now)
+				e.trimPools()
 			}
 			if e.cfg.SysInterval > 0 && now.Sub(lastSys) >= e.cfg.SysInterval {
 				lastSys = now
 				e.publishSys(now)
 			}
 		}
+	}
+}
+
+// trimPools asks every loop to drop the output buffers it has not used for
+// a second.
+func (e *Engine) trimPools() {
+	e.loopsMu.Lock()
+	loops := e.loops
+	e.loopsMu.Unlock()
+	for _, ls := range loops {
+		ls.loop.Execute(ls.trimPool)
 	}
 }
 
