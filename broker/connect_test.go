@@ -7,6 +7,7 @@ import (
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
 )
 
 func TestConnectRules(t *testing.T) {
@@ -154,9 +155,13 @@ func TestTakeoverStorm(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
+		// Every CONNECT must have been handled, not just the first few
+		// accepted: a straggler would take over from last below.
 		var info session.Info
+		var st stats.BrokerSnapshot
 		s.Engine().SessionInfo("contested", &info)
-		if info.Connected && int(info.Connections) >= 1 && s.Engine().Stats().Connections.Load() <= 1 {
+		s.Engine().Stats().Snapshot(&st)
+		if info.Connected && st.Connects >= n && st.Connections <= 1 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
