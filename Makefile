@@ -20,8 +20,9 @@ vet: ## go vet
 lint: vet ## go vet and gofmt -l
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: lint ## vet, gofmt, then every test with the race detector, shuffled
+test: lint ## vet, gofmt, every test with the race detector (shuffled), then the allocation tests without it
 	$(GO) test -race -shuffle=on -count=1 -timeout 8m ./...
+	$(GO) test -count=1 -run 'Allocs$$' ./...
 	@if [ -f sdktest/go.mod ]; then $(MAKE) --no-print-directory sdktest; fi
 
 sdktest: ## official cloud SDKs against a real glassmq (nested module)
