@@ -44,8 +44,12 @@ type Result struct {
 	RSSPerConnB  float64 `json:"rss_per_conn_bytes,omitempty"`
 	// CPUPerConnUs is the broker's CPU time (all threads, user and system)
 	// over the timed connect phase, per connection.
-	CPUPerConnUs  float64 `json:"broker_cpu_per_conn_us,omitempty"`
-	ConnectFailed int     `json:"connect_failed,omitempty"`
+	CPUPerConnUs float64 `json:"broker_cpu_per_conn_us,omitempty"`
+	// ClientCPUPerConnUs is the load generator's own CPU time per
+	// connection over the same phase: near 1e6/connects_per_s means the
+	// load generator, not the broker, set the rate.
+	ClientCPUPerConnUs float64 `json:"client_cpu_per_conn_us,omitempty"`
+	ConnectFailed      int     `json:"connect_failed,omitempty"`
 
 	Requests    uint64  `json:"requests,omitempty"`
 	Accepted    uint64  `json:"accepted,omitempty"`
