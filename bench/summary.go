@@ -164,26 +164,27 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 		}
 		if conns := in("connections"); len(conns) > 0 {
 			fmt.Fprintf(w, "\n### Idle connections, %s: median (min–max)\n\n", title)
-			fmt.Fprintln(w, "| target | connections | CONNECT→CONNACK conn/s | connect p50 µs | connect p99 µs | broker CPU µs/conn | broker RSS before KiB | after KiB | RSS per connection |")
-			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			fmt.Fprintln(w, "| target | connections | CONNECT→CONNACK conn/s | connect p50 µs | connect p99 µs | broker CPU µs/conn | load generator CPU µs/conn | broker RSS before KiB | after KiB | RSS per connection |")
+			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 			for _, g := range conns {
 				for _, t := range []string{a, b} {
 					if len(g.byTarget[t]) == 0 {
 						continue
 					}
-					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
+					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
 						fmtStat(g.stat(t, func(r *Result) float64 { return float64(r.Connections) }), func(v float64) string { return fmt.Sprintf("%.0f", v) }),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.ConnectRate }), si),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.P50 }), us),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.P99 }), us),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.CPUPerConnUs }), us),
+						fmtStat(g.stat(t, func(r *Result) float64 { return r.ClientCPUPerConnUs }), us),
 						fmtStat(g.stat(t, func(r *Result) float64 { return float64(r.RSSBeforeKiB) }), func(v float64) string { return fmt.Sprintf("%.0f", v) }),
 						fmtStat(g.stat(t, func(r *Result) float64 { return float64(r.RSSAfterKiB) }), func(v float64) string { return fmt.Sprintf("%.0f", v) }),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.RSSPerConnB }), bytesStr))
 				}
 				cr := func(r *Result) float64 { return r.ConnectRate }
 				cpu := func(r *Result) float64 { return r.CPUPerConnUs }
-				fmt.Fprintf(w, "| %s/%s | | %s | | | %s | | | %s |\n", a, b, ratio(g.stat(a, cr), g.stat(b, cr)), ratio(g.stat(a, cpu), g.stat(b, cpu)),
+				fmt.Fprintf(w, "| %s/%s | | %s | | | %s | | | | %s |\n", a, b, ratio(g.stat(a, cr), g.stat(b, cr)), ratio(g.stat(a, cpu), g.stat(b, cpu)),
 					ratio(g.stat(a, func(r *Result) float64 { return r.RSSPerConnB }), g.stat(b, func(r *Result) float64 { return r.RSSPerConnB })))
 			}
 		}
