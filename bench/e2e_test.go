@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,6 +127,31 @@ func TestScenariosAgainstGlassmq(t *testing.T) {
 		}
 		if r.RSSBeforeKiB <= 0 || r.RSSAfterKiB <= 0 {
 			t.Errorf("RSS before, after = %d, %d KiB; want both read", r.RSSBeforeKiB, r.RSSAfterKiB)
+		}
+		if r.CPUPerConnUs <= 0 || r.ClientCPUPerConnUs <= 0 {
+			t.Errorf("CPU per connection: broker %v µs, load generator %v µs; want both measured", r.CPUPerConnUs, r.ClientCPUPerConnUs)
+		}
+	})
+	t.Run("connections refused", func(t *testing.T) {
+		c := tiny(p, "connections", 0)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Addr = ln.Addr().String()
+		ln.Close() // nothing listens there now
+		c.BrokerPID = 0
+		start := time.Now()
+		rs, err := Run(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rs[0]
+		if r.Connections != 0 || r.ConnectFailed != 200 || len(r.Errors) == 0 || !strings.Contains(r.Errors[0], "refused") {
+			t.Errorf("connections %d, failed %d, errors %v; want 0, 200 and connection refused", r.Connections, r.ConnectFailed, r.Errors)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("took %v to count 200 refusals, want at once", took)
 		}
 	})
 	t.Run("admin", func(t *testing.T) {
