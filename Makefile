@@ -40,7 +40,7 @@ fuzz: ## every codec fuzzer for FUZZTIME each
 
 # Load tests: glassmq against Mosquitto (Debian's) and a raw gnet relay, on loopback.
 BENCH_MODES ?= pinned free
-BENCH_REPS ?= 3
+BENCH_REPS ?= 5
 BENCH_DURATION ?= 1500ms
 BENCH_FLAGS ?=
 ARGS ?= -scenario pairs -qos 1
