@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBadFlagsExit2WithASentence(t *testing.T) {
@@ -48,22 +51,25 @@ func TestHelpGroupsFlags(t *testing.T) {
 	}
 }
 
-// TestHeapFloorDefersCollection fills 24 MiB of small, live objects after
-// ballast(64) and counts collections: without the floor Go collects at 4, 8
-// and 16 MiB on the way.
-func TestHeapFloorDefersCollection(t *testing.T) {
-	count := func(floor int) uint32 {
-		b := ballast(floor)
-		runtime.GC() // start from a collected heap: a few MiB and the ballast
+// TestGCFloorDefersCollection fills 16 MiB of small, live objects with and
+// without a 64 MiB floor and counts collections: without it Go collects at
+// 4, 8 and 16 MiB on the way.
+func TestGCFloorDefersCollection(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set; the floor leaves the collector alone then")
+	}
+	count := func(floorMiB int) uint32 {
+		runtime.GC() // start from a collected heap of a few MiB
+		stop := startGCFloor(floorMiB)
+		defer stop()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		live := make([][]byte, 0, 24<<10)
-		for range 24 << 10 {
+		live := make([][]byte, 0, 16<<10)
+		for range 16 << 10 {
 			live = append(live, make([]byte, 1024))
 		}
 		runtime.ReadMemStats(&after)
 		runtime.KeepAlive(live)
-		runtime.KeepAlive(b)
 		return after.NumGC - before.NumGC
 	}
 	if n := count(0); n < 2 {
@@ -71,5 +77,56 @@ func TestHeapFloorDefersCollection(t *testing.T) {
 	}
 	if n := count(64); n > 0 {
 		t.Errorf("%d collections below a 64 MiB floor, want 0", n)
+	}
+}
+
+// TestGCFloorPercent checks the GOGC chosen from the live heap: the goal is
+// the floor while twice the live heap is below it, then Go's usual 100.
+func TestGCFloorPercent(t *testing.T) {
+	g := &gcFloor{floor: 64 << 20}
+	for _, tc := range []struct {
+		live uint64
+		want int
+	}{
+		{4 << 20, 1500},  // goal 4 × 16 = 64 MiB
+		{16 << 20, 300},  // goal 64 MiB
+		{32 << 20, 100},  // 2 × live = 64 MiB
+		{500 << 20, 100}, // far above the floor: GOGC=100
+		{0, 1 << 30},     // nothing live yet: capped, not overflowed
+	} {
+		if got := g.percent(tc.live); got != tc.want {
+			t.Errorf("percent(%d MiB live) = %d, want %d", tc.live>>20, got, tc.want)
+		}
+	}
+}
+
+// TestGCFloorTunesAfterCollections checks that the floor follows the live
+// heap: above the floor it hands GOGC back to 100 after a collection.
+func TestGCFloorTunesAfterCollections(t *testing.T) {
+	if os.Getenv("GOGC") != "" {
+		t.Skip("GOGC is set; the floor leaves the collector alone then")
+	}
+	gogc := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	stop := startGCFloor(16)
+	defer stop()
+	if got := gogc(); got != 300 {
+		t.Fatalf("GOGC %d at start with a 16 MiB floor, want 300 (a first goal of 4 MiB x 4)", got)
+	}
+	live := make([][]byte, 0, 24<<10) // 24 MiB live: above half the floor
+	for range 24 << 10 {
+		live = append(live, make([]byte, 1024))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for gogc() != 100 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // the cleanup runs on its own goroutine
+	}
+	runtime.KeepAlive(live)
+	if got := gogc(); got != 100 {
+		t.Errorf("GOGC %d with 24 MiB live and a 16 MiB floor, want 100", got)
 	}
 }
