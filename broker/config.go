@@ -120,8 +120,8 @@ func (c *Config) Validate() error {
 	if c.MaxClientIDLen < 23 || c.MaxClientIDLen > 65535 {
 		bad("max-client-id-len", c.MaxClientIDLen, "must be 23 to 65535 bytes (MQTT 3.1.1 requires at least 23)")
 	}
-	if c.MaxOutbound < 1024 {
-		bad("max-outbound", c.MaxOutbound, "must be at least 1024 bytes")
+	if c.MaxOutbound < 1024 || c.MaxOutbound > 1<<30 {
+		bad("max-outbound", c.MaxOutbound, "must be 1024 bytes to 1 GiB (1073741824)")
 	}
 	if c.SessionExpiry < time.Second {
 		bad("session-expiry", c.SessionExpiry, "must be at least 1s, with a unit such as 2h or 30m")

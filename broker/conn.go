@@ -47,16 +47,14 @@ type Conn struct {
 	out         []byte
 	touched     bool
 	needPump    bool
-	durable     bool // the session is kept in the store (CleanSession 0)
-	// QoS 0 PUBLISHes appended to out this round and not yet added to the
-	// session's counters: flushOut adds them with two atomic adds, not two
-	// per message.
-	sent0, sent0Bytes uint32
-	perms             Permissions // nil without an Authorizer
-	permsGen          uint64      // Authorizer generation perms came from
-	held              []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
-	heldTicket        uint64      // store ticket the held acks wait for
-	heldWaiting       bool        // a WhenDurable callback is registered for the held acks
+	durable     bool        // the session is kept in the store (CleanSession 0)
+	sent0       uint32      // QoS 0 PUBLISHes appended to out this round, not yet in sess.Counters (see countSent0)
+	sent0Bytes  uint32      // their bytes: at most -max-outbound (1 GiB) per round
+	perms       Permissions // nil without an Authorizer
+	permsGen    uint64      // Authorizer generation perms came from
+	held        []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
+	heldTicket  uint64      // store ticket the held acks wait for
+	heldWaiting bool        // a WhenDurable callback is registered for the held acks
 }
 
 // OnTraffic processes the input buffered in the transport. It reports
@@ -186,11 +184,18 @@ func (c *Conn) writeQoS0(pkt []byte) {
 	}
 	c.reserve(len(pkt))
 	c.out = append(c.out, pkt...)
-	c.sent0++
-	c.sent0Bytes += uint32(len(pkt))
-	c.ls.sent.Add(codec.TypePublish, 0, len(pkt))
-	c.ls.msgsOut++
+	c.countSent0(len(pkt))
 	c.ls.touch(c)
+}
+
+// countSent0 counts a QoS 0 PUBLISH of size bytes appended to out. The
+// session's counters get the round's total from flushOut, with two atomic
+// adds instead of two per message. Loop-only.
+func (c *Conn) countSent0(size int) {
+	c.sent0++
+	c.sent0Bytes += uint32(size)
+	c.ls.sent.Add(codec.TypePublish, 0, size)
+	c.ls.msgsOut++
 }
 
 // reserve makes room for n more bytes in out, from the loop's buffer pool
@@ -206,7 +211,8 @@ func (c *Conn) reserve(n int) {
 // smallOut is the size up to which an output buffer grows by append.
 const smallOut = 4 << 10
 
-// flushCounts adds the round's QoS 0 PUBLISHes to the session's counters.
+// flushCounts adds the round's QoS 0 PUBLISHes (countSent0) to the session's
+// counters.
 // Loop-only.
 func (c *Conn) flushCounts() {
 	if c.sent0 == 0 {

@@ -155,19 +155,22 @@ func TestTakeoverStorm(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		// Every CONNECT must have been handled, not just the first few
-		// accepted: a straggler would take over from last below.
+		// All n connections must have been accepted and all but one
+		// closed, not just the first few accepted: a straggler would take
+		// over from last below.
 		var info session.Info
 		var st stats.BrokerSnapshot
 		s.Engine().SessionInfo("contested", &info)
 		s.Engine().Stats().Snapshot(&st)
-		if info.Connected && st.Connects >= n && st.Connections <= 1 {
+		if info.Connected && st.Disconnects >= n-1 && st.Connections == 1 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := s.Engine().Stats().Connections.Load(); got != 1 {
-		t.Fatalf("got %d open connections, want exactly 1 owner", got)
+	var st stats.BrokerSnapshot
+	s.Engine().Stats().Snapshot(&st)
+	if st.Connections != 1 || st.Disconnects < n-1 {
+		t.Fatalf("got %d open connections and %d closed, want exactly 1 owner and %d closed", st.Connections, st.Disconnects, n-1)
 	}
 	last := dialRaw(t, s)
 	last.connect("contested", false, true)

@@ -20,8 +20,9 @@ import (
 // bytes per descriptor (1 MiB for the default -max-connections).
 //
 // The table never shrinks, so duplicating a descriptor to a high number and
-// closing it again is enough. F_DUPFD picks a free number at or above n, so
-// no open descriptor is touched.
+// closing it again is enough: a table holding descriptor n-1 holds n.
+// F_DUPFD picks the lowest free number at or above the one asked for, so no
+// open descriptor is touched.
 func reserveFDs(n int) {
 	var lim unix.Rlimit
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {

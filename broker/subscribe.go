@@ -67,8 +67,7 @@ func (c *Conn) sendRetained(filter string, granted byte) {
 			} else {
 				c.reserve(size)
 				c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
-				c.countSent(codec.TypePublish, 0, size)
-				c.ls.msgsOut++
+				c.countSent0(size)
 			}
 		} else {
 			c.ls.enqueue(c.sess, session.Queued{Msg: m, QoS: q, Retain: true})
