@@ -38,17 +38,17 @@ func runConnections(c *Config) (Result, error) {
 	defer d.closeAll()
 	var done atomic.Int64
 	prog := startProgress(c.Progress, label(c), func() (uint64, uint64) { return uint64(done.Load()), 0 })
-	self0, _ := ProcessCPU(os.Getpid())
+	self0, err0 := ProcessCPU(os.Getpid())
 	start := time.Now()
 	d.openIdle(c.Connections, c.Dialers, &done)
 	elapsed := time.Since(start)
-	self1, _ := ProcessCPU(os.Getpid())
+	self1, err1 := ProcessCPU(os.Getpid())
 	prog.stop()
 	r.Connections = len(d.opened)
 	r.ConnectFailed = d.failed
 	r.ConnectRate = float64(r.Connections) / elapsed.Seconds()
 	r.Elapsed = elapsed.Seconds()
-	if r.Connections > 0 {
+	if r.Connections > 0 && err0 == nil && err1 == nil {
 		r.ClientCPUPerConnUs = float64(self1-self0) / float64(time.Microsecond) / float64(r.Connections)
 	}
 	r.setLatency(&d.hist)

@@ -57,7 +57,11 @@ func newIdleDialer(addr, nonce string) (*idleDialer, error) {
 		return nil, fmt.Errorf("bench: -addr %q: %w", addr, err)
 	}
 	d := &idleDialer{nonce: nonce, pending: map[int32]*pendingDial{}}
-	if ip4 := ta.IP.To4(); ip4 != nil {
+	ip := ta.IP
+	if ip == nil {
+		ip = net.IPv4(127, 0, 0, 1) // ":1883": this host
+	}
+	if ip4 := ip.To4(); ip4 != nil {
 		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&d.sa))
 		sa.Family = syscall.AF_INET
 		copy(sa.Addr[:], ip4)
@@ -65,7 +69,14 @@ func newIdleDialer(addr, nonce string) (*idleDialer, error) {
 	} else {
 		sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&d.sa))
 		sa.Family = syscall.AF_INET6
-		copy(sa.Addr[:], ta.IP.To16())
+		copy(sa.Addr[:], ip.To16())
+		if ta.Zone != "" { // fe80::1%eth0
+			ifi, err := net.InterfaceByName(ta.Zone)
+			if err != nil {
+				return nil, fmt.Errorf("bench: -addr %q: zone: %w", addr, err)
+			}
+			sa.Scope_id = uint32(ifi.Index)
+		}
 		d.family, d.saLen = syscall.AF_INET6, syscall.SizeofSockaddrInet6
 	}
 	// The port is in network byte order at the same offset in both.
@@ -97,7 +108,13 @@ func (d *idleDialer) openIdle(n, window int, done *atomic.Int64) {
 		}
 		k, err := syscall.EpollWait(d.epfd, d.events[:], wait)
 		if err != nil && !errors.Is(err, syscall.EINTR) {
-			d.fail(nil, fmt.Errorf("epoll_wait: %w", err))
+			err = fmt.Errorf("epoll_wait: %w", err)
+			for fd, p := range d.pending { // nothing can finish them now
+				d.fail(p, err)
+				delete(d.pending, fd)
+				done.Add(1)
+			}
+			d.fresh = nil
 			return
 		}
 		for _, ev := range d.events[:max(k, 0)] {
@@ -141,7 +158,7 @@ func (d *idleDialer) start(i int) bool {
 	// On loopback the handshake has usually finished by the time connect
 	// returns, so the CONNECT goes out at once and sweep reads the answer
 	// later. EAGAIN means the handshake has not finished: epoll says when.
-	if _, err := rawWrite(fd, d.connect(p)); err == nil {
+	if err := d.writeConnect(p); err == nil {
 		p.wrote = true
 		d.fresh = append(d.fresh, p)
 	} else if !errors.Is(err, syscall.EAGAIN) {
@@ -167,35 +184,44 @@ func (d *idleDialer) watch(p *pendingDial, extra uint32) error {
 }
 
 // sweep reads the CONNACKs of fresh connections, oldest first, and returns
-// how many finished. The first one without an answer yet goes to epoll and
-// ends the sweep: the ones after it were started later still.
+// how many finished. At the first one without an answer yet it hands that
+// one and all after it (started later still) to epoll.
 func (d *idleDialer) sweep() int {
 	finished := 0
-	for len(d.fresh) > 0 {
-		p := d.fresh[0]
-		d.fresh[0] = nil
-		d.fresh = d.fresh[1:]
+	for i, p := range d.fresh {
 		if d.step(p, syscall.EPOLLIN) {
 			delete(d.pending, int32(p.fd))
 			finished++
 			continue
 		}
-		if err := d.watch(p, 0); err != nil {
-			d.fail(p, err)
-			delete(d.pending, int32(p.fd))
-			finished++
+		for _, p := range d.fresh[i:] {
+			if err := d.watch(p, 0); err != nil {
+				d.fail(p, err)
+				delete(d.pending, int32(p.fd))
+				finished++
+			}
 		}
 		break
 	}
-	if len(d.fresh) == 0 {
-		d.fresh = d.fresh[:0:0] // let the backing array go; start appends anew
-	}
+	clear(d.fresh)
+	d.fresh = d.fresh[:0]
 	return finished
 }
 
 // epollET is EPOLLET as the uint32 that EpollEvent.Events holds (package
 // syscall declares it negative).
 const epollET = 1 << 31
+
+// writeConnect sends p's CONNECT. A CONNECT is tens of bytes on a fresh
+// socket, so a short write means something is wrong, and is an error.
+func (d *idleDialer) writeConnect(p *pendingDial) error {
+	pkt := d.connect(p)
+	n, err := rawWrite(p.fd, pkt)
+	if err == nil && n < len(pkt) {
+		err = fmt.Errorf("short write of %d of %d bytes", n, len(pkt))
+	}
+	return err
+}
 
 // connect returns p's CONNECT packet, valid until the next call.
 func (d *idleDialer) connect(p *pendingDial) []byte {
@@ -234,7 +260,7 @@ func (d *idleDialer) closeAll() {
 // step advances p on epoll events evs and reports whether p is finished.
 func (d *idleDialer) step(p *pendingDial, evs uint32) bool {
 	if !p.wrote && evs&syscall.EPOLLOUT != 0 {
-		if _, err := rawWrite(p.fd, d.connect(p)); err != nil {
+		if err := d.writeConnect(p); err != nil {
 			d.fail(p, fmt.Errorf("CONNECT: %w", err))
 			return true
 		}
