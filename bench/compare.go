@@ -13,24 +13,37 @@ type Case struct {
 	Scenario string
 	QoS      byte
 	Payload  int
+	Dialers  int // connections: attempts at a time; 0 for Base's
 }
 
-func (c Case) String() string { return fmt.Sprintf("%s qos%d %dB", c.Scenario, c.QoS, c.Payload) }
+func (c Case) String() string {
+	if c.Dialers > 0 {
+		return fmt.Sprintf("%s %d at a time", c.Scenario, c.Dialers)
+	}
+	return fmt.Sprintf("%s qos%d %dB", c.Scenario, c.QoS, c.Payload)
+}
+
+// StormDialers is how many clients connect at once in the reconnect-storm
+// case of connections: a fleet coming back after a broker restart.
+const StormDialers = 1000
 
 // DefaultCases is the matrix Compare runs: fanin, fanout and pairs at QoS 0,
-// 1 and 2 with 16 B and 1 KiB payloads, latency at QoS 0 and 1, connections,
-// and admin under a QoS 1 pairs load.
+// 1 and 2 with 16 B and 1 KiB payloads, latency at QoS 0 and 1, connections
+// (Base's dialers at a time, then a storm of StormDialers), and admin under a
+// QoS 1 pairs load.
 func DefaultCases() []Case {
 	var cs []Case
 	for _, s := range []string{"fanin", "fanout", "pairs"} {
 		for q := range byte(3) {
 			for _, p := range []int{16, 1024} {
-				cs = append(cs, Case{s, q, p})
+				cs = append(cs, Case{Scenario: s, QoS: q, Payload: p})
 			}
 		}
 	}
-	return append(cs, Case{"latency", 0, 16}, Case{"latency", 1, 16},
-		Case{"connections", 0, 16}, Case{"admin", 1, 16})
+	return append(cs, Case{Scenario: "latency", QoS: 0, Payload: 16}, Case{Scenario: "latency", QoS: 1, Payload: 16},
+		Case{Scenario: "connections", QoS: 0, Payload: 16},
+		Case{Scenario: "connections", QoS: 0, Payload: 16, Dialers: StormDialers},
+		Case{Scenario: "admin", QoS: 1, Payload: 16})
 }
 
 // CompareConfig is a comparison of brokers over a set of cases.
@@ -130,6 +143,9 @@ func compareOne(c *CompareConfig, t Target, cs Case, rep int, cpus string) []Res
 	cfg := c.Base
 	cfg.Addr, cfg.AdminAddr, cfg.Target, cfg.Relay = p.addr, p.adminAddr, t.Name, t.Relay
 	cfg.Scenario, cfg.QoS, cfg.Payload = cs.Scenario, cs.QoS, cs.Payload
+	if cs.Dialers > 0 {
+		cfg.Dialers = cs.Dialers
+	}
 	cfg.BrokerPID = p.cmd.Process.Pid
 	rs, err := Run(cfg)
 	if aerr := p.alive(); aerr != nil {

@@ -44,6 +44,7 @@ func runConnections(c *Config) (Result, error) {
 	elapsed := time.Since(start)
 	self1, err1 := ProcessCPU(os.Getpid())
 	prog.stop()
+	r.Variant = strconv.Itoa(c.Dialers) + " at a time"
 	r.Connections = len(d.opened)
 	r.ConnectFailed = d.failed
 	r.ConnectRate = float64(r.Connections) / elapsed.Seconds()

@@ -208,7 +208,7 @@ func TestCompareReport(t *testing.T) {
 	dir := t.TempDir()
 	rs, err := Compare(CompareConfig{Mode: "free", Reps: 2, Base: base, Dir: dir, Out: &jsonl, Log: &log,
 		Targets: []Target{GlassmqTarget(bin, false, Limits{32, 1000}), GlassmqTarget(bin, true, Limits{32, 1000})},
-		Cases:   []Case{{"pairs", 1, 16}}})
+		Cases:   []Case{{Scenario: "pairs", QoS: 1, Payload: 16}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,7 +136,7 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 		if flows := in("fanin", "fanout", "pairs"); len(flows) > 0 {
 			fmt.Fprintf(w, "\n### Throughput, %s: delivered msg/s, median (min–max)\n\n", title)
 			fmt.Fprintf(w, "| scenario | QoS | payload | %s | %s | %s/%s | %s | %s/%s | lost %s | lost %s |\n", a, b, a, b, relay, a, relay, a, b)
-			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 			for _, g := range flows {
 				sa, sb, sr := g.stat(a, rate), g.stat(b, rate), g.stat(relay, rate)
 				fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", g.scenario, g.qos, size(g.payload),
@@ -164,14 +164,14 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 		}
 		if conns := in("connections"); len(conns) > 0 {
 			fmt.Fprintf(w, "\n### Idle connections, %s: median (min–max)\n\n", title)
-			fmt.Fprintln(w, "| target | connections | CONNECT→CONNACK conn/s | connect p50 µs | connect p99 µs | broker CPU µs/conn | load generator CPU µs/conn | broker RSS before KiB | after KiB | RSS per connection |")
-			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			fmt.Fprintln(w, "| target | connecting | connections | CONNECT→CONNACK conn/s | connect p50 µs | connect p99 µs | broker CPU µs/conn | load generator CPU µs/conn | broker RSS before KiB | after KiB | RSS per connection |")
+			fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 			for _, g := range conns {
 				for _, t := range []string{a, b} {
 					if len(g.byTarget[t]) == 0 {
 						continue
 					}
-					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
+					fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t, g.variant,
 						fmtStat(g.stat(t, func(r *Result) float64 { return float64(r.Connections) }), func(v float64) string { return fmt.Sprintf("%.0f", v) }),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.ConnectRate }), si),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.P50 }), us),
@@ -184,7 +184,7 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 				}
 				cr := func(r *Result) float64 { return r.ConnectRate }
 				cpu := func(r *Result) float64 { return r.CPUPerConnUs }
-				fmt.Fprintf(w, "| %s/%s | | %s | | | %s | | | | %s |\n", a, b, ratio(g.stat(a, cr), g.stat(b, cr)), ratio(g.stat(a, cpu), g.stat(b, cpu)),
+				fmt.Fprintf(w, "| %s/%s | %s | | %s | | | %s | | | | %s |\n", a, b, g.variant, ratio(g.stat(a, cr), g.stat(b, cr)), ratio(g.stat(a, cpu), g.stat(b, cpu)),
 					ratio(g.stat(a, func(r *Result) float64 { return r.RSSPerConnB }), g.stat(b, func(r *Result) float64 { return r.RSSPerConnB })))
 			}
 		}

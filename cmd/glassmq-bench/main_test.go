@@ -18,6 +18,7 @@ func TestMatrix(t *testing.T) {
 		{Scenario: "fanin", QoS: 0, Payload: 100}, {Scenario: "fanin", QoS: 2, Payload: 100},
 		{Scenario: "latency", QoS: 0, Payload: 16}, {Scenario: "latency", QoS: 1, Payload: 16},
 		{Scenario: "connections", QoS: 0, Payload: 16},
+		{Scenario: "connections", QoS: 0, Payload: 16, Dialers: bench.StormDialers},
 	}
 	if len(cases) != len(want) {
 		t.Fatalf("matrix = %v, want %v", cases, want)
