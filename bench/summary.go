@@ -136,7 +136,7 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 		if flows := in("fanin", "fanout", "pairs"); len(flows) > 0 {
 			fmt.Fprintf(w, "\n### Throughput, %s: delivered msg/s, median (min–max)\n\n", title)
 			fmt.Fprintf(w, "| scenario | QoS | payload | %s | %s | %s/%s | %s | %s/%s | lost %s | lost %s |\n", a, b, a, b, relay, a, relay, a, b)
-			fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 			for _, g := range flows {
 				sa, sb, sr := g.stat(a, rate), g.stat(b, rate), g.stat(relay, rate)
 				fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", g.scenario, g.qos, size(g.payload),
