@@ -19,7 +19,8 @@ const readBuffer = 256 << 10
 const writeBatch = 64 << 10
 
 // dial opens a TCP connection to addr, with Nagle off (Go's default) and
-// big socket buffers.
+// the kernel's socket buffer sizes (the reads use big user-space buffers,
+// readBuffer).
 func dial(addr string, timeout time.Duration) (*net.TCPConn, error) {
 	// No TCP keep-alive (four setsockopt calls per dial that a bounded,
 	// loopback run never needs); Go sets TCP_NODELAY on every TCP conn.
