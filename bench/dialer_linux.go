@@ -43,8 +43,7 @@ type idleDialer struct {
 // pendingDial is one connection between socket() and its CONNACK.
 type pendingDial struct {
 	fd    int
-	i     int  // connection number, for the client ID
-	inEp  bool // registered with epoll
+	i     int // connection number, for the client ID
 	start time.Time
 	wrote bool
 	got   int
@@ -102,9 +101,12 @@ func (d *idleDialer) openIdle(n, window int, done *atomic.Int64) {
 		}
 		finished := d.sweep()
 		done.Add(int64(finished))
-		wait := 100 // ms: nothing to do until epoll says so
-		if finished > 0 || len(d.fresh) > 0 {
-			wait = 0 // collect what epoll has, then start and sweep again
+		// sweep leaves nothing fresh: every pending connection is in epoll.
+		// With slots freed, collect what epoll has and start more at once;
+		// otherwise wait for it.
+		wait := 100 // ms
+		if finished > 0 {
+			wait = 0
 		}
 		k, err := syscall.EpollWait(d.epfd, d.events[:], wait)
 		if err != nil && !errors.Is(err, syscall.EINTR) {
@@ -132,7 +134,7 @@ func (d *idleDialer) openIdle(n, window int, done *atomic.Int64) {
 		}
 		lastScan = now
 		for fd, p := range d.pending {
-			if p.inEp && now.Sub(p.start) > connectTimeout {
+			if now.Sub(p.start) > connectTimeout {
 				d.fail(p, fmt.Errorf("no CONNACK within %v", connectTimeout))
 				delete(d.pending, fd)
 				done.Add(1)
@@ -179,7 +181,6 @@ func (d *idleDialer) watch(p *pendingDial, extra uint32) error {
 	if err := syscall.EpollCtl(d.epfd, syscall.EPOLL_CTL_ADD, p.fd, &ev); err != nil {
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
-	p.inEp = true
 	return nil
 }
 
