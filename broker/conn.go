@@ -39,15 +39,13 @@ type Conn struct {
 
 	// Loop-owned.
 	state       connState
-	sess        *session.Session
-	created     bool // this connection created sess
+	sess        *clientSession
 	meta        *session.ConnMeta
 	will        *session.Message
 	connectSize int // bytes of the CONNECT frame, counted once attached
 	out         []byte
 	touched     bool
 	needPump    bool
-	durable     bool        // the session is kept in the store (CleanSession 0)
 	sent0       uint32      // QoS 0 PUBLISHes appended to out this round, not yet in sess.Counters (see countSent0)
 	sent0Bytes  uint32      // their bytes: at most -max-outbound (1 GiB) per round
 	perms       Permissions // nil without an Authorizer
@@ -267,56 +265,13 @@ func (c *Conn) pump() {
 	if c.state != stateConnected || s == nil {
 		return
 	}
-	room := s.InflightMax - len(s.Loop.Inflight)
-	if room <= 0 {
-		return
-	}
-	q := c.ls.dequeued[:0]
-	s.Lock()
-	for len(q) < room {
-		m, ok := s.DequeueLocked()
-		if !ok {
-			break
-		}
-		q = append(q, m)
-	}
-	s.Unlock()
-	c.e.stats.QueuedNow.Add(-int64(len(q)))
+	q := s.Send(c.ls.sending[:0])
 	for i := range q {
-		id := c.nextPacketID()
-		c.persist(session.Op{Kind: session.OpInflight, Seq: q[i].Seq, PacketID: id})
-		s.Loop.Inflight = append(s.Loop.Inflight, session.Inflight{Seq: q[i].Seq, PacketID: id, Msg: q[i].Msg, QoS: q[i].QoS, Retain: q[i].Retain})
-		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, id) // first delivery: DUP 0 [MQTT-3.3.1-1]
-		q[i] = session.Queued{}
+		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, q[i].PacketID) // first delivery: DUP 0 [MQTT-3.3.1-1]
+		q[i] = session.Inflight{}
 	}
-	c.ls.dequeued = q[:0]
-	s.SyncLoopGauges()
+	c.ls.sending = q[:0]
 	c.ls.touch(c)
-}
-
-// persist applies op to the store when the session is durable, filling in
-// the client ID. Loop-only.
-func (c *Conn) persist(op session.Op) {
-	if c.durable && c.e.store != nil {
-		op.ClientID = c.sess.ClientID
-		c.ls.ticket = c.e.store.Apply(op)
-	}
-}
-
-// persistRecordLocked writes the session's record (subscriptions, times)
-// to the store; disconnectAt, when not 0, is the disconnect time to record.
-// Under the session lock, records and messages reach the store in the order
-// of the takeovers that change owners. The caller holds c.sess's lock.
-// Loop-only.
-func (c *Conn) persistRecordLocked(disconnectAt int64) {
-	if !c.durable || c.e.store == nil {
-		return
-	}
-	rec := c.sess.Record()
-	if disconnectAt != 0 {
-		rec.DisconnectTime = disconnectAt
-	}
-	c.persist(session.Op{Kind: session.OpPutSession, Record: rec})
 }
 
 // writeAck appends an acknowledgement of a client's PUBLISH or PUBREL. With
@@ -363,31 +318,6 @@ func (c *Conn) releaseHeld(t uint64) {
 		c.ls.heldConns = append(c.ls.heldConns, c)
 	}
 	c.ls.flush()
-}
-
-// nextPacketID returns an unused packet ID; IDs start at 1 for each new
-// session and increase, skipping IDs still in flight [MQTT-2.3.1-2]. Loop-only.
-func (c *Conn) nextPacketID() uint16 {
-	s := c.sess
-	for {
-		s.Loop.NextPacketID++
-		if s.Loop.NextPacketID == 0 {
-			s.Loop.NextPacketID = 1
-		}
-		id := s.Loop.NextPacketID
-		if !inflightHas(s.Loop.Inflight, id) {
-			return id
-		}
-	}
-}
-
-func inflightHas(f []session.Inflight, id uint16) bool {
-	for i := range f {
-		if f[i].PacketID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // fail closes the connection for a codec error, logging and counting it.
@@ -449,26 +379,7 @@ func (c *Conn) publishWill() {
 // detach unbinds the connection from its session. Loop-only.
 func (c *Conn) detach(r session.Reason, detail string) {
 	s := c.sess
-	now := nowMillis()
-	s.Lock()
-	owner := s.Owner() == any(c)
-	remove := false
-	if owner {
-		s.SetOwnerLocked(nil)
-		if c.meta.CleanSession && s.ClaimLocked() == nil { // [MQTT-3.1.2-6]
-			remove = c.e.reg.Delete(s)
-			s.MarkRemovedLocked()
-		}
-		if c.durable { // the disconnect time counts for expiry after a restart
-			c.persistRecordLocked(now)
-		}
-	}
-	s.Unlock()
-	if !owner {
-		return // taken over: the new connection recorded the disconnect
-	}
-	s.Disconnected(r, detail, now)
-	if remove {
+	if _, ended := s.Detach(c, r, detail, nowMillis()); ended {
 		c.e.dropSession(s)
 	}
 }

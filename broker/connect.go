@@ -82,32 +82,15 @@ func (c *Conn) claim(id string) {
 	e := c.e
 	var old *Conn
 	for {
-		s := e.reg.Lookup(id)
-		created := false
-		if s == nil {
-			s = session.New(id, e.reg.NextSeq(), e.cfg.MaxQueued, e.cfg.MaxInflight,
-				int64(e.cfg.SessionExpiry/time.Second), nowMillis())
-			var loaded bool
-			s, loaded = e.reg.LoadOrStore(s)
-			created = !loaded
-			if created {
-				e.stats.Sessions.Add(1)
-			}
+		s, created := e.reg.Open(id, nowMillis())
+		if created {
+			e.stats.Sessions.Add(1)
 		}
-		s.Lock()
-		if s.RemovedLocked() {
-			s.Unlock()
-			continue // expired or ended meanwhile: start again with a new one
-		}
-		old, _ = s.Owner().(*Conn)
-		s.SetClaimLocked(c)
-		s.SetOwnerLocked(nil)
-		s.Unlock()
-		c.sess, c.created = s, created
-		if old != nil {
-			s.Disconnected(session.ReasonTakenOver, "by "+c.addr, nowMillis())
-		}
-		break
+		var ok bool
+		if old, ok = s.Claim(c, "by "+c.addr, nowMillis()); ok {
+			c.sess = s
+			break
+		} // expired or ended meanwhile: start again with a new one
 	}
 	if old == nil {
 		c.finishConnect()
@@ -137,79 +120,40 @@ func (c *Conn) resumeConnect() {
 // Loop-only.
 func (c *Conn) finishConnect() {
 	s := c.sess
-	now := nowMillis()
-	s.Lock()
-	if s.ClaimLocked() != any(c) { // a newer CONNECT claimed it meanwhile
-		s.Unlock()
-		c.sess = nil
-		if c.state != stateClosed {
-			c.closeReason.Store(uint32(session.ReasonTakenOver))
-			c.state = stateClosed
-			c.t.Close()
-		}
-		return
-	}
-	s.SetClaimLocked(nil)
 	if c.state == stateClosed { // the network went away while waiting
-		remove := false
-		if c.meta.CleanSession && s.Owner() == nil {
-			remove = c.e.reg.Delete(s)
-			s.MarkRemovedLocked()
-		}
-		s.Unlock()
 		c.sess = nil
-		if remove {
+		if s.Abandon(c, c.meta.CleanSession) {
 			c.e.dropSession(s)
 		}
 		return
 	}
-	present := false
-	var dropped []session.Subscription
-	prev := s.Meta()
-	st := c.e.store
-	if c.meta.CleanSession || (prev != nil && prev.CleanSession) {
-		if !c.created {
-			c.e.stats.QueuedNow.Add(-int64(s.QueueLenLocked()))
-			dropped = s.ResetLocked(now) // [MQTT-3.1.2-6]
-		}
-		if st != nil && s.DurableLocked() {
-			c.ls.ticket = st.Apply(session.Op{Kind: session.OpDeleteSession, ClientID: s.ClientID})
-		}
-	} else {
-		present = !c.created // [MQTT-3.2.2-2]
+	a, ok := s.Attach(c, c.meta, nowMillis())
+	if !ok { // a newer CONNECT claimed it meanwhile
+		c.sess = nil
+		c.closeReason.Store(uint32(session.ReasonTakenOver))
+		c.state = stateClosed
+		c.t.Close()
+		return
 	}
-	c.durable = st != nil && !c.meta.CleanSession
-	s.SetDurableLocked(c.durable)
-	if c.durable {
-		// Under the lock, so the record precedes any message another loop
-		// queues for the session.
-		rec := s.Record()
-		rec.ConnectTime, rec.DisconnectTime = now, 0
-		c.ls.ticket = st.Apply(session.Op{Kind: session.OpPutSession, ClientID: s.ClientID, Record: rec})
-	}
-	s.SetOwnerLocked(c)
-	s.Unlock()
-	for _, sub := range dropped {
+	for _, sub := range a.Dropped {
 		c.e.router.remove(sub.TopicFilter, s)
 		c.e.stats.Subscriptions.Add(-1)
 	}
 	c.state = stateConnected
-	s.Connected(c.meta, now)
 	s.Counters.Received.Add(codec.TypeConnect, 0, c.connectSize)
 	c.ls.st.Connects.Add(1)
-	c.writeConnack(present, connAccepted) // [MQTT-3.2.0-1]
-	c.resendInflight()
+	c.writeConnack(a.Present, connAccepted) // [MQTT-3.2.0-1]
+	c.resend(a.Resend)
 	c.needPump = true
 	c.ls.touch(c)
 }
 
-// resendInflight re-sends the in-flight window of a resumed session: PUBLISH
-// with DUP 1 for unacknowledged messages, PUBREL for released ones
+// resend re-sends the in-flight window of a resumed session: PUBLISH with
+// DUP 1 for unacknowledged messages, PUBREL for released ones
 // [MQTT-4.4.0-1]. Loop-only.
-func (c *Conn) resendInflight() {
-	s := c.sess
-	for i := range s.Loop.Inflight {
-		f := &s.Loop.Inflight[i]
+func (c *Conn) resend(window []session.Inflight) {
+	for i := range window {
+		f := &window[i]
 		if f.Released {
 			c.out = codec.AppendPubrel(c.out, f.PacketID)
 			c.countSent(codec.TypePubrel, 1, 4)
@@ -219,23 +163,13 @@ func (c *Conn) resendInflight() {
 	}
 }
 
-// dropSession removes an ended session's subscriptions from the router, its
-// queue from the gauges, and its record from the store. Safe for concurrent
-// use once s is removed.
-func (e *Engine) dropSession(s *session.Session) {
-	s.Lock()
-	if e.store != nil && s.DurableLocked() {
-		e.store.Apply(session.Op{Kind: session.OpDeleteSession, ClientID: s.ClientID})
-		s.SetDurableLocked(false)
-	}
-	s.Unlock()
-	for _, sub := range s.Subscriptions() {
+// dropSession removes an ended session's subscriptions from the router and
+// its count from the gauges, after Session.End released the rest. Safe for
+// concurrent use once s has ended.
+func (e *Engine) dropSession(s *clientSession) {
+	for _, sub := range s.End() {
 		e.router.remove(sub.TopicFilter, s)
 		e.stats.Subscriptions.Add(-1)
 	}
-	s.Lock()
-	n := s.QueueLenLocked()
-	s.Unlock()
-	e.stats.QueuedNow.Add(-int64(n))
 	e.stats.Sessions.Add(-1)
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/glassmq/glassmq/stats"
 )
 
+// clientSession is a session as the engine holds it: attached to at most
+// one *Conn.
+type clientSession = session.Session[Conn]
+
 // Version is glassmq's version, published on $SYS/broker/version.
 const Version = "0.1.0"
 
@@ -19,7 +23,7 @@ const Version = "0.1.0"
 // Open. Create it with NewEngine.
 type Engine struct {
 	cfg       Config
-	reg       session.Registry
+	reg       session.Registry[Conn]
 	router    router
 	retained  retainedStore
 	stats     *stats.Broker
@@ -54,6 +58,9 @@ func NewEngine(c Config) *Engine {
 	}
 	e := &Engine{cfg: c, stats: stats.NewBroker(n), log: newThrottledLog(c.LogInterval),
 		started: time.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
+	e.reg.Limits = session.Limits{QueueMax: c.MaxQueued, InflightMax: c.MaxInflight,
+		Expiry: int64(c.SessionExpiry / time.Second)}
+	e.reg.Queued = &e.stats.QueuedNow
 	e.loops = make([]*loopState, 0, n)
 	e.foreignLS = newLoopState(e, n, nil)
 	e.outboundHardLimit = c.MaxOutbound + c.MaxInflight*c.MaxPacketSize + 64<<10
@@ -73,27 +80,24 @@ func (e *Engine) UseStore(st session.Store) error {
 		return err
 	}
 	e.store = st
+	e.reg.Store = st
 	e.syncAcks = e.cfg.Fsync == "always"
 	now := nowMillis()
-	expiry := int64(e.cfg.SessionExpiry / time.Millisecond)
+	limit := now - int64(e.cfg.SessionExpiry/time.Millisecond)
 	for i := range sessions {
-		r := &sessions[i]
-		s := session.New(r.Record.ClientID, e.reg.NextSeq(), e.cfg.MaxQueued, e.cfg.MaxInflight,
-			int64(e.cfg.SessionExpiry/time.Second), r.Record.CreateTime)
-		s.Restore(r, now)
-		if s.DisconnectTime()+expiry < now {
-			st.Apply(session.Op{Kind: session.OpDeleteSession, ClientID: s.ClientID})
+		s, ok := e.reg.Restore(&sessions[i], now)
+		if !ok {
 			continue
 		}
-		e.reg.LoadOrStore(s)
+		if s.Expire(limit - 1) { // idle past -session-expiry while the broker was down
+			s.End()
+			continue
+		}
 		e.stats.Sessions.Add(1)
 		for _, sub := range s.Subscriptions() {
 			e.router.add(sub.TopicFilter, s, sub.QoS)
 			e.stats.Subscriptions.Add(1)
 		}
-		s.Lock()
-		e.stats.QueuedNow.Add(int64(s.QueueLenLocked()))
-		s.Unlock()
 	}
 	for _, m := range retained {
 		e.retained.set(m, nil)

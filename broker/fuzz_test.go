@@ -281,20 +281,19 @@ func (r *fuzzRig) checkEngine(live map[string]bool) error {
 	}
 	var errs []error
 	sessions, subs, queued := 0, 0, 0
-	e.reg.Range(func(s *session.Session) bool {
+	e.reg.Range(func(s *clientSession) bool {
 		sessions++
 		subs += len(s.Subscriptions())
-		s.Lock()
-		queued += s.QueueLenLocked()
-		owner, claim, removed := s.Owner(), s.ClaimLocked(), s.RemovedLocked()
-		s.Unlock()
+		st := s.Status()
+		queued += st.Queued
+		owner, claim, removed := st.Attached, st.Claimed, st.Removed
 		switch {
 		case live[s.ClientID]:
-			if owner == nil || !s.IsConnected() {
+			if !owner || !s.IsConnected() {
 				errs = append(errs, fmt.Errorf("well-behaved session %q lost its connection", s.ClientID))
 			}
-		case owner != nil || claim != nil || s.IsConnected():
-			errs = append(errs, fmt.Errorf("session %q still owned (owner %v, claim %v) after its connection closed", s.ClientID, owner != nil, claim != nil))
+		case owner || claim || s.IsConnected():
+			errs = append(errs, fmt.Errorf("session %q still owned (owner %v, claim %v) after its connection closed", s.ClientID, owner, claim))
 		case s.Meta() != nil && s.Meta().CleanSession:
 			errs = append(errs, fmt.Errorf("clean session %q left in the registry after its connection closed [MQTT-3.1.2-6]", s.ClientID))
 		case removed:

@@ -18,7 +18,7 @@ func (e *Engine) SessionInfo(clientID string, dst *session.Info) bool {
 // RangeSessions calls fn for every session until fn returns false; order
 // unspecified. Safe for concurrent use.
 func (e *Engine) RangeSessions(fn func(clientID string, connected bool) bool) {
-	e.reg.Range(func(s *session.Session) bool { return fn(s.ClientID, s.IsConnected()) })
+	e.reg.Range(func(s *clientSession) bool { return fn(s.ClientID, s.IsConnected()) })
 }
 
 // Kick closes the client's connection with reason kicked, publishing its
@@ -29,7 +29,7 @@ func (e *Engine) Kick(clientID string, publishWill bool) bool {
 	if s == nil {
 		return false
 	}
-	c, _ := s.Owner().(*Conn)
+	c := s.Owner()
 	if c == nil || !c.closeReason.CompareAndSwap(0, uint32(session.ReasonKicked)) {
 		return false
 	}

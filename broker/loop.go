@@ -33,7 +33,7 @@ type loopState struct {
 	targets  []target
 	codes    []byte
 	retained []*session.Message
-	dequeued []session.Queued
+	sending  []session.Inflight // scratch for Conn.pump
 	enc      []byte // one encoded QoS 0 PUBLISH, shared by local subscribers
 
 	touched  []*Conn  // connections with output or a pump pending this round
@@ -246,7 +246,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 	for _, t := range ts {
 		q := min(qos, t.qos)
 		if q == 0 {
-			c, _ := t.s.Owner().(*Conn)
+			c := t.s.Owner()
 			if c == nil {
 				continue // QoS 0 is not queued for offline sessions
 			}
@@ -288,28 +288,11 @@ func mayOverlap(ts []target) bool {
 
 // enqueue puts a QoS 1/2 delivery on s's queue and makes sure the attached
 // connection, if any, pumps it. Loop-only.
-func (ls *loopState) enqueue(s *session.Session, q session.Queued) {
-	st := ls.e.store
-	s.Lock()
-	if s.RemovedLocked() {
-		s.Unlock() // matched just before the session ended: nobody will read it
-		return
-	}
-	q, old, dropped := s.EnqueueLocked(q)
-	if st != nil && s.DurableLocked() {
-		// Applied under the session lock, so the store sees this session's
-		// ops in the order memory does, whichever loop they come from.
-		ls.ticket = st.Apply(session.Op{Kind: session.OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})
-		if dropped {
-			ls.ticket = st.Apply(session.Op{Kind: session.OpDeleteMessage, ClientID: s.ClientID, Seq: old.Seq})
-		}
-	}
-	c, _ := s.Owner().(*Conn)
-	s.Unlock()
+func (ls *loopState) enqueue(s *clientSession, q session.Queued) {
+	c, dropped, ticket := s.Deliver(q)
+	ls.noteTicket(ticket)
 	if dropped {
 		ls.st.DroppedQueue.Add(1)
-	} else {
-		ls.e.stats.QueuedNow.Add(1)
 	}
 	if c == nil {
 		return
@@ -323,4 +306,10 @@ func (ls *loopState) enqueue(s *session.Session, q session.Queued) {
 		b := ls.batchFor(c.ls)
 		b.items = append(b.items, batchItem{conn: c})
 	}
+}
+
+// noteTicket records a store ticket of this round's writes (0: none), for
+// acknowledgements that must wait until they are durable. Loop-only.
+func (ls *loopState) noteTicket(t uint64) {
+	ls.ticket = max(ls.ticket, t)
 }

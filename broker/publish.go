@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"slices"
-
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
@@ -19,26 +17,14 @@ func (c *Conn) handlePublish(frame []byte) {
 	before := c.ls.ticket
 	var ack [4]byte
 	if p.QoS == 2 {
-		s := c.sess
-		if _, dup := s.Loop.AwaitingRel[p.PacketID]; dup {
+		first, ticket := c.sess.Receive(p.PacketID)
+		c.ls.noteTicket(ticket)
+		if !first {
 			// Already received and forwarded: acknowledge again, deliver
 			// nothing [MQTT-4.3.3-2].
 			c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before)
 			c.countSent(codec.TypePubrec, 0, 4)
 			return
-		}
-		if s.Loop.AwaitingRel == nil {
-			s.Loop.AwaitingRel = make(map[uint16]struct{})
-		}
-		s.Loop.AwaitingRel[p.PacketID] = struct{}{}
-		s.SyncLoopGauges()
-		c.persist(session.Op{Kind: session.OpPutRel, PacketID: p.PacketID})
-		if !c.e.syncAcks {
-			// PUBREC goes out before the message is forwarded. (With -fsync
-			// always it waits for the store instead; see writeAck.)
-			c.out = codec.AppendPubrec(c.out, p.PacketID)
-			c.countSent(codec.TypePubrec, 0, 4)
-			c.flushOut()
 		}
 	}
 	allowed := len(p.TopicName) == 0 || p.TopicName[0] != '$' // clients may not publish to $-topics: acknowledged, not delivered
@@ -54,17 +40,19 @@ func (c *Conn) handlePublish(frame []byte) {
 		}
 		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
 	}
-	switch {
-	case p.QoS == 1:
+	switch p.QoS {
+	case 1:
 		c.writeAck(codec.AppendPuback(ack[:0], p.PacketID), before) // [MQTT-4.3.2-2]
 		c.countSent(codec.TypePuback, 0, 4)
-	case p.QoS == 2 && c.e.syncAcks:
-		c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before)
+	case 2:
+		c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before) // [MQTT-4.3.3-2]
 		c.countSent(codec.TypePubrec, 0, 4)
 	}
 }
 
-// handleAck handles PUBACK, PUBREC, PUBREL and PUBCOMP. Loop-only.
+// handleAck handles PUBACK, PUBREC, PUBREL and PUBCOMP. An acknowledgement
+// for a packet ID not in flight is ignored; one of the wrong kind closes
+// the connection. Loop-only.
 func (c *Conn) handleAck(frame []byte) {
 	a := &c.ls.ack
 	if _, err := a.Decode(frame); err != nil {
@@ -72,54 +60,26 @@ func (c *Conn) handleAck(frame []byte) {
 		return
 	}
 	s := c.sess
-	switch a.Type {
-	case codec.TypePuback:
-		if c.ackInflight(a.PacketID, 1, false) {
-			c.needPump = true
-		}
-	case codec.TypePubrec:
-		for i := range s.Loop.Inflight {
-			f := &s.Loop.Inflight[i]
-			if f.PacketID == a.PacketID && f.QoS == 2 && !f.Released {
-				f.Released = true
-				c.persist(session.Op{Kind: session.OpReleased, Seq: f.Seq})
-				f.Msg = nil // the message is delivered; only the ID remains [MQTT-4.3.3-1]
-				break
-			}
-		}
-		c.out = codec.AppendPubrel(c.out, a.PacketID)
-		c.countSent(codec.TypePubrel, 1, 4)
-	case codec.TypePubcomp:
-		if c.ackInflight(a.PacketID, 2, true) {
-			c.needPump = true
-		}
-	case codec.TypePubrel:
+	if a.Type == codec.TypePubrel {
 		before := c.ls.ticket
-		if _, ok := s.Loop.AwaitingRel[a.PacketID]; ok {
-			delete(s.Loop.AwaitingRel, a.PacketID)
-			s.SyncLoopGauges()
-			c.persist(session.Op{Kind: session.OpDeleteRel, PacketID: a.PacketID})
-		}
+		c.ls.noteTicket(s.Release(a.PacketID))
 		var ack [4]byte
 		c.writeAck(codec.AppendPubcomp(ack[:0], a.PacketID), before) // [MQTT-4.3.3-2]
 		c.countSent(codec.TypePubcomp, 0, 4)
+		return
 	}
-}
-
-// ackInflight removes the in-flight entry id of QoS qos (released must match
-// for QoS 2) and reports whether it was found. Loop-only.
-func (c *Conn) ackInflight(id uint16, qos byte, released bool) bool {
-	s := c.sess
-	for i := range s.Loop.Inflight {
-		f := &s.Loop.Inflight[i]
-		if f.PacketID == id && f.QoS == qos && f.Released == released {
-			c.persist(session.Op{Kind: session.OpDeleteMessage, Seq: f.Seq})
-			s.Loop.Inflight = slices.Delete(s.Loop.Inflight, i, i+1)
-			s.SyncLoopGauges()
-			return true
-		}
+	ok, err := s.Ack(a.Type, a.PacketID)
+	switch {
+	case err != nil:
+		c.protocolError(a.Type, err.Error())
+	case !ok:
+		// Not in flight (a late duplicate): ignored.
+	case a.Type == codec.TypePubrec:
+		c.out = codec.AppendPubrel(c.out, a.PacketID)
+		c.countSent(codec.TypePubrel, 1, 4)
+	default: // PUBACK or PUBCOMP completed a delivery: the window has room
+		c.needPump = true
 	}
-	return false
 }
 
 // setRetained stores or clears a retained message, persisting it unless
@@ -132,7 +92,7 @@ func (e *Engine) setRetained(ls *loopState, m *session.Message) {
 			if len(m.Payload) == 0 {
 				kind = session.OpDeleteRetained
 			}
-			ls.ticket = e.store.Apply(session.Op{Kind: kind, Msg: m})
+			ls.noteTicket(e.store.Apply(session.Op{Kind: kind, Msg: m}))
 		}
 	}
 	if d := e.retained.set(m, apply); d != 0 {

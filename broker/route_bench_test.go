@@ -35,12 +35,12 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 		c := e.Open(tr, h)
 		c.state = stateConnected
 		c.meta = &session.ConnMeta{CleanSession: true}
-		s := session.New("sub-"+strconv.Itoa(i), e.reg.NextSeq(), 10, 10, 0, 0)
-		e.reg.LoadOrStore(s)
+		s, _ := e.reg.Open("sub-"+strconv.Itoa(i), 0)
 		c.sess = s
-		s.Lock()
-		s.SetOwnerLocked(c)
-		s.Unlock()
+		s.Claim(c, "", 0)
+		if _, ok := s.Attach(c, c.meta, 0); !ok {
+			tb.Fatal("attach failed")
+		}
 		e.router.add("bench/topic", s, 0)
 		sinks = append(sinks, tr)
 	}

@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"strings"
 	"sync"
-
-	"github.com/glassmq/glassmq/session"
 )
 
 // target is one session a PUBLISH matched, with the QoS of its subscription.
 type target struct {
-	s   *session.Session
+	s   *clientSession
 	qos byte
 }
 
 // node is one topic level of the subscription tree.
 type node struct {
 	children map[string]*node
-	subs     map[*session.Session]byte // subscription QoS by session
+	subs     map[*clientSession]byte // subscription QoS by session
 }
 
 // router is the subscription tree. Matching holds a read lock for the walk
@@ -29,7 +27,7 @@ type router struct {
 
 // add subscribes s to filter at qos, replacing the QoS of an existing
 // subscription. Safe for concurrent use.
-func (r *router) add(filter string, s *session.Session, qos byte) {
+func (r *router) add(filter string, s *clientSession, qos byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := &r.root
@@ -45,20 +43,20 @@ func (r *router) add(filter string, s *session.Session, qos byte) {
 		n = c
 	}
 	if n.subs == nil {
-		n.subs = make(map[*session.Session]byte)
+		n.subs = make(map[*clientSession]byte)
 	}
 	n.subs[s] = qos
 }
 
 // remove unsubscribes s from filter and prunes empty nodes. Safe for
 // concurrent use.
-func (r *router) remove(filter string, s *session.Session) {
+func (r *router) remove(filter string, s *clientSession) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.root.remove(filter, s)
 }
 
-func (n *node) remove(filter string, s *session.Session) (empty bool) {
+func (n *node) remove(filter string, s *clientSession) (empty bool) {
 	level, rest, more := strings.Cut(filter, "/")
 	c := n.children[level]
 	if c == nil {

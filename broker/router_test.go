@@ -9,8 +9,9 @@ import (
 
 func TestRouterMatch(t *testing.T) {
 	var r router
-	a := session.New("a", 1, 10, 10, 0, 0)
-	b := session.New("b", 2, 10, 10, 0, 0)
+	var reg session.Registry[Conn]
+	a, _ := reg.Open("a", 0)
+	b, _ := reg.Open("b", 0)
 	r.add("sport/+/player1", a, 1)
 	r.add("sport/#", b, 2)
 	r.add("#", a, 0)

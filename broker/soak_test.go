@@ -958,10 +958,8 @@ func TestSoak(t *testing.T) {
 		}
 		return true
 	})
-	e.reg.Range(func(ss *session.Session) bool {
-		ss.Lock()
-		n := ss.QueueLenLocked()
-		ss.Unlock()
+	e.reg.Range(func(ss *clientSession) bool {
+		n := ss.Status().Queued
 		if n != 0 {
 			t.Errorf("session %q still has %d messages queued, want 0: all were delivered", ss.ClientID, n)
 		}

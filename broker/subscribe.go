@@ -40,9 +40,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 		c.e.router.add(filter, s, qos) // replaces an existing one [MQTT-3.8.4-3]
 		codes = append(codes, qos)
 	}
-	s.Lock()
-	c.persistRecordLocked(0)
-	s.Unlock()
+	s.Save()
 	n := len(c.out)
 	c.out = codec.AppendSuback(c.out, p.PacketID, codes) // [MQTT-3.8.4-1], one code per filter [MQTT-3.8.4-5]
 	c.countSent(codec.TypeSuback, 0, len(c.out)-n)
@@ -102,9 +100,7 @@ func (c *Conn) handleUnsubscribe(frame []byte) {
 			c.e.stats.Subscriptions.Add(-1)
 		}
 	}
-	s.Lock()
-	c.persistRecordLocked(0)
-	s.Unlock()
+	s.Save()
 	c.out = codec.AppendUnsuback(c.out, p.PacketID) // [MQTT-3.10.4-4]
 	c.countSent(codec.TypeUnsuback, 0, 4)
 }

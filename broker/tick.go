@@ -83,18 +83,8 @@ func (c *Conn) requestClose(r session.Reason) {
 // expireSessions removes offline persistent sessions idle past the expiry.
 func (e *Engine) expireSessions(now time.Time) {
 	limit := now.Add(-e.cfg.SessionExpiry).UnixMilli()
-	e.reg.Range(func(s *session.Session) bool {
-		if s.IsConnected() || s.DisconnectTime() == 0 || s.DisconnectTime() > limit {
-			return true
-		}
-		s.Lock()
-		expired := s.Owner() == nil && s.ClaimLocked() == nil && !s.RemovedLocked()
-		if expired {
-			e.reg.Delete(s)
-			s.MarkRemovedLocked()
-		}
-		s.Unlock()
-		if expired {
+	e.reg.Range(func(s *clientSession) bool {
+		if s.Expire(limit) {
 			e.dropSession(s)
 		}
 		return true

@@ -11,7 +11,7 @@ import (
 const historyMax = 32
 
 // ConnMeta describes the connection a session was last attached to. It is
-// immutable once published with Connected.
+// immutable once published with Attach.
 type ConnMeta struct {
 	Address         string // remote ip:port
 	ProtocolVersion byte   // 3 or 4
@@ -28,15 +28,34 @@ type disconnect struct {
 	detail string
 }
 
-type ownerBox struct{ v any }
+// Limits are the bounds every session of a Registry gets.
+type Limits struct {
+	QueueMax    int   // queued QoS 1/2 messages; past it the oldest is dropped
+	InflightMax int   // outgoing in-flight window
+	Expiry      int64 // seconds an offline persistent session is kept
+}
 
 // Session is one client's session: what outlives a single network connection
-// when CleanSession is 0, and the introspection data of SPEC section 3.
+// when CleanSession is 0, and the introspection data an operator reads. C is
+// the broker's connection type: a session is attached to at most one *C.
 //
-// Lock order: see the package doc. Session.mu is never held while calling
-// into another session or the broker's router; Store.Apply may be called
-// under it.
-type Session struct {
+// A session moves through these states, each change made by one method:
+//
+//	offline --Claim--> claimed --Attach--> attached --Detach--> offline
+//	                   claimed --Abandon-> offline
+//	attached --Claim (takeover)--> claimed, the old connection told to close
+//	offline or claimed-then-abandoned, clean or expired --> ended (removed
+//	from the registry; End releases what it held)
+//
+// Messages enter with Deliver (any goroutine), move into the in-flight
+// window with Send and leave it with Ack (the attached connection's loop).
+// Inbound QoS 2 packet IDs are tracked with Receive and Release. Every
+// change a persistent session must survive is applied to the Store inside
+// the method that makes it, in the order memory changes.
+//
+// Lock order: see the package doc. mu is never held while calling into
+// another session or the caller; Store.Apply is called under it.
+type Session[C any] struct {
 	ClientID string       // immutable
 	Seq      uint64       // immutable, unique per registry; orders sessions for de-duplication
 	Counters stats.Client // written by the owning loop, read by admin
@@ -44,6 +63,8 @@ type Session struct {
 	QueueMax    int   // immutable: bound on queued QoS 1/2 messages
 	InflightMax int   // immutable: outgoing in-flight window
 	Expiry      int64 // immutable: seconds an offline persistent session is kept
+
+	reg *Registry[C] // immutable: the registry the session belongs to
 
 	createTime     atomic.Int64 // epoch ms
 	connectTime    atomic.Int64
@@ -60,157 +81,51 @@ type Session struct {
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
 
-	owner atomic.Pointer[ownerBox] // attached connection; written under mu
+	owner atomic.Pointer[C] // attached connection; written under mu
 
 	mu      sync.Mutex
-	claim   any    // connection taking the session over; guarded by mu
+	claim   *C     // connection taking the session over; guarded by mu
 	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
 	removed bool   // deleted from the registry; guarded by mu
 	durable bool   // persisted to the Store (CleanSession 0); guarded by mu
+	fresh   bool   // never attached: a CONNECT finds no session present; guarded by mu
 	nextSeq uint64 // Seq of the next queued message; guarded by mu
 
-	// Loop belongs to the event loop of the attached connection (or of the
-	// connection finishing a takeover): touch it only from that loop.
-	Loop struct {
-		NextPacketID uint16
-		Inflight     []Inflight          // in the order sent
-		AwaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+	// loop belongs to the event loop of the attached connection (or of the
+	// connection finishing a claim): touched only by the Loop-only methods.
+	loop struct {
+		nextPacketID uint16
+		inflight     []Inflight          // in the order sent
+		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
 	}
 }
 
-// New returns a session created at now (epoch ms).
-func New(clientID string, seq uint64, queueMax, inflightMax int, expiry int64, now int64) *Session {
-	s := &Session{ClientID: clientID, Seq: seq, QueueMax: queueMax, InflightMax: inflightMax, Expiry: expiry}
-	s.q.max = queueMax
+func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
+	l := r.Limits
+	s := &Session[C]{ClientID: clientID, Seq: r.NextSeq(), QueueMax: l.QueueMax, InflightMax: l.InflightMax,
+		Expiry: l.Expiry, reg: r, fresh: true}
+	s.q.max = l.QueueMax
 	s.createTime.Store(now)
 	return s
 }
 
-// Lock locks the session's mutex, which guards attachment, the claim and the
-// queue. Safe for concurrent use.
-func (s *Session) Lock() { s.mu.Lock() }
-
-// Unlock unlocks the session's mutex. Safe for concurrent use.
-func (s *Session) Unlock() { s.mu.Unlock() }
-
 // Owner returns the attached connection, or nil when the session is offline
-// or being taken over. Safe for concurrent use.
-func (s *Session) Owner() any {
-	if b := s.owner.Load(); b != nil {
-		return b.v
-	}
-	return nil
-}
-
-// SetOwnerLocked attaches c (nil detaches). The caller holds the lock.
-func (s *Session) SetOwnerLocked(c any) {
-	if c == nil {
-		s.owner.Store(nil)
-		return
-	}
-	s.owner.Store(&ownerBox{c})
-}
-
-// ClaimLocked returns the connection taking the session over, if any. The caller
-// holds the lock.
-func (s *Session) ClaimLocked() any { return s.claim }
-
-// SetClaimLocked records c as the connection taking the session over. The
-// caller holds the lock.
-func (s *Session) SetClaimLocked(c any) { s.claim = c }
-
-// RemovedLocked reports whether the session was deleted from its registry,
-// after which it must not be attached. The caller holds the lock.
-func (s *Session) RemovedLocked() bool { return s.removed }
-
-// MarkRemovedLocked records that the session was deleted from its registry.
-// The caller holds the lock.
-func (s *Session) MarkRemovedLocked() { s.removed = true }
-
-// DurableLocked reports whether the session is kept in the Store. The
-// caller holds the lock.
-func (s *Session) DurableLocked() bool { return s.durable }
-
-// SetDurableLocked sets whether the session is kept in the Store. The caller
-// holds the lock.
-func (s *Session) SetDurableLocked(d bool) { s.durable = d }
-
-// EnqueueLocked gives m the session's next Seq and appends it to the queue,
-// dropping the oldest message when the queue is full. It returns m as
-// queued, and the dropped message when dropped is true. The caller holds the
-// lock.
-func (s *Session) EnqueueLocked(m Queued) (queued, old Queued, dropped bool) {
-	s.nextSeq++
-	m.Seq = s.nextSeq
-	if s.q.max > 0 && s.q.size == s.q.max {
-		old = s.q.buf[s.q.head]
-	}
-	dropped = s.q.push(m)
-	if dropped {
-		s.queueDropped.Add(1)
-	}
-	s.queueLen.Store(int32(s.q.size))
-	return m, old, dropped
-}
-
-// DequeueLocked removes the oldest queued message. The caller holds the lock.
-func (s *Session) DequeueLocked() (Queued, bool) {
-	m, ok := s.q.pop()
-	if ok {
-		s.queueLen.Store(int32(s.q.size))
-	}
-	return m, ok
-}
-
-// QueueLenLocked returns the number of queued messages. The caller holds the lock.
-func (s *Session) QueueLenLocked() int { return s.q.size }
-
-// EachQueuedLocked calls fn for each queued message, oldest first. The caller
-// holds the lock.
-func (s *Session) EachQueuedLocked(fn func(Queued)) { s.q.each(fn) }
-
-// ResetLocked turns s into a new, empty session created at now, as a CONNECT
-// with CleanSession 1 requires [MQTT-3.1.2-6]. It clears subscriptions,
-// queue, in-flight window and counters; the history is kept. The caller holds
-// the lock and is the session's new loop owner. It returns the subscriptions
-// that were dropped, for the caller to remove from its router.
-func (s *Session) ResetLocked(now int64) []Subscription {
-	var old []Subscription
-	if p := s.subs.Swap(nil); p != nil {
-		old = *p
-	}
-	s.q.clear()
-	s.queueLen.Store(0)
-	s.nextSeq = 0
-	s.queueDropped.Store(0)
-	s.Loop.NextPacketID = 0
-	s.Loop.Inflight = nil
-	s.Loop.AwaitingRel = nil
-	s.inflightLen.Store(0)
-	s.awaitingRel.Store(0)
-	s.Counters.Received.Reset()
-	s.Counters.Sent.Reset()
-	s.createTime.Store(now)
-	s.connectTime.Store(0)
-	s.disconnectTime.Store(0)
-	s.connections.Store(0)
-	s.last.Store(nil)
-	return old
-}
+// or being claimed. Safe for concurrent use.
+func (s *Session[C]) Owner() *C { return s.owner.Load() }
 
 // Record returns what the Store keeps of the session. Safe for concurrent
 // use.
-func (s *Session) Record() *Record {
+func (s *Session[C]) Record() *Record {
 	return &Record{ClientID: s.ClientID, CreateTime: s.createTime.Load(), ConnectTime: s.connectTime.Load(),
 		DisconnectTime: s.disconnectTime.Load(), Expiry: s.Expiry, Subscriptions: s.Subscriptions()}
 }
 
-// Restore fills a new, unregistered session from the Store as an offline
+// restore fills a new, unregistered session from the Store as an offline
 // persistent session. A session that was connected when the broker stopped
-// gets now as its disconnect time. It returns the next in-flight gauges
-// synced. Call before the session is shared.
-func (s *Session) Restore(r *Restored, now int64) {
+// gets now as its disconnect time.
+func (s *Session[C]) restore(r *Restored, now int64) {
 	rec := &r.Record
+	s.fresh = false
 	s.createTime.Store(rec.CreateTime)
 	s.connectTime.Store(rec.ConnectTime)
 	dt := rec.DisconnectTime
@@ -227,39 +142,38 @@ func (s *Session) Restore(r *Restored, now int64) {
 			s.nextSeq = m.Seq
 		}
 		if m.PacketID != 0 {
-			s.Loop.Inflight = append(s.Loop.Inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
+			s.loop.inflight = append(s.loop.inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
 				QoS: m.QoS, Retain: m.Retain, Released: m.Released})
-			if m.PacketID > s.Loop.NextPacketID {
-				s.Loop.NextPacketID = m.PacketID
+			if m.PacketID > s.loop.nextPacketID {
+				s.loop.nextPacketID = m.PacketID
 			}
 			continue
 		}
 		s.q.push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
 	}
 	s.queueLen.Store(int32(s.q.size))
+	s.reg.addQueued(s.q.size)
 	if len(r.Rel) > 0 {
-		s.Loop.AwaitingRel = make(map[uint16]struct{}, len(r.Rel))
+		s.loop.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
 		for _, id := range r.Rel {
-			s.Loop.AwaitingRel[id] = struct{}{}
+			s.loop.awaitingRel[id] = struct{}{}
 		}
 	}
-	s.SyncLoopGauges()
+	s.syncLoopGauges()
 }
 
-// Connected records an accepted CONNECT at now (epoch ms) over the connection
-// described by m. Called by the owning loop.
-func (s *Session) Connected(m *ConnMeta, now int64) {
+func (s *Session[C]) connectedAt(m *ConnMeta, now int64) {
 	s.meta.Store(m)
 	s.connectTime.Store(now)
 	s.lastActivity.Store(now)
 	s.connections.Add(1)
 	s.connected.Store(true)
-	s.addEvent(Event{Time: now, Connected: true, Address: m.Address})
+	s.addEventLocked(Event{Time: now, Connected: true, Address: m.Address})
 }
 
-// Disconnected records the end of the attached connection at now. Called by
-// the loop that owned the connection.
-func (s *Session) Disconnected(r Reason, detail string, now int64) {
+// disconnectedLocked records the end of the attached connection at now.
+// The caller holds mu.
+func (s *Session[C]) disconnectedLocked(r Reason, detail string, now int64) {
 	s.disconnectTime.Store(now)
 	s.last.Store(&disconnect{r, detail})
 	s.connected.Store(false)
@@ -267,12 +181,10 @@ func (s *Session) Disconnected(r Reason, detail string, now int64) {
 	if m := s.meta.Load(); m != nil {
 		addr = m.Address
 	}
-	s.addEvent(Event{Time: now, Address: addr, Reason: r, Detail: detail})
+	s.addEventLocked(Event{Time: now, Address: addr, Reason: r, Detail: detail})
 }
 
-func (s *Session) addEvent(e Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *Session[C]) addEventLocked(e Event) {
 	var h []Event
 	if p := s.history.Load(); p != nil {
 		h = *p
@@ -287,22 +199,25 @@ func (s *Session) addEvent(e Event) {
 }
 
 // IsConnected reports whether a connection is attached. Safe for concurrent use.
-func (s *Session) IsConnected() bool { return s.connected.Load() }
+func (s *Session[C]) IsConnected() bool { return s.connected.Load() }
 
 // DisconnectTime returns the epoch ms of the last disconnect, 0 if none. Safe
 // for concurrent use.
-func (s *Session) DisconnectTime() int64 { return s.disconnectTime.Load() }
+func (s *Session[C]) DisconnectTime() int64 { return s.disconnectTime.Load() }
+
+// QueueLen returns the number of queued messages. Safe for concurrent use.
+func (s *Session[C]) QueueLen() int { return int(s.queueLen.Load()) }
 
 // Touch records activity at now (epoch ms). Safe for concurrent use.
-func (s *Session) Touch(now int64) { s.lastActivity.Store(now) }
+func (s *Session[C]) Touch(now int64) { s.lastActivity.Store(now) }
 
 // Meta returns the description of the last connection, nil before the first.
 // Safe for concurrent use.
-func (s *Session) Meta() *ConnMeta { return s.meta.Load() }
+func (s *Session[C]) Meta() *ConnMeta { return s.meta.Load() }
 
 // Subscriptions returns the session's subscriptions in the order first
 // subscribed. The slice must not be modified. Safe for concurrent use.
-func (s *Session) Subscriptions() []Subscription {
+func (s *Session[C]) Subscriptions() []Subscription {
 	if p := s.subs.Load(); p != nil {
 		return *p
 	}
@@ -310,8 +225,9 @@ func (s *Session) Subscriptions() []Subscription {
 }
 
 // Subscribe adds filter at qos, or changes the QoS of an existing filter
-// keeping its position. It reports whether the filter is new. Loop-only.
-func (s *Session) Subscribe(filter string, qos byte) (added bool) {
+// keeping its position. It reports whether the filter is new. Call Save
+// after a SUBSCRIBE's changes. Loop-only.
+func (s *Session[C]) Subscribe(filter string, qos byte) (added bool) {
 	old := s.Subscriptions()
 	for i := range old {
 		if old[i].TopicFilter == filter {
@@ -330,8 +246,9 @@ func (s *Session) Subscribe(filter string, qos byte) (added bool) {
 	return true
 }
 
-// Unsubscribe removes filter and reports whether it was there. Loop-only.
-func (s *Session) Unsubscribe(filter string) bool {
+// Unsubscribe removes filter and reports whether it was there. Call Save
+// after an UNSUBSCRIBE's changes. Loop-only.
+func (s *Session[C]) Unsubscribe(filter string) bool {
 	old := s.Subscriptions()
 	for i := range old {
 		if old[i].TopicFilter == filter {
@@ -345,16 +262,54 @@ func (s *Session) Unsubscribe(filter string) bool {
 	return false
 }
 
-// SyncLoopGauges publishes the sizes of the loop-owned in-flight window and
-// QoS 2 receive set for readers. Loop-only.
-func (s *Session) SyncLoopGauges() {
-	s.inflightLen.Store(int32(len(s.Loop.Inflight)))
-	s.awaitingRel.Store(int32(len(s.Loop.AwaitingRel)))
+// Save writes the session's record (subscriptions, times) to the Store
+// when the session is persistent. It returns the store ticket, 0 when
+// nothing was written. Loop-only.
+func (s *Session[C]) Save() (ticket uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saveLocked(0)
+}
+
+// saveLocked writes the record with disconnectAt as its disconnect time
+// when not 0. Under mu, records and messages reach the store in the order
+// of the claims that change owners.
+func (s *Session[C]) saveLocked(disconnectAt int64) uint64 {
+	if !s.durable || s.reg.Store == nil {
+		return 0
+	}
+	rec := s.Record()
+	if disconnectAt != 0 {
+		rec.DisconnectTime = disconnectAt
+	}
+	return s.reg.Store.Apply(Op{Kind: OpPutSession, ClientID: s.ClientID, Record: rec})
+}
+
+// syncLoopGauges publishes the sizes of the loop-owned in-flight window and
+// QoS 2 receive set for readers.
+func (s *Session[C]) syncLoopGauges() {
+	s.inflightLen.Store(int32(len(s.loop.inflight)))
+	s.awaitingRel.Store(int32(len(s.loop.awaitingRel)))
+}
+
+// Status is a consistency snapshot of a session's attachment, for checks
+// and tests.
+type Status struct {
+	Attached, Claimed, Removed bool
+	Queued                     int
+}
+
+// Status returns the session's attachment state under its lock. Safe for
+// concurrent use.
+func (s *Session[C]) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.size}
 }
 
 // Info fills dst with a snapshot of s, reusing dst's slices. It takes no lock
 // and never blocks. Safe for concurrent use.
-func (s *Session) Info(dst *Info) {
+func (s *Session[C]) Info(dst *Info) {
 	subs, hist := dst.Subscriptions[:0], dst.History[:0]
 	recv, sent := dst.Received.Items, dst.Sent.Items
 	*dst = Info{ClientID: s.ClientID}
