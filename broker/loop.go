@@ -34,7 +34,7 @@ type loopState struct {
 	codes    []byte
 	retained []*session.Message
 	sending  []session.Inflight // scratch for Conn.pump
-	enc      []byte // one encoded QoS 0 PUBLISH, shared by local subscribers
+	enc      []byte             // one encoded QoS 0 PUBLISH, shared by local subscribers
 
 	touched  []*Conn  // connections with output or a pump pending this round
 	flushing bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
