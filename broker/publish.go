@@ -71,7 +71,7 @@ func (c *Conn) handleAck(frame []byte) {
 	ok, err := s.Ack(a.Type, a.PacketID)
 	switch {
 	case err != nil:
-		c.protocolError(a.Type, err.Error())
+		c.fail(a.Type, &codec.Error{Type: a.Type, Field: "packet identifier", Offset: 2, Detail: err.Error(), Err: codec.ErrProtocol})
 	case !ok:
 		// Not in flight (a late duplicate): ignored.
 	case a.Type == codec.TypePubrec:

@@ -10,8 +10,7 @@ import (
 )
 
 // TestQoS2ExactlyOnce covers [MQTT-4.3.3-2]: a duplicate PUBLISH before
-// PUBREL is acknowledged again but not delivered again; PUBREC goes out
-// before the message is forwarded.
+// PUBREL is acknowledged again but not delivered again.
 func TestQoS2ExactlyOnce(t *testing.T) {
 	s := startBroker(t, nil)
 	sub := dialRaw(t, s)
@@ -42,6 +41,58 @@ func TestQoS2ExactlyOnce(t *testing.T) {
 			t.Fatalf("got %q, want \"again\"", m.Payload)
 		}
 	})
+}
+
+// TestWrongAckCloses: an acknowledgement of the wrong kind for an
+// outgoing delivery in flight is a protocol violation and closes the
+// connection; one for a packet ID not in flight is ignored.
+func TestWrongAckCloses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		qos   byte
+		acks  []string // hex packets the subscriber sends after the PUBLISH (id 1)
+		close bool
+	}{
+		{"PUBREC for QoS 1", 1, []string{"50 02 0001"}, true},
+		{"PUBCOMP for QoS 1", 1, []string{"70 02 0001"}, true},
+		{"PUBACK for QoS 2", 2, []string{"40 02 0001"}, true},
+		{"PUBCOMP before PUBREC", 2, []string{"70 02 0001"}, true},
+		{"PUBACK after PUBREC", 2, []string{"50 02 0001", "40 02 0001"}, true},
+		{"PUBACK not in flight", 1, []string{"40 02 0009", "40 02 0001"}, false},
+		{"PUBREC not in flight", 2, []string{"50 02 0009", "50 02 0001", "70 02 0001"}, false},
+		{"PUBCOMP not in flight", 2, []string{"70 02 0009", "50 02 0001", "70 02 0001"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startBroker(t, nil)
+			sub := dialRaw(t, s)
+			sub.connect("sub", true, false)
+			sub.subscribe(1, "w", tc.qos)
+			pub := dialRaw(t, s)
+			pub.connect("pub", true, false)
+			pub.publish("w", "m", tc.qos, false, 7)
+			if m := sub.readPublish(); m.PacketID != 1 || m.QoS != tc.qos {
+				t.Fatalf("got id %d qos %d, want 1 %d", m.PacketID, m.QoS, tc.qos)
+			}
+			for _, a := range tc.acks {
+				sub.sendHex(a)
+				if a == "50 02 0001" && tc.qos == 2 {
+					sub.expectPacket("62 02 0001") // PUBREL for the real PUBREC only
+				}
+			}
+			if tc.close {
+				sub.expectClosed(2 * time.Second)
+				return
+			}
+			// Still connected and serving: a PINGREQ is answered, and no
+			// PUBREL answered the unknown PUBREC.
+			sub.sendHex("c0 00")
+			sub.expectPacket("d0 00")
+			var info session.Info
+			if !s.Engine().SessionInfo("sub", &info) || info.InflightLen != 0 {
+				t.Fatalf("in flight %d, want 0", info.InflightLen)
+			}
+		})
+	}
 }
 
 // TestQoSDowngrade: delivery QoS is min(publish QoS, subscription QoS)
