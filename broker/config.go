@@ -27,6 +27,7 @@ type Config struct {
 	ConnectTimeout   time.Duration // a connection must send CONNECT within this
 	SysInterval      time.Duration // $SYS/broker/... publishing period; 0 disables
 	LogInterval      time.Duration // at most one log line per kind of client error per interval
+	Clock            Clock         // not a flag: the engine's time source; nil means the system clock
 	TLSListen        string        // MQTT over TLS, host:port; "" for none
 	TLSCert, TLSKey  string        // PEM files for -tls-listen, -wss-listen and the admin port's HTTPS
 	TLSClientCA      string        // PEM CA bundle: require client certificates signed by it (mutual TLS)

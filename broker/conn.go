@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
@@ -84,7 +83,7 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	if off > 0 {
 		// Keep-alive counts whole control packets [MQTT-3.1.2-24]: bytes
 		// of a packet that never completes do not keep a client alive.
-		now := time.Now()
+		now := c.e.now()
 		c.lastActivity.Store(now.UnixNano())
 		if c.sess != nil && c.state == stateConnected {
 			c.sess.Touch(now.UnixMilli())
@@ -379,7 +378,7 @@ func (c *Conn) publishWill() {
 // detach unbinds the connection from its session. Loop-only.
 func (c *Conn) detach(r session.Reason, detail string) {
 	s := c.sess
-	if _, ended := s.Detach(c, r, detail, nowMillis()); ended {
+	if _, ended := s.Detach(c, r, detail, c.e.nowMillis()); ended {
 		c.e.dropSession(s)
 	}
 }

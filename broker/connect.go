@@ -82,12 +82,12 @@ func (c *Conn) claim(id string) {
 	e := c.e
 	var old *Conn
 	for {
-		s, created := e.reg.Open(id, nowMillis())
+		s, created := e.reg.Open(id, e.nowMillis())
 		if created {
 			e.stats.Sessions.Add(1)
 		}
 		var ok bool
-		if old, ok = s.Claim(c, "by "+c.addr, nowMillis()); ok {
+		if old, ok = s.Claim(c, "by "+c.addr, e.nowMillis()); ok {
 			c.sess = s
 			break
 		} // expired or ended meanwhile: start again with a new one
@@ -127,7 +127,7 @@ func (c *Conn) finishConnect() {
 		}
 		return
 	}
-	a, ok := s.Attach(c, c.meta, nowMillis())
+	a, ok := s.Attach(c, c.meta, c.e.nowMillis())
 	if !ok { // a newer CONNECT claimed it meanwhile
 		c.sess = nil
 		c.closeReason.Store(uint32(session.ReasonTakenOver))

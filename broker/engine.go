@@ -23,6 +23,7 @@ const Version = "0.1.0"
 // Open. Create it with NewEngine.
 type Engine struct {
 	cfg       Config
+	clock     Clock
 	reg       session.Registry[Conn]
 	router    router
 	retained  retainedStore
@@ -56,8 +57,12 @@ func NewEngine(c Config) *Engine {
 	if c.netListeners() {
 		n *= 2 // one goroutine-backed loop per core for TLS and WebSocket connections
 	}
-	e := &Engine{cfg: c, stats: stats.NewBroker(n), log: newThrottledLog(c.LogInterval),
-		started: time.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
+	clock := c.Clock
+	if clock == nil {
+		clock = systemClock{}
+	}
+	e := &Engine{cfg: c, clock: clock, stats: stats.NewBroker(n), log: newThrottledLog(c.LogInterval),
+		started: clock.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
 	e.reg.Limits = session.Limits{QueueMax: c.MaxQueued, InflightMax: c.MaxInflight,
 		Expiry: int64(c.SessionExpiry / time.Second)}
 	e.reg.Queued = &e.stats.QueuedNow
@@ -82,7 +87,7 @@ func (e *Engine) UseStore(st session.Store) error {
 	e.store = st
 	e.reg.Store = st
 	e.syncAcks = e.cfg.Fsync == "always"
-	now := nowMillis()
+	now := e.nowMillis()
 	limit := now - int64(e.cfg.SessionExpiry/time.Millisecond)
 	for i := range sessions {
 		s, ok := e.reg.Restore(&sessions[i], now)
@@ -149,7 +154,7 @@ func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
 	if ti, ok := t.(transportInfo); ok {
 		c.listener, c.tlsCN = ti.Listener(), ti.TLSCommonName()
 	}
-	now := time.Now().UnixNano()
+	now := e.now().UnixNano()
 	c.lastActivity.Store(now)
 	c.openedAt = now
 	e.stats.Connections.Add(1)
@@ -194,5 +199,3 @@ func assignClientID() string {
 	}
 	return "glassmq-" + hex.EncodeToString(b[:])
 }
-
-func nowMillis() int64 { return time.Now().UnixMilli() }

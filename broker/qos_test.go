@@ -232,11 +232,20 @@ func TestOfflineQueue(t *testing.T) {
 // TestSessionExpiry: an offline persistent session is removed after
 // -session-expiry; a reconnect then gets session present 0.
 func TestSessionExpiry(t *testing.T) {
-	s := startBroker(t, func(c *Config) { c.SessionExpiry = time.Second })
+	clock := newFakeClock()
+	s := startBroker(t, func(c *Config) { c.SessionExpiry = time.Hour; c.Clock = clock })
 	sub := dialRaw(t, s)
 	sub.connect("expiring", false, false)
 	sub.subscribe(1, "e", 1)
 	sub.sendHex("e0 00")
+	waitFor(t, "offline", func() bool { return !s.Engine().reg.Lookup("expiring").IsConnected() })
+	clock.Advance(59 * time.Minute)
+	clock.Advance(59 * time.Second)       // the expiry check runs at most once a second
+	clock.Advance(100 * time.Millisecond) // returns once the previous tick was handled
+	if s.Engine().reg.Lookup("expiring") == nil {
+		t.Fatal("session expired before -session-expiry")
+	}
+	clock.Advance(2 * time.Second)
 	waitFor(t, "session expired", func() bool { return s.Engine().reg.Lookup("expiring") == nil })
 	if got := s.Engine().Stats().Subscriptions.Load(); got != 0 {
 		t.Fatalf("got %d subscriptions after expiry, want 0", got)

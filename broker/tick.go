@@ -15,14 +15,14 @@ const tickInterval = 100 * time.Millisecond
 
 func (e *Engine) tickLoop() {
 	defer close(e.tickDone)
-	t := time.NewTicker(tickInterval)
-	defer t.Stop()
+	ticks, stop := e.clock.NewTicker(tickInterval)
+	defer stop()
 	var lastSys, lastExpiry time.Time
 	for {
 		select {
 		case <-e.stop:
 			return
-		case now := <-t.C:
+		case now := <-ticks:
 			e.checkConns(now)
 			if now.Sub(lastExpiry) >= time.Second {
 				lastExpiry = now
