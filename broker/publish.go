@@ -74,11 +74,12 @@ func (c *Conn) handleAck(frame []byte) {
 		c.fail(a.Type, &codec.Error{Type: a.Type, Field: "packet identifier", Offset: 2, Detail: err.Error(), Err: codec.ErrProtocol})
 	case !ok:
 		// Not in flight (a late duplicate): ignored.
-	case a.Type == codec.TypePubrec:
-		c.out = codec.AppendPubrel(c.out, a.PacketID)
-		c.countSent(codec.TypePubrel, 1, 4)
-	default: // PUBACK or PUBCOMP completed a delivery: the window has room
-		c.needPump = true
+	default:
+		if a.Type == codec.TypePubrec {
+			c.out = codec.AppendPubrel(c.out, a.PacketID)
+			c.countSent(codec.TypePubrel, 1, 4)
+		}
+		c.needPump = true // the window may have room
 	}
 }
 

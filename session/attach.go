@@ -89,6 +89,7 @@ func (s *Session[C]) resetLocked(now int64) []Subscription {
 	s.queueDropped.Store(0)
 	s.loop.nextPacketID = 0
 	s.loop.inflight = nil
+	s.loop.released = 0
 	s.loop.awaitingRel = nil
 	s.syncLoopGauges()
 	s.Counters.Received.Reset()

@@ -55,9 +55,14 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 // giving each an unused packet ID and recording that in the Store, and
 // appends them to dst for the connection to write as first deliveries (DUP
 // 0 [MQTT-3.3.1-1]). The entries' Msg stay valid; dst is the caller's.
-// Loop-only.
+//
+// The window holds at most InflightMax messages awaiting PUBACK or PUBREC.
+// A QoS 2 delivery whose PUBREC arrived holds no message any more, only its
+// packet ID until PUBCOMP, so it leaves the window; such entries are
+// bounded by InflightMax of their own. Loop-only.
 func (s *Session[C]) Send(dst []Inflight) []Inflight {
-	room := s.InflightMax - len(s.loop.inflight)
+	room := min(s.InflightMax-(len(s.loop.inflight)-s.loop.released),
+		2*s.InflightMax-len(s.loop.inflight))
 	if room <= 0 {
 		return dst
 	}
@@ -120,13 +125,13 @@ func (s *Session[C]) inflightIndex(id uint16) int {
 //   - PUBACK completes a QoS 1 delivery [MQTT-4.3.2-1];
 //   - PUBREC releases a QoS 2 delivery: its message is dropped, only the ID
 //     stays in flight, and the caller sends PUBREL (again, for a repeated
-//     PUBREC) [MQTT-4.3.3-1];
+//     PUBREC) [MQTT-4.3.3-1]; the window has room for another message;
 //   - PUBCOMP completes a released QoS 2 delivery.
 //
 // ok is false for an id that is not in flight: the caller ignores the
 // packet. err wraps ErrWrongAck for an acknowledgement of the wrong kind:
-// the caller closes the connection. After a completed delivery the window
-// has room: call Send. Loop-only.
+// the caller closes the connection. After ok the window may have room:
+// call Send. Loop-only.
 func (s *Session[C]) Ack(kind codec.Type, id uint16) (ok bool, err error) {
 	i := s.inflightIndex(id)
 	if i < 0 {
@@ -137,12 +142,16 @@ func (s *Session[C]) Ack(kind codec.Type, id uint16) (ok bool, err error) {
 	case kind == codec.TypePuback && f.QoS == 1,
 		kind == codec.TypePubcomp && f.QoS == 2 && f.Released:
 		s.persist(Op{Kind: OpDeleteMessage, Seq: f.Seq})
+		if f.Released {
+			s.loop.released--
+		}
 		s.loop.inflight = slices.Delete(s.loop.inflight, i, i+1)
 		s.syncLoopGauges()
 		return true, nil
 	case kind == codec.TypePubrec && f.QoS == 2:
 		if !f.Released {
 			f.Released = true
+			s.loop.released++
 			f.Msg = nil // delivered; only the ID remains [MQTT-4.3.3-1]
 			s.persist(Op{Kind: OpReleased, Seq: f.Seq})
 		}

@@ -96,6 +96,7 @@ type Session[C any] struct {
 	loop struct {
 		nextPacketID uint16
 		inflight     []Inflight          // in the order sent
+		released     int                 // entries of inflight with Released set
 		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
 	}
 }
@@ -142,6 +143,9 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 			s.nextSeq = m.Seq
 		}
 		if m.PacketID != 0 {
+			if m.Released {
+				s.loop.released++
+			}
 			s.loop.inflight = append(s.loop.inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
 				QoS: m.QoS, Retain: m.Retain, Released: m.Released})
 			if m.PacketID > s.loop.nextPacketID {

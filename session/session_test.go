@@ -590,3 +590,38 @@ func BenchmarkDeliverSendAck(b *testing.B) {
 		s.Ack(codec.TypePuback, buf[0].PacketID)
 	}
 }
+
+// TestReleasedLeaveWindow: a QoS 2 delivery whose PUBREC arrived holds no
+// message, so it leaves the window of InflightMax messages; released
+// entries have a bound of their own.
+func TestReleasedLeaveWindow(t *testing.T) {
+	r := newReg(100, 2, nil)
+	s, _ := attach(t, r, "rw", &conn{"c"}, true, 0)
+	for range 10 {
+		s.Deliver(Queued{Msg: msg("m"), QoS: 2})
+	}
+	if got := len(s.Send(nil)); got != 2 {
+		t.Fatalf("first Send: %d, want 2", got)
+	}
+	s.Ack(codec.TypePubrec, 1)
+	if got := payloads(s.Send(nil)); got != "m@3" {
+		t.Fatalf("after one PUBREC: %s, want m@3", got)
+	}
+	s.Ack(codec.TypePubrec, 2)
+	s.Ack(codec.TypePubrec, 3)
+	// Three released, none awaiting PUBREC: room for one more message only,
+	// as released entries are bounded by InflightMax too (4 in all).
+	if got := payloads(s.Send(nil)); got != "m@4" {
+		t.Fatalf("with three released: %s, want m@4", got)
+	}
+	s.Ack(codec.TypePubcomp, 1)
+	s.Ack(codec.TypePubcomp, 2)
+	if got := payloads(s.Send(nil)); got != "m@5" {
+		t.Fatalf("after two PUBCOMP: %s, want m@5 (one PUBREC still awaited)", got)
+	}
+	var info Info
+	s.Info(&info)
+	if info.InflightLen != 3 {
+		t.Fatalf("in flight %d, want 3 (released ones count for the operator)", info.InflightLen)
+	}
+}
