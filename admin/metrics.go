@@ -32,11 +32,12 @@ type metrics struct {
 	requests [numActions][numResults]atomic.Uint64
 	broker   *stats.Broker // nil: no broker metrics
 	rates    [actionNative]float64
+	store    func() Store // returns nil without a store
 	reg      *prometheus.Registry
 }
 
-func newMetrics(b *stats.Broker, rates [actionNative]float64) *metrics {
-	m := &metrics{broker: b, rates: rates, reg: prometheus.NewRegistry()}
+func newMetrics(b *stats.Broker, rates [actionNative]float64, store func() Store) *metrics {
+	m := &metrics{broker: b, rates: rates, store: store, reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(collector{m},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -71,13 +72,20 @@ var (
 	descDropped       = desc("glassmq_dropped_messages_total", "Messages dropped: qos0_buffer_full (outbound buffer full) or queue_full (oldest QoS 1/2 of a full session queue).", "reason")
 	descMalformed     = desc("glassmq_malformed_total", "Connections closed for malformed packets.")
 	descProtocolErrs  = desc("glassmq_protocol_errors_total", "Connections closed for protocol violations.")
+
+	descStoreErrors  = desc("glassmq_store_errors_total", "Failed writes and syncs of the on-disk store, by op (write, sync).", "op")
+	descStoreHealthy = desc("glassmq_store_healthy", "1 while the on-disk store writes and syncs, 0 from a failure until a later write and sync succeed.")
+	descStorePending = desc("glassmq_store_pending_ops", "Store ops applied and not yet written, now; bounded by -store-max-pending.")
+	descStoreWaits   = desc("glassmq_store_waits_total", "Store writes that waited because -store-max-pending ops were already pending.")
+	descStoreWaitSec = desc("glassmq_store_wait_seconds_total", "Time those writes waited, in seconds.")
 )
 
 // collector is the prometheus.Collector over metrics.
 type collector struct{ m *metrics }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descThrottled, descRateLimit} {
+	for _, d := range []*prometheus.Desc{descRequests, descThrottled, descRateLimit,
+		descStoreErrors, descStoreHealthy, descStorePending, descStoreWaits, descStoreWaitSec} {
 		ch <- d
 	}
 	if c.m.broker == nil {
@@ -105,6 +113,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for a := range actionNative {
 		counter(descThrottled, c.m.requests[a][resultThrottled].Load(), a.String())
 		gauge(descRateLimit, c.m.rates[a], a.String())
+	}
+	if st := c.m.store(); st != nil {
+		ss := st.Stats()
+		counter(descStoreErrors, ss.WriteErrors.Load(), "write")
+		counter(descStoreErrors, ss.SyncErrors.Load(), "sync")
+		healthy := 1.0
+		if st.Err() != nil {
+			healthy = 0
+		}
+		gauge(descStoreHealthy, healthy)
+		gauge(descStorePending, float64(ss.Pending.Load()))
+		counter(descStoreWaits, ss.Waits.Load())
+		ch <- prometheus.MustNewConstMetric(descStoreWaitSec, prometheus.CounterValue, float64(ss.WaitNanos.Load())/1e9)
 	}
 	b := c.m.broker
 	if b == nil {

@@ -59,7 +59,7 @@ type Client struct {
 	LastActivity     string         `json:"last_activity"`
 	LastActivityMs   int64          `json:"last_activity_ms"`
 	Connections      uint64         `json:"connections"`       // accepted CONNECTs over the session's life
-	DisconnectReason string         `json:"disconnect_reason"` // of the last disconnect: client_disconnect, keepalive_timeout, taken_over, protocol_error, network_error, kicked, slow_consumer, server_shutdown; "" if none
+	DisconnectReason string         `json:"disconnect_reason"` // of the last disconnect: client_disconnect, keepalive_timeout, taken_over, protocol_error, network_error, kicked, slow_consumer, server_shutdown, store_error; "" if none
 	DisconnectDetail string         `json:"disconnect_detail"` // for protocol_error: what was wrong
 	WillTopic        string         `json:"will_topic"`        // "" when the connection has no will
 	Subscriptions    []Subscription `json:"subscriptions"`     // in the order first subscribed
@@ -432,8 +432,22 @@ func (s *Server) serveHealthz(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.metrics.request(actionNative, resultOK)
+	if st := s.storeOf(); st != nil {
+		if err := st.Err(); err != nil {
+			writeJSON(ctx, fasthttp.StatusServiceUnavailable, Health{Status: "unavailable", Store: err.Error()})
+			return
+		}
+	}
 	ctx.SetContentType("application/json")
 	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+// Health is the body of /healthz when the broker is not healthy: 503 with
+// {"status":"unavailable","store":"store: syncing /data/glassmq.db: input/output error"}.
+// A healthy broker answers 200 {"status":"ok"}.
+type Health struct {
+	Status string `json:"status"`          // "unavailable"
+	Store  string `json:"store,omitempty"` // the store's failure, until a later write and sync succeed
 }
 
 func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow, what string) {

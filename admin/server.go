@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,16 @@ type Broker interface {
 	Kick(clientID string, publishWill bool) bool
 }
 
+// Store is what admin reads of the broker's on-disk store, for /healthz and
+// /metrics. Safe for concurrent use; never blocks.
+type Store interface {
+	// Err returns why the store is failing now (a write or sync error), or
+	// nil when it is healthy.
+	Err() error
+	// Stats returns the store's counters.
+	Stats() *stats.Store
+}
+
 // Server is the admin HTTP server: Tencent DescribeMQTTClient, Alibaba
 // QuerySessionByClientId, the native JSON API, /healthz and /metrics on one
 // fasthttp listener. Create it with New.
@@ -41,6 +52,7 @@ type Server struct {
 	limits  limiter
 	nonces  *nonceCache
 	metrics *metrics
+	store   atomic.Pointer[Store] // nil: no store (persistence off)
 	httpd   *fasthttp.Server
 	states  sync.Pool // of *reqState
 
@@ -78,7 +90,7 @@ func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 		now:     time.Now,
 		newUUID: uuid.New,
 	}
-	s.metrics = newMetrics(st, s.limits.rates())
+	s.metrics = newMetrics(st, s.limits.rates(), s.storeOf)
 	s.states.New = func() any { return new(reqState) }
 	s.httpd = &fasthttp.Server{
 		Handler:                      s.handle,
@@ -93,6 +105,20 @@ func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 		Logger:                       log.Default(),
 	}
 	return s, nil
+}
+
+// WatchStore makes /healthz answer 503 while st reports a failure and adds
+// st's counters to /metrics. Safe for concurrent use.
+func (s *Server) WatchStore(st Store) {
+	s.store.Store(&st)
+}
+
+// storeOf returns the watched store, or nil.
+func (s *Server) storeOf() Store {
+	if p := s.store.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Serve accepts connections on ln and serves them until Shutdown, when it

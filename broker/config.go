@@ -36,6 +36,7 @@ type Config struct {
 	Persistence      string        // "on" or "off"
 	Fsync            string        // "always" or "interval"
 	FsyncInterval    time.Duration // sync period with Fsync "interval"
+	StoreMaxPending  int           // store ops applied and not yet written before writers wait
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -57,6 +58,7 @@ func DefaultConfig() Config {
 		Persistence:      "on",
 		Fsync:            "interval",
 		FsyncInterval:    time.Second,
+		StoreMaxPending:  65536,
 	}
 }
 
@@ -86,6 +88,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Persistence, "persistence", c.Persistence, "on: persistent sessions, their QoS 1/2 messages and retained messages are stored under -data-dir; off: all in memory")
 	fs.StringVar(&c.Fsync, "fsync", c.Fsync, "always: every acknowledged QoS 1/2 message is on disk before its PUBACK/PUBREC (survives kill -9, slower); interval: the store is synced every -fsync-interval, so a crash loses at most that much")
 	fs.DurationVar(&c.FsyncInterval, "fsync-interval", c.FsyncInterval, "store sync period with -fsync interval")
+	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
 // Validate returns every problem with c, joined; nil when c is usable.
@@ -154,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FsyncInterval < time.Millisecond || c.FsyncInterval > time.Minute {
 		bad("fsync-interval", c.FsyncInterval, "must be 1ms to 1m, with a unit such as 1s")
+	}
+	if c.StoreMaxPending < 64 || c.StoreMaxPending > 1<<24 {
+		bad("store-max-pending", c.StoreMaxPending, "must be 64 to 16777216 ops")
 	}
 	if c.LogInterval < 0 {
 		bad("log-interval", c.LogInterval, "must not be negative")

@@ -297,14 +297,23 @@ func (c *Conn) waitDurable() {
 	}
 	c.heldWaiting = true
 	t := c.heldTicket
-	c.e.store.WhenDurable(t, func() { c.ls.loop.Execute(func() { c.releaseHeld(t) }) })
+	c.e.store.WhenDurable(t, func(err error) { c.ls.loop.Execute(func() { c.releaseHeld(t, err) }) })
 }
 
-// releaseHeld writes the held acks once ticket t is durable. Loop-only.
-func (c *Conn) releaseHeld(t uint64) {
+// releaseHeld writes the held acks once ticket t is durable. When the store
+// failed (err != nil) the held acks are dropped, never sent, and the
+// connection is closed, so the client sends its unacknowledged messages
+// again on a new connection: nothing is acknowledged that is not stored.
+// Loop-only.
+func (c *Conn) releaseHeld(t uint64, err error) {
 	c.heldWaiting = false
 	if c.state != stateConnected {
 		c.held = nil
+		return
+	}
+	if err != nil {
+		c.held, c.heldTicket = nil, 0
+		c.closeWith(session.ReasonStoreError, err.Error(), true)
 		return
 	}
 	if c.heldTicket <= t {

@@ -16,6 +16,7 @@ const (
 	ReasonKicked                      // an operator kicked it through the admin API
 	ReasonSlowConsumer                // outbound buffer limit exceeded past recovery
 	ReasonShutdown                    // the broker shut down
+	ReasonStoreError                  // the store failed to write messages the client sent; see Detail
 )
 
 var reasonNames = [...]string{
@@ -28,6 +29,7 @@ var reasonNames = [...]string{
 	ReasonKicked:        "kicked",
 	ReasonSlowConsumer:  "slow_consumer",
 	ReasonShutdown:      "server_shutdown",
+	ReasonStoreError:    "store_error",
 }
 
 // String returns the reason's snake_case name, "" for ReasonNone.

@@ -58,18 +58,27 @@ type Restored struct {
 }
 
 // Store persists persistent sessions (CleanSession 0) and retained
-// messages. Implementations are safe for concurrent use; Apply never waits
-// for I/O, so event loops may call it.
+// messages. Implementations are safe for concurrent use. Apply never waits
+// for I/O, so event loops may call it; it waits only when a bounded number
+// of ops are already pending because the disk is behind or failing.
 type Store interface {
 	// Apply records op after every op applied before it, and returns a
 	// ticket that becomes durable with it.
 	Apply(op Op) (ticket uint64)
-	// WhenDurable calls fn, on a goroutine of the store's, once every op up
-	// to ticket is as durable as the store's fsync mode promises (at once if
-	// it already is). fn must not block.
-	WhenDurable(ticket uint64, fn func())
-	// Durable returns the highest ticket known durable.
+	// WhenDurable calls fn, on a goroutine of the store's, once: with nil
+	// when every op up to ticket is as durable as the store's fsync mode
+	// promises (at once if it already is), or with an error when a write or
+	// sync failed first, meaning the ops up to ticket are not known to be
+	// stored and nothing that depends on them may be acknowledged. fn must
+	// not block.
+	WhenDurable(ticket uint64, fn func(err error))
+	// Durable returns the highest ticket known durable: every op up to it
+	// is stored.
 	Durable() uint64
+	// Err returns the store's current failure (its last write or sync
+	// error), or nil when it is healthy: after a failure, a later write and
+	// sync that succeed make it nil again.
+	Err() error
 	// Load reads every stored session and retained message, for start-up.
 	Load() (sessions []Restored, retained []*Message, err error)
 	// Close writes what is pending, syncs and closes the store.

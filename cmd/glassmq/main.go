@@ -31,7 +31,7 @@ var flagGroups = []struct {
 	names []string
 }{
 	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
-	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval"}},
+	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
@@ -149,7 +149,7 @@ func run(args []string, stderr io.Writer) int {
 			mode = store.FsyncAlways
 		}
 		var err error
-		if db, err = store.Open(store.Options{Dir: bcfg.DataDir, Fsync: mode, Interval: bcfg.FsyncInterval}); err != nil {
+		if db, err = store.Open(store.Options{Dir: bcfg.DataDir, Fsync: mode, Interval: bcfg.FsyncInterval, MaxPending: bcfg.StoreMaxPending}); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
@@ -164,6 +164,9 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if db != nil {
+		adm.WatchStore(db) // /healthz answers 503 while the store fails
 	}
 	ln, err := net.Listen("tcp", acfg.Listen)
 	if err != nil {

@@ -22,6 +22,7 @@ func TestBadFlagsExit2WithASentence(t *testing.T) {
 		{[]string{"-admin-listen", "0.0.0.0:8080"}, []string{`-admin-listen "0.0.0.0:8080"`}},
 		{[]string{"stray"}, []string{`unexpected argument "stray"`}},
 		{[]string{"-gc-heap-floor", "-1"}, []string{"-gc-heap-floor -1: want a size in MiB from 0 to 1048576"}},
+		{[]string{"-store-max-pending", "10"}, []string{"-store-max-pending 10: must be 64 to 16777216 ops"}},
 	} {
 		var stderr bytes.Buffer
 		if code := run(tc.args, &stderr); code != 2 {

@@ -5,19 +5,26 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/stats"
 	bolt "go.etcd.io/bbolt"
 )
 
 // FileName is the store's file inside the data directory.
 const FileName = "glassmq.db"
+
+// DefaultMaxPending is the bound on ops applied and not yet written when
+// Options.MaxPending is 0.
+const DefaultMaxPending = 65536
 
 // Fsync says when writes reach the disk.
 type Fsync int
@@ -30,46 +37,79 @@ const (
 	FsyncAlways
 )
 
+// Hook ops: the points where Options.Hook is called.
+const (
+	OpWrite = "write" // inside each write transaction, before its ops are applied
+	OpSync  = "sync"  // before each sync of the file
+)
+
 // Options configure Open.
 type Options struct {
 	Dir      string        // data directory; created if missing
 	Fsync    Fsync         // FsyncInterval or FsyncAlways
 	Interval time.Duration // sync period for FsyncInterval
+	// MaxPending bounds the ops applied and not yet written; Apply waits
+	// while that many are pending. 0 means DefaultMaxPending.
+	MaxPending int
+	// Hook, when not nil, is called by the writer goroutine with OpWrite
+	// inside every write transaction and with OpSync before every sync; an
+	// error it returns fails that write (rolling the transaction back) or
+	// sync as an I/O error would. Tests use it to make a real store fail or
+	// slow down on demand.
+	Hook func(op string) error
 }
 
 // DB is a session.Store on a bbolt file. Create it with Open.
 type DB struct {
-	db    *bolt.DB
-	path  string
-	opts  Options
-	wake  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
-	mu    sync.Mutex
-	ops   []session.Op // pending, guarded by mu
-	spare []session.Op // the other buffer; touched by the writer goroutine only
-	next  uint64       // last ticket given, guarded by mu
-	wait  []waiter     // guarded by mu
+	db   *bolt.DB
+	path string
+	opts Options
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	st   stats.Store
+
+	mu      sync.Mutex
+	room    sync.Cond    // signalled when pending ops are written; uses mu
+	ops     []session.Op // applied, not yet taken by the writer; guarded by mu
+	pending int          // ops applied and not yet written (ops plus the writer's batch); guarded by mu
+	next    uint64       // last ticket given, guarded by mu
+	wait    []waiter     // guarded by mu
+	closed  bool         // Close began; guarded by mu
+
+	// Touched by the writer goroutine only.
+	batch    []session.Op // ops being written, kept across failed attempts
+	batchEnd uint64       // last ticket of batch
+	logged   time.Time    // last failure logged
+	skipped  int          // failures not logged since
 
 	closeOnce sync.Once
 	closeErr  error
 
 	committed atomic.Uint64 // last ticket written (maybe not synced)
-	durable   atomic.Uint64 // last ticket synced
+	durable   atomic.Uint64 // last ticket synced: every op up to it is stored
 	failed    atomic.Pointer[error]
 }
 
 type waiter struct {
 	ticket uint64
-	fn     func()
+	fn     func(error)
 }
 
+// ErrClosed is given to WhenDurable callbacks for ops the store could not
+// write before it closed.
+var ErrClosed = errors.New("store: closed before the ops were stored")
+
 // Open opens or creates the store in opts.Dir. A file that is not a valid
-// store gives an error naming it and what to do; Open never silently starts
-// empty over a damaged file.
+// store gives a *DamagedError (errors.Is ErrDamaged) naming it and what to
+// do; Open never silently starts empty over a damaged file and never
+// crashes on one.
 func Open(opts Options) (*DB, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = DefaultMaxPending
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: data directory %q: %w", opts.Dir, err)
@@ -80,22 +120,25 @@ func Open(opts Options) (*DB, error) {
 		return nil, err
 	}
 	d := &DB{db: db, path: path, opts: opts, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	d.room.L = &d.mu
 	go d.writer()
 	return d, nil
 }
 
-// openChecked opens the file and verifies its structure; bbolt panics on
-// some damaged pages, so panics become errors here.
+// openChecked checks the file's headers against its size, opens it, reads
+// every page once, and only then creates the buckets, so a damaged file is
+// refused before anything is written to it.
 func openChecked(path string, opts Options) (db *bolt.DB, err error) {
-	damaged := func(what any) error {
-		return fmt.Errorf("store: %s is damaged (%v); glassmq will not start on it: move it aside to start with an empty store, or restore it from a backup", path, what)
+	if err := checkFile(path); err != nil {
+		return nil, err
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		if r := recover(); r != nil {
+		if r := recover(); r != nil { // bbolt panics on some damaged pages
 			if db != nil {
 				db.Close()
 			}
-			db, err = nil, damaged(r)
+			db, err = nil, &DamagedError{Path: path, Detail: fmt.Sprint(r)}
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: opts.Fsync != FsyncAlways})
@@ -103,7 +146,11 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 		return nil, fmt.Errorf("store: %s is locked by another process (is another glassmq using -data-dir %s?)", path, opts.Dir)
 	}
 	if err != nil {
-		return nil, damaged(err)
+		return nil, &DamagedError{Path: path, Detail: err.Error(), Err: err}
+	}
+	if err := walk(db, path); err != nil {
+		db.Close()
+		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSessions, bucketMessages, bucketRel, bucketRetained, bucketMeta} {
@@ -119,30 +166,35 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 		}
 		return nil
 	})
-	if err == nil {
-		// Read every page once, in this goroutine, so damage shows now as an
-		// error (or a panic the deferred recover turns into one) rather than
-		// later in the middle of serving. bbolt's tx.Check walks in a
-		// goroutine of its own, where a page assertion could not be recovered.
-		err = db.View(func(tx *bolt.Tx) error {
-			return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
-				return b.ForEach(func(_, _ []byte) error { return nil })
-			})
-		})
-	}
 	if err != nil {
 		db.Close()
-		return nil, damaged(err)
+		return nil, &DamagedError{Path: path, Detail: err.Error(), Err: err}
 	}
 	return db, nil
 }
 
-// Apply implements session.Store. Safe for concurrent use; never waits for I/O.
+// Apply implements session.Store. When Options.MaxPending ops are already
+// waiting for the writer (the disk is slower than the input, or failing),
+// Apply waits until the writer has written some: backpressure instead of
+// unbounded memory. It never waits for I/O otherwise. Safe for concurrent
+// use.
 func (d *DB) Apply(op session.Op) uint64 {
 	d.mu.Lock()
+	if d.pending >= d.opts.MaxPending && !d.closed {
+		start := time.Now()
+		for d.pending >= d.opts.MaxPending && !d.closed {
+			d.room.Wait()
+		}
+		d.st.Waits.Add(1)
+		d.st.WaitNanos.Add(uint64(time.Since(start)))
+	}
 	d.next++
 	t := d.next
-	d.ops = append(d.ops, op)
+	if !d.closed {
+		d.ops = append(d.ops, op)
+		d.pending++
+		d.st.Pending.Store(int64(d.pending))
+	}
 	d.mu.Unlock()
 	select {
 	case d.wake <- struct{}{}:
@@ -151,16 +203,24 @@ func (d *DB) Apply(op session.Op) uint64 {
 	return t
 }
 
-// WhenDurable implements session.Store. Safe for concurrent use.
-func (d *DB) WhenDurable(ticket uint64, fn func()) {
+// WhenDurable implements session.Store: fn(nil) once every op up to ticket
+// is stored; fn(err) when a write or sync failed before that (the ops are
+// retried, but fn is not called again), or ErrClosed when the store closed
+// first. Safe for concurrent use.
+func (d *DB) WhenDurable(ticket uint64, fn func(err error)) {
 	if ticket <= d.durable.Load() {
-		fn()
+		fn(nil)
 		return
 	}
 	d.mu.Lock()
 	if ticket <= d.durable.Load() {
 		d.mu.Unlock()
-		fn()
+		fn(nil)
+		return
+	}
+	if d.closed {
+		d.mu.Unlock()
+		fn(ErrClosed)
 		return
 	}
 	d.wait = append(d.wait, waiter{ticket, fn})
@@ -174,11 +234,19 @@ func (d *DB) Applied() uint64 {
 	return d.next
 }
 
+// Pending returns the number of ops applied and not yet written; it never
+// exceeds Options.MaxPending. Safe for concurrent use.
+func (d *DB) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending
+}
+
 // Durable implements session.Store. Safe for concurrent use.
 func (d *DB) Durable() uint64 { return d.durable.Load() }
 
-// Err returns the first write error, after which nothing more is written.
-// Safe for concurrent use.
+// Err implements session.Store: the last write or sync error, until a
+// later write and sync succeed; nil while healthy. Safe for concurrent use.
 func (d *DB) Err() error {
 	if p := d.failed.Load(); p != nil {
 		return *p
@@ -186,48 +254,115 @@ func (d *DB) Err() error {
 	return nil
 }
 
+// Stats returns the store's counters. Safe for concurrent use.
+func (d *DB) Stats() *stats.Store { return &d.st }
+
+// Retry delays after a failed write or sync: the first retry comes after
+// minRetry, each next one after twice as long, up to maxRetry.
+const (
+	minRetry = 10 * time.Millisecond
+	maxRetry = time.Second
+)
+
 func (d *DB) writer() {
 	defer close(d.done)
+	debug.SetPanicOnFault(true) // a fault in the mapping fails the write, see commit
 	tick := time.NewTicker(d.opts.Interval)
 	defer tick.Stop()
+	var retry <-chan time.Time
+	backoff := time.Duration(0)
 	for {
 		select {
 		case <-d.wake:
-			d.commit()
-			if d.opts.Fsync == FsyncAlways {
-				d.markDurable(d.committed.Load())
+			if retry != nil {
+				continue // failing: wait for the retry time
 			}
+		case <-retry:
+			retry = nil
 		case <-tick.C:
-			if d.opts.Fsync == FsyncInterval {
+			if d.opts.Fsync == FsyncInterval && retry == nil {
 				d.sync()
 			}
+			continue
 		case <-d.stop:
-			d.commit()
-			d.sync()
+			if d.step() && d.opts.Fsync == FsyncInterval {
+				d.sync()
+			}
 			return
 		}
+		if d.step() {
+			backoff = 0
+			continue
+		}
+		backoff = min(max(2*backoff, minRetry), maxRetry)
+		retry = time.After(backoff)
 	}
 }
 
-// commit writes every pending op in one transaction (a group commit).
-func (d *DB) commit() {
+// step writes what is pending and, with FsyncAlways, makes it durable. It
+// reports false when a write or sync failed; the ops stay for a retry.
+func (d *DB) step() bool {
+	if d.opts.Fsync == FsyncAlways && d.committed.Load() > d.durable.Load() && !d.sync() {
+		return false // an earlier sync failed: sync that first
+	}
+	if !d.commit() {
+		return false
+	}
+	if d.opts.Fsync == FsyncAlways && d.committed.Load() > d.durable.Load() {
+		// bbolt fsyncs each transaction with NoSync off; sync only asks the
+		// hook, unless an earlier sync failed (then it syncs for real).
+		return d.sync()
+	}
+	return true
+}
+
+// commit writes every pending op in one transaction (a group commit),
+// after the ops of an earlier failed attempt. It reports false when the
+// transaction failed; the ops are then kept for the next attempt.
+func (d *DB) commit() (ok bool) {
 	d.mu.Lock()
-	if len(d.ops) == 0 {
-		d.mu.Unlock()
-		return
+	d.batch = append(d.batch, d.ops...)
+	clear(d.ops)
+	d.ops = d.ops[:0]
+	if len(d.batch) > 0 {
+		d.batchEnd = d.next // every op applied so far is in batch
 	}
-	// Swap buffers: Apply fills the spare while this transaction reads ops.
-	ops, last := d.ops, d.next
-	d.ops, d.spare = d.spare[:0], nil
 	d.mu.Unlock()
-	defer func() {
-		clear(ops)
-		d.spare = ops[:0] // only the writer goroutine touches spare
-	}()
-	if d.failed.Load() != nil {
-		return
+	if len(d.batch) == 0 {
+		return true
 	}
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.update(d.batch)
+	if err != nil {
+		d.fail(OpWrite, fmt.Errorf("store: writing %s: %w", d.path, err))
+		return false
+	}
+	n := len(d.batch)
+	clear(d.batch)
+	d.batch = d.batch[:0]
+	d.committed.Store(d.batchEnd)
+	d.mu.Lock()
+	d.pending -= n
+	d.st.Pending.Store(int64(d.pending))
+	d.room.Broadcast()
+	d.mu.Unlock()
+	return true
+}
+
+// update applies ops in one write transaction. A panic inside bbolt (a
+// damaged page, or a fault reading the mapping: the writer runs with
+// panic-on-fault) rolls the transaction back and becomes the error.
+func (d *DB) update(ops []session.Op) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &DamagedError{Path: d.path, Detail: fmt.Sprint(r)}
+		}
+	}()
+	return d.db.Update(func(tx *bolt.Tx) error {
+		if d.opts.Hook != nil {
+			if err := d.opts.Hook(OpWrite); err != nil {
+				return err
+			}
+		}
 		w := txWriter{tx: tx, msgs: tx.Bucket(bucketMessages)}
 		for i := range ops {
 			if err := w.apply(&ops[i]); err != nil {
@@ -236,29 +371,67 @@ func (d *DB) commit() {
 		}
 		return nil
 	})
-	if err != nil {
-		err = fmt.Errorf("store: writing %s: %w", d.path, err)
-		d.failed.Store(&err)
-		return
-	}
-	d.committed.Store(last)
 }
 
-func (d *DB) sync() {
+// sync makes what is committed durable, reporting false on failure.
+// With FsyncAlways bbolt already synced each transaction, so the file is
+// synced again only after a failure.
+func (d *DB) sync() bool {
 	c := d.committed.Load()
 	if c == d.durable.Load() {
-		return
+		return true
 	}
-	if err := d.db.Sync(); err != nil {
-		err = fmt.Errorf("store: syncing %s: %w", d.path, err)
-		d.failed.Store(&err)
-		return
+	var err error
+	if d.opts.Hook != nil {
+		err = d.opts.Hook(OpSync)
+	}
+	if err == nil && (d.opts.Fsync == FsyncInterval || d.failed.Load() != nil) {
+		err = d.db.Sync()
+	}
+	if err != nil {
+		d.fail(OpSync, fmt.Errorf("store: syncing %s: %w", d.path, err))
+		return false
 	}
 	d.markDurable(c)
+	return true
+}
+
+// failLogEvery is how often a failure that keeps recurring is logged again.
+const failLogEvery = 10 * time.Second
+
+// fail records a failed write or sync: counted, logged (the first of a run
+// at once, then at most every failLogEvery with the number skipped), kept
+// for Err, and given to every waiter whose ops are not yet durable.
+func (d *DB) fail(op string, err error) {
+	if op == OpWrite {
+		d.st.WriteErrors.Add(1)
+	} else {
+		d.st.SyncErrors.Add(1)
+	}
+	now := time.Now()
+	if d.failed.Load() == nil || now.Sub(d.logged) >= failLogEvery {
+		slog.Error("store failed; acknowledgements wait, /healthz reports 503 until a write and sync succeed",
+			"op", op, "file", d.path, "pending", d.Pending(), "skipped", d.skipped, "err", err)
+		d.logged, d.skipped = now, 0
+	} else {
+		d.skipped++
+	}
+	d.failed.Store(&err)
+	d.mu.Lock()
+	waiting := d.wait
+	d.wait = nil
+	d.mu.Unlock()
+	for _, w := range waiting {
+		w.fn(err)
+	}
 }
 
 func (d *DB) markDurable(t uint64) {
 	d.durable.Store(t)
+	if d.failed.Load() != nil && len(d.batch) == 0 {
+		d.failed.Store(nil)
+		slog.Info("store recovered", "file", d.path, "durable", t)
+	}
 	d.mu.Lock()
 	var ready []waiter
 	keep := d.wait[:0]
@@ -272,31 +445,41 @@ func (d *DB) markDurable(t uint64) {
 	d.wait = keep
 	d.mu.Unlock()
 	for _, w := range ready {
-		w.fn()
+		w.fn(nil)
 	}
 }
 
 // Close implements session.Store: it writes what is pending, syncs and
-// closes the file. Later calls return the first call's result.
+// closes the file; callbacks still waiting get the store's error or
+// ErrClosed. Later calls return the first call's result.
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() { d.closeErr = d.close() })
 	return d.closeErr
 }
 
 func (d *DB) close() error {
+	d.mu.Lock()
+	d.closed = true
+	d.room.Broadcast() // Apply stops waiting; later ops are dropped
+	d.mu.Unlock()
 	close(d.stop)
 	<-d.done
+	failure := d.Err()
 	d.mu.Lock()
 	waiting := d.wait
 	d.wait = nil
 	d.mu.Unlock()
 	for _, w := range waiting {
-		w.fn() // nothing will become more durable; release the waiters
+		if failure != nil {
+			w.fn(failure)
+		} else {
+			w.fn(ErrClosed)
+		}
 	}
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("store: closing %s: %w", d.path, err)
 	}
-	return d.Err()
+	return failure
 }
 
 // txWriter applies ops inside one transaction. bbolt keeps the key and
@@ -365,11 +548,14 @@ func deletePrefix(b *bolt.Bucket, p []byte) error {
 	return nil
 }
 
-// Load implements session.Store.
+// Load implements session.Store. Damage found while reading (a record that
+// does not decode, a page bbolt rejects, a fault in the mapping) gives a
+// *DamagedError.
 func (d *DB) Load() (sessions []session.Restored, retained []*session.Message, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("store: %s is damaged (%v): move it aside to start with an empty store, or restore it from a backup", d.path, r)
+			sessions, retained, err = nil, nil, &DamagedError{Path: d.path, Detail: fmt.Sprint(r)}
 		}
 	}()
 	err = d.db.View(func(tx *bolt.Tx) error {
@@ -416,7 +602,7 @@ func (d *DB) Load() (sessions []session.Restored, retained []*session.Message, e
 		})
 	})
 	if err != nil {
-		err = fmt.Errorf("store: reading %s: %w; move it aside to start with an empty store, or restore it from a backup", d.path, err)
+		return nil, nil, &DamagedError{Path: d.path, Detail: err.Error(), Err: err}
 	}
-	return sessions, retained, err
+	return sessions, retained, nil
 }

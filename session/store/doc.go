@@ -7,7 +7,16 @@
 // single transaction. With FsyncAlways each transaction is fsynced before its
 // ops are reported durable, so an acknowledged message survives kill -9; with
 // FsyncInterval the file is synced every interval, which bounds the loss
-// window.
+// window. At most Options.MaxPending ops wait for the writer; past that
+// Apply waits too.
+//
+// A failed write or sync is logged, counted in Stats, reported to waiting
+// WhenDurable callbacks and kept as Err until a later write and sync
+// succeed; the failed ops stay pending and are retried, in order. A damaged
+// file is refused by Open with a *DamagedError (ErrDamaged): its headers
+// are checked against its size with plain reads before it is mapped, and
+// its pages are read with panic-on-fault set, so damage never crashes the
+// process.
 //
 // bbolt was chosen over pebble: one file, one writer, a B+tree that serves
 // the prefix scans and deletes the session layout needs, no background
