@@ -29,8 +29,9 @@ func (l *opLog) Apply(op Op) uint64 {
 	l.ops = append(l.ops, op)
 	return uint64(len(l.ops))
 }
-func (l *opLog) WhenDurable(uint64, func()) {}
-func (l *opLog) Durable() uint64            { return 0 }
+func (l *opLog) WhenDurable(uint64, func(error)) {}
+func (l *opLog) Durable() uint64                 { return 0 }
+func (l *opLog) Err() error                      { return nil }
 func (l *opLog) Load() ([]Restored, []*Message, error) {
 	return nil, nil, nil
 }
