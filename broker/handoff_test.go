@@ -1,10 +1,14 @@
 package broker
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/stats"
 )
 
@@ -227,5 +231,154 @@ func TestHandoffBoundConcurrent(t *testing.T) {
 	}
 	if len(l.fns) != 1 {
 		t.Errorf("%d wake-ups for a busy loop, want 1", len(l.fns))
+	}
+}
+
+// TestHandoffOrderUnderStorm drives a real broker with four loops: the
+// loops of the subscribers are held busy while publishers on the other loops
+// publish numbered sequences over four topics, one PUBLISH per round, so
+// thousands of hand-offs wait for each held loop (more than the 1024 tasks
+// below which gnet's own task queue keeps order); publishing goes on after
+// the loops are released. Every subscriber must get every message, in order
+// per topic and per publisher [MQTT-4.6.0-6].
+func TestHandoffOrderUnderStorm(t *testing.T) {
+	const (
+		perPub  = 1500
+		topics  = 4
+		release = 2000 // acknowledged publishes before the loops are let go
+	)
+	s := startBroker(t, func(c *Config) { c.Loops = 4 })
+	e := s.Engine()
+	var pubs, subs []*rawClient
+	var pubIDs []string
+	held := map[int]*loopState{}
+	for i := range 8 {
+		id := "c" + strconv.Itoa(i)
+		r := dialRaw(t, s)
+		r.connect(id, true, false)
+		c, _ := e.reg.Lookup(id).Owner().(*Conn)
+		if c == nil {
+			t.Fatalf("%s: no connection attached after CONNACK", id)
+		}
+		if c.ls.idx < 2 {
+			pubs, pubIDs = append(pubs, r), append(pubIDs, id)
+		} else {
+			subs = append(subs, r)
+			held[c.ls.idx] = c.ls
+		}
+	}
+	if len(pubs) < 2 || len(held) != 2 {
+		t.Fatalf("%d publishers on loops 0-1, subscribers on %d loops; want at least 2 and 2", len(pubs), len(held))
+	}
+	for _, r := range subs {
+		r.subscribe(1, "order/#", 0)
+	}
+
+	// Hold the subscribers' loops.
+	letGo := make(chan struct{})
+	for _, ls := range held {
+		entered := make(chan struct{})
+		ls.loop.Execute(func() { close(entered); <-letGo })
+		<-entered
+	}
+	var letGoOnce sync.Once
+	free := func() { letGoOnce.Do(func() { close(letGo) }) }
+	defer free()
+
+	total := len(pubs) * perPub
+	var acked atomic.Int64
+	reached := make(chan struct{})
+	var pubWG sync.WaitGroup
+	for p, r := range pubs {
+		pubWG.Add(1)
+		go func() {
+			defer pubWG.Done()
+			for seq := range perPub {
+				topic := "order/" + strconv.Itoa(seq%topics)
+				frame := codec.AppendPublish(nil, &codec.Publish{QoS: 1, TopicName: []byte(topic), PacketID: uint16(seq + 1),
+					Payload: []byte(strconv.Itoa(p) + ":" + strconv.Itoa(seq))})
+				if _, err := r.c.Write(frame); err != nil {
+					t.Errorf("publisher %d: %v", p, err)
+					free()
+					return
+				}
+				if _, err := r.next(30 * time.Second); err != nil {
+					t.Errorf("publisher %d: no PUBACK for %d: %v", p, seq, err)
+					free()
+					return
+				}
+				if acked.Add(1) == release {
+					close(reached)
+				}
+			}
+		}()
+	}
+
+	var subWG sync.WaitGroup
+	for i, r := range subs {
+		subWG.Add(1)
+		go func() {
+			defer subWG.Done()
+			next := make([][topics]int, len(pubs)) // next seq wanted per publisher and topic
+			for p := range next {
+				for tp := range topics {
+					next[p][tp] = tp
+				}
+			}
+			for n := 0; n < total; n++ {
+				pkt, err := r.next(60 * time.Second)
+				if err != nil {
+					t.Errorf("subscriber %d: %v after %d of %d messages", i, err, n, total)
+					return
+				}
+				var pub codec.Publish
+				if _, err := pub.Decode(pkt); err != nil {
+					t.Errorf("subscriber %d: got % x, want PUBLISH: %v", i, pkt, err)
+					return
+				}
+				ps, ss, _ := strings.Cut(string(pub.Payload), ":")
+				p, _ := strconv.Atoi(ps)
+				seq, _ := strconv.Atoi(ss)
+				tp := seq % topics
+				if want := "order/" + strconv.Itoa(tp); string(pub.TopicName) != want || p >= len(pubs) {
+					t.Errorf("subscriber %d: message %q on %q", i, pub.Payload, pub.TopicName)
+					return
+				}
+				if seq != next[p][tp] {
+					t.Errorf("subscriber %d: topic %s from %s: got message %d, want %d (message %d of %d received)",
+						i, pub.TopicName, pubIDs[p], seq, next[p][tp], n, total)
+					return
+				}
+				next[p][tp] = seq + topics
+			}
+		}()
+	}
+
+	select {
+	case <-reached:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("only %d publishes acknowledged in 60 s", acked.Load())
+	}
+	depth := map[int]int64{}
+	for idx, ls := range held {
+		depth[idx] = ls.st.Handoff.Items.Load()
+	}
+	free()
+	pubWG.Wait()
+	subWG.Wait()
+	for idx, d := range depth {
+		if d <= 1024 {
+			t.Errorf("loop %d had %d batches waiting at release, want more than 1024 for this test to mean anything", idx, d)
+		}
+	}
+	var hs stats.HandoffSnapshot
+	for idx, ls := range held {
+		ls.st.Handoff.Snapshot(&hs)
+		t.Logf("loop %d: %d batches waited at release; %d batches drained, %v waited in all", idx, depth[idx], hs.Waits[len(stats.WaitBounds)], hs.Sum)
+	}
+	var bs stats.BrokerSnapshot
+	e.stats.Snapshot(&bs)
+	if bs.DroppedHandoff != 0 || bs.DroppedQoS0 != 0 {
+		t.Errorf("dropped %d (hand-off full) and %d (outbound full), want none", bs.DroppedHandoff, bs.DroppedQoS0)
 	}
 }
