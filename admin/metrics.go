@@ -69,9 +69,12 @@ var (
 	descBytesOut      = desc("glassmq_sent_bytes_total", "Bytes of whole MQTT packets sent to clients.")
 	descPacketsIn     = desc("glassmq_received_packets_total", "MQTT packets received from clients, by type and fixed-header QoS.", "type", "qos")
 	descPacketsOut    = desc("glassmq_sent_packets_total", "MQTT packets sent to clients, by type and fixed-header QoS.", "type", "qos")
-	descDropped       = desc("glassmq_dropped_messages_total", "Messages dropped: qos0_buffer_full (outbound buffer full) or queue_full (oldest QoS 1/2 of a full session queue).", "reason")
+	descDropped       = desc("glassmq_dropped_messages_total", "Messages dropped: qos0_buffer_full (outbound buffer full), queue_full (oldest QoS 1/2 of a full session queue) or handoff_full (QoS 0 for a loop whose hand-off queue is full).", "reason")
 	descMalformed     = desc("glassmq_malformed_total", "Connections closed for malformed packets.")
 	descProtocolErrs  = desc("glassmq_protocol_errors_total", "Connections closed for protocol violations.")
+	descHandoffItems  = desc("glassmq_handoff_queue_batches", "Batches of deliveries waiting in the event loop's hand-off queue now.", "loop")
+	descHandoffBytes  = desc("glassmq_handoff_queue_bytes", "QoS 0 PUBLISH bytes waiting in the event loop's hand-off queue now.", "loop")
+	descHandoffWait   = desc("glassmq_handoff_wait_seconds", "Time a batch of deliveries waited in the event loop's hand-off queue before the loop took it.", "loop")
 
 	descStoreErrors  = desc("glassmq_store_errors_total", "Failed writes and syncs of the on-disk store, by op (write, sync).", "op")
 	descStoreHealthy = desc("glassmq_store_healthy", "1 while the on-disk store writes and syncs, 0 from a failure until a later write and sync succeed.")
@@ -79,6 +82,15 @@ var (
 	descStoreWaits   = desc("glassmq_store_waits_total", "Store writes that waited because -store-max-pending ops were already pending.")
 	descStoreWaitSec = desc("glassmq_store_wait_seconds_total", "Time those writes waited, in seconds.")
 )
+
+// handoffBuckets are stats.WaitBounds in seconds, the histogram's upper bounds.
+var handoffBuckets = func() []float64 {
+	b := make([]float64, len(stats.WaitBounds))
+	for i, d := range stats.WaitBounds {
+		b[i] = d.Seconds()
+	}
+	return b
+}()
 
 // collector is the prometheus.Collector over metrics.
 type collector struct{ m *metrics }
@@ -93,7 +105,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	for _, d := range []*prometheus.Desc{descConnections, descSessions, descSubscriptions, descRetained, descQueued,
 		descConnects, descDisconnects, descMsgsIn, descMsgsOut, descBytesIn, descBytesOut, descPacketsIn, descPacketsOut,
-		descDropped, descMalformed, descProtocolErrs} {
+		descDropped, descMalformed, descProtocolErrs, descHandoffItems, descHandoffBytes, descHandoffWait} {
 		ch <- d
 	}
 }
@@ -153,8 +165,22 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	packets(descPacketsOut, s.Sent.Items)
 	counter(descDropped, s.DroppedQoS0, "qos0_buffer_full")
 	counter(descDropped, s.DroppedQueue, "queue_full")
+	counter(descDropped, s.DroppedHandoff, "handoff_full")
 	counter(descMalformed, s.Malformed)
 	counter(descProtocolErrs, s.ProtocolErrors)
+	// The last shard is work outside any loop, which nothing hands work to.
+	var h stats.HandoffSnapshot
+	for i := range b.NumLoops() - 1 {
+		b.Loop(i).Handoff.Snapshot(&h)
+		loop := strconv.Itoa(i)
+		gauge(descHandoffItems, float64(h.Items), loop)
+		gauge(descHandoffBytes, float64(h.Bytes), loop)
+		buckets := make(map[float64]uint64, len(handoffBuckets))
+		for j, le := range handoffBuckets {
+			buckets[le] = h.Waits[j]
+		}
+		ch <- prometheus.MustNewConstHistogram(descHandoffWait, h.Waits[len(handoffBuckets)], h.Sum.Seconds(), buckets, loop)
+	}
 }
 
 // serveMetrics writes the registry in the Prometheus exposition format the

@@ -3,8 +3,10 @@ package admin
 import (
 	"bytes"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -52,6 +54,11 @@ func TestMetrics(t *testing.T) {
 	l.Sent.Add(codec.TypeConnack, 0, 4)
 	l.MessagesReceived.Add(1)
 	l.DroppedQoS0.Add(3)
+	l.DroppedHandoff.Add(4)
+	l.Handoff.Items.Store(6)
+	l.Handoff.Bytes.Store(600)
+	l.Handoff.ObserveWait(20 * time.Microsecond)
+	l.Handoff.ObserveWait(2 * time.Second)
 	l.Malformed.Add(2)
 	l.Connects.Add(1)
 	sb.Loop(1).Received.Add(codec.TypePublish, 1, 50)
@@ -100,6 +107,10 @@ func TestMetrics(t *testing.T) {
 		{"glassmq_received_packets_total", map[string]string{"type": "CONNECT", "qos": "0"}, 1},
 		{"glassmq_sent_packets_total", map[string]string{"type": "CONNACK", "qos": "0"}, 1},
 		{"glassmq_dropped_messages_total", map[string]string{"reason": "qos0_buffer_full"}, 3},
+		{"glassmq_dropped_messages_total", map[string]string{"reason": "handoff_full"}, 4},
+		{"glassmq_handoff_queue_batches", map[string]string{"loop": "0"}, 6},
+		{"glassmq_handoff_queue_bytes", map[string]string{"loop": "0"}, 600},
+		{"glassmq_handoff_queue_batches", map[string]string{"loop": "1"}, 0},
 		{"glassmq_malformed_total", nil, 2},
 		{"glassmq_admin_requests_total", map[string]string{"action": "DescribeMQTTClient", "result": "ok"}, 2},
 		{"glassmq_admin_requests_total", map[string]string{"action": "DescribeMQTTClient", "result": "error"}, 1},
@@ -113,6 +124,23 @@ func TestMetrics(t *testing.T) {
 		if !ok || got != w.value {
 			t.Errorf("%s%v = %v (present %v), want %v", w.name, w.labels, got, ok, w.value)
 		}
+	}
+	if _, ok := value(fams, "glassmq_handoff_queue_batches", map[string]string{"loop": "2"}); ok {
+		t.Error("glassmq_handoff_queue_batches for loop 2, the shard of work outside any loop")
+	}
+	hist := map[string]uint64{}
+	for _, m := range fams["glassmq_handoff_wait_seconds"].GetMetric() {
+		if m.GetLabel()[0].GetValue() != "0" {
+			continue
+		}
+		h := m.GetHistogram()
+		hist["count"] = h.GetSampleCount()
+		for _, b := range h.GetBucket() {
+			hist[strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)] = b.GetCumulativeCount()
+		}
+	}
+	if hist["count"] != 2 || hist["1e-05"] != 0 || hist["5e-05"] != 1 || hist["1"] != 1 {
+		t.Errorf("glassmq_handoff_wait_seconds{loop=0}: %v; want count 2, le 1e-05 0, le 5e-05 1, le 1 1", hist)
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("go_goroutines missing: the Go collector is not registered")

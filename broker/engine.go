@@ -38,6 +38,7 @@ type Engine struct {
 	// and is closed.
 	outboundHardLimit int
 	syncAcks          bool // -fsync always: publishers' acks wait for the store
+	handoffLimit      int  // bound of each loop's hand-off queue, QoS 0 bytes (see handoff)
 
 	loopsMu   sync.Mutex
 	loops     []*loopState // by loop index
@@ -69,6 +70,7 @@ func NewEngine(c Config) *Engine {
 	e.loops = make([]*loopState, 0, n)
 	e.foreignLS = newLoopState(e, n, nil)
 	e.outboundHardLimit = c.MaxOutbound + c.MaxInflight*c.MaxPacketSize + 64<<10
+	e.handoffLimit = max(handoffMaxBytes, 2*c.MaxOutbound)
 	return e
 }
 
@@ -132,6 +134,7 @@ func (e *Engine) BindLoop(l Loop) *LoopHandle {
 		panic("broker: more event loops bound than configured")
 	}
 	ls := newLoopState(e, idx, l)
+	ls.in.init(l, e.handoffLimit, &ls.st.Handoff, ls.drainHandoff)
 	e.loops = append(e.loops, ls)
 	return &LoopHandle{ls}
 }

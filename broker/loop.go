@@ -38,12 +38,14 @@ type loopState struct {
 
 	touched  []*Conn  // connections with output or a pump pending this round
 	flushing bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
-	out      []*batch // by target loop index: deliveries waiting for Execute
+	out      []*batch // by target loop index: deliveries waiting for the end of the round
 	outIdx   []int    // indexes of out that are non-nil
 	pubSeq   uint64   // numbers the messages routed by this loop
 	ticket   uint64   // store ticket of the last op this loop applied
 
 	heldConns []*Conn // connections whose held acks wait for a store sync
+
+	in handoff // batches other loops hand to this one (unused on the foreign loopState)
 
 	bufs    [][]byte // empty large output buffers for connections to take (see Conn.reserve)
 	pooled  int      // their total capacity
@@ -109,14 +111,16 @@ func newLoopState(e *Engine, idx int, l Loop) *loopState {
 	return &loopState{e: e, idx: idx, loop: l, st: e.stats.Loop(idx)}
 }
 
-// batch carries deliveries from one loop to another, run there with one
-// Execute. QoS 0 packets are encoded once per message per batch into buf.
+// batch carries one round's deliveries from one loop to another, through
+// the target's hand-off queue. QoS 0 packets are encoded once per message
+// per batch into buf.
 type batch struct {
-	target *loopState
-	buf    []byte
-	items  []batchItem
-	lastSq uint64 // pubSeq of the message last encoded into buf
-	lastAt int    // where that encoding starts in buf
+	target   *loopState
+	buf      []byte
+	items    []batchItem
+	lastSq   uint64 // pubSeq of the message last encoded into buf
+	lastAt   int    // where that encoding starts in buf
+	queuedAt int64  // monoNow when pushed, for the wait-time histogram
 }
 
 // batchItem is one delivery: n > 0 writes buf[off:off+n] (a QoS 0 PUBLISH)
@@ -127,6 +131,35 @@ type batchItem struct {
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+// dropQoS0 removes b's QoS 0 deliveries, keeping its pump requests in
+// order, and returns how many it removed.
+func (b *batch) dropQoS0() int {
+	k := 0
+	for _, it := range b.items {
+		if it.n == 0 {
+			b.items[k] = it
+			k++
+		}
+	}
+	clear(b.items[k:])
+	n := len(b.items) - k
+	b.items = b.items[:k]
+	b.buf = b.buf[:0]
+	return n
+}
+
+// recycle empties b and returns it to the pool.
+func (b *batch) recycle() {
+	clear(b.items)
+	b.items = b.items[:0]
+	b.target = nil
+	if cap(b.buf) > 1<<20 {
+		b.buf = nil // do not pin a burst's memory in the pool
+	}
+	b.buf = b.buf[:0]
+	batchPool.Put(b)
+}
 
 func (ls *loopState) batchFor(target *loopState) *batch {
 	for len(ls.out) <= target.idx {
@@ -151,7 +184,8 @@ func (ls *loopState) touch(c *Conn) {
 }
 
 // flush ends a round: pumps and writes every touched connection once, then
-// hands each other loop its batch with one Execute. Loop-only.
+// pushes each other loop's batch onto that loop's hand-off queue (which
+// wakes the loop at most once however many batches wait). Loop-only.
 func (ls *loopState) flush() {
 	if ls.flushing {
 		return
@@ -178,7 +212,9 @@ func (ls *loopState) flush() {
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]
 		ls.out[idx] = nil
-		b.target.loop.Execute(func() { b.target.runBatch(b) })
+		if n := b.target.in.push(b); n > 0 {
+			ls.st.DroppedHandoff.Add(uint64(n))
+		}
 	}
 	ls.outIdx = ls.outIdx[:0]
 }
@@ -197,7 +233,8 @@ func (ls *loopState) publishCounts() {
 	}
 }
 
-// runBatch performs deliveries handed over by another loop. Loop-only.
+// runBatch performs deliveries handed over by another loop and recycles b;
+// the caller flushes. Loop-only.
 func (ls *loopState) runBatch(b *batch) {
 	for i := range b.items {
 		it := &b.items[i]
@@ -211,16 +248,8 @@ func (ls *loopState) runBatch(b *batch) {
 		} else if c.state == stateConnected {
 			c.writeQoS0(b.buf[it.off : it.off+it.n])
 		}
-		it.conn = nil
 	}
-	b.items = b.items[:0]
-	b.target = nil
-	if cap(b.buf) > 1<<20 {
-		b.buf = nil // do not pin a burst's memory in the pool
-	}
-	b.buf = b.buf[:0]
-	batchPool.Put(b)
-	ls.flush()
+	b.recycle()
 }
 
 // route delivers one application message to every matching subscription:

@@ -32,19 +32,25 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 	var sinks []*sinkTransport
 	for i := 0; i < n; i++ {
 		tr := &sinkTransport{}
-		c := e.Open(tr, h)
-		c.state = stateConnected
-		c.meta = &session.ConnMeta{CleanSession: true}
-		s, _ := e.reg.Open("sub-"+strconv.Itoa(i), 0)
-		c.sess = s
-		s.Claim(c, "", 0)
-		if _, ok := s.Attach(c, c.meta, 0); !ok {
-			tb.Fatal("attach failed")
-		}
-		e.router.add("bench/topic", s, 0)
+		e.router.add("bench/topic", attachedConn(tb, e, h, tr, "sub-"+strconv.Itoa(i)).sess, 0)
 		sinks = append(sinks, tr)
 	}
 	return h.ls, sinks
+}
+
+// attachedConn opens a connection over tr on h's loop with a clean session
+// id attached, as a CONNECT would leave it, without the protocol.
+func attachedConn(tb testing.TB, e *Engine, h *LoopHandle, tr Transport, id string) *Conn {
+	c := e.Open(tr, h)
+	c.state = stateConnected
+	c.meta = &session.ConnMeta{CleanSession: true}
+	s, _ := e.reg.Open(id, 0)
+	c.sess = s
+	s.Claim(c, "", 0)
+	if _, ok := s.Attach(c, c.meta, 0); !ok {
+		tb.Fatal("attach failed")
+	}
+	return c
 }
 
 // BenchmarkRouteQoS0 is one QoS 0 PUBLISH routed to local subscribers and

@@ -108,7 +108,7 @@ func (e *Engine) publishSys(now time.Time) {
 		{"$SYS/broker/clients/total", i(st.Sessions)},
 		{"$SYS/broker/messages/received", u(st.MessagesReceived)},
 		{"$SYS/broker/messages/sent", u(st.MessagesSent)},
-		{"$SYS/broker/messages/dropped", u(st.DroppedQoS0 + st.DroppedQueue)},
+		{"$SYS/broker/messages/dropped", u(st.DroppedQoS0 + st.DroppedQueue + st.DroppedHandoff)},
 		{"$SYS/broker/bytes/received", u(st.Received.Bytes)},
 		{"$SYS/broker/bytes/sent", u(st.Sent.Bytes)},
 		{"$SYS/broker/subscriptions/count", i(st.Subscriptions)},

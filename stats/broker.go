@@ -12,11 +12,14 @@ type Loop struct {
 	MessagesSent     atomic.Uint64 // PUBLISH packets written to clients
 	DroppedQoS0      atomic.Uint64 // QoS 0 deliveries dropped: outbound buffer full
 	DroppedQueue     atomic.Uint64 // QoS 1/2 messages dropped: session queue full (oldest first)
+	DroppedHandoff   atomic.Uint64 // QoS 0 deliveries this loop (as producer) dropped: the target loop's hand-off queue was full
 	Malformed        atomic.Uint64 // connections closed for malformed packets
 	ProtocolErrors   atomic.Uint64 // connections closed for protocol violations
 	Connects         atomic.Uint64 // CONNECTs accepted
 	Denied           atomic.Uint64 // PUBLISH and SUBSCRIBE filters refused by the ACL
 	Disconnects      atomic.Uint64 // connections closed, for any reason
+
+	Handoff Handoff // the queue other goroutines hand this loop's work to
 
 	_ [64]byte // keep the next loop's shard off this cache line
 }
@@ -52,6 +55,7 @@ type BrokerSnapshot struct {
 	MessagesSent     uint64
 	DroppedQoS0      uint64
 	DroppedQueue     uint64
+	DroppedHandoff   uint64
 	Malformed        uint64
 	ProtocolErrors   uint64
 	Connects         uint64
@@ -77,6 +81,7 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 		dst.MessagesSent += l.MessagesSent.Load()
 		dst.DroppedQoS0 += l.DroppedQoS0.Load()
 		dst.DroppedQueue += l.DroppedQueue.Load()
+		dst.DroppedHandoff += l.DroppedHandoff.Load()
 		dst.Malformed += l.Malformed.Load()
 		dst.ProtocolErrors += l.ProtocolErrors.Load()
 		dst.Connects += l.Connects.Load()
