@@ -35,6 +35,7 @@ type fakeBroker struct {
 	mu       sync.Mutex
 	sessions map[string]*session.Info
 	kicks    []kick
+	ops      []opCall // Operations asked, in order
 }
 
 type kick struct {

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"time"
 
 	"github.com/glassmq/glassmq/session"
@@ -30,22 +29,16 @@ type Operations interface {
 	// Unsubscribe removes filter from clientID's session, like Subscribe.
 	// It reports false when there is no session.
 	Unsubscribe(clientID, filter string) bool
-	// Will returns a copy of the will message of clientID's current
-	// connection (nil when it has none). It returns ErrNotConnected when the
-	// client is not connected. It asks the client's event loop and waits at
-	// most timeout for it (ErrBusy).
-	Will(clientID string, timeout time.Duration) (*session.Message, error)
+	// Will returns the will message of clientID's current connection (nil
+	// when it has none; the Message is immutable); connected is false when
+	// the client is not connected. It asks the client's event loop and
+	// waits at most timeout; answered is false when it did not answer.
+	Will(clientID string, timeout time.Duration) (w *session.Message, connected, answered bool)
 	// DeleteSession closes the client's connection if it has one (reason
 	// kicked, will published) and deletes its session: subscriptions and
 	// queued messages are gone. It reports false when there is no session.
 	DeleteSession(clientID string) bool
 }
-
-// Errors of Operations.Will.
-var (
-	ErrNotConnected = errors.New("admin: client not connected")
-	ErrBusy         = errors.New("admin: the client's event loop did not answer in time")
-)
 
 // willTimeout bounds how long DescribeWillMessage waits for the client's
 // event loop.

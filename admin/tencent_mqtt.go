@@ -3,7 +3,6 @@ package admin
 import (
 	"cmp"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -329,12 +328,12 @@ func (s *Server) describeWillMessage(a tcArgs, requestID string) (any, failure) 
 	if s.ops == nil {
 		return nil, s.noOps()
 	}
-	w, err := s.ops.Will(id, willTimeout)
+	w, connected, answered := s.ops.Will(id, willTimeout)
 	switch {
-	case errors.Is(err, ErrNotConnected):
+	case !answered:
+		return nil, failure{code: tcInternalError, msg: "An internal error has occurred: the client's event loop did not answer in time. Retry your request."}
+	case !connected:
 		return nil, failure{code: tcResourceNotFoundWill, msg: fmt.Sprintf("The client %q is not connected: a will belongs to a connection.", cut(id))}
-	case err != nil:
-		return nil, failure{code: tcInternalError, msg: "An internal error has occurred: " + err.Error() + ". Retry your request."}
 	case w == nil:
 		return nil, failure{code: tcResourceNotFoundWill, msg: fmt.Sprintf("The client %q connected without a will message.", cut(id))}
 	}
