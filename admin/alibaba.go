@@ -83,13 +83,11 @@ func (s *Server) serveAlibaba(ctx *fasthttp.RequestCtx, d dialect) {
 			actionName = a
 		}
 	}
-	if string(actionName) == queryAction {
-		act = actionQuery
-	}
+	act = lookupAction(cloudAlibaba, actionName)
 	if !s.limits.allow(act) {
 		s.alibabaFail(ctx, st, act, requestID, failure{status: 500, code: alSystemOverFlow,
-			msg:  fmt.Sprintf("An error occurred while processing your request. Please try again. (throttled: over %g requests per second for %s)", s.cfg.QueryRate, queryAction),
-			hint: "slow down; the limit is -rate-query-session-by-client-id"})
+			msg:  fmt.Sprintf("An error occurred while processing your request. Please try again. (throttled: over %g requests per second for %s)", s.limits.limitOf(act), act),
+			hint: "slow down; the limit is -rate-limit " + act.String() + "=rate[:burst]"})
 		return
 	}
 	if s.authRequired() {
@@ -98,14 +96,14 @@ func (s *Server) serveAlibaba(ctx *fasthttp.RequestCtx, d dialect) {
 			return
 		}
 	}
-	if act != actionQuery {
+	if act == actionUnknown {
 		what := "no Action"
 		if len(actionName) > 0 {
 			what = "Action " + quote(actionName)
 		}
 		s.alibabaFail(ctx, st, act, requestID, failure{status: 404, code: alAPINotSupport,
 			msg:  "The specified API is not supported: " + what + ".",
-			hint: "glassmq serves QuerySessionByClientId (onsmqtt 2020-04-20)"})
+			hint: "glassmq serves " + actionList(cloudAlibaba) + " (onsmqtt 2020-04-20)"})
 		return
 	}
 	version := ctx.Request.Header.Peek("x-acs-version")
@@ -117,6 +115,10 @@ func (s *Server) serveAlibaba(ctx *fasthttp.RequestCtx, d dialect) {
 	if len(version) > 0 && string(version) != alibabaVersion {
 		s.alibabaFail(ctx, st, act, requestID, failure{status: 400, code: alInvalidVersion,
 			msg: "Specified parameter Version is not valid: " + quote(version) + ".", hint: "use Version " + alibabaVersion})
+		return
+	}
+	if act != actionQuery {
+		s.serveAlibabaOps(ctx, st, act, requestID)
 		return
 	}
 	instanceID, hasInstance := formParam(ctx, "InstanceId")

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -27,6 +29,12 @@ type Config struct {
 	// QueryRate is the token bucket rate of Alibaba QuerySessionByClientId, in
 	// requests per second (-rate-query-session-by-client-id).
 	QueryRate float64
+	// Limits overrides the token bucket of any cloud action by its vendor
+	// name (-rate-limit Action=rate[:burst], repeatable), such as
+	// "DescribeClientList": {Rate: 20, Burst: 40}. Actions not named keep
+	// their vendor's limit (DescribeRate and QueryRate for the first two);
+	// a Burst of 0 is one second's worth of Rate.
+	Limits map[string]Limit
 	// CredentialsFile is a JSON file of key pairs (-admin-credentials), "" for
 	// none. Format: {"tencent":[{"secretId":"..","secretKey":".."}],
 	// "alibaba":[{"accessKeyId":"..","accessKeySecret":".."}]}.
@@ -69,7 +77,7 @@ func DefaultConfig() Config {
 // RegisterFlags registers the admin flags in fs, with c's current values as
 // defaults; parsing fs then writes into c. Flags: -admin-listen,
 // -instance-id, -rate-describe-mqtt-client, -rate-query-session-by-client-id,
-// -admin-credentials, -tencent-secret-id, -tencent-secret-key,
+// -rate-limit, -admin-credentials, -tencent-secret-id, -tencent-secret-key,
 // -alibaba-access-key-id, -alibaba-access-key-secret.
 func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Listen, "admin-listen", c.Listen,
@@ -80,6 +88,8 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 		"admin: Tencent DescribeMQTTClient limit, `requests/s`")
 	fs.Float64Var(&c.QueryRate, "rate-query-session-by-client-id", c.QueryRate,
 		"admin: Alibaba QuerySessionByClientId limit, `requests/s`")
+	fs.Var(limitFlag{c}, "rate-limit",
+		"admin: `Action=rate[:burst]` token bucket of one cloud action, repeatable (burst defaults to one second's worth), such as DescribeClientList=20:40")
 	fs.StringVar(&c.CredentialsFile, "admin-credentials", c.CredentialsFile,
 		`admin: JSON `+"`file`"+` of API keys: {"tencent":[{"secretId":..,"secretKey":..}],"alibaba":[{"accessKeyId":..,"accessKeySecret":..}]}; with keys every Tencent/Alibaba request must be signed`)
 	fs.StringVar(&c.TencentSecretID, "tencent-secret-id", c.TencentSecretID,
@@ -90,6 +100,65 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 		"admin: Alibaba `AccessKeyId` accepted for signed requests (with -alibaba-access-key-secret)")
 	fs.StringVar(&c.AlibabaAccessKeySecret, "alibaba-access-key-secret", c.AlibabaAccessKeySecret,
 		"admin: Alibaba `AccessKeySecret` of -alibaba-access-key-id (visible in ps; prefer -admin-credentials)")
+}
+
+// limit returns the rate and burst of action a under c.
+func (c *Config) limit(a action) Limit {
+	l := Limit{Rate: actionSpecs[a].rate}
+	switch a {
+	case actionDescribe:
+		l.Rate = c.DescribeRate
+	case actionQuery:
+		l.Rate = c.QueryRate
+	}
+	if o, ok := c.Limits[actionSpecs[a].name]; ok {
+		l = o
+	}
+	if l.Burst <= 0 {
+		l.Burst = burstFor(l.Rate)
+	}
+	return l
+}
+
+// limitFlag is -rate-limit: Action=rate[:burst], repeatable, into c.Limits.
+type limitFlag struct{ c *Config }
+
+func (f limitFlag) String() string {
+	if f.c == nil {
+		return ""
+	}
+	var s []string
+	for name, l := range f.c.Limits {
+		s = append(s, fmt.Sprintf("%s=%g:%d", name, l.Rate, l.Burst))
+	}
+	slices.Sort(s)
+	return strings.Join(s, ",")
+}
+
+func (f limitFlag) Set(v string) error {
+	name, spec, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want Action=rate or Action=rate:burst, such as DescribeClientList=20:40")
+	}
+	var l Limit
+	rateText, burstText, hasBurst := strings.Cut(spec, ":")
+	r, err := strconv.ParseFloat(rateText, 64)
+	if err != nil {
+		return fmt.Errorf("rate %q of %s is not a number of requests per second", rateText, name)
+	}
+	l.Rate = r
+	if hasBurst {
+		b, err := strconv.Atoi(burstText)
+		if err != nil || b < 1 {
+			return fmt.Errorf("burst %q of %s is not a whole number of requests above 0", burstText, name)
+		}
+		l.Burst = b
+	}
+	if f.c.Limits == nil {
+		f.c.Limits = map[string]Limit{}
+	}
+	f.c.Limits[name] = l
+	return nil
 }
 
 // Validate reports every problem of c at once (joined with errors.Join), each
@@ -116,6 +185,19 @@ func (c *Config) validate() (*credentials, error) {
 	}
 	if err := checkRate("rate-query-session-by-client-id", c.QueryRate, DefaultQueryRate); err != nil {
 		errs = append(errs, err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Limits)) {
+		l := c.Limits[name]
+		if actionNamed(name) == actionUnknown {
+			errs = append(errs, fmt.Errorf("admin: -rate-limit %s: no such action; want one of %s, %s", cut(name), actionList(cloudTencent), actionList(cloudAlibaba)))
+			continue
+		}
+		if err := checkRate("rate-limit "+name, l.Rate, actionSpecs[actionNamed(name)].rate); err != nil {
+			errs = append(errs, err)
+		}
+		if l.Burst < 0 {
+			errs = append(errs, fmt.Errorf("admin: -rate-limit %s: burst %d, want at least 1 (or 0 for one second's worth)", name, l.Burst))
+		}
 	}
 	creds, credErrs := loadCredentials(c)
 	errs = append(errs, credErrs...)

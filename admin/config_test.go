@@ -3,8 +3,10 @@ package admin
 import (
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -23,7 +25,7 @@ func TestRegisterFlags(t *testing.T) {
 	fs := flag.NewFlagSet("glassmq", flag.ContinueOnError)
 	RegisterFlags(fs, &c)
 	for _, name := range []string{"admin-listen", "instance-id", "rate-describe-mqtt-client", "rate-query-session-by-client-id",
-		"admin-credentials", "tencent-secret-id", "tencent-secret-key", "alibaba-access-key-id", "alibaba-access-key-secret"} {
+		"rate-limit", "admin-credentials", "tencent-secret-id", "tencent-secret-key", "alibaba-access-key-id", "alibaba-access-key-secret"} {
 		if fs.Lookup(name) == nil {
 			t.Errorf("flag -%s not registered", name)
 		}
@@ -32,16 +34,37 @@ func TestRegisterFlags(t *testing.T) {
 		t.Errorf("-admin-listen default %q", def)
 	}
 	err := fs.Parse([]string{"-admin-listen", "[::1]:9000", "-instance-id", "post-cn-x", "-rate-describe-mqtt-client", "5",
-		"-rate-query-session-by-client-id", "50", "-tencent-secret-id", "id", "-tencent-secret-key", "key"})
+		"-rate-query-session-by-client-id", "50", "-tencent-secret-id", "id", "-tencent-secret-key", "key",
+		"-rate-limit", "DescribeClientList=5:7", "-rate-limit", "SendMessage=2000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{Listen: "[::1]:9000", InstanceID: "post-cn-x", DescribeRate: 5, QueryRate: 50, TencentSecretID: "id", TencentSecretKey: "key"}
-	if c != want {
+	want := Config{Listen: "[::1]:9000", InstanceID: "post-cn-x", DescribeRate: 5, QueryRate: 50, TencentSecretID: "id", TencentSecretKey: "key",
+		Limits: map[string]Limit{"DescribeClientList": {Rate: 5, Burst: 7}, "SendMessage": {Rate: 2000}}}
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("parsed %+v, want %+v", c, want)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
+	}
+	// The burst defaults to one second's worth; an explicit one is kept.
+	for _, w := range []struct {
+		a    action
+		want Limit
+	}{{actionDescribe, Limit{5, 5}}, {actionDescribeClientList, Limit{5, 7}}, {actionSendMessage, Limit{2000, 2000}},
+		{actionBatchQuery, Limit{100, 100}}, {actionKickOutClient, Limit{20, 20}}} {
+		if got := c.limit(w.a); got != w.want {
+			t.Errorf("limit(%s) = %+v, want %+v", w.a, got, w.want)
+		}
+	}
+	for _, bad := range []string{"NoSuchAction=1", "DescribeClientList=0", "DescribeClientList"} {
+		c := DefaultConfig()
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		RegisterFlags(fs, &c)
+		if fs.Parse([]string{"-rate-limit", bad}) == nil && c.Validate() == nil {
+			t.Errorf("-rate-limit %s accepted", bad)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ const (
 //
 //  5. An X-TC-Action header: Tencent, TC3 parameter style.
 //  6. An Action parameter: Tencent legacy style when Version is 2023-03-08
-//     or the action is DescribeMQTTClient, else Alibaba RPC.
+//     or 2024-05-16 or the action is a Tencent one, else Alibaba RPC.
 //  7. An x-acs-action header: Alibaba, ACS3 style.
 //
 // Header names match in any case; so do the signature algorithm names.
@@ -77,7 +77,8 @@ func detect(ctx *fasthttp.RequestCtx) dialect {
 		return dialect{schemeTC3, false}
 	}
 	if action, ok := formParam(ctx, "Action"); ok {
-		if version, _ := formParam(ctx, "Version"); string(version) == tencentVersion || string(action) == describeAction {
+		if version, _ := formParam(ctx, "Version"); string(version) == tencentVersion || string(version) == mqttVersion ||
+			lookupAction(cloudTencent, action) != actionUnknown {
 			return dialect{schemeTencentLegacy, false}
 		}
 		return dialect{schemeRPC, false}

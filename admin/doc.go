@@ -1,14 +1,19 @@
 // Package admin serves glassmq's HTTP admin API with fasthttp, on one
-// listener: Tencent Cloud DescribeMQTTClient (trocket 2023-03-08) and
-// Alibaba Cloud QuerySessionByClientId (onsmqtt 2020-04-20) in their exact
-// wire formats, so the official SDKs work against it unchanged; a native
-// JSON API; /healthz; and Prometheus /metrics. The wire details it follows
-// are in shared/API-WIRE.md; detect in dialect.go tells the dialects apart.
+// listener: Tencent Cloud DescribeMQTTClient (trocket 2023-03-08) and its
+// successors of service mqtt 2024-05-16, and Alibaba Cloud
+// QuerySessionByClientId with the newer onsmqtt 2020-04-20 actions (batch
+// query, close, send, device credentials), in their exact wire formats, so
+// the official SDKs work against it unchanged; a native JSON API;
+// /healthz; and Prometheus /metrics. actions.go lists the cloud actions;
+// detect in dialect.go tells the dialects apart. Actions that change the
+// broker go through the Operations interface, which the broker implements.
 //
 // # Goroutines
 //
 // Handlers run on fasthttp's worker goroutines. They read sessions only
-// through the Broker interface, which never blocks on an event loop, read
+// through the Broker interface, which never blocks on an event loop (the
+// one exception is DescribeWillMessage: a will belongs to its connection's
+// loop, so Operations.Will asks that loop and waits at most 200 ms), read
 // broker-wide counters through stats.Broker snapshots, are done with the
 // *fasthttp.RequestCtx when they return (nothing is handed to another
 // goroutine: /metrics is written with expfmt, not through a net/http

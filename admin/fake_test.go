@@ -35,6 +35,7 @@ type fakeBroker struct {
 	mu       sync.Mutex
 	sessions map[string]*session.Info
 	kicks    []kick
+	ops      []opCall // Operations asked, in order
 }
 
 type kick struct {
@@ -213,9 +214,19 @@ func withKeys(c *Config) {
 
 // unlimited lifts the rate limits (benchmarks, bulk tests).
 func unlimited(s *Server) {
-	s.limits = limiter{buckets: [actionNative]*rate.Limiter{
-		rate.NewLimiter(rate.Inf, 1), rate.NewLimiter(rate.Inf, 1),
-	}}
+	for a := range s.limits.buckets {
+		s.limits.buckets[a] = rate.NewLimiter(rate.Inf, 1)
+	}
+}
+
+// tinyLimiter gives every action a burst of 1, then nothing for 1000 s.
+func tinyLimiter() limiter {
+	c := DefaultConfig()
+	c.Limits = map[string]Limit{}
+	for a := range numLimited {
+		c.Limits[actionSpecs[a].name] = Limit{Rate: 0.001}
+	}
+	return newLimiter(&c)
 }
 
 // testReq is an HTTP request under construction, in wire terms.

@@ -75,7 +75,7 @@ func TestMetrics(t *testing.T) {
 	serve(t, s, unsignedTC3(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`))
 	serve(t, s, unsignedTC3(`{"InstanceId":"mqtt-local","ClientId":"nobody"}`))
 	serve(t, s, unsignedRPC(url.Values{"Action": {"QuerySessionByClientId"}, "InstanceId": {"mqtt-local"}, "ClientId": {"x"}}))
-	s.limits = newLimiter(0.001, 0.001)
+	s.limits = tinyLimiter()
 	serve(t, s, unsignedTC3(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`)) // takes the one token
 	serve(t, s, unsignedTC3(`{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`)) // throttled
 

@@ -17,11 +17,22 @@ const (
 // span at most 3 consecutive generations; a fourth slot keeps them apart.
 const nonceGens = 4
 
-// maxNonces bounds the nonce cache for a QuerySessionByClientId rate: all
-// the nonces that rate can bring in three windows (the longest a nonce is
-// kept), plus slack for other actions.
-func maxNonces(queryRate float64) int {
-	return int(queryRate*3*alibabaWindow.Seconds()) + 4096
+// maxNonces bounds the nonce cache for the Alibaba actions' summed rate:
+// all the nonces that rate can bring in three windows (the longest a nonce
+// is kept), plus slack.
+func maxNonces(alibabaRate float64) int {
+	return int(alibabaRate*3*alibabaWindow.Seconds()) + 4096
+}
+
+// alibabaRate is the sum of the rate limits of c's Alibaba actions.
+func alibabaRate(c *Config) float64 {
+	var r float64
+	for a := range numLimited {
+		if actionSpecs[a].cloud == cloudAlibaba {
+			r += c.limit(a).Rate
+		}
+	}
+	return r
 }
 
 // nonceCache makes Alibaba signature nonces single-use for as long as the

@@ -1,60 +1,63 @@
 package admin
 
 import (
+	"math"
+
 	"golang.org/x/time/rate"
 )
 
-// action is what a request asks for; metrics and rate limits are kept per
-// action.
-type action uint8
+// Limit is the token bucket of one cloud action.
+type Limit struct {
+	Rate  float64 // requests per second, sustained
+	Burst int     // requests accepted back to back after a pause; 0 means one second's worth
+}
 
-const (
-	actionDescribe action = iota // Tencent DescribeMQTTClient
-	actionQuery                  // Alibaba QuerySessionByClientId
-	actionNative                 // native JSON API, /healthz, /metrics
-	actionUnknown                // a cloud request naming no action we serve
-	numActions
-)
-
-var actionNames = [numActions]string{describeAction, queryAction, "native", "unknown"}
-
-func (a action) String() string { return actionNames[a] }
-
-// limiter holds one token bucket per rate-limited action (the two cloud
-// actions). Safe for concurrent use.
+// limiter holds one token bucket per cloud action. Safe for concurrent use.
 type limiter struct {
-	buckets [actionNative]*rate.Limiter
+	buckets [numLimited]*rate.Limiter
 }
 
-// newLimiter returns token buckets refilled at describe and query requests
-// per second. The burst is a tenth of a second's worth, at least 1: small,
-// so that a sustained overload is held to the rate within a few percent
-// (the cloud limits are per second, not per burst).
-func newLimiter(describe, query float64) limiter {
-	return limiter{buckets: [actionNative]*rate.Limiter{
-		actionDescribe: rate.NewLimiter(rate.Limit(describe), burstFor(describe)),
-		actionQuery:    rate.NewLimiter(rate.Limit(query), burstFor(query)),
-	}}
+// newLimiter returns the token buckets of c: each action at its vendor's
+// limit unless c says otherwise. The burst defaults to one second's worth
+// of the rate, as the clouds count requests per second: a script's
+// back-to-back calls pass, and under sustained overload the accepted rate
+// still converges to the limit (the burst is spent once).
+func newLimiter(c *Config) limiter {
+	var l limiter
+	for a := range numLimited {
+		lim := c.limit(a)
+		l.buckets[a] = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
+	}
+	return l
 }
 
+// burstFor is one second's worth of r, at least 1.
 func burstFor(r float64) int {
-	return max(1, int(r/10))
+	return max(1, int(math.Ceil(r)))
 }
 
 // allow takes a token for a, reporting false when a is over its limit.
 // Actions without a bucket are always allowed. It never blocks.
 func (l limiter) allow(a action) bool {
-	if a >= actionNative {
+	if a >= numLimited {
 		return true
 	}
 	return l.buckets[a].Allow()
 }
 
 // rates returns the configured rate of each limited action, for /metrics.
-func (l limiter) rates() [actionNative]float64 {
-	var r [actionNative]float64
+func (l limiter) rates() [numLimited]float64 {
+	var r [numLimited]float64
 	for i, b := range l.buckets {
 		r[i] = float64(b.Limit())
 	}
 	return r
+}
+
+// limitOf returns the rate of a, for throttle messages.
+func (l limiter) limitOf(a action) float64 {
+	if a >= numLimited {
+		return 0
+	}
+	return float64(l.buckets[a].Limit())
 }

@@ -48,6 +48,8 @@ type Store interface {
 type Server struct {
 	cfg     Config
 	broker  Broker
+	ops     Operations // nil when broker does not implement it
+	devices DeviceCredentials
 	creds   *credentials
 	limits  limiter
 	nonces  *nonceCache
@@ -71,7 +73,9 @@ const (
 
 // New validates c (see Config.Validate), loads its credentials and returns a
 // server reading sessions from b and broker-wide counters from st (nil
-// leaves the broker metrics out). It starts nothing; call Serve.
+// leaves the broker metrics out). When b also implements Operations, the
+// actions that change the broker are served. Device credentials are kept in
+// memory (see UseDeviceCredentials). It starts nothing; call Serve.
 func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 	if b == nil {
 		return nil, errors.New("admin: New: nil Broker")
@@ -85,11 +89,13 @@ func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 		cfg:     c,
 		broker:  b,
 		creds:   creds,
-		limits:  newLimiter(c.DescribeRate, c.QueryRate),
-		nonces:  newNonceCache(alibabaWindow, maxNonces(c.QueryRate)),
+		limits:  newLimiter(&c),
+		nonces:  newNonceCache(alibabaWindow, maxNonces(alibabaRate(&c))),
 		now:     time.Now,
 		newUUID: uuid.New,
 	}
+	s.ops, _ = b.(Operations)
+	s.devices = NewMemoryDeviceCredentials()
 	s.metrics = newMetrics(st, s.limits.rates(), s.storeOf)
 	s.states.New = func() any { return new(reqState) }
 	s.httpd = &fasthttp.Server{
@@ -120,6 +126,10 @@ func (s *Server) storeOf() Store {
 	}
 	return nil
 }
+
+// UseDeviceCredentials replaces the in-memory device credential store, so
+// credentials can outlive a restart. Call it before Serve.
+func (s *Server) UseDeviceCredentials(d DeviceCredentials) { s.devices = d }
 
 // Serve accepts connections on ln and serves them until Shutdown, when it
 // returns nil. Safe for concurrent use.

@@ -13,16 +13,18 @@ import (
 // TC3-HMAC-SHA256, Tencent Cloud API 3.0's signature (API-WIRE.md section 4):
 //
 //	CanonicalRequest = Method \n / \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n hex(sha256(body))
-//	StringToSign     = TC3-HMAC-SHA256 \n X-TC-Timestamp \n Date/trocket/tc3_request \n hex(sha256(CanonicalRequest))
-//	kDate = HMAC("TC3"+SecretKey, Date); kSvc = HMAC(kDate, "trocket"); kSign = HMAC(kSvc, "tc3_request")
+//	StringToSign     = TC3-HMAC-SHA256 \n X-TC-Timestamp \n Date/Service/tc3_request \n hex(sha256(CanonicalRequest))
+//	kDate = HMAC("TC3"+SecretKey, Date); kSvc = HMAC(kDate, Service); kSign = HMAC(kSvc, "tc3_request")
 //	Signature = hex(HMAC(kSign, StringToSign))
+//
+// Service is trocket for DescribeMQTTClient and mqtt for the 2024-05-16
+// actions.
 //
 // There is no nonce and SDK retries resend byte-identical requests, so the
 // only replay protection is the ±5 minute window.
 
 const (
 	tc3Algorithm  = "TC3-HMAC-SHA256"
-	tc3Service    = "trocket"
 	tc3Terminator = "tc3_request"
 )
 
@@ -64,7 +66,10 @@ func parseTC3Auth(h []byte) (a tc3Auth, ok bool) {
 
 // verifyTC3 checks a TC3-HMAC-SHA256 request: the Authorization header, the
 // timestamp window, the SecretId, then the signature.
-func (s *Server) verifyTC3(ctx *fasthttp.RequestCtx, st *reqState) failure {
+//
+// The credential scope names the service: trocket for DescribeMQTTClient,
+// mqtt for the 2024-05-16 actions; for an unknown action either is taken.
+func (s *Server) verifyTC3(ctx *fasthttp.RequestCtx, st *reqState, act action) failure {
 	h := &ctx.Request.Header
 	a, ok := parseTC3Auth(h.Peek(fasthttp.HeaderAuthorization))
 	if !ok {
@@ -88,8 +93,14 @@ func (s *Server) verifyTC3(ctx *fasthttp.RequestCtx, st *reqState) failure {
 		return failure{code: tcSignatureFailure,
 			msg: fmt.Sprintf("The credential date %s is not %s, the UTC date of X-TC-Timestamp.", quote(a.date), date)}
 	}
-	if string(a.service) != tc3Service {
-		return failure{code: tcSignatureFailure, msg: fmt.Sprintf("The credential service %s is not %s.", quote(a.service), tc3Service)}
+	service := serviceTrocket
+	if act < numLimited {
+		service = actionSpecs[act].service
+	} else if string(a.service) == serviceMQTT {
+		service = serviceMQTT
+	}
+	if string(a.service) != service {
+		return failure{code: tcSignatureFailure, msg: fmt.Sprintf("The credential service %s is not %s.", quote(a.service), service)}
 	}
 	tc3Key, ok := s.creds.tc3[string(a.secretID)]
 	if !ok {
@@ -161,12 +172,14 @@ func (s *Server) tc3Signature(ctx *fasthttp.RequestCtx, st *reqState, a *tc3Auth
 	t = append(t, tsText...)
 	t = append(t, '\n')
 	t = append(t, date...)
-	t = append(t, "/"+tc3Service+"/"+tc3Terminator+"\n"...)
+	t = append(t, '/')
+	t = append(t, a.service...)
+	t = append(t, "/"+tc3Terminator+"\n"...)
 	t = appendSHA256Hex(t, b)
 	st.sts = t
 
 	kDate := hmacSHA256(tc3Key, date)
-	kSvc := hmacSHA256(kDate[:], []byte(tc3Service))
+	kSvc := hmacSHA256(kDate[:], a.service)
 	kSign := hmacSHA256(kSvc[:], []byte(tc3Terminator))
 	return hmacSHA256(kSign[:], t), lowered
 }

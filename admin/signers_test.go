@@ -35,6 +35,11 @@ func testHMAC256(key []byte, msg string) []byte {
 // (or over "UNSIGNED-PAYLOAD" when X-TC-Content-SHA256 says so), and the
 // canonical query is the query (GET).
 func signTC3(r *testReq, secretID, secretKey string, ts int64) {
+	signTC3Service(r, secretID, secretKey, ts, "trocket")
+}
+
+// signTC3Service is signTC3 for the given service's credential scope.
+func signTC3Service(r *testReq, secretID, secretKey string, ts int64, service string) {
 	host := r.host
 	if host == "" {
 		host = "127.0.0.1:8080"
@@ -54,10 +59,10 @@ func signTC3(r *testReq, secretID, secretKey string, ts int64) {
 		payload,
 	}, "\n")
 	date := time.Unix(ts, 0).UTC().Format("2006-01-02")
-	scope := date + "/trocket/tc3_request"
+	scope := date + "/" + service + "/tc3_request"
 	sts := "TC3-HMAC-SHA256\n" + strconv.FormatInt(ts, 10) + "\n" + scope + "\n" + testSHA256Hex(canonical)
 	kDate := testHMAC256([]byte("TC3"+secretKey), date)
-	kSvc := testHMAC256(kDate, "trocket")
+	kSvc := testHMAC256(kDate, service)
 	kSign := testHMAC256(kSvc, "tc3_request")
 	sig := hex.EncodeToString(testHMAC256(kSign, sts))
 	r.set("X-TC-Timestamp", strconv.FormatInt(ts, 10))

@@ -48,16 +48,14 @@ func (s *Server) serveTencent(ctx *fasthttp.RequestCtx, d dialect) {
 	} else {
 		actionName, _ = formParam(ctx, "Action")
 	}
-	if string(actionName) == describeAction {
-		act = actionDescribe
-	}
+	act = lookupAction(cloudTencent, actionName)
 	if !s.limits.allow(act) {
 		s.tencentFail(ctx, st, act, requestID, failure{code: tcRequestLimitExceeded,
-			msg: fmt.Sprintf("Your request rate exceeds the limit of %g requests per second for %s. Retry later.", s.cfg.DescribeRate, describeAction)})
+			msg: fmt.Sprintf("Your request rate exceeds the limit of %g requests per second for %s. Retry later.", s.limits.limitOf(act), act)})
 		return
 	}
 	if s.authRequired() {
-		if f := s.verifyTencent(ctx, st, d); f.code != "" {
+		if f := s.verifyTencent(ctx, st, d, act); f.code != "" {
 			s.tencentFail(ctx, st, act, requestID, f)
 			return
 		}
@@ -66,9 +64,10 @@ func (s *Server) serveTencent(ctx *fasthttp.RequestCtx, d dialect) {
 	case len(actionName) == 0:
 		s.tencentFail(ctx, st, act, requestID, failure{code: tcMissingParameter, msg: "The request is missing a required parameter `Action`."})
 		return
-	case act != actionDescribe:
+	case act == actionUnknown:
 		s.tencentFail(ctx, st, act, requestID, failure{code: tcInvalidAction,
-			msg: fmt.Sprintf("The action %s is not supported here; glassmq serves %s (trocket %s).", quote(actionName), describeAction, tencentVersion)})
+			msg: fmt.Sprintf("The action %s is not supported here; glassmq serves %s (trocket %s) and %s (mqtt %s).",
+				quote(actionName), describeAction, tencentVersion, actionList(cloudTencent)[len(describeAction)+2:], mqttVersion)})
 		return
 	}
 	var version []byte
@@ -77,9 +76,13 @@ func (s *Server) serveTencent(ctx *fasthttp.RequestCtx, d dialect) {
 	} else {
 		version, _ = formParam(ctx, "Version")
 	}
-	if string(version) != tencentVersion {
+	if want := actionSpecs[act].version; string(version) != want {
 		s.tencentFail(ctx, st, act, requestID, failure{code: tcNoSuchVersion,
-			msg: fmt.Sprintf("The API version %s does not exist; %s is version %s.", quote(version), describeAction, tencentVersion)})
+			msg: fmt.Sprintf("The API version %s does not exist; %s is version %s.", quote(version), act, want)})
+		return
+	}
+	if act != actionDescribe {
+		s.serveTencentMQTT(ctx, st, d, act, requestID)
 		return
 	}
 	instanceID, clientID, f := s.tencentParams(ctx, st, d)
@@ -176,13 +179,13 @@ func (s *Server) tencentFail(ctx *fasthttp.RequestCtx, st *reqState, act action,
 }
 
 // verifyTencent checks the request's signature: TC3 or legacy, as detected.
-func (s *Server) verifyTencent(ctx *fasthttp.RequestCtx, st *reqState, d dialect) failure {
+func (s *Server) verifyTencent(ctx *fasthttp.RequestCtx, st *reqState, d dialect, act action) failure {
 	switch {
 	case !d.signed:
 		return failure{code: tcInvalidAuthorization,
 			msg: "The request is not signed, and this broker has credentials: send an Authorization header (TC3-HMAC-SHA256) or SecretId, Timestamp, Nonce and Signature parameters (HmacSHA1, HmacSHA256)."}
 	case d.scheme == schemeTC3:
-		return s.verifyTC3(ctx, st)
+		return s.verifyTC3(ctx, st, act)
 	default:
 		return s.verifyTencentLegacy(ctx, st)
 	}

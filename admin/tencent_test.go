@@ -105,7 +105,7 @@ func TestThrottleBeforeAuth(t *testing.T) {
 		withKeys(c)
 		c.DescribeRate, c.QueryRate = 0.001, 0.001 // burst 1, then nothing for 1000 s
 	})
-	s.limits = newLimiter(0.001, 0.001)
+	s.limits = tinyLimiter()
 	ts := testNow.Unix()
 	body := `{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`
 	if got := tencentCode(t, serve(t, s, tc3Post(body, ts))); got != "" {

@@ -49,6 +49,7 @@ func (c *Conn) handleConnect(frame []byte) {
 	if p.WillFlag {
 		c.will = session.NewMessage(p.WillTopic, p.WillMessage, p.WillQoS, p.WillRetain)
 		c.meta.WillTopic = string(p.WillTopic)
+		c.meta.Will = c.will
 	}
 	c.keepAlive.Store(int64(p.KeepAlive) * int64(time.Second))
 	c.gotConnect.Store(true)

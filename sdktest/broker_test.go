@@ -95,6 +95,7 @@ type brokerConfig struct {
 	credentials  bool // -admin-credentials with the identities above
 	rateDescribe int  // -rate-describe-mqtt-client; 0 means highRate
 	rateQuery    int  // -rate-query-session-by-client-id; 0 means highRate
+	extraArgs    []string
 }
 
 // broker is one running glassmq process.
@@ -162,6 +163,7 @@ func tryStartBroker(t *testing.T, bin string, cfg brokerConfig) (*broker, error)
 	if cfg.credentials {
 		b.args = append(b.args, "-admin-credentials", writeCredentials(t))
 	}
+	b.args = append(b.args, cfg.extraArgs...)
 	b.cmd = exec.Command(bin, b.args...)
 	b.cmd.Stdout = b.out
 	b.cmd.Stderr = b.out

@@ -156,6 +156,33 @@ func (s *Session[C]) Expire(limit int64) (ended bool) {
 	return s.removeLocked()
 }
 
+// WhileOffline runs fn under the session's lock when no connection owns or
+// claims the session and it has not ended, so fn may make the changes the
+// owner's loop makes otherwise (Subscribe, Unsubscribe): no CONNECT can
+// attach meanwhile. It then saves the record, and reports whether fn ran.
+// fn must not call back into s. Safe for concurrent use.
+func (s *Session[C]) WhileOffline(fn func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner.Load() != nil || s.claim != nil || s.removed {
+		return false
+	}
+	fn()
+	s.saveLocked(0)
+	return true
+}
+
+// EndIfIdle ends the session when no connection owns or claims it (ended
+// true: call End), as an operator's delete does. Safe for concurrent use.
+func (s *Session[C]) EndIfIdle() (ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owner.Load() != nil || s.claim != nil || s.removed {
+		return false
+	}
+	return s.removeLocked()
+}
+
 // removeLocked deletes s from its registry; from then on it takes no
 // messages and no claim. It reports whether s was still registered.
 func (s *Session[C]) removeLocked() bool {

@@ -19,6 +19,7 @@ type ConnMeta struct {
 	CleanSession    bool
 	Username        string
 	WillTopic       string
+	Will            *Message // the will message, nil for none; immutable
 	Listener        string // "tcp", "tls", "ws" or "wss"
 	Authenticated   bool   // the user name was verified (password or client certificate)
 }

@@ -47,6 +47,10 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
+// The engine serves the admin actions that change the broker (publish,
+// server-side subscriptions, wills, session deletion).
+var _ admin.Operations = (*broker.Engine)(nil)
+
 // authorizer adapts auth.Checker to broker.Authorizer.
 type authorizer struct{ *auth.Checker }
 

@@ -1,0 +1,137 @@
+package broker
+
+import (
+	"github.com/glassmq/glassmq/session"
+)
+
+// This file holds what the admin API's newer actions do to the broker:
+// publish as the broker, change a session's subscriptions, read a will,
+// delete a session. Each works through the engine's own functions, on the
+// loop that owns the state it touches.
+
+// Publish publishes a message as the broker, as a will or $SYS message is
+// published: routed to every matching subscription, and stored as the
+// retained message of topic when retain is set. Safe for concurrent use.
+func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) {
+	m := session.NewMessage([]byte(topic), payload, qos, retain)
+	e.withForeignLoop(func(ls *loopState) { e.publishMessage(ls, m) })
+}
+
+// PublishTo queues a message for clientID's session alone, at QoS max(qos,
+// 1), and reports false when there is no session. Safe for concurrent use.
+func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) bool {
+	s := e.reg.Lookup(clientID)
+	if s == nil {
+		return false
+	}
+	m := session.NewMessage([]byte(topic), payload, max(qos, 1), false)
+	e.withForeignLoop(func(ls *loopState) { ls.enqueue(s, session.Queued{Msg: m, QoS: m.QoS}) })
+	return true
+}
+
+// Subscribe adds filter at qos to clientID's session as a SUBSCRIBE would:
+// on the connection's loop when the client is connected (sending the
+// retained messages the filter matches), at once for an offline session.
+// The -max-subscriptions bound applies. It reports false when there is no
+// session. Safe for concurrent use.
+func (e *Engine) Subscribe(clientID, filter string, qos byte) bool {
+	return e.changeSubscription(clientID, filter, qos, true)
+}
+
+// Unsubscribe removes filter from clientID's session, like Subscribe. Safe
+// for concurrent use.
+func (e *Engine) Unsubscribe(clientID, filter string) bool {
+	return e.changeSubscription(clientID, filter, 0, false)
+}
+
+func (e *Engine) changeSubscription(clientID, filter string, qos byte, add bool) bool {
+	s := e.reg.Lookup(clientID)
+	if s == nil {
+		return false
+	}
+	if c := s.Owner(); c != nil {
+		c.ls.loop.Execute(func() {
+			if c.state != stateConnected || c.sess != s {
+				return // closed meanwhile: the session is offline or gone
+			}
+			if e.applySubscription(s, filter, qos, add) {
+				s.Save()
+				if add {
+					c.sendRetained(filter, qos)
+				}
+			}
+			c.ls.touch(c)
+			c.ls.flush()
+		})
+		return true
+	}
+	// Offline: no loop owns the session; change it while no CONNECT can
+	// attach it. If one is attaching, it is as if the request came just
+	// before it.
+	s.WhileOffline(func() { e.applySubscription(s, filter, qos, add) })
+	return true
+}
+
+// applySubscription changes s and the router, and reports whether anything
+// changed. Loop-only (the loop owning s), or inside s.WhileOffline.
+func (e *Engine) applySubscription(s *clientSession, filter string, qos byte, add bool) bool {
+	if !add {
+		if !s.Unsubscribe(filter) {
+			return false
+		}
+		e.router.remove(filter, s)
+		e.stats.Subscriptions.Add(-1)
+		return true
+	}
+	subs := s.Subscriptions()
+	if len(subs) >= e.cfg.MaxSubscriptions && !hasFilter(subs, filter) {
+		return false
+	}
+	if s.Subscribe(filter, qos) {
+		e.stats.Subscriptions.Add(1)
+	}
+	e.router.add(filter, s, qos)
+	return true
+}
+
+// Will returns the will message of clientID's current connection, nil when
+// it has none; connected is false when the client is not connected. It
+// reads the connection's published description and never waits on a loop.
+// Safe for concurrent use.
+func (e *Engine) Will(clientID string) (w *session.Message, connected bool) {
+	s := e.reg.Lookup(clientID)
+	if s == nil || s.Owner() == nil {
+		return nil, false
+	}
+	m := s.Meta()
+	if m == nil {
+		return nil, false
+	}
+	return m.Will, true // the Message is immutable: safe to share
+}
+
+// DeleteSession closes clientID's connection, if any, with reason kicked
+// (publishing its will), then deletes the session with its subscriptions
+// and queued messages. It reports false when there is no session. Safe for
+// concurrent use.
+func (e *Engine) DeleteSession(clientID string) bool {
+	s := e.reg.Lookup(clientID)
+	if s == nil {
+		return false
+	}
+	if c := s.Owner(); c != nil {
+		c.closeReason.CompareAndSwap(0, uint32(session.ReasonKicked))
+		c.ls.loop.Execute(func() {
+			c.closeWith(session.ReasonKicked, "", true)
+			c.ls.flush()
+			if s.EndIfIdle() {
+				e.dropSession(s)
+			}
+		})
+		return true
+	}
+	if s.EndIfIdle() {
+		e.dropSession(s)
+	}
+	return true
+}
