@@ -23,8 +23,15 @@ type Authorizer interface {
 // Permissions are one client's compiled rules. CanPublish runs once per
 // PUBLISH and must not allocate.
 type Permissions interface {
-	CanSubscribe(filter string) bool
+	// CanSubscribe decides a SUBSCRIBE filter: refused (granted false),
+	// granted, or granted filtered when rules deny some, not all, of the
+	// topic names it matches.
+	CanSubscribe(filter string) (granted, filtered bool)
 	CanPublish(topic []byte) bool
+	// CanReceive reports whether a message on topic may be delivered
+	// through a filtered subscription. The router calls it per delivery,
+	// for filtered subscriptions only; it must not allocate.
+	CanReceive(topic []byte) bool
 }
 
 // SetAuthorizer makes the engine check every CONNECT, SUBSCRIBE and

@@ -88,7 +88,7 @@ func (e *Engine) UseStore(st session.Store) error {
 		e.reg.LoadOrStore(s)
 		e.stats.Sessions.Add(1)
 		for _, sub := range s.Subscriptions() {
-			e.router.add(sub.TopicFilter, s, sub.QoS)
+			e.router.add(sub.TopicFilter, s, sub.QoS, nil)
 			e.stats.Subscriptions.Add(1)
 		}
 		s.Lock()

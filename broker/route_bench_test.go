@@ -1,9 +1,12 @@
 package broker
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
@@ -41,7 +44,7 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 		s.Lock()
 		s.SetOwnerLocked(c)
 		s.Unlock()
-		e.router.add("bench/topic", s, 0)
+		e.router.add("bench/topic", s, 0, nil)
 		sinks = append(sinks, tr)
 	}
 	return h.ls, sinks
@@ -77,4 +80,51 @@ func BenchmarkRouteQoS0Burst(b *testing.B) {
 		}
 		ls.flush()
 	}
+}
+
+// filterFixture makes every subscription of a routeFixture a filtered one,
+// under real ACL rules that deny bench/secret and allow the rest, so each
+// delivery asks Perms.CanReceive.
+func filterFixture(tb testing.TB, ls *loopState) {
+	a, err := auth.Load(auth.Options{ACLFile: writeTemp(tb, "acl.conf", "deny subscribe all bench/secret\nallow pubsub all #\n")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := a.For("", "sub")
+	if granted, filtered := p.CanSubscribe("bench/+"); !granted || !filtered {
+		tb.Fatalf("CanSubscribe(bench/+) = %v, %v; want true, true", granted, filtered)
+	}
+	n := ls.e.router.root.children["bench"].children["topic"]
+	for s := range n.subs {
+		ls.e.router.add("bench/topic", s, 0, p)
+	}
+}
+
+// BenchmarkRouteQoS0Filtered is BenchmarkRouteQoS0 to subscriptions that an
+// ACL deny rule is narrower than: one CanReceive per delivery on top.
+func BenchmarkRouteQoS0Filtered(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run("subs-"+strconv.Itoa(n)+"-64B", func(b *testing.B) {
+			ls, _ := routeFixture(b, n)
+			filterFixture(b, ls)
+			topic, payload := []byte("bench/topic"), make([]byte, 64)
+			b.ReportAllocs()
+			b.SetBytes(int64(codec.PublishSize(0, len(topic), len(payload))))
+			for b.Loop() {
+				ls.route(topic, payload, 0, nil)
+				ls.flush()
+			}
+		})
+	}
+}
+
+// writeTemp writes text to a file named name in a fresh temporary directory
+// and returns its path.
+func writeTemp(tb testing.TB, name, text string) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
