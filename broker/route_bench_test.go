@@ -35,6 +35,7 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 	var sinks []*sinkTransport
 	for i := 0; i < n; i++ {
 		tr := &sinkTransport{}
+		e.Admit()
 		c := e.Open(tr, h)
 		c.state = stateConnected
 		c.meta = &session.ConnMeta{CleanSession: true}
