@@ -14,8 +14,13 @@ func TestPermsAllocs(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"devices/dev-7/#", "#", "news/sports/+", "a/#/b"} {
-		if n := testing.AllocsPerRun(1000, func() { ok = p.CanSubscribe(f) }); n != 0 {
+		if n := testing.AllocsPerRun(1000, func() { ok, _ = p.CanSubscribe(f) }); n != 0 {
 			t.Errorf("CanSubscribe(%q): %v allocs/op, want 0", f, n)
+		}
+	}
+	for _, topic := range topics {
+		if n := testing.AllocsPerRun(1000, func() { ok = p.CanReceive(topic) }); n != 0 {
+			t.Errorf("CanReceive(%q): %v allocs/op, want 0", topic, n)
 		}
 	}
 	indexed := compileACL(t, rulesOf(64), "alice", "dev-7")

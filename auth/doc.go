@@ -2,7 +2,8 @@
 // publish and subscribe to: it reads the password file (-password-file) and
 // the ACL file (-acl-file), checks CONNECT credentials (Checker.Authenticate),
 // compiles one client's rules at CONNECT (Checker.For) and answers, without
-// allocating, whether a PUBLISH or SUBSCRIBE filter is allowed (Perms). It
+// allocating, whether a PUBLISH or SUBSCRIBE filter is allowed and whether a
+// filtered subscription may receive a topic (Perms). It
 // also implements "glassmq passwd" (RunPasswd). Every [MQTT-x.y.z-n] refers to
 // the [MQTT 3.1.1 OASIS Standard].
 //
@@ -75,16 +76,20 @@
 // comments; a '#' later in a line is part of the filter.
 //
 // For a PUBLISH, a rule applies when its filter matches the topic name
-// (codec.MatchTopic; "sensors/#" matches "sensors/a/temp"). For a
-// SUBSCRIBE filter, an allow rule applies when its filter covers the
-// requested one, matching every topic name the requested filter matches
-// ("sensors/#" covers "sensors/+/temp" and "sensors", "+/+" does not cover
-// "a/#"), and a deny rule applies when the two overlap, some topic name
-// matching both ("sensors/secret/#" overlaps "sensors/#", "+/secret/+" and
-// "#"). So a subscription is granted or refused whole, once, never trimmed
-// per message. Following [MQTT-4.7.2-1], a filter starting with a wildcard
-// matches, covers and overlaps no topic starting with '$': "allow subscribe
-// all #" does not give "$SYS/#", which needs a rule of its own.
+// (codec.MatchTopic; "sensors/#" matches "sensors/a/temp"). Rules decide per
+// topic name, not per filter text, so a SUBSCRIBE filter is granted when an
+// allow rule covers it (matches every topic name the requested filter
+// matches: "sensors/#" covers "sensors/+/temp" and "sensors", "+/+" does not
+// cover "a/#") before any deny rule covers it; a deny rule that only
+// overlaps it (some topic name matches both: "sensors/secret/#" overlaps
+// "sensors/#", "+/secret/+" and "#") does not refuse the subscription but
+// withholds its topic names: the subscription is granted filtered, and the
+// broker asks Perms.CanReceive, first matching subscribe rule decides, for
+// each message it would deliver through it. Subscriptions that no deny rule
+// overlaps are never checked per message. Following [MQTT-4.7.2-1], a filter
+// starting with a wildcard matches, covers and overlaps no topic starting
+// with '$': "allow subscribe all #" does not give "$SYS/#", which needs a
+// rule of its own.
 //
 // "%u" and "%c" are replaced by the values of each client at CONNECT. A value
 // that cannot be one level of a topic name, because it is empty (%u of an
@@ -116,8 +121,9 @@
 // Here client dev-7 may publish to devices/dev-7/temp but not to
 // devices/dev-7/cmd/reboot (the deny comes first) nor to devices/dev-8/temp
 // (no rule applies), and may subscribe to devices/dev-7/cmd/#. Every client
-// may subscribe to news/sports/# but not to news/# nor # (both overlap
-// news/internal/#, denied first), except ops, whose rules come first.
+// may subscribe to news/sports/#, and to news/# without receiving anything
+// under news/internal/; nobody but ops may subscribe to # (no allow rule
+// covers it), and ops receives news/internal/ too, its rules coming first.
 //
 // # Reloading
 //

@@ -64,7 +64,9 @@ func ExampleLoad() {
 
 	perms := checker.For(user, "laptop-1")
 	fmt.Println(perms.CanPublish([]byte("users/alice/status")), perms.CanPublish([]byte("users/bob/status")))
-	fmt.Println(perms.CanSubscribe("news/+/today"), perms.CanSubscribe("#"))
+	news, _ := perms.CanSubscribe("news/+/today")
+	all, _ := perms.CanSubscribe("#")
+	fmt.Println(news, all)
 	// Output:
 	// alice: CONNACK 0x00, user "alice"
 	// wrong password: CONNACK 0x04
@@ -74,9 +76,10 @@ func ExampleLoad() {
 	// true false
 }
 
-// A subscription is allowed when an allow rule covers the whole filter, and
-// refused when a deny rule before it overlaps the filter at all:
-// "sensors/+/temp" would receive sensors/secret/temp.
+// A subscription is granted when an allow rule covers the whole filter. A
+// deny rule before it that covers the filter refuses it; one that is
+// narrower only withholds its topics: the subscription is granted filtered,
+// and the broker asks CanReceive per message.
 func ExamplePerms_CanSubscribe() {
 	checker, err := auth.Load(auth.Options{
 		ACLFile: write("acl.conf", `deny  subscribe all sensors/secret/#
@@ -91,17 +94,20 @@ allow subscribe all $SYS/broker/#
 	}
 	perms := checker.For("", "sensor-reader")
 	for _, f := range []string{"sensors/room1/temp", "sensors", "sensors/+/temp", "sensors/#", "+/secret/key", "#", "$SYS/broker/load", "$SYS/#"} {
-		fmt.Printf("%-18s %v\n", f, perms.CanSubscribe(f))
+		granted, filtered := perms.CanSubscribe(f)
+		fmt.Printf("%-18s %v %v\n", f, granted, filtered)
 	}
+	fmt.Println(perms.CanReceive([]byte("sensors/room1/temp")), perms.CanReceive([]byte("sensors/secret/key")))
 	// Output:
-	// sensors/room1/temp true
-	// sensors            true
-	// sensors/+/temp     false
-	// sensors/#          false
-	// +/secret/key       false
-	// #                  false
-	// $SYS/broker/load   true
-	// $SYS/#             false
+	// sensors/room1/temp true false
+	// sensors            true false
+	// sensors/+/temp     true true
+	// sensors/#          true true
+	// +/secret/key       false false
+	// #                  false false
+	// $SYS/broker/load   true false
+	// $SYS/#             false false
+	// true false
 }
 
 // Reload keeps the rules in force when a file is bad, and says where.

@@ -18,6 +18,8 @@ type Perms struct {
 	sub []permRule // subscribe rules in file order
 	// idx indexes pub when it has at least indexMin rules; nil otherwise.
 	idx *trie
+	// subIdx indexes sub likewise, for CanReceive.
+	subIdx *trie
 }
 
 // permRule is one rule compiled for one client.
@@ -62,39 +64,92 @@ func (p *Perms) PublishRule(topic []byte) (allow bool, line int) {
 }
 
 // CanSubscribe reports whether the client may subscribe to the topic filter
-// filter. Going through the subscribe rules in order, a deny rule whose
-// filter overlaps filter (some topic name matches both) denies, and an allow
-// rule whose filter covers filter (matches every topic name filter matches)
-// allows; no decision denies. So "allow subscribe all sensors/#" allows
-// "sensors/+/temp", and "deny subscribe all sensors/secret/#" before it
-// denies "sensors/#" and "#" as a whole: a subscription is granted or
-// refused once, never trimmed per message. An invalid filter is denied.
+// filter, and whether that subscription must be filtered: ACL rules decide
+// per topic name, not per filter text. Going through the subscribe rules in
+// order, an allow rule whose filter covers filter (matches every topic name
+// filter matches) grants it, and a deny rule whose filter covers filter
+// refuses it whole; no decision refuses. A deny rule before the granting
+// allow rule that only overlaps filter (some, not all, of its topic names
+// match) does not refuse: the subscription is granted with filtered true,
+// and the broker asks CanReceive for each message it would deliver through
+// it. So with "deny subscribe all secret/#" then "allow subscribe all #",
+// "#" and "+/+" are granted filtered, "public/#" granted unfiltered and
+// "secret/x" refused. A deny rule that an earlier allow rule covers changes
+// nothing (its topics are allowed first). An invalid filter is refused.
 // It does not allocate. Safe for concurrent use.
-func (p *Perms) CanSubscribe(filter string) bool {
-	allow, _ := p.SubscribeRule(filter)
-	return allow
+func (p *Perms) CanSubscribe(filter string) (granted, filtered bool) {
+	granted, filtered, _ = p.SubscribeRule(filter)
+	return granted, filtered
 }
 
 // SubscribeRule is CanSubscribe that also returns the ACL file line of the
-// rule that decided, 0 when none did. It does not allocate.
-// Safe for concurrent use.
-func (p *Perms) SubscribeRule(filter string) (allow bool, line int) {
+// rule that decided (the granting allow rule or the refusing deny rule), 0
+// when none did. It does not allocate. Safe for concurrent use.
+func (p *Perms) SubscribeRule(filter string) (granted, filtered bool, line int) {
 	if p == nil || !codec.ValidTopicFilter(filter) {
-		return false, 0
+		return false, false, 0
 	}
 	if p.all {
-		return true, 0
+		return true, false, 0
 	}
 	for i := range p.sub {
 		r := &p.sub[i]
-		if r.allow && covers(r.filter, filter) {
-			return true, r.line
+		if r.allow {
+			if covers(r.filter, filter) {
+				return true, filtered, r.line
+			}
+			continue
 		}
-		if !r.allow && overlaps(r.filter, filter) {
-			return false, r.line
+		if !overlaps(r.filter, filter) {
+			continue
+		}
+		if covers(r.filter, filter) {
+			return false, false, r.line // every topic name of filter is denied
+		}
+		if !p.allowedBefore(i, r.filter) {
+			filtered = true // some topic names of filter are denied
 		}
 	}
-	return false, 0
+	return false, false, 0
+}
+
+// allowedBefore reports whether a subscribe rule before the i-th is an
+// allow rule covering filter, so that a later deny rule for filter never
+// decides.
+func (p *Perms) allowedBefore(i int, filter string) bool {
+	for j := range i {
+		if p.sub[j].allow && covers(p.sub[j].filter, filter) {
+			return true
+		}
+	}
+	return false
+}
+
+// CanReceive reports whether a message published to the topic name topic
+// may be delivered to the client through a subscription that CanSubscribe
+// granted with filtered true: the first subscribe rule whose filter matches
+// topic decides, and no match denies. The broker calls it per delivery for
+// filtered subscriptions only. It does not allocate and reads topic only
+// during the call. Safe for concurrent use.
+func (p *Perms) CanReceive(topic []byte) bool {
+	if p == nil {
+		return false
+	}
+	if p.all {
+		return true
+	}
+	if p.subIdx != nil {
+		if i := p.subIdx.match(topic, true, -1); i >= 0 {
+			return p.sub[i].allow
+		}
+		return false
+	}
+	for i := range p.sub {
+		if codec.MatchTopic(p.sub[i].filter, topic) {
+			return p.sub[i].allow
+		}
+	}
+	return false
 }
 
 // Generation is the Checker generation p was made from; compare it with
@@ -145,6 +200,9 @@ func (a *acl) compile(gen uint64, user, clientID string) *Perms {
 	}
 	if len(p.pub) >= indexMin {
 		p.idx = buildTrie(p.pub)
+	}
+	if len(p.sub) >= indexMin {
+		p.subIdx = buildTrie(p.sub)
 	}
 	return p
 }

@@ -46,7 +46,7 @@ func BenchmarkCanSubscribe(b *testing.B) {
 		name, acl, filter string
 	}{
 		{"allowed-wildcard", benchACL, "devices/dev-7/+/temp"},
-		{"denied-overlap", benchACL, "news/#"},
+		{"granted-filtered", benchACL, "news/#"},
 		{"100-rules-last", rulesOf(100), "t/99/#"},
 	}
 	for _, bc := range cases {
@@ -92,6 +92,28 @@ func BenchmarkAuthenticate(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				c.Authenticate("c", tc.user, []byte(tc.pw), true, true, "")
+			}
+		})
+	}
+}
+
+// BenchmarkCanReceive is the per-delivery check of a filtered subscription.
+func BenchmarkCanReceive(b *testing.B) {
+	cases := []struct {
+		name, acl, topic string
+	}{
+		{"allowed-4th-rule", benchACL, "news/sports/today"},
+		{"withheld", benchACL, "news/internal/memo"},
+		{"100-rules-last-indexed", rulesOf(100), "t/99/x"},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			p := compileACL(b, bc.acl, "alice", "dev-7")
+			topic := []byte(bc.topic)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(topic)))
+			for b.Loop() {
+				p.CanReceive(topic)
 			}
 		})
 	}

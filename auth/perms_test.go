@@ -16,19 +16,24 @@ func compileACL(t testing.TB, text, user, clientID string) *Perms {
 }
 
 type check struct {
-	sub   bool   // a SUBSCRIBE filter, else a PUBLISH topic name
-	topic string // topic name or filter
-	want  bool
+	sub      bool   // a SUBSCRIBE filter, else a PUBLISH topic name
+	topic    string // topic name or filter
+	want     bool
+	filtered bool // wanted second result of CanSubscribe
 }
 
-func pub(topic string, want bool) check  { return check{false, topic, want} }
-func sub(filter string, want bool) check { return check{true, filter, want} }
+func pub(topic string, want bool) check  { return check{false, topic, want, false} }
+func sub(filter string, want bool) check { return check{true, filter, want, false} }
+
+// subFiltered is a SUBSCRIBE filter granted with filtered true: a deny rule
+// narrower than the filter withholds its topics at delivery.
+func subFiltered(filter string) check { return check{true, filter, true, true} }
 
 func (c check) run(t *testing.T, p *Perms, who string) {
 	t.Helper()
 	if c.sub {
-		if got := p.CanSubscribe(c.topic); got != c.want {
-			t.Errorf("%s: CanSubscribe(%q) = %v, want %v", who, c.topic, got, c.want)
+		if got, filtered := p.CanSubscribe(c.topic); got != c.want || filtered != c.filtered {
+			t.Errorf("%s: CanSubscribe(%q) = %v, %v; want %v, %v", who, c.topic, got, filtered, c.want, c.filtered)
 		}
 		return
 	}
@@ -69,8 +74,8 @@ func TestPermsDocExample(t *testing.T) {
 			sub("devices/#", false),
 			sub("devices/+/temp", false),
 			sub("news/sports/#", true),
-			sub("news/#", false), // overlaps news/internal/#
-			sub("#", false),
+			subFiltered("news/#"), // news/internal/# withheld at delivery
+			sub("#", false),       // no allow rule covers it
 			sub("news/internal/x", false),
 			sub("public/a", true), // anonymous
 			pub("users//inbox/a", false),
@@ -110,8 +115,8 @@ func TestFirstMatchWins(t *testing.T) {
 	allowFirst := compileACL(t, "allow pubsub all a/#\ndeny pubsub all a/secret/#\n", "u", "c")
 	for _, c := range []check{
 		pub("a/secret/x", false), pub("a/secret", false), pub("a/public", true),
-		sub("a/secret/+", false), sub("a/#", false), sub("a/+", false), sub("+/secret", false),
-		sub("a/public/#", true), sub("a/+/x", false),
+		sub("a/secret/+", false), subFiltered("a/#"), subFiltered("a/+"), sub("+/secret", false),
+		sub("a/public/#", true), subFiltered("a/+/x"),
 	} {
 		c.run(t, denyFirst, "deny first")
 	}
@@ -238,7 +243,7 @@ func TestCanSubscribeInvalidFilter(t *testing.T) {
 
 func TestNilPermsDeniesAll(t *testing.T) {
 	var p *Perms
-	if p.CanPublish([]byte("a")) || p.CanSubscribe("a") || p.Generation() != 0 {
+	if ok, _ := p.CanSubscribe("a"); ok || p.CanPublish([]byte("a")) || p.CanReceive([]byte("a")) || p.Generation() != 0 {
 		t.Fatal("a nil *Perms allowed something")
 	}
 }
@@ -254,11 +259,18 @@ func TestRuleLines(t *testing.T) {
 	if allow, line := p.PublishRule([]byte("b")); allow || line != 0 {
 		t.Errorf("PublishRule(b) = %v, %d; want false, 0", allow, line)
 	}
-	if allow, line := p.SubscribeRule("a/+"); !allow || line != 4 {
-		t.Errorf("SubscribeRule(a/+) = %v, %d; want true, 4 (line 2 is about publish only)", allow, line)
+	if allow, filtered, line := p.SubscribeRule("a/+"); !allow || filtered || line != 4 {
+		t.Errorf("SubscribeRule(a/+) = %v, %v, %d; want true, false, 4 (line 2 is about publish only)", allow, filtered, line)
 	}
-	if allow, line := p.SubscribeRule("a/x"); !allow || line != 4 {
+	if allow, _, line := p.SubscribeRule("a/x"); !allow || line != 4 {
 		t.Errorf("SubscribeRule(a/x) = %v, %d; want true, 4", allow, line)
+	}
+	p = compileACL(t, "deny subscribe all a/x\nallow subscribe all a/#\n", "u", "c")
+	if allow, filtered, line := p.SubscribeRule("a/+"); !allow || !filtered || line != 2 {
+		t.Errorf("SubscribeRule(a/+) = %v, %v, %d; want true, true, 2", allow, filtered, line)
+	}
+	if allow, filtered, line := p.SubscribeRule("a/x"); allow || filtered || line != 1 {
+		t.Errorf("SubscribeRule(a/x) = %v, %v, %d; want false, false, 1", allow, filtered, line)
 	}
 }
 
@@ -275,6 +287,96 @@ func TestForMergesInFileOrder(t *testing.T) {
 	for i := 1; i < len(p.pub); i++ {
 		if p.pub[i-1].line >= p.pub[i].line {
 			t.Errorf("rules out of order: lines %d, %d", p.pub[i-1].line, p.pub[i].line)
+		}
+	}
+}
+
+// ACL rules decide per topic name, not per filter text: a deny rule narrower
+// than a requested subscription does not refuse it; the subscription is
+// granted filtered and CanReceive withholds the denied topics at delivery.
+// A deny rule covering the whole filter refuses it.
+func TestSubscribeDecidesPerTopic(t *testing.T) {
+	const acl = "deny subscribe all secret/#\nallow pubsub all #\nallow subscribe all $SYS/broker/#\n"
+	p := compileACL(t, acl, "u", "c")
+	cases := []struct {
+		name     string
+		filter   string
+		granted  bool
+		filtered bool
+	}{
+		{"narrower deny: wildcard granted filtered", "#", true, true},
+		{"narrower deny: two levels granted filtered", "+/+", true, true},
+		{"narrower deny: +/x overlaps secret/x", "+/x", true, true},
+		{"no deny overlaps: granted whole", "public/#", true, false},
+		{"no deny overlaps: exact topic", "public/x", true, false},
+		{"deny covers the filter: refused", "secret/x", false, false},
+		{"deny covers the filter: secret/# refused", "secret/#", false, false},
+		{"deny covers the parent too: secret refused", "secret", false, false},
+		{"MQTT-4.7.2-1 # does not cover $SYS/#", "$SYS/#", false, false},
+		{"MQTT-4.7.2-1 exact $SYS topic needs its own rule", "$SYS/broker/load", true, false},
+	}
+	for _, tc := range cases {
+		granted, filtered := p.CanSubscribe(tc.filter)
+		if granted != tc.granted || filtered != tc.filtered {
+			t.Errorf("%s: CanSubscribe(%q) = %v, %v; want %v, %v", tc.name, tc.filter, granted, filtered, tc.granted, tc.filtered)
+		}
+	}
+	receive := []struct {
+		name  string
+		topic string
+		want  bool
+	}{
+		{"denied topic withheld", "secret/x", false},
+		{"denied parent withheld", "secret", false},
+		{"deep denied topic withheld", "secret/a/b/c", false},
+		{"other topics delivered", "public/x", true},
+		{"a level named secret elsewhere delivered", "a/secret", true},
+		{"MQTT-4.7.2-1 # does not reach $SYS", "$SYS/x", false},
+		{"$SYS topic under its own rule", "$SYS/broker/load", true},
+	}
+	for _, tc := range receive {
+		if got := p.CanReceive([]byte(tc.topic)); got != tc.want {
+			t.Errorf("%s: CanReceive(%q) = %v, want %v", tc.name, tc.topic, got, tc.want)
+		}
+	}
+}
+
+// Order still decides: an allow rule before a narrower deny rule makes the
+// deny rule moot, and an allow rule narrower than the filter does not grant
+// it (no rule covers the rest: default deny).
+func TestSubscribeDecidesPerTopicOrder(t *testing.T) {
+	p := compileACL(t, "allow subscribe all x/#\ndeny subscribe all x/secret\nallow subscribe all #\n", "u", "c")
+	for _, c := range []check{sub("#", true), sub("x/+", true), sub("x/secret", true)} {
+		c.run(t, p, "allow before the deny")
+	}
+	if !p.CanReceive([]byte("x/secret")) {
+		t.Error("CanReceive(x/secret) = false, want true: allow x/# comes first")
+	}
+	p = compileACL(t, "allow subscribe all sensors/#\n", "u", "c")
+	for _, c := range []check{sub("#", false), sub("+/temp", false), sub("sensors/+", true)} {
+		c.run(t, p, "narrower allow")
+	}
+	p = compileACL(t, "deny subscribe all a/b\ndeny subscribe all a/c\nallow subscribe all a/#\n", "u", "c")
+	for _, c := range []check{subFiltered("a/+"), sub("a/b", false), sub("a/d", true)} {
+		c.run(t, p, "two narrower denies")
+	}
+	// Indexed rules (six or more) give the same answers as a scan.
+	var b strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&b, "deny subscribe all s/%d/#\n", i)
+	}
+	b.WriteString("allow subscribe all #\n")
+	p = compileACL(t, b.String(), "u", "c")
+	if p.subIdx == nil {
+		t.Fatal("9 subscribe rules not indexed")
+	}
+	subFiltered("s/#").run(t, p, "indexed")
+	for _, tc := range []struct {
+		topic string
+		want  bool
+	}{{"s/3/x", false}, {"s/7", false}, {"s/8/x", true}, {"t", true}, {"$SYS/x", false}} {
+		if got := p.CanReceive([]byte(tc.topic)); got != tc.want {
+			t.Errorf("indexed CanReceive(%q) = %v, want %v", tc.topic, got, tc.want)
 		}
 	}
 }

@@ -1,12 +1,14 @@
 package broker
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
@@ -889,4 +894,188 @@ func countOf(s stats.Snapshot, typ codec.Type) uint64 {
 		}
 	}
 	return n
+}
+
+// TestAbuseAuthConnectFlood floods a broker that checks passwords (a real
+// password file, bcrypt at its default cost 10) with CONNECTs carrying a
+// wrong password, each costing one real verification, while a steady pair
+// of anonymous clients keeps exchanging QoS 1 messages. Password checks run
+// on a fixed pool of workers fed by a bounded queue: the broker's goroutine
+// count does not grow with the flood, and CONNECTs beyond the queue get
+// CONNACK 0x03 (server unavailable) at once. Then many goroutines open
+// connections at once that hold their slot (half a CONNECT): sampled all
+// along, open connections never exceed -max-connections, and the extra ones
+// are closed. A client that sends more than -max-packet-size bytes while
+// its CONNECT waits for the verdict is closed as a protocol error before any
+// CONNACK. Heap stays bounded, and afterwards a right password connects.
+func TestAbuseAuthConnectFlood(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("alice-secret"), bcrypt.DefaultCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := writeTemp(t, "passwd", "alice:"+string(hash)+"\n")
+	s := startAuthBroker(t, auth.Options{PasswordFile: pw, AllowAnonymous: true}, func(c *Config) {
+		abuseConfig(c)
+		c.MaxConnections = 90 // above the 4 workers and 64 queued CONNECTs of 2 loops
+	})
+	e := s.Engine()
+	cfg := e.Config()
+	limit := int64(cfg.MaxConnections)
+	steady := startSteadyPair(t, s) // anonymous: no password to check
+	baseline := e.Stats().Connections.Load()
+	var before stats.BrokerSnapshot
+	e.Stats().Snapshot(&before)
+
+	var peakConns atomic.Int64
+	stopSampling, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if n := e.Stats().Connections.Load(); n > peakConns.Load() {
+				peakConns.Store(n)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+		}
+	}()
+	goroutinesBefore, heapBefore := runtime.NumGoroutine(), heapInUse()
+	peakGoroutines, peakHeap := goroutinesBefore, heapBefore
+	sample := func() {
+		peakGoroutines = max(peakGoroutines, runtime.NumGoroutine())
+		peakHeap = max(peakHeap, heapInUse())
+	}
+
+	// The hog: a right password, then twice -max-packet-size of PINGREQs
+	// before the verdict (a bcrypt check takes tens of milliseconds).
+	hog, err := dialWire(brokerAddr(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hog.c.Close()
+	if err := hog.write(append(connectAs("alice", "alice-secret"), bytes.Repeat([]byte{0xc0, 0x00}, cfg.MaxPacketSize)...)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := hog.next(10 * time.Second); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("hog: got % x (%v), want the connection closed before any CONNACK", trimHex(b), err)
+	}
+
+	// The flood, from this goroutine alone (so that the goroutine count is
+	// the broker's): every socket dialled and its CONNECT written before
+	// any answer is read, so they all wait at once.
+	const attempts = 120
+	var flood []*wire
+	for i := range attempts {
+		w, err := dialWire(brokerAddr(s))
+		if err != nil {
+			continue // the kernel's backlog may refuse too
+		}
+		defer w.c.Close()
+		p := &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 4, CleanSession: true,
+			ClientID: []byte(fmt.Sprintf("flood-%d", i)), UsernameFlag: true, Username: []byte("alice"),
+			PasswordFlag: true, Password: []byte("wrong")}
+		if w.write(codec.AppendConnect(nil, p)) == nil {
+			flood = append(flood, w)
+		}
+		if i%10 == 0 {
+			sample()
+		}
+	}
+	for range 10 {
+		sample()
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// Holders, from many goroutines at once, while the flood still waits:
+	// half a CONNECT keeps a slot until -connect-timeout (3s); one closed
+	// within 2s was refused at the limit.
+	var held, refusedAtLimit atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for range 150 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			w, err := dialWire(brokerAddr(s))
+			if err != nil {
+				return
+			}
+			defer w.c.Close()
+			if w.write([]byte{0x10}) != nil {
+				refusedAtLimit.Add(1)
+				return
+			}
+			if _, err := w.next(2 * time.Second); errors.Is(err, os.ErrDeadlineExceeded) {
+				held.Add(1)
+			} else {
+				refusedAtLimit.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+
+	var badCredentials, unavailable, closed int
+	for i, w := range flood {
+		b, err := w.next(60 * time.Second)
+		switch {
+		case err == nil && string(b) == "\x20\x02\x00\x04":
+			badCredentials++
+		case err == nil && string(b) == "\x20\x02\x00\x03":
+			unavailable++
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			t.Fatalf("flood %d: neither CONNACK nor close within 60s", i)
+		case err != nil:
+			closed++ // refused at -max-connections
+		default:
+			t.Errorf("flood %d: got % x, want CONNACK 0x04, 0x03 or a close", i, trimHex(b))
+		}
+		w.c.Close()
+	}
+	close(stopSampling)
+	<-sampled
+	steady.finish(t, 5*time.Second)
+	var after stats.BrokerSnapshot
+	e.Stats().Snapshot(&after)
+	t.Logf("%d CONNECTs with a wrong password: %d got 0x04 after bcrypt, %d got 0x03 (queue full), %d closed at the limit; "+
+		"holders: %d held, %d refused at the limit; peak %d connections (limit %d); goroutines %d -> peak %d during the flood; "+
+		"heap %.1f -> peak %.1f MiB; unavailable counted %d, protocol errors %d",
+		len(flood), badCredentials, unavailable, closed, held.Load(), refusedAtLimit.Load(), peakConns.Load(), limit,
+		goroutinesBefore, peakGoroutines, mib(heapBefore), mib(peakHeap), after.Unavailable-before.Unavailable,
+		after.ProtocolErrors-before.ProtocolErrors)
+	if peakConns.Load() > limit {
+		t.Errorf("%d connections open at once, want at most -max-connections %d", peakConns.Load(), limit)
+	}
+	if badCredentials == 0 || unavailable == 0 {
+		t.Errorf("want some of each: 0x04 %d, 0x03 %d", badCredentials, unavailable)
+	}
+	if got := after.Unavailable - before.Unavailable; got != uint64(unavailable) {
+		t.Errorf("Unavailable counted %d, want %d (one per CONNACK 0x03)", got, unavailable)
+	}
+	if after.ProtocolErrors == before.ProtocolErrors {
+		t.Error("the hog was not counted as a protocol error")
+	}
+	// The workers were running before the flood; a few goroutines of the
+	// steady pair's and the runtime's own may come and go.
+	if peakGoroutines > goroutinesBefore+16 {
+		t.Errorf("goroutines grew from %d to %d during the flood, want at most +16", goroutinesBefore, peakGoroutines)
+	}
+	if peakHeap > heapBefore+32<<20 {
+		t.Errorf("heap in use grew from %.1f to %.1f MiB during the flood, want under +32 MiB", mib(heapBefore), mib(peakHeap))
+	}
+	waitFor(t, "flood connections closed", func() bool { return e.Stats().Connections.Load() == baseline })
+	good, err := dialWire(brokerAddr(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.c.Close()
+	if err := good.write(connectAs("alice", "alice-secret")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := good.next(10 * time.Second); err != nil || string(b) != "\x20\x02\x00\x00" {
+		t.Fatalf("after the flood alice got % x (%v), want CONNACK 0", b, err)
+	}
 }

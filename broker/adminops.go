@@ -90,7 +90,7 @@ func (e *Engine) applySubscription(s *clientSession, filter string, qos byte, ad
 	if s.Subscribe(filter, qos) {
 		e.stats.Subscriptions.Add(1)
 	}
-	e.router.add(filter, s, qos)
+	e.router.add(filter, s, qos, nil) // an operator's subscription: no ACL applies
 	return true
 }
 

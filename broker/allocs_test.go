@@ -28,6 +28,39 @@ func TestRouteQoS0Allocs(t *testing.T) {
 	}
 }
 
+// TestRouteQoS0FilteredAllocs: the per-delivery ACL check of a filtered
+// subscription allocates nothing either, and withholds a denied topic.
+func TestRouteQoS0FilteredAllocs(t *testing.T) {
+	ls, sinks := routeFixture(t, 10)
+	filterFixture(t, ls)
+	topic, payload := []byte("bench/topic"), []byte("hello")
+	ls.route(topic, payload, 0, nil)
+	ls.flush()
+	n := testing.AllocsPerRun(1000, func() {
+		ls.route(topic, payload, 0, nil)
+		ls.flush()
+	})
+	if n != 0 {
+		t.Fatalf("route+flush QoS 0 to 10 filtered subscribers: %v allocs/op, want 0", n)
+	}
+	before := sinks[9].written
+	s := ls.e.reg.Lookup("sub-9")
+	ls.e.router.add("bench/+", s, 0, ls.e.router.root.children["bench"].children["topic"].filtered[s])
+	ls.route([]byte("bench/secret"), payload, 0, nil) // matches bench/+, denied
+	ls.flush()
+	ls.route([]byte("bench/other"), payload, 0, nil) // matches bench/+, allowed
+	ls.flush()
+	if sinks[9].written == before {
+		t.Fatal("bench/other withheld, want delivered")
+	}
+	before = sinks[9].written
+	ls.route([]byte("bench/secret"), payload, 0, nil)
+	ls.flush()
+	if before == 0 || sinks[9].written != before {
+		t.Fatalf("subscriber wrote %d bytes before, %d after bench/secret; want some, then none more", before, sinks[9].written)
+	}
+}
+
 // TestRouteQoS0BurstAllocs routes rounds of 60 PUBLISHes of 1 KiB, about
 // what one 64 KiB read brings, to 10 subscribers: each round's output
 // outgrows a small buffer, and must come from the loop's pool, not from

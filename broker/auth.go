@@ -1,7 +1,10 @@
 package broker
 
 import (
+	"errors"
+
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
 )
 
 // Authorizer decides who may connect and what each client may do.
@@ -23,34 +26,111 @@ type Authorizer interface {
 // Permissions are one client's compiled rules. CanPublish runs once per
 // PUBLISH and must not allocate.
 type Permissions interface {
-	CanSubscribe(filter string) bool
+	// CanSubscribe decides a SUBSCRIBE filter: refused (granted false),
+	// granted, or granted filtered when rules deny some, not all, of the
+	// topic names it matches.
+	CanSubscribe(filter string) (granted, filtered bool)
 	CanPublish(topic []byte) bool
+	// CanReceive reports whether a message on topic may be delivered
+	// through a filtered subscription. The router calls it per delivery,
+	// for filtered subscriptions only; it must not allocate.
+	CanReceive(topic []byte) bool
+}
+
+// Authentication runs on a fixed pool of worker goroutines fed by a bounded
+// queue, so a flood of CONNECTs costs neither a goroutine each nor unbounded
+// memory: authWorkersPerLoop workers per event loop hash passwords (bcrypt
+// and argon2id are CPU- or memory-bound, so more would only queue in the
+// scheduler), and up to authQueuePerWorker CONNECTs per worker wait their
+// turn. A CONNECT that finds the queue full is refused at once with CONNACK
+// 0x03 (server unavailable) and counted in stats.Loop.Unavailable.
+const (
+	connServerUnavailable = 0x03 // CONNACK return code [MQTT-3.2.2.3]
+
+	authWorkersPerLoop = 2
+	authQueuePerWorker = 16
+)
+
+// authJob is one CONNECT waiting for its verdict. password is a copy,
+// cleared once checked.
+type authJob struct {
+	c                *Conn
+	id, username     string
+	password         []byte
+	hasUser, hasPass bool
 }
 
 // SetAuthorizer makes the engine check every CONNECT, SUBSCRIBE and
-// PUBLISH with a. Call it before Start.
+// PUBLISH with a, and starts the authentication workers, which stop at
+// Shutdown. Call it once, before Start.
 func (e *Engine) SetAuthorizer(a Authorizer) {
 	e.auth = a
-	e.authSlots = make(chan struct{}, 2*e.cfg.loops())
+	workers := authWorkersPerLoop * e.cfg.loops()
+	e.authQueue = make(chan authJob, authQueuePerWorker*workers)
+	for range workers {
+		go e.authWorker()
+	}
 }
 
-// authenticate checks the CONNECT in p off the event loop, then continues
-// it on the loop. Loop-only.
+// authWorker checks queued CONNECTs until the engine stops.
+func (e *Engine) authWorker() {
+	for {
+		select {
+		case <-e.stop:
+			return
+		case j := <-e.authQueue:
+			e.check(j)
+		}
+	}
+}
+
+// check runs one authentication and hands the verdict to the connection's
+// loop. A connection that closed while it waited is skipped: no hashing
+// for a client that has gone.
+func (e *Engine) check(j authJob) {
+	c := j.c
+	if c.closeReason.Load() != 0 {
+		clear(j.password)
+		return
+	}
+	code, user, proven := e.auth.Authenticate(j.id, j.username, j.password, j.hasUser, j.hasPass, c.tlsCN)
+	clear(j.password)
+	c.ls.loop.Execute(func() {
+		c.afterAuth(j.id, code, user, proven)
+		c.ls.flush()
+	})
+}
+
+// authenticate queues the CONNECT in p for an authentication worker; the
+// verdict continues it on the loop (afterAuth). With the queue full it
+// refuses the CONNECT with 0x03 at once. Loop-only.
 func (c *Conn) authenticate(p *codec.Connect, id string) {
-	username, password := string(p.Username), append([]byte(nil), p.Password...)
-	hasUser, hasPass := p.UsernameFlag, p.PasswordFlag
-	c.state = stateConnecting // input waits until the verdict
-	e := c.e
-	go func() {
-		e.authSlots <- struct{}{} // bound concurrent password hashing
-		code, user, proven := e.auth.Authenticate(id, username, password, hasUser, hasPass, c.tlsCN)
-		<-e.authSlots
-		clear(password)
-		c.ls.loop.Execute(func() {
-			c.afterAuth(id, code, user, proven)
-			c.ls.flush()
-		})
-	}()
+	j := authJob{c: c, id: id, username: string(p.Username), password: append([]byte(nil), p.Password...),
+		hasUser: p.UsernameFlag, hasPass: p.PasswordFlag}
+	select {
+	case c.e.authQueue <- j:
+		c.state = stateConnecting // input waits until the verdict, within holdsTooMuch
+	default:
+		clear(j.password)
+		c.ls.st.Unavailable.Add(1)
+		c.writeConnack(false, connServerUnavailable) // [MQTT-3.2.2-5] then close
+		c.e.log.clientError(c.addr, codec.TypeConnect, errors.New("broker: CONNECT refused: server unavailable, authentication queue full"))
+		c.closeWith(session.ReasonProtocolError, "server unavailable: authentication queue full", false)
+	}
+}
+
+// holdsTooMuch closes the connection when more than -max-packet-size bytes
+// of input have piled up while its CONNECT waits for a verdict (a password
+// check or a takeover): what a client can make the broker hold before it
+// is even accepted stays bounded. It is counted and logged as a protocol
+// error. buffered is the transport's input not yet consumed. Loop-only.
+func (c *Conn) holdsTooMuch(buffered int) bool {
+	if c.state != stateConnecting || buffered <= c.e.cfg.MaxPacketSize {
+		return false
+	}
+	c.fail(codec.TypeReserved, &codec.Error{Type: codec.TypeReserved, Field: "input", Offset: buffered,
+		Detail: "more than -max-packet-size bytes sent while the CONNECT awaits its verdict", Err: codec.ErrProtocol})
+	return true
 }
 
 // afterAuth accepts or refuses the CONNECT on the verdict. Loop-only.

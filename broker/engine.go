@@ -31,7 +31,7 @@ type Engine struct {
 	log       *throttledLog
 	store     session.Store // nil with -persistence off
 	auth      Authorizer    // nil: everyone may do everything
-	authSlots chan struct{} // bounds concurrent Authenticate calls
+	authQueue chan authJob  // CONNECTs waiting for an authentication worker
 	// outboundHardLimit is the most output one connection may have waiting:
 	// -max-outbound of QoS 0, a full in-flight window of the largest
 	// packets, and slack for replies. Past it the client is a slow consumer
@@ -102,7 +102,7 @@ func (e *Engine) UseStore(st session.Store) error {
 		}
 		e.stats.Sessions.Add(1)
 		for _, sub := range s.Subscriptions() {
-			e.router.add(sub.TopicFilter, s, sub.QoS)
+			e.router.add(sub.TopicFilter, s, sub.QoS, nil)
 			e.stats.Subscriptions.Add(1)
 		}
 	}
@@ -151,7 +151,8 @@ func (e *Engine) withForeignLoop(fn func(ls *loopState)) {
 	e.foreignLS.flush()
 }
 
-// Open starts a connection from t on the loop h. Loop-only (h's loop).
+// Open starts a connection from t on the loop h. The connection must hold
+// a slot from Admit, which its close gives back. Loop-only (h's loop).
 func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
 	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr(), listener: "tcp"}
 	if ti, ok := t.(transportInfo); ok {
@@ -160,16 +161,33 @@ func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
 	now := e.now().UnixNano()
 	c.lastActivity.Store(now)
 	c.openedAt = now
-	e.stats.Connections.Add(1)
 	e.conns.add(c)
 	return c
 }
 
-// Accepting reports whether the engine takes new connections: false when
-// shutting down or at the connection limit. Safe for concurrent use.
-func (e *Engine) Accepting() bool {
-	return !e.stopping.Load() && e.stats.Connections.Load() < int64(e.cfg.MaxConnections)
+// Admit takes a slot for a new network connection, counted in
+// Stats().Connections: false when shutting down or at -max-connections.
+// Checking and counting are one atomic step, so listeners on every loop
+// and goroutine together never open more than the limit. A connection
+// admitted and then not opened (a failed TLS handshake) gives its slot
+// back with Release; an opened one gives it back when it closes.
+// Safe for concurrent use.
+func (e *Engine) Admit() bool {
+	limit := int64(e.cfg.MaxConnections)
+	for {
+		n := e.stats.Connections.Load()
+		if e.stopping.Load() || n >= limit {
+			return false
+		}
+		if e.stats.Connections.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
+
+// Release gives back a slot that Admit took for a connection that was
+// never opened. Safe for concurrent use.
+func (e *Engine) Release() { e.stats.Connections.Add(-1) }
 
 // Shutdown closes every connection with reason server_shutdown (wills are not
 // published: a clean shutdown is not the client's failure) and stops the

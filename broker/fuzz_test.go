@@ -133,6 +133,7 @@ func (r *fuzzRig) connectGood(tb testing.TB, id string) {
 
 func (r *fuzzRig) open() *fuzzConn {
 	t := &fuzzTransport{}
+	r.e.Admit() // the slot its close gives back
 	fc := &fuzzConn{t: t, c: r.e.Open(t, r.h)}
 	r.all = append(r.all, fc)
 	return fc

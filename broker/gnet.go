@@ -192,8 +192,8 @@ func (h *gnetHandler) loop(el gnet.EventLoop) *LoopHandle {
 }
 
 func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	if !h.e.Accepting() {
-		return nil, gnet.Close
+	if !h.e.Admit() {
+		return nil, gnet.Close // at -max-connections, or shutting down
 	}
 	addr := ""
 	if ra := c.RemoteAddr(); ra != nil {
@@ -206,7 +206,7 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 
 func (h *gnetHandler) OnTraffic(c gnet.Conn) gnet.Action {
 	conn, _ := c.Context().(*Conn)
-	if conn == nil || conn.OnTraffic() {
+	if conn == nil || conn.OnTraffic() || conn.holdsTooMuch(c.InboundBuffered()) {
 		return gnet.Close
 	}
 	return gnet.None

@@ -54,7 +54,7 @@ func handoffFixture(tb testing.TB, n int) (from, to *loopState, sinks []*sinkTra
 	h0, h1 := e.BindLoop(&countLoop{}), e.BindLoop(&countLoop{})
 	for i := 0; i < n; i++ {
 		tr := &sinkTransport{}
-		e.router.add("bench/topic", attachedConn(tb, e, h1, tr, "sub-"+strconv.Itoa(i)).sess, 0)
+		e.router.add("bench/topic", attachedConn(tb, e, h1, tr, "sub-"+strconv.Itoa(i)).sess, 0, nil)
 		sinks = append(sinks, tr)
 	}
 	return h0.ls, h1.ls, sinks

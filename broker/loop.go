@@ -273,6 +273,9 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 	}
 	encoded := false
 	for _, t := range ts {
+		if t.only != nil && !t.only.CanReceive(topic) {
+			continue // the ACL withholds this topic from a filtered subscription
+		}
 		q := min(qos, t.qos)
 		if q == 0 {
 			c := t.s.Owner()

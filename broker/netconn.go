@@ -159,7 +159,7 @@ func (t *netTransport) serve(e *Engine) {
 			data := buf[:n]
 			t.loop.Execute(func() {
 				t.in = append(t.in, data...)
-				if c.OnTraffic() {
+				if c.OnTraffic() || c.holdsTooMuch(len(t.in)) {
 					t.Close()
 				}
 				taken <- struct{}{}

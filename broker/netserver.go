@@ -131,7 +131,7 @@ func (s *NetServer) acceptTLS(ln net.Listener) {
 			time.Sleep(10 * time.Millisecond) // e.g. EMFILE: do not spin
 			continue
 		}
-		if !s.e.Accepting() {
+		if !s.e.Admit() {
 			raw.Close()
 			continue
 		}
@@ -142,6 +142,7 @@ func (s *NetServer) acceptTLS(ln net.Listener) {
 			tc.SetDeadline(time.Now().Add(s.e.cfg.ConnectTimeout))
 			if err := tc.Handshake(); err != nil {
 				tc.Close()
+				s.e.Release()
 				return
 			}
 			tc.SetDeadline(time.Time{})
@@ -170,17 +171,19 @@ func (s *NetServer) wsHandler(name string) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/mqtt", func(w http.ResponseWriter, r *http.Request) {
-		if !s.e.Accepting() {
+		if !s.e.Admit() {
 			http.Error(w, "broker: not accepting connections", http.StatusServiceUnavailable)
 			return
 		}
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
+			s.e.Release()
 			return // Upgrade has answered the client
 		}
 		if ws.Subprotocol() == "" {
 			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseProtocolError, "subprotocol mqtt required"), time.Now().Add(time.Second))
 			ws.Close()
+			s.e.Release()
 			return
 		}
 		cn := ""

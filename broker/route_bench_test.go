@@ -1,9 +1,12 @@
 package broker
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
@@ -32,7 +35,7 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 	var sinks []*sinkTransport
 	for i := 0; i < n; i++ {
 		tr := &sinkTransport{}
-		e.router.add("bench/topic", attachedConn(tb, e, h, tr, "sub-"+strconv.Itoa(i)).sess, 0)
+		e.router.add("bench/topic", attachedConn(tb, e, h, tr, "sub-"+strconv.Itoa(i)).sess, 0, nil)
 		sinks = append(sinks, tr)
 	}
 	return h.ls, sinks
@@ -41,6 +44,7 @@ func routeFixture(tb testing.TB, n int) (*loopState, []*sinkTransport) {
 // attachedConn opens a connection over tr on h's loop with a clean session
 // id attached, as a CONNECT would leave it, without the protocol.
 func attachedConn(tb testing.TB, e *Engine, h *LoopHandle, tr Transport, id string) *Conn {
+	e.Admit()
 	c := e.Open(tr, h)
 	c.state = stateConnected
 	c.meta = &session.ConnMeta{CleanSession: true}
@@ -83,4 +87,51 @@ func BenchmarkRouteQoS0Burst(b *testing.B) {
 		}
 		ls.flush()
 	}
+}
+
+// filterFixture makes every subscription of a routeFixture a filtered one,
+// under real ACL rules that deny bench/secret and allow the rest, so each
+// delivery asks Perms.CanReceive.
+func filterFixture(tb testing.TB, ls *loopState) {
+	a, err := auth.Load(auth.Options{ACLFile: writeTemp(tb, "acl.conf", "deny subscribe all bench/secret\nallow pubsub all #\n")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := a.For("", "sub")
+	if granted, filtered := p.CanSubscribe("bench/+"); !granted || !filtered {
+		tb.Fatalf("CanSubscribe(bench/+) = %v, %v; want true, true", granted, filtered)
+	}
+	n := ls.e.router.root.children["bench"].children["topic"]
+	for s := range n.subs {
+		ls.e.router.add("bench/topic", s, 0, p)
+	}
+}
+
+// BenchmarkRouteQoS0Filtered is BenchmarkRouteQoS0 to subscriptions that an
+// ACL deny rule is narrower than: one CanReceive per delivery on top.
+func BenchmarkRouteQoS0Filtered(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run("subs-"+strconv.Itoa(n)+"-64B", func(b *testing.B) {
+			ls, _ := routeFixture(b, n)
+			filterFixture(b, ls)
+			topic, payload := []byte("bench/topic"), make([]byte, 64)
+			b.ReportAllocs()
+			b.SetBytes(int64(codec.PublishSize(0, len(topic), len(payload))))
+			for b.Loop() {
+				ls.route(topic, payload, 0, nil)
+				ls.flush()
+			}
+		})
+	}
+}
+
+// writeTemp writes text to a file named name in a fresh temporary directory
+// and returns its path.
+func writeTemp(tb testing.TB, name, text string) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }

@@ -7,15 +7,26 @@ import (
 )
 
 // target is one session a PUBLISH matched, with the QoS of its subscription.
+// only is nil unless the subscription is filtered (an ACL deny rule is
+// narrower than its filter): then only topics only.CanReceive allows may be
+// delivered through it.
 type target struct {
-	s   *clientSession
-	qos byte
+	s    *clientSession
+	qos  byte
+	only Permissions
 }
+
+// filteredSub marks, in node.subs, a subscription whose deliveries need a
+// per-topic ACL check; its Permissions are in node.filtered.
+const filteredSub = 0x80
 
 // node is one topic level of the subscription tree.
 type node struct {
 	children map[string]*node
-	subs     map[*clientSession]byte // subscription QoS by session
+	subs     map[*clientSession]byte // subscription QoS by session, | filteredSub
+	// filtered holds the permissions of the filtered subscriptions at this
+	// node; nil while there are none, as for almost every node.
+	filtered map[*clientSession]Permissions
 }
 
 // router is the subscription tree. Matching holds a read lock for the walk
@@ -26,8 +37,10 @@ type router struct {
 }
 
 // add subscribes s to filter at qos, replacing the QoS of an existing
-// subscription. Safe for concurrent use.
-func (r *router) add(filter string, s *clientSession, qos byte) {
+// subscription. only is nil, or the client's permissions when the ACL
+// withholds some topics of filter from it (see Permissions.CanSubscribe).
+// Safe for concurrent use.
+func (r *router) add(filter string, s *clientSession, qos byte, only Permissions) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := &r.root
@@ -44,6 +57,15 @@ func (r *router) add(filter string, s *clientSession, qos byte) {
 	}
 	if n.subs == nil {
 		n.subs = make(map[*clientSession]byte)
+	}
+	if only != nil {
+		if n.filtered == nil {
+			n.filtered = make(map[*clientSession]Permissions)
+		}
+		n.filtered[s] = only
+		qos |= filteredSub
+	} else if n.filtered != nil {
+		delete(n.filtered, s)
 	}
 	n.subs[s] = qos
 }
@@ -68,6 +90,9 @@ func (n *node) remove(filter string, s *clientSession) (empty bool) {
 		}
 	} else {
 		delete(c.subs, s)
+		if c.filtered != nil {
+			delete(c.filtered, s)
+		}
 		if len(c.subs) == 0 && len(c.children) == 0 {
 			delete(n.children, level)
 		}
@@ -125,7 +150,11 @@ func (n *node) next(rest []byte, more bool, out []target) []target {
 
 func (n *node) appendSubs(out []target) []target {
 	for s, q := range n.subs {
-		out = append(out, target{s, q})
+		t := target{s: s, qos: q}
+		if q&filteredSub != 0 {
+			t.qos, t.only = q&^filteredSub, n.filtered[s]
+		}
+		out = append(out, t)
 	}
 	return out
 }

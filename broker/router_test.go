@@ -2,6 +2,7 @@ package broker
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/glassmq/glassmq/session"
@@ -12,10 +13,10 @@ func TestRouterMatch(t *testing.T) {
 	var reg session.Registry[Conn]
 	a, _ := reg.Open("a", 0)
 	b, _ := reg.Open("b", 0)
-	r.add("sport/+/player1", a, 1)
-	r.add("sport/#", b, 2)
-	r.add("#", a, 0)
-	r.add("$SYS/#", b, 0)
+	r.add("sport/+/player1", a, 1, nil)
+	r.add("sport/#", b, 2, nil)
+	r.add("#", a, 0, nil)
+	r.add("$SYS/#", b, 0, nil)
 	for _, tc := range []struct {
 		topic string
 		want  []string // "id:qos", sorted
@@ -50,4 +51,50 @@ func names(ts []target) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// denyPrefix is a Permissions withholding topics that start with prefix.
+type denyPrefix string
+
+func (d denyPrefix) CanSubscribe(string) (bool, bool) { return true, true }
+func (d denyPrefix) CanPublish([]byte) bool           { return true }
+func (d denyPrefix) CanReceive(topic []byte) bool {
+	return !strings.HasPrefix(string(topic), string(d))
+}
+
+// A filtered subscription carries its permissions to route, with the plain
+// QoS; replacing it with an unfiltered one, or removing it, drops them.
+func TestRouterFiltered(t *testing.T) {
+	var r router
+	var reg session.Registry[Conn]
+	a, _ := reg.Open("a", 0)
+	b, _ := reg.Open("b", 0)
+	only := denyPrefix("secret/")
+	r.add("#", a, 1, only)
+	r.add("#", b, 2, nil)
+	ts := r.match([]byte("secret/x"), nil)
+	if len(ts) != 2 {
+		t.Fatalf("match: %d targets, want 2", len(ts))
+	}
+	for _, tg := range ts {
+		switch tg.s {
+		case a:
+			if tg.qos != 1 || tg.only != only {
+				t.Errorf("filtered target: qos %d, only %v; want 1, %v", tg.qos, tg.only, only)
+			}
+		case b:
+			if tg.qos != 2 || tg.only != nil {
+				t.Errorf("plain target: qos %d, only %v; want 2, nil", tg.qos, tg.only)
+			}
+		}
+	}
+	r.add("#", a, 0, nil) // [MQTT-3.8.4-3] replaces the subscription, filter flag included
+	if ts := r.match([]byte("x"), nil); len(ts) != 2 || ts[0].only != nil || ts[1].only != nil || ts[0].qos > 2 || ts[1].qos > 2 {
+		t.Errorf("after an unfiltered re-subscribe: %+v, want no permissions", ts)
+	}
+	r.add("#", a, 1, only)
+	r.remove("#", a)
+	if n := r.root.children["#"]; n == nil || len(n.filtered) != 0 {
+		t.Errorf("after remove the node keeps %d filtered entries, want 0", len(n.filtered))
+	}
 }

@@ -77,7 +77,7 @@ func TestSlowConsumer(t *testing.T) {
 	slowSess := s.Engine().reg.Lookup("slow")
 	setSlow := func(on bool) {
 		if on {
-			s.Engine().router.add(string(topic), slowSess, 0)
+			s.Engine().router.add(string(topic), slowSess, 0, nil)
 		} else {
 			s.Engine().router.remove(string(topic), slowSess)
 		}
@@ -97,7 +97,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	// Flood the slow subscriber alone until its socket and outbound buffer
 	// are full: 32 MiB on a topic only it has.
-	s.Engine().router.add("load/flood", slowSess, 0)
+	s.Engine().router.add("load/flood", slowSess, 0, nil)
 	flood := codec.AppendPublish(nil, &codec.Publish{TopicName: []byte("load/flood"), Payload: make([]byte, 4096)})
 	var fb []byte
 	for i := 0; i < 256; i++ {

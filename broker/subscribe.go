@@ -24,10 +24,17 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			continue
 		}
 		filter := string(f.TopicFilter)
-		if perms := c.permissions(); perms != nil && !perms.CanSubscribe(filter) {
-			codes = append(codes, subackFailure) // denied by the ACL, this filter alone
-			c.ls.st.Denied.Add(1)
-			continue
+		var only Permissions // set when the ACL withholds some of filter's topics
+		if perms := c.permissions(); perms != nil {
+			granted, filtered := perms.CanSubscribe(filter)
+			if !granted {
+				codes = append(codes, subackFailure) // denied by the ACL, this filter alone
+				c.ls.st.Denied.Add(1)
+				continue
+			}
+			if filtered {
+				only = perms
+			}
 		}
 		if len(s.Subscriptions()) >= c.e.cfg.MaxSubscriptions && !hasFilter(s.Subscriptions(), filter) {
 			codes = append(codes, subackFailure)
@@ -37,7 +44,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 		if s.Subscribe(filter, qos) {
 			c.e.stats.Subscriptions.Add(1)
 		}
-		c.e.router.add(filter, s, qos) // replaces an existing one [MQTT-3.8.4-3]
+		c.e.router.add(filter, s, qos, only) // replaces an existing one [MQTT-3.8.4-3]
 		codes = append(codes, qos)
 	}
 	s.Save()
@@ -55,8 +62,18 @@ func (c *Conn) handleSubscribe(frame []byte) {
 // sendRetained sends the retained messages matching filter, with RETAIN 1,
 // after the SUBACK [MQTT-3.3.1-6]. Loop-only.
 func (c *Conn) sendRetained(filter string, granted byte) {
+	var only Permissions // withholds topics the ACL denies, as route does
+	if p := c.permissions(); p != nil {
+		if _, filtered := p.CanSubscribe(filter); filtered {
+			only = p
+		}
+	}
 	ms := c.e.retained.matching(filter, c.ls.retained[:0])
 	for i, m := range ms {
+		if only != nil && !only.CanReceive(m.Topic) {
+			ms[i] = nil
+			continue
+		}
 		q := min(m.QoS, granted)
 		if q == 0 {
 			size := codec.PublishSize(0, len(m.Topic), len(m.Payload))

@@ -17,6 +17,7 @@ type Loop struct {
 	ProtocolErrors   atomic.Uint64 // connections closed for protocol violations
 	Connects         atomic.Uint64 // CONNECTs accepted
 	Denied           atomic.Uint64 // PUBLISH and SUBSCRIBE filters refused by the ACL
+	Unavailable      atomic.Uint64 // CONNECTs refused with 0x03: authentication queue full
 	Disconnects      atomic.Uint64 // connections closed, for any reason
 
 	Handoff Handoff // the queue other goroutines hand this loop's work to
@@ -61,6 +62,7 @@ type BrokerSnapshot struct {
 	Connects         uint64
 	Disconnects      uint64
 	Denied           uint64
+	Unavailable      uint64
 
 	Connections   int64
 	Sessions      int64
@@ -87,6 +89,7 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 		dst.Connects += l.Connects.Load()
 		dst.Disconnects += l.Disconnects.Load()
 		dst.Denied += l.Denied.Load()
+		dst.Unavailable += l.Unavailable.Load()
 	}
 	recv.Snapshot(&dst.Received)
 	sent.Snapshot(&dst.Sent)
