@@ -103,7 +103,7 @@ func TestAuthEndToEnd(t *testing.T) {
 
 	writeACL("allow pubsub user alice sensors/#\nallow pubsub user bob sensors/#\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "reload logged", func() bool { return strings.Contains(p.stderr.String(), "reloaded (generation 2)") })
+	waitFor(t, "reload logged", func() bool { return strings.Contains(p.stderr.String(), "files reloaded\" generation=2") })
 	bob.publish("sensors/bob", "now allowed", 0, false, 0)
 	if m := alice.readPublish(); string(m.Payload) != "now allowed" {
 		t.Fatalf("after reload alice got %q", m.Payload)
