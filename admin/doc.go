@@ -2,8 +2,9 @@
 // listener: Tencent Cloud DescribeMQTTClient (trocket 2023-03-08) and
 // Alibaba Cloud QuerySessionByClientId (onsmqtt 2020-04-20) in their exact
 // wire formats, so the official SDKs work against it unchanged; a native
-// JSON API; /healthz; and Prometheus /metrics. The wire details it follows
-// are in shared/API-WIRE.md; detect in dialect.go tells the dialects apart.
+// JSON API; /healthz; and Prometheus /metrics. The wire details follow what
+// the vendors document and what their SDKs send (the comments on each
+// signer and on detect in dialect.go, which tells the dialects apart).
 //
 // # Goroutines
 //

@@ -191,8 +191,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// serveCloud serves the Tencent and Alibaba dialects, told apart as
-// API-WIRE.md section 3.4 says.
+// serveCloud serves the Tencent and Alibaba dialects, told apart by detect.
 func (s *Server) serveCloud(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() && !ctx.IsPost() {
 		s.metrics.request(actionUnknown, resultError)

@@ -842,7 +842,7 @@ func TestAbuseKeepAliveCountsWholePackets(t *testing.T) {
 // asks for much output (here SUBSCRIBE "amp/#" over and over, each answered
 // with 256 KiB of retained messages) must not grow the broker's memory
 // without bound: past -max-outbound its QoS 0 output is dropped and counted
-// or the connection is closed as a slow consumer (SPEC section 2, Limits).
+// or the connection is closed as a slow consumer.
 func TestAbuseNonReaderOutboundBounded(t *testing.T) {
 	s := startBroker(t, abuseConfig)
 	e := s.Engine()

@@ -16,8 +16,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// Client IDs from the issue: one with characters that every signature
-// scheme must escape, and the seed example's.
+// Client IDs: one with characters that every signature scheme must
+// escape, and the one in Tencent's documented DescribeMQTTClient example.
 const (
 	oddClientID  = "GID_test@@@dev 1*~/é+&="
 	seedClientID = "sub_client2"
@@ -29,7 +29,7 @@ type subscription struct {
 	QoS    byte
 }
 
-// seedSubscriptions are the filters of the seed example, in order.
+// seedSubscriptions are the filters of Tencent's documented example, in order.
 var seedSubscriptions = []subscription{
 	{"home/sun/+/", 1},
 	{"home/temp/+/", 1},
