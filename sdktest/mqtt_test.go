@@ -265,7 +265,7 @@ func (pc *pahoClient) receive(t *testing.T, n int) map[string]paho.Message {
 // ---- expected traffic counters ----
 
 // traffic is what Inbound or OutBound should report: whole-packet bytes and
-// packet counts keyed "TYPE/qos" (SPEC section 3).
+// packet counts keyed "TYPE/qos".
 type traffic struct {
 	Bytes int64
 	Items map[string]int64

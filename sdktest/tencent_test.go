@@ -155,8 +155,8 @@ func (w clientWant) problems(p *trocket.DescribeMQTTClientResponseParams) []stri
 	return ps
 }
 
-// trafficOf converts a StatisticsReport, checking its shape (SPEC section
-// 3: Items list only non-zero counts, one item per type and QoS).
+// trafficOf converts a StatisticsReport, checking its shape: Items list
+// only non-zero counts, one item per type and QoS.
 func trafficOf(r *trocket.StatisticsReport) (traffic, error) {
 	var tr traffic
 	if r == nil {
@@ -429,7 +429,7 @@ func TestTencentErrors(t *testing.T) {
 				if e, ok := errorsAs[*tcerrors.TencentCloudSDKError](err); ok && (e.GetRequestId() == "" || e.GetMessage() == "") {
 					t.Errorf("%s: RequestId %q, Message %q; want both set", tc.name, e.GetRequestId(), e.GetMessage())
 				}
-				// SPEC section 4: errors are HTTP 200 with exactly this shape.
+				// Tencent errors are HTTP 200 with exactly this shape.
 				resp := cp.last()
 				if resp.status != 200 {
 					t.Errorf("%s: HTTP %d, want 200", tc.name, resp.status)

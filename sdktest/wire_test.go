@@ -66,7 +66,7 @@ type tencentEnvelope[T any] struct {
 	Response T `json:"Response"`
 }
 
-// tencentError is the Response of a Tencent error (SPEC section 4).
+// tencentError is the Response of a Tencent error.
 type tencentError struct {
 	Error struct {
 		Code    string `json:"Code"`

@@ -31,7 +31,7 @@ type disconnect struct {
 type ownerBox struct{ v any }
 
 // Session is one client's session: what outlives a single network connection
-// when CleanSession is 0, and the introspection data of SPEC section 3.
+// when CleanSession is 0, and the introspection data the admin API shows.
 //
 // Lock order: see the package doc. Session.mu is never held while calling
 // into another session or the broker's router; Store.Apply may be called

@@ -77,8 +77,8 @@ func run(args []string, stderr io.Writer) int {
 	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
 	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
 	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
-	logLevel := fs.String("log-level", "info", "least severe log records written: debug, info, warn or error")
-	logFormat := fs.String("log-format", "text", "log records as text (key=value) or json, one per line on standard error")
+	logLevel := fs.String("log-level", "info", "least severe `level` of log records written: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log record `format`: text (key=value) or json, one record per line on standard error")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
