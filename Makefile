@@ -1,4 +1,4 @@
-# glassmq: `make run` starts the broker, `make test` runs every test.
+# glassmq: `make run` starts the broker, `make test` runs every test, `make test-short` the fast ones.
 COUNT ?= 1
 FUZZTIME ?= 30s
 GO ?= go
@@ -24,6 +24,9 @@ test: lint ## vet, gofmt, every test with the race detector (shuffled), then the
 	$(GO) test -race -shuffle=on -count=1 -timeout 8m ./...
 	$(GO) test -count=1 -run 'Allocs$$' ./...
 	@if [ -f sdktest/go.mod ]; then $(MAKE) --no-print-directory sdktest; fi
+
+test-short: ## the fast loop: every package with the race detector, skipping long tests (soak, crash, processes, browser; see internal/longtest); not the SDK module
+	$(GO) test -short -race -timeout 5m ./...
 
 sdktest: ## official cloud SDKs against a real glassmq (nested module)
 	cd sdktest && $(GO) test -race -count=1 -timeout 5m ./...

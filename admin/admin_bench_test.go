@@ -40,8 +40,8 @@ func benchLoop(b *testing.B) func(func()) {
 	}
 }
 
-// BenchmarkDescribeMQTTClient measures the whole handler for the seed's
-// client: parse, (verify), look up, encode.
+// BenchmarkDescribeMQTTClient measures the whole handler for the client
+// of Tencent's documented example: parse, (verify), look up, encode.
 func BenchmarkDescribeMQTTClient(b *testing.B) {
 	body := `{"InstanceId":"mqtt-local","ClientId":"sub_client2"}`
 	ts := testNow.Unix()

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
-	"log"
+	"log/slog"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -71,7 +71,7 @@ func (s *Server) serveAlibaba(ctx *fasthttp.RequestCtx, d dialect) {
 	act := actionUnknown
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("admin: panic serving Alibaba %s: %v", act, r)
+			slog.Error("admin: panic serving a request", "dialect", "Alibaba", "action", fmt.Sprint(act), "reason", fmt.Sprint(r))
 			s.alibabaFail(ctx, st, act, requestID, failure{status: 500, code: alInternalError,
 				msg: "An error occurred while processing your request. Try again later."})
 		}

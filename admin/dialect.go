@@ -7,7 +7,7 @@ import (
 )
 
 // scheme is how a cloud request is signed, which also says where its
-// parameters are (API-WIRE.md section 3).
+// parameters are, as the official SDKs send them.
 type scheme uint8
 
 const (
@@ -39,8 +39,7 @@ const (
 	queryAction    = "QuerySessionByClientId"
 )
 
-// detect tells the dialect of a request to "/", in the order of API-WIRE.md
-// section 3.4:
+// detect tells the dialect of a request to "/", trying in this order:
 //
 //  1. Authorization starts "TC3-HMAC-SHA256": Tencent TC3.
 //  2. Authorization starts "ACS3-": Alibaba ACS3.

@@ -31,8 +31,8 @@ func crlf(sample string) string {
 	return b.String() + "\r\n" + body
 }
 
-// TestDetect runs the wire samples of API-WIRE.md section 3 (and their
-// variants) through the detection order of section 3.4.
+// TestDetect runs requests as the vendors' SDKs send them (and their
+// variants) through detect's order.
 func TestDetect(t *testing.T) {
 	cases := []struct {
 		name   string

@@ -4,7 +4,8 @@
 // QuerySessionByClientId with the newer onsmqtt 2020-04-20 actions (batch
 // query, close, send, device credentials), in their exact wire formats, so
 // the official SDKs work against it unchanged; a native JSON API;
-// /healthz; and Prometheus /metrics. actions.go lists the cloud actions;
+// /healthz; and Prometheus /metrics. The wire details follow what the
+// vendors document and what their SDKs send. actions.go lists the cloud actions;
 // detect in dialect.go tells the dialects apart. Actions that change the
 // broker go through the Operations interface, which the broker implements.
 //

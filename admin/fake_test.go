@@ -100,7 +100,8 @@ func (f *fakeBroker) Kick(id string, will bool) bool {
 	return true
 }
 
-// seedInfo is the client of the Tencent seed's output example: it
+// seedInfo is the client of the output example on Tencent's
+// DescribeMQTTClient documentation page: it
 // connected, subscribed to four filters and sent 14 PINGREQ. The counts go
 // through real stats.Counters, with realistic packet sizes.
 func seedInfo() *session.Info {

@@ -76,7 +76,8 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestSeedExample: the client of the Tencent seed page's output example
+// TestSeedExample: the client of the output example on Tencent's
+// DescribeMQTTClient documentation page
 // (connect, subscribe to four filters, 14 PINGREQ) gives exactly that
 // example's Response. The example lists Inbound items as SUBACK, CONNACK,
 // PINGRESP; we order by packet type (CONNACK first), so items compare as

@@ -36,7 +36,7 @@ func TestNativeClient(t *testing.T) {
 	var c Client
 	nativeGet(t, s, "/api/v1/clients/sub_client2", "", &c)
 	if c.Status != "online" || c.Received.Bytes != 134 || c.Sent.Bytes != 40 || len(c.Subscriptions) != 4 || c.DisconnectTime != "" || c.DisconnectTimeMs != 0 {
-		t.Errorf("seed client: %+v", c)
+		t.Errorf("documented example client: %+v", c)
 	}
 	var e APIError
 	if code := nativeGet(t, s, "/api/v1/clients/nobody", "", &e); code != 404 || e.Error.Code != "not_found" || !strings.HasPrefix(e.Error.Message, "admin: ") {

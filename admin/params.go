@@ -15,7 +15,7 @@ type kv struct{ k, v []byte }
 
 // formParam returns the decoded value of parameter name from the query
 // string, else from an application/x-www-form-urlencoded body: the RPC and
-// Tencent legacy parameter set, query ∪ form body (API-WIRE.md 3.4).
+// Tencent legacy parameter set, query ∪ form body.
 func formParam(ctx *fasthttp.RequestCtx, name string) (v []byte, ok bool) {
 	if q := ctx.QueryArgs(); q.Has(name) {
 		return q.Peek(name), true

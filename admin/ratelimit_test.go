@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/glassmq/glassmq/internal/longtest"
 )
 
 func TestBurstFor(t *testing.T) {
@@ -28,9 +30,7 @@ func TestBurstFor(t *testing.T) {
 // accepted rate (after the initial burst of one second's worth) stays within
 // 10% of the limit, the rest answered with the vendor's throttle error.
 func TestRateLimitOverload(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 6 s of wall time")
-	}
+	longtest.Skip(t, "fills both buckets for 3 s each")
 	cases := []struct {
 		name     string
 		rate     float64

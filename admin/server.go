@@ -3,7 +3,8 @@ package admin
 import (
 	"bytes"
 	"errors"
-	"log"
+	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -108,7 +109,7 @@ func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 		NoDefaultContentType:         true,
-		Logger:                       log.Default(),
+		Logger:                       httpLogger{},
 	}
 	return s, nil
 }
@@ -226,8 +227,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// serveCloud serves the Tencent and Alibaba dialects, told apart as
-// API-WIRE.md section 3.4 says.
+// serveCloud serves the Tencent and Alibaba dialects, told apart by detect.
 func (s *Server) serveCloud(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() && !ctx.IsPost() {
 		s.metrics.request(actionUnknown, resultError)
@@ -252,3 +252,12 @@ func (s *Server) serveCloud(ctx *fasthttp.RequestCtx) {
 // authRequired reports whether cloud requests must be signed: whenever any
 // key is configured.
 func (s *Server) authRequired() bool { return !s.creds.empty() }
+
+// httpLogger passes fasthttp's lines (mostly connections it could not
+// serve: bad requests, timeouts) to slog's default logger at level Warn.
+type httpLogger struct{}
+
+// Printf logs one fasthttp line. Safe for concurrent use.
+func (httpLogger) Printf(format string, args ...any) {
+	slog.Warn("admin: " + fmt.Sprintf(format, args...))
+}

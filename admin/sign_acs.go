@@ -8,8 +8,8 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Alibaba ACS3-HMAC-SHA256, the V3 signature of the darabonba SDKs
-// (API-WIRE.md section 4):
+// Alibaba ACS3-HMAC-SHA256, the V3 signature of the darabonba SDKs, as
+// Alibaba documents it:
 //
 //	CanonicalRequest = Method \n Path \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n x-acs-content-sha256
 //	  CanonicalQuery   = join(sorted by key: pe(k) "=" pe(v), "&"), decoded then re-encoded as RPC

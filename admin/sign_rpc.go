@@ -9,7 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Alibaba RPC signature v1, HMAC-SHA1 (API-WIRE.md section 4):
+// Alibaba RPC signature v1, HMAC-SHA1, as Alibaba documents it:
 //
 //	params        = query ∪ form body, minus Signature, decoded
 //	Canonicalized = join(sorted by key: pe(k) "=" pe(v), "&")   (empty values kept: "SignatureType=")

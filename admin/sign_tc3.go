@@ -10,7 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// TC3-HMAC-SHA256, Tencent Cloud API 3.0's signature (API-WIRE.md section 4):
+// TC3-HMAC-SHA256, Tencent Cloud API 3.0's signature, as Tencent documents it:
 //
 //	CanonicalRequest = Method \n / \n CanonicalQuery \n CanonicalHeaders \n SignedHeaders \n hex(sha256(body))
 //	StringToSign     = TC3-HMAC-SHA256 \n X-TC-Timestamp \n Date/Service/tc3_request \n hex(sha256(CanonicalRequest))

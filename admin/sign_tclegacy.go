@@ -8,8 +8,8 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Tencent's legacy signature, HmacSHA1 or HmacSHA256 (API-WIRE.md section
-// 4), chosen by ClientProfile.SignMethod in the SDK:
+// Tencent's legacy signature, HmacSHA1 or HmacSHA256 as Tencent documents
+// it, chosen by ClientProfile.SignMethod in the SDK:
 //
 //	StringToSign = Method + Host + "/" + "?" + join(sorted k "=" v, "&")   (every param but Signature, raw decoded values)
 //	Signature    = base64(HMAC_alg(SecretKey, StringToSign))

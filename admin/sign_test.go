@@ -8,7 +8,7 @@ import (
 )
 
 // TestSignerVectors pins the test signers to signatures computed outside Go
-// (Python's hmac and hashlib, from API-WIRE.md section 4), so that a bug
+// (Python's hmac and hashlib, from the vendors' documented algorithms), so that a bug
 // shared by a signer and a verifier cannot pass unnoticed.
 func TestSignerVectors(t *testing.T) {
 	ts := testNow.Unix()

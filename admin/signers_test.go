@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Client-side signers for the four schemes, written from API-WIRE.md
-// section 4 with the standard library only (crypto/hmac, net/url), sharing
+// Client-side signers for the four schemes, written from the vendors'
+// documented algorithms with the standard library only (crypto/hmac, net/url), sharing
 // no code with the verifiers. sign_test.go pins their output to vectors
 // computed outside Go.
 
@@ -110,7 +110,7 @@ func signTencentLegacy(p url.Values, method, host, secretID, secretKey, signMeth
 	p.Set("Signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
 }
 
-// testPE is Alibaba's percent-encoding, the way API-WIRE.md gives it for
+// testPE is Alibaba's percent-encoding, the way Alibaba's docs give it for
 // Go: url.QueryEscape, then "+" -> "%20", "*" -> "%2A", "%7E" -> "~".
 func testPE(s string) string {
 	s = url.QueryEscape(s)
@@ -136,7 +136,7 @@ func testCanonical(p url.Values) string {
 }
 
 // rpcParams are the query parameters of the classic Alibaba SDK's
-// QuerySessionByClientId (API-WIRE.md 3.2), before signing.
+// QuerySessionByClientId, before signing.
 func rpcParams(instanceID, clientID string, ts time.Time, nonce string) url.Values {
 	return url.Values{
 		"AccessKeyId":      {alAccessKeyID},
@@ -172,7 +172,7 @@ func signRPC(query, body url.Values, method, secret string) string {
 	return sts
 }
 
-// signACS3 signs r as the darabonba SDK does (API-WIRE.md 3.3): it sets the
+// signACS3 signs r as the darabonba SDK does: it sets the
 // x-acs-* headers and Authorization over the given signed header names.
 func signACS3(r *testReq, action, accessKeyID, secret string, ts time.Time, nonce string) {
 	r.set("x-acs-action", action)
@@ -209,7 +209,7 @@ func signACS3(r *testReq, action, accessKeyID, secret string, ts time.Time, nonc
 	r.set("Authorization", "ACS3-HMAC-SHA256 Credential="+accessKeyID+",SignedHeaders="+signed+",Signature="+sig)
 }
 
-// Requests as the SDKs send them (API-WIRE.md section 3), signed.
+// Requests as the SDKs send them, signed.
 
 // tc3Post is the Tencent SDK's default request: POST, JSON body, TC3.
 func tc3Post(body string, ts int64) *testReq {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -37,7 +37,7 @@ func (s *Server) serveTencent(ctx *fasthttp.RequestCtx, d dialect) {
 	act := actionUnknown
 	defer func() {
 		if r := recover(); r != nil {
-			log.Printf("admin: panic serving Tencent %s: %v", act, r)
+			slog.Error("admin: panic serving a request", "dialect", "Tencent", "action", fmt.Sprint(act), "reason", fmt.Sprint(r))
 			s.tencentFail(ctx, st, act, requestID, failure{code: tcInternalError, msg: "An internal error has occurred. Retry your request."})
 		}
 	}()

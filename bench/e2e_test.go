@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/glassmq/glassmq/internal/longtest"
 )
 
 // buildOnce builds a binary of this module into a temporary directory once
@@ -80,9 +82,7 @@ func tiny(p *process, scenario string, qos byte) Config {
 }
 
 func TestScenariosAgainstGlassmq(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a real broker")
-	}
+	longtest.Skip(t, "runs every scenario against a real broker")
 	bin := build(t, "github.com/glassmq/glassmq/cmd/glassmq")
 	p := startTarget(t, GlassmqTarget(bin, false, Limits{Inflight: 32, Queued: 100_000}))
 	for _, scen := range []string{"fanin", "fanout", "pairs", "latency"} {
@@ -175,9 +175,7 @@ func TestScenariosAgainstGlassmq(t *testing.T) {
 }
 
 func TestRelayBaseline(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the relay")
-	}
+	longtest.Skip(t, "runs load through the relay")
 	bin := build(t, "github.com/glassmq/glassmq/cmd/glassmq-relay")
 	p := startTarget(t, RelayTarget(bin, false))
 	for _, scen := range []string{"fanin", "fanout", "pairs"} {
@@ -198,9 +196,7 @@ func TestRelayBaseline(t *testing.T) {
 }
 
 func TestCompareReport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts brokers")
-	}
+	longtest.Skip(t, "runs load against two brokers")
 	bin := build(t, "github.com/glassmq/glassmq/cmd/glassmq")
 	base := DefaultConfig()
 	base.Duration, base.Count, base.Pairs = 200*time.Millisecond, 1000, 2

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
 )
 
 func connectAs(user, password string) []byte {
@@ -32,9 +33,7 @@ func connectAs(user, password string) []byte {
 // denied PUBLISHes (still acknowledged); SIGHUP reloads the files without
 // dropping connections, and a bad file keeps the rules in force.
 func TestAuthEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("process test skipped in -short mode")
-	}
+	longtest.Skip(t, "starts the broker binary")
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +102,7 @@ func TestAuthEndToEnd(t *testing.T) {
 
 	writeACL("allow pubsub user alice sensors/#\nallow pubsub user bob sensors/#\n")
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "reload logged", func() bool { return strings.Contains(p.stderr.String(), "reloaded (generation 2)") })
+	waitFor(t, "reload logged", func() bool { return strings.Contains(p.stderr.String(), "files reloaded\" generation=2") })
 	bob.publish("sensors/bob", "now allowed", 0, false, 0)
 	if m := alice.readPublish(); string(m.Payload) != "now allowed" {
 		t.Fatalf("after reload alice got %q", m.Payload)
@@ -125,9 +124,7 @@ func TestAuthEndToEnd(t *testing.T) {
 // TestAdminHTTPS: with -admin-tls the admin port speaks HTTPS with the
 // certificate of -tls-cert, and plain HTTP gets no answer.
 func TestAdminHTTPS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("process test skipped in -short mode")
-	}
+	longtest.Skip(t, "starts the broker binary")
 	certs := makeCerts(t, "unused")
 	p := startProcess(t, t.TempDir(), "-tls-cert", certs.serverCert, "-tls-key", certs.serverKey, "-admin-tls")
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certs.pool}}, Timeout: 5 * time.Second}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glassmq/glassmq/internal/longtest"
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -51,6 +52,7 @@ type browserPost struct {
 // page subscribes at QoS 2, publishes to itself, reports what came back,
 // and disconnects when the test has looked at its session.
 func TestBrowserMQTTJS(t *testing.T) {
+	longtest.Skip(t, "drives headless Chromium")
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium not installed; run make browser-deps")

@@ -336,7 +336,7 @@ func (c *Conn) fail(t codec.Type, err error) {
 	} else {
 		c.ls.st.ProtocolErrors.Add(1)
 	}
-	c.e.log.clientError(c.addr, t, err)
+	c.e.log.clientErrorFor(c.clientID(), c.addr, t, err)
 	c.closeWith(session.ReasonProtocolError, err.Error(), true)
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
 )
 
 // buildBinary builds cmd/glassmq once per test binary run.
@@ -204,9 +205,7 @@ func receiveAll(t *testing.T, addr string, n int) (dups int) {
 // in both fsync modes) and restarted, and the subscriber gets every message:
 // QoS 2 exactly once, QoS 1 at least once, in order.
 func TestCrashAndRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("process restart test skipped in -short mode")
-	}
+	longtest.Skip(t, "kills and restarts the broker binary")
 	const n = 10000
 	for _, tc := range []struct {
 		fsync string

@@ -18,7 +18,8 @@ import (
 // fuzzTransport hands the engine input the driver lets "arrive", through
 // Peek and Discard as gnet's inbound buffer does, and records what the
 // engine writes. After each callback the bytes it saw are overwritten, so
-// an engine that keeps a view past the callback (STYLE section 2) reads
+// an engine that keeps a view past the callback (a bug: views are valid
+// only until the callback returns) reads
 // garbage instead of passing by luck.
 type fuzzTransport struct {
 	pending []byte   // arrived and not yet discarded

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/glassmq/glassmq/internal/longtest"
 )
 
 // pahoModule is the Eclipse Paho Go client; its version is the one in go.mod.
@@ -65,9 +67,7 @@ var (
 // broker runs in this process, so `go test -race` checks it under load from a
 // client that was not written for it.
 func TestPahoFVT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the Paho client's functional tests in a subprocess (about 30s)")
-	}
+	longtest.Skip(t, "runs the Paho client's functional tests in a subprocess (about 30 s)")
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("needs the go command to build Paho's tests: %v", err)

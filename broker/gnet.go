@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -46,15 +47,19 @@ func (l gnetLoop) Execute(fn func()) {
 	}
 }
 
-// gnetLogger passes gnet's warnings and errors to the standard logger and
-// drops its informational lines.
+// gnetLogger passes gnet's warnings and errors to slog's default logger at
+// the same levels and drops its debug and informational lines. A fatal
+// line is logged at level Error and ends the process, as gnet expects.
 type gnetLogger struct{}
 
 func (gnetLogger) Debugf(string, ...any)          {}
 func (gnetLogger) Infof(string, ...any)           {}
-func (gnetLogger) Warnf(format string, a ...any)  { log.Printf("gnet: "+format, a...) }
-func (gnetLogger) Errorf(format string, a ...any) { log.Printf("gnet: "+format, a...) }
-func (gnetLogger) Fatalf(format string, a ...any) { log.Fatalf("gnet: "+format, a...) }
+func (gnetLogger) Warnf(format string, a ...any)  { slog.Warn("gnet: " + fmt.Sprintf(format, a...)) }
+func (gnetLogger) Errorf(format string, a ...any) { slog.Error("gnet: " + fmt.Sprintf(format, a...)) }
+func (gnetLogger) Fatalf(format string, a ...any) {
+	slog.Error("gnet: " + fmt.Sprintf(format, a...))
+	os.Exit(1)
+}
 
 // gnetTransport is a gnet connection as the Engine's Transport.
 type gnetTransport struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/session/store"
 )
@@ -53,6 +54,7 @@ func stopPersistent(t testing.TB, s *Server, db *store.DB) {
 // (delivered once, in order), retained messages, and the in-flight window;
 // clean sessions and $SYS retained messages are not stored.
 func TestRestartKeepsSessions(t *testing.T) {
+	longtest.Skip(t, "restarts the broker on its store, once per -fsync mode")
 	for _, fsync := range []string{"interval", "always"} {
 		t.Run(fsync, func(t *testing.T) {
 			dir := t.TempDir()
@@ -148,6 +150,7 @@ func TestRestartKeepsSessions(t *testing.T) {
 // TestRestartDropsExpiredSessions: a session whose expiry passed while the
 // broker was down does not come back.
 func TestRestartDropsExpiredSessions(t *testing.T) {
+	longtest.Skip(t, "waits for a session to expire")
 	dir := t.TempDir()
 	s, db := startPersistent(t, dir, "interval", nil)
 	c := dialRaw(t, s)

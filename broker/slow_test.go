@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
 )
 
 // TestSlowConsumer: one subscriber stops reading while many others keep up.
@@ -18,9 +19,7 @@ import (
 // QoS 0 messages are dropped and counted once its outbound buffer is full,
 // and memory stays bounded.
 func TestSlowConsumer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("slow-consumer load test skipped in -short mode")
-	}
+	longtest.Skip(t, "slow-consumer load for about 30 s")
 	const (
 		fast     = 1000
 		messages = 200

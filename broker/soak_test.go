@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
 )
@@ -805,9 +806,7 @@ func (s *soak) watchWills(w *wire, done <-chan struct{}) error {
 // no other, and goroutines, connections, sessions and memory are back to
 // where they started.
 func TestSoak(t *testing.T) {
-	if testing.Short() {
-		t.Skip("soak test skipped in -short mode")
-	}
+	longtest.Skip(t, "soak for -soak.duration")
 	srv := startBroker(t, func(c *Config) { c.MaxQueued = 1 << 20 }) // nothing dropped: the accounting is exact
 	e := srv.Engine()
 	time.Sleep(100 * time.Millisecond)

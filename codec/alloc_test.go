@@ -8,7 +8,7 @@ import (
 	"github.com/glassmq/glassmq/codec"
 )
 
-// The hot paths allocate nothing per packet (STYLE.md section 6). The race
+// The hot paths allocate nothing per packet. The race
 // detector allocates, hence the build tag.
 
 func checkAllocs(t *testing.T, name string, f func() error) {

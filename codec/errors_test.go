@@ -14,7 +14,7 @@ func TestErrorText(t *testing.T) {
 		decode      func([]byte) (int, error)
 		want        string
 	}{
-		{"STYLE example", "10 0d 0004 4d515454 04 03 003c 0001 61", decodeConnect,
+		{"reserved connect flag", "10 0d 0004 4d515454 04 03 003c 0001 61", decodeConnect,
 			"codec: CONNECT connect flags at byte 9: reserved bit is 1, want 0 [MQTT-3.1.2-3]"},
 		{"wildcard in topic", "30 10 000e 73656e736f72732f2b2f74656d70", decodePublish,
 			`codec: PUBLISH topic name at byte 2: wildcard '+' in "sensors/+/temp" [MQTT-3.3.2-2]`},

@@ -28,7 +28,7 @@ type aliError struct {
 }
 
 // aliVariant is one way an Alibaba SDK sends QuerySessionByClientId
-// (API-WIRE.md 3.2 and 3.3).
+// (the classic RPC SDK and the darabonba v2 SDK, each in its styles).
 type aliVariant struct {
 	name string
 	// newQuery returns a query function for the broker's admin port with
@@ -131,7 +131,7 @@ var xmlCode = regexp.MustCompile(`<Code>([^<]*)</Code>`)
 
 // classicError reads an *errors.ServerError. With Format=XML the SDK leaves
 // ErrorCode() empty for an XML body and Message() holds the raw XML
-// (API-WIRE.md 6), so the code is taken from there.
+// so the code is taken from there.
 func classicError(err error) (aliError, error) {
 	e, ok := errorsAs[*alierrors.ServerError](err)
 	if !ok {
@@ -280,7 +280,7 @@ func TestAlibabaErrors(t *testing.T) {
 // TestAlibabaReplay sends signed requests again byte for byte: a nonce is
 // single use (SignatureNonceUsed), and a forged request does not burn the
 // nonce of the genuine one, because the nonce is checked after the
-// signature (API-WIRE.md 4).
+// signature.
 func TestAlibabaReplay(t *testing.T) {
 	b := startBroker(t, brokerConfig{credentials: true})
 	connectPaho(t, b, oddClientID, true, 60*time.Second)
@@ -337,7 +337,7 @@ func TestNoCredentials(t *testing.T) {
 
 // TestEmptyRegion checks that no region is required: the Tencent SDK then
 // sends no X-TC-Region (TC3) or an empty Region (legacy), and the Alibaba
-// classic SDK an empty RegionId (API-WIRE.md 7).
+// classic SDK an empty RegionId.
 func TestEmptyRegion(t *testing.T) {
 	b := startBroker(t, brokerConfig{credentials: true})
 	connectPaho(t, b, oddClientID, true, 60*time.Second)
@@ -355,7 +355,7 @@ func TestEmptyRegion(t *testing.T) {
 
 // aliErrorBodyProblems checks a JSON error body: RequestId, HostId, Code,
 // Message and Recommend must all be strings, or the classic SDK panics on
-// its type assertions (API-WIRE.md 6).
+// its type assertions.
 func aliErrorBodyProblems(body []byte) []string {
 	var obj map[string]any
 	if err := json.Unmarshal(body, &obj); err != nil {

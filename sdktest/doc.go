@@ -13,6 +13,6 @@
 //
 // The package imports nothing from the broker's module; it lives in its own
 // module so that the SDKs stay out of the broker's dependency graph. The
-// wire formats checked here are described in API-WIRE.md and SPEC.md
-// sections 3 and 4.
+// wire formats checked here are the vendors' documented ones; docs/ADMIN.md
+// describes what glassmq answers.
 package sdktest

@@ -16,8 +16,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
-// Client IDs from the issue: one with characters that every signature
-// scheme must escape, and the seed example's.
+// Client IDs: one with characters that every signature scheme must
+// escape, and the one in Tencent's documented DescribeMQTTClient example.
 const (
 	oddClientID  = "GID_test@@@dev 1*~/é+&="
 	seedClientID = "sub_client2"
@@ -29,7 +29,7 @@ type subscription struct {
 	QoS    byte
 }
 
-// seedSubscriptions are the filters of the seed example, in order.
+// seedSubscriptions are the filters of Tencent's documented example, in order.
 var seedSubscriptions = []subscription{
 	{"home/sun/+/", 1},
 	{"home/temp/+/", 1},
@@ -265,7 +265,7 @@ func (pc *pahoClient) receive(t *testing.T, n int) map[string]paho.Message {
 // ---- expected traffic counters ----
 
 // traffic is what Inbound or OutBound should report: whole-packet bytes and
-// packet counts keyed "TYPE/qos" (SPEC section 3).
+// packet counts keyed "TYPE/qos".
 type traffic struct {
 	Bytes int64
 	Items map[string]int64

@@ -182,7 +182,7 @@ func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 // RequestLimitExceeded (ClientProfile.RateLimitExceededMaxRetries). The SDK
 // resends byte-identical requests, same timestamp, nonce and signature, so
 // this works only if the broker keeps no replay cache for the Tencent
-// schemes (API-WIRE.md 6).
+// schemes.
 func TestTencentRateLimitRetries(t *testing.T) {
 	b := startBroker(t, brokerConfig{credentials: true, rateDescribe: lowRate})
 	connectPaho(t, b, seedClientID, true, 60*time.Second)

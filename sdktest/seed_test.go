@@ -10,7 +10,7 @@ import (
 )
 
 // TestTencentSeedExample reproduces the output example of the Tencent
-// DescribeMQTTClient page (seeds/tencent-DescribeMQTTClient.txt) with raw
+// DescribeMQTTClient API documentation page with raw
 // TCP packets, so that every byte is known:
 //
 //	client → server (OutBound)                      server → client (Inbound)

@@ -15,8 +15,7 @@ import (
 	trocket "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/trocket/v20230308"
 )
 
-// tencentVariant is one way the Tencent SDK can send DescribeMQTTClient
-// (API-WIRE.md 3.1).
+// tencentVariant is one way the Tencent SDK can send DescribeMQTTClient.
 type tencentVariant struct {
 	name       string
 	method     string // HttpProfile.ReqMethod
@@ -156,8 +155,8 @@ func (w clientWant) problems(p *trocket.DescribeMQTTClientResponseParams) []stri
 	return ps
 }
 
-// trafficOf converts a StatisticsReport, checking its shape (SPEC section
-// 3: Items list only non-zero counts, one item per type and QoS).
+// trafficOf converts a StatisticsReport, checking its shape: Items list
+// only non-zero counts, one item per type and QoS.
 func trafficOf(r *trocket.StatisticsReport) (traffic, error) {
 	var tr traffic
 	if r == nil {
@@ -272,7 +271,7 @@ func checkTimes(t *testing.T, p *trocket.DescribeMQTTClientResponseParams, from,
 func runTencentScenario(t *testing.T, b *broker, c *trocket.Client) {
 	start := time.Now()
 
-	// A persistent session with the awkward ID, and the seed's clean one.
+	// A persistent session with the awkward ID, and the documented example's clean one.
 	c1 := connectPaho(t, b, oddClientID, false, 30*time.Second)
 	c2 := connectPaho(t, b, seedClientID, true, 45*time.Second)
 	c2.subscribe(t, seedSubscriptions...)
@@ -430,7 +429,7 @@ func TestTencentErrors(t *testing.T) {
 				if e, ok := errorsAs[*tcerrors.TencentCloudSDKError](err); ok && (e.GetRequestId() == "" || e.GetMessage() == "") {
 					t.Errorf("%s: RequestId %q, Message %q; want both set", tc.name, e.GetRequestId(), e.GetMessage())
 				}
-				// SPEC section 4: errors are HTTP 200 with exactly this shape.
+				// Tencent errors are HTTP 200 with exactly this shape.
 				resp := cp.last()
 				if resp.status != 200 {
 					t.Errorf("%s: HTTP %d, want 200", tc.name, resp.status)
@@ -445,7 +444,7 @@ func TestTencentErrors(t *testing.T) {
 
 // TestTencentTC3ReplayAccepted sends byte-identical TC3 requests twice. TC3
 // has no nonce and the SDK's own retries are identical, so the broker must
-// accept both within the time window (API-WIRE.md 4 and 6).
+// accept both within the time window.
 func TestTencentTC3ReplayAccepted(t *testing.T) {
 	b := startBroker(t, brokerConfig{credentials: true})
 	connectPaho(t, b, oddClientID, true, 60*time.Second)

@@ -12,7 +12,7 @@ import (
 // key by key and case-sensitively: every key must be a json tag of typ and
 // every tag must be present. The Tencent Go SDK matches keys without regard
 // to case, so a mis-cased "Outbound" would pass through it unnoticed, yet
-// SDKs in other languages would drop it (API-WIRE.md 5 and 7).
+// SDKs in other languages would drop it.
 func keyProblems(path string, raw json.RawMessage, typ reflect.Type) []string {
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
@@ -66,7 +66,7 @@ type tencentEnvelope[T any] struct {
 	Response T `json:"Response"`
 }
 
-// tencentError is the Response of a Tencent error (SPEC section 4).
+// tencentError is the Response of a Tencent error.
 type tencentError struct {
 	Error struct {
 		Code    string `json:"Code"`

@@ -20,8 +20,8 @@ type ConnMeta struct {
 	Username        string
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
-	Listener        string // "tcp", "tls", "ws" or "wss"
-	Authenticated   bool   // the user name was verified (password or client certificate)
+	Listener        string   // "tcp", "tls", "ws" or "wss"
+	Authenticated   bool     // the user name was verified (password or client certificate)
 }
 
 type disconnect struct {

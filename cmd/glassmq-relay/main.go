@@ -18,7 +18,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -158,7 +158,7 @@ func main() {
 	}
 	done := make(chan error, 1)
 	go func() { done <- gnet.Run(r, "tcp://"+*listen, opts...) }()
-	log.Printf("glassmq-relay: listening on %s", *listen)
+	slog.Info("glassmq-relay listening", "addr", *listen)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {

@@ -9,7 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -37,7 +37,7 @@ var flagGroups = []struct {
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
-	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
+	{"Operations", []string{"sys-interval", "log-", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
 func main() {
@@ -81,6 +81,8 @@ func run(args []string, stderr io.Writer) int {
 	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
 	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
 	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
+	logLevel := fs.String("log-level", "info", "least severe `level` of log records written: debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "log record `format`: text (key=value) or json, one record per line on standard error")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -106,10 +108,12 @@ func run(args []string, stderr io.Writer) int {
 	if *heapFloor < 0 || *heapFloor > 1<<20 {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
-	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr); err != nil {
+	logger, logErr := newLogger(stderr, *logLevel, *logFormat)
+	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	slog.SetDefault(logger) // before NewEngine and admin.New, which keep the default logger
 	if err := os.MkdirAll(bcfg.DataDir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "glassmq: -data-dir %q: %v\n", bcfg.DataDir, err)
 		return 1
@@ -128,7 +132,7 @@ func run(args []string, stderr io.Writer) int {
 		defer func() {
 			f, err := os.Create(*memProfile)
 			if err != nil {
-				log.Printf("glassmq: -memprofile: %v", err)
+				slog.Error("cannot write the heap profile", "file", *memProfile, "reason", err)
 				return
 			}
 			pprof.Lookup("allocs").WriteTo(f, 0)
@@ -203,16 +207,16 @@ func run(args []string, stderr io.Writer) int {
 		}
 		for _, name := range []string{"tls", "ws", "wss"} {
 			if a := ns.Addr(name); a != nil {
-				log.Printf("glassmq: MQTT over %s on %s", strings.ToUpper(name), a)
+				slog.Info("listening", "transport", strings.ToUpper(name), "addr", a.String())
 			}
 		}
 	}
+	sig := make(chan os.Signal, 1) // before the start record: whoever waits for it may signal at once
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	adminDone := make(chan error, 1)
 	go func() { adminDone <- adm.Serve(ln) }()
-	log.Printf("glassmq %s: MQTT on %s, admin on %s://%s, data in %s", broker.Version, srv.Addr(), adminScheme, ln.Addr(), bcfg.DataDir)
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	slog.Info("glassmq started", "version", broker.Version, "mqtt", srv.Addr().String(),
+		"admin", adminScheme+"://"+ln.Addr().String(), "data", bcfg.DataDir)
 	status := 0
 wait:
 	for {
@@ -222,28 +226,28 @@ wait:
 				reload(checker)
 				continue
 			}
-			log.Printf("glassmq: %v, shutting down", s)
+			slog.Info("shutting down", "signal", s.String())
 			break wait
 		case err := <-adminDone:
-			log.Printf("glassmq: admin server stopped: %v", err)
+			slog.Error("admin server stopped, shutting down", "reason", err)
 			status = 1
 			break wait
 		}
 	}
 	signal.Stop(sig)
 	if err := adm.Shutdown(); err != nil {
-		log.Printf("glassmq: admin shutdown: %v", err)
+		slog.Error("admin shutdown", "reason", err)
 	}
 	if ns != nil {
 		ns.Shutdown(*shutdownTimeout) // closes every client, TLS/WS and TCP alike
 	}
 	if err := srv.Shutdown(*shutdownTimeout); err != nil {
-		log.Printf("glassmq: broker shutdown: %v", err)
+		slog.Error("broker shutdown", "reason", err)
 		status = 1
 	}
 	if db != nil {
 		if err := db.Close(); err != nil {
-			log.Printf("glassmq: %v", err)
+			slog.Error("closing the store", "reason", err)
 			status = 1
 		}
 	}
@@ -254,14 +258,14 @@ wait:
 // the rules in force, and the log says what is wrong where.
 func reload(c *auth.Checker) {
 	if c == nil {
-		log.Printf("glassmq: SIGHUP: no -password-file or -acl-file to reload")
+		slog.Warn("SIGHUP: no -password-file or -acl-file to reload")
 		return
 	}
 	if err := c.Reload(); err != nil {
-		log.Printf("glassmq: SIGHUP: keeping the rules in force: %v", err)
+		slog.Error("SIGHUP: keeping the rules in force", "reason", err)
 		return
 	}
-	log.Printf("glassmq: SIGHUP: password and ACL files reloaded (generation %d)", c.Generation())
+	slog.Info("SIGHUP: password and ACL files reloaded", "generation", c.Generation())
 }
 
 var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)

@@ -23,6 +23,9 @@ func TestBadFlagsExit2WithASentence(t *testing.T) {
 		{[]string{"stray"}, []string{`unexpected argument "stray"`}},
 		{[]string{"-gc-heap-floor", "-1"}, []string{"-gc-heap-floor -1: want a size in MiB from 0 to 1048576"}},
 		{[]string{"-store-max-pending", "10"}, []string{"-store-max-pending 10: must be 64 to 16777216 ops"}},
+		{[]string{"-log-level", "verbose"}, []string{`-log-level "verbose": want debug, info, warn or error`}},
+		{[]string{"-log-format", "xml"}, []string{`-log-format "xml": want text or json`}},
+		{[]string{"-log-level", "INFO", "-log-format", "", "-loops", "-1"}, []string{`-log-level "INFO"`, `-log-format "": want text or json`, "-loops -1"}},
 	} {
 		var stderr bytes.Buffer
 		if code := run(tc.args, &stderr); code != 2 {
