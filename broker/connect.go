@@ -42,6 +42,9 @@ func (c *Conn) handleConnect(frame []byte) {
 	}
 	c.meta = &session.ConnMeta{Address: c.addr, ProtocolVersion: p.ProtocolLevel, KeepAlive: p.KeepAlive,
 		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener}
+	if !p.CleanSession { // a 3.1.1 persistent session is kept for -session-expiry
+		c.meta.SessionExpiry = int64(c.e.cfg.SessionExpiry / time.Second)
+	}
 	if c.tlsCN != "" && !p.UsernameFlag {
 		// A verified client certificate names the user (mutual TLS).
 		c.meta.Username, c.meta.Authenticated = c.tlsCN, true
@@ -123,7 +126,7 @@ func (c *Conn) finishConnect() {
 	s := c.sess
 	if c.state == stateClosed { // the network went away while waiting
 		c.sess = nil
-		if s.Abandon(c, c.meta.CleanSession) {
+		if s.Abandon(c, c.meta.CleanSession && c.meta.SessionExpiry == 0) {
 			c.e.dropSession(s)
 		}
 		return

@@ -65,7 +65,7 @@ func NewEngine(c Config) *Engine {
 	e := &Engine{cfg: c, clock: clock, stats: stats.NewBroker(n), log: newThrottledLog(c.LogInterval),
 		started: clock.Now(), stop: make(chan struct{}), tickDone: make(chan struct{})}
 	e.reg.Limits = session.Limits{QueueMax: c.MaxQueued, InflightMax: c.MaxInflight,
-		Expiry: int64(c.SessionExpiry / time.Second)}
+		MaxExpiry: int64(c.SessionExpiry / time.Second)}
 	e.reg.Queued = &e.stats.QueuedNow
 	e.loops = make([]*loopState, 0, n)
 	e.foreignLS = newLoopState(e, n, nil)
@@ -90,13 +90,12 @@ func (e *Engine) UseStore(st session.Store) error {
 	e.reg.Store = st
 	e.syncAcks = e.cfg.Fsync == "always"
 	now := e.nowMillis()
-	limit := now - int64(e.cfg.SessionExpiry/time.Millisecond)
 	for i := range sessions {
 		s, ok := e.reg.Restore(&sessions[i], now)
 		if !ok {
 			continue
 		}
-		if s.Expire(limit - 1) { // idle past -session-expiry while the broker was down
+		if s.Expire(now) { // idle past its expiry while the broker was down
 			s.End()
 			continue
 		}

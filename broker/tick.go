@@ -82,9 +82,9 @@ func (c *Conn) requestClose(r session.Reason) {
 
 // expireSessions removes offline persistent sessions idle past the expiry.
 func (e *Engine) expireSessions(now time.Time) {
-	limit := now.Add(-e.cfg.SessionExpiry).UnixMilli()
+	ms := now.UnixMilli()
 	e.reg.Range(func(s *clientSession) bool {
-		if s.Expire(limit) {
+		if s.Expire(ms) {
 			e.dropSession(s)
 		}
 		return true

@@ -36,10 +36,12 @@ type Attached struct {
 }
 
 // Attach finishes c's claim at now: c becomes the owner, described by m.
-// A CleanSession connection, or one following a clean one, starts from an
-// empty session [MQTT-3.1.2-6]; otherwise the session resumes, and is kept
-// in the Store when there is one. ok is false when a newer claim replaced
-// c's: c must close without attaching. Loop-only (c's loop).
+// A connection with CleanSession (5.0: Clean Start), or one taking over a
+// session whose expiry was 0 (it ends with the connection it had), starts
+// from an empty session [MQTT-3.1.2-6]; otherwise the session resumes. The
+// session then outlives c by m.SessionExpiry seconds, and is kept in the
+// Store when that is not 0. ok is false when a newer claim replaced c's: c
+// must close without attaching. Loop-only (c's loop).
 func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -48,8 +50,7 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 	}
 	s.claim = nil
 	st := s.reg.Store
-	prev := s.meta.Load()
-	if m.CleanSession || (prev != nil && prev.CleanSession) {
+	if m.CleanSession || (!s.fresh && s.expiry.Load() == 0) {
 		if !s.fresh {
 			a.Dropped = s.resetLocked(now)
 		}
@@ -60,7 +61,8 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 		a.Present = !s.fresh
 	}
 	s.fresh = false
-	s.durable = st != nil && !m.CleanSession
+	s.expiry.Store(m.SessionExpiry)
+	s.durable = st != nil && m.SessionExpiry > 0
 	s.connectedAt(m, now)
 	if s.durable {
 		// Under the lock, so the record precedes any message another loop
@@ -120,9 +122,9 @@ func (s *Session[C]) Abandon(c *C, clean bool) (ended bool) {
 }
 
 // Detach records the end of c's attachment at now with reason r. A
-// CleanSession session ends with its connection [MQTT-3.1.2-6] (ended
-// true: call End); a persistent one stays, its disconnect time saved for
-// expiry after a restart. wasOwner is false when c had been taken over
+// session with expiry 0 (3.1.1 CleanSession) ends with its connection
+// [MQTT-3.1.2-6] (ended true: call End); any other stays, its disconnect
+// time saved for expiry after a restart. wasOwner is false when c had been taken over
 // already, in which case nothing changes. Loop-only (c's loop).
 func (s *Session[C]) Detach(c *C, r Reason, detail string, now int64) (wasOwner, ended bool) {
 	s.mu.Lock()
@@ -131,7 +133,7 @@ func (s *Session[C]) Detach(c *C, r Reason, detail string, now int64) (wasOwner,
 		return false, false // taken over: the new connection recorded the disconnect
 	}
 	s.owner.Store(nil)
-	if m := s.meta.Load(); m != nil && m.CleanSession && s.claim == nil {
+	if s.expiry.Load() == 0 && s.claim == nil {
 		ended = s.removeLocked()
 	} else {
 		s.saveLocked(now) // the disconnect time counts for expiry after a restart
@@ -140,20 +142,33 @@ func (s *Session[C]) Detach(c *C, r Reason, detail string, now int64) (wasOwner,
 	return true, ended
 }
 
-// Expire ends the session if it is offline, unclaimed and was disconnected
-// at or before limit (epoch ms). ended true: call End. Safe for concurrent
-// use.
-func (s *Session[C]) Expire(limit int64) (ended bool) {
+// Expire ends the session if it is offline and unclaimed and its expiry
+// interval has passed since it was disconnected, at now (epoch ms). ended
+// true: call End. Safe for concurrent use.
+func (s *Session[C]) Expire(now int64) (ended bool) {
 	if s.connected.Load() {
+		return false
+	}
+	exp := s.expiry.Load()
+	if exp >= NeverExpires {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dt := s.disconnectTime.Load()
-	if s.owner.Load() != nil || s.claim != nil || s.removed || dt == 0 || dt > limit {
+	if s.owner.Load() != nil || s.claim != nil || s.removed || dt == 0 || dt+exp*1000 > now {
 		return false
 	}
 	return s.removeLocked()
+}
+
+// SetExpiry changes the session expiry interval while attached (MQTT 5.0
+// DISCONNECT). The broker checks the rule that an interval of 0 from
+// CONNECT cannot become non-zero [MQTT5-3.14.2-2]. Loop-only.
+func (s *Session[C]) SetExpiry(seconds int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expiry.Store(seconds)
 }
 
 // WhileOffline runs fn under the session's lock when no connection owns or

@@ -16,7 +16,8 @@ type ConnMeta struct {
 	Address         string // remote ip:port
 	ProtocolVersion byte   // 3 or 4
 	KeepAlive       uint16 // seconds
-	CleanSession    bool
+	CleanSession    bool  // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
+	SessionExpiry   int64 // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
@@ -33,8 +34,12 @@ type disconnect struct {
 type Limits struct {
 	QueueMax    int   // queued QoS 1/2 messages; past it the oldest is dropped
 	InflightMax int   // outgoing in-flight window
-	Expiry      int64 // seconds an offline persistent session is kept
+	MaxExpiry   int64 // seconds: a session restored from the Store keeps at most this expiry
 }
+
+// NeverExpires is the session expiry interval of a session that is kept
+// until it is taken over with a clean start (MQTT 5.0's 0xFFFFFFFF).
+const NeverExpires = 0xFFFFFFFF
 
 // Session is one client's session: what outlives a single network connection
 // when CleanSession is 0, and the introspection data an operator reads. C is
@@ -61,12 +66,12 @@ type Session[C any] struct {
 	Seq      uint64       // immutable, unique per registry; orders sessions for de-duplication
 	Counters stats.Client // written by the owning loop, read by admin
 
-	QueueMax    int   // immutable: bound on queued QoS 1/2 messages
-	InflightMax int   // immutable: outgoing in-flight window
-	Expiry      int64 // immutable: seconds an offline persistent session is kept
+	QueueMax    int // immutable: bound on queued QoS 1/2 messages
+	InflightMax int // immutable: outgoing in-flight window
 
 	reg *Registry[C] // immutable: the registry the session belongs to
 
+	expiry         atomic.Int64 // seconds the session outlives its connection; set by Attach and SetExpiry
 	createTime     atomic.Int64 // epoch ms
 	connectTime    atomic.Int64
 	disconnectTime atomic.Int64
@@ -105,7 +110,7 @@ type Session[C any] struct {
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
 	l := r.Limits
 	s := &Session[C]{ClientID: clientID, Seq: r.NextSeq(), QueueMax: l.QueueMax, InflightMax: l.InflightMax,
-		Expiry: l.Expiry, reg: r, fresh: true}
+		reg: r, fresh: true}
 	s.q.max = l.QueueMax
 	s.createTime.Store(now)
 	return s
@@ -119,7 +124,7 @@ func (s *Session[C]) Owner() *C { return s.owner.Load() }
 // use.
 func (s *Session[C]) Record() *Record {
 	return &Record{ClientID: s.ClientID, CreateTime: s.createTime.Load(), ConnectTime: s.connectTime.Load(),
-		DisconnectTime: s.disconnectTime.Load(), Expiry: s.Expiry, Subscriptions: s.Subscriptions()}
+		DisconnectTime: s.disconnectTime.Load(), Expiry: s.expiry.Load(), Subscriptions: s.Subscriptions()}
 }
 
 // restore fills a new, unregistered session from the Store as an offline
@@ -135,7 +140,12 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 		dt = now
 	}
 	s.disconnectTime.Store(dt)
-	s.meta.Store(&ConnMeta{CleanSession: false})
+	exp := rec.Expiry
+	if m := s.reg.Limits.MaxExpiry; m > 0 && (exp > m || exp <= 0) {
+		exp = m // only sessions that outlive their connection are stored
+	}
+	s.expiry.Store(exp)
+	s.meta.Store(&ConnMeta{CleanSession: false, SessionExpiry: exp})
 	subs := append([]Subscription(nil), rec.Subscriptions...)
 	s.subs.Store(&subs)
 	s.durable = true
@@ -209,6 +219,10 @@ func (s *Session[C]) IsConnected() bool { return s.connected.Load() }
 // DisconnectTime returns the epoch ms of the last disconnect, 0 if none. Safe
 // for concurrent use.
 func (s *Session[C]) DisconnectTime() int64 { return s.disconnectTime.Load() }
+
+// ExpiryInterval returns the seconds the session outlives its connection
+// (0: it ends with it; NeverExpires: it is kept). Safe for concurrent use.
+func (s *Session[C]) ExpiryInterval() int64 { return s.expiry.Load() }
 
 // QueueLen returns the number of queued messages. Safe for concurrent use.
 func (s *Session[C]) QueueLen() int { return int(s.queueLen.Load()) }
@@ -327,9 +341,7 @@ func (s *Session[C]) Info(dst *Info) {
 		dst.WillTopic = m.WillTopic
 		dst.Listener = m.Listener
 		dst.Authenticated = m.Authenticated
-		if !m.CleanSession {
-			dst.SessionExpiry = s.Expiry
-		}
+		dst.SessionExpiry = s.expiry.Load()
 	}
 	dst.Connected = s.connected.Load()
 	dst.CreateTime = s.createTime.Load()

@@ -61,7 +61,7 @@ func (l *opLog) kinds() string {
 }
 
 func newReg(queueMax, inflightMax int, st Store) *Registry[conn] {
-	r := &Registry[conn]{Limits: Limits{QueueMax: queueMax, InflightMax: inflightMax, Expiry: 60}, Queued: new(atomic.Int64)}
+	r := &Registry[conn]{Limits: Limits{QueueMax: queueMax, InflightMax: inflightMax}, Queued: new(atomic.Int64)}
 	if st != nil {
 		r.Store = st
 	}
@@ -76,7 +76,11 @@ func attach(t *testing.T, r *Registry[conn], id string, c *conn, clean bool, now
 	if old, ok := s.Claim(c, "by test", now); !ok || old != nil {
 		t.Fatalf("claim %s: old %v ok %v; want nil true", id, old, ok)
 	}
-	a, ok := s.Attach(c, &ConnMeta{Address: c.name, CleanSession: clean}, now)
+	m := &ConnMeta{Address: c.name, CleanSession: clean}
+	if !clean {
+		m.SessionExpiry = 60
+	}
+	a, ok := s.Attach(c, m, now)
 	if !ok {
 		t.Fatalf("attach %s refused", id)
 	}
@@ -137,7 +141,7 @@ func TestAttachLifecycle(t *testing.T) {
 	// A fourth claim supersedes a3's before it attaches.
 	a4 := &conn{"a4"}
 	s.Claim(a4, "", 6)
-	if _, ok := s.Attach(a3, &ConnMeta{}, 7); ok {
+	if _, ok := s.Attach(a3, &ConnMeta{SessionExpiry: 60}, 7); ok {
 		t.Fatal("Attach of a superseded claim succeeded")
 	}
 	if ended := s.Abandon(a3, true); ended {
@@ -281,7 +285,7 @@ func TestResumeRedelivers(t *testing.T) {
 	if old != a {
 		t.Fatal("takeover did not return the attached connection")
 	}
-	at, ok := s.Attach(b, &ConnMeta{CleanSession: false}, 3)
+	at, ok := s.Attach(b, &ConnMeta{SessionExpiry: 60}, 3)
 	if !ok || !at.Present {
 		t.Fatal("resume refused or not present")
 	}
@@ -368,11 +372,11 @@ func TestExpireAndEnd(t *testing.T) {
 	}
 	s.Detach(a, ReasonClient, "", 50)
 	s.Deliver(Queued{Msg: msg("m"), QoS: 1})
-	if s.Expire(49) {
+	if s.Expire(50 + 60_000 - 1) {
 		t.Fatal("expired before its time")
 	}
 	st.kinds()
-	if !s.Expire(50) {
+	if !s.Expire(50 + 60_000) {
 		t.Fatal("not expired at its limit")
 	}
 	subs := s.End()
@@ -390,7 +394,7 @@ func TestExpireAndEnd(t *testing.T) {
 func TestRestore(t *testing.T) {
 	r := newReg(10, 10, nil)
 	rs := &Restored{
-		Record: Record{ClientID: "back", CreateTime: 1, ConnectTime: 5, Subscriptions: []Subscription{{TopicFilter: "a/#", QoS: 1}}},
+		Record: Record{ClientID: "back", CreateTime: 1, ConnectTime: 5, Expiry: 60, Subscriptions: []Subscription{{TopicFilter: "a/#", QoS: 1}}},
 		Messages: []StoredMessage{
 			{Seq: 3, Msg: msg("inflight"), QoS: 1, PacketID: 9},
 			{Seq: 4, Msg: msg("released"), QoS: 2, PacketID: 10, Released: true},
@@ -407,7 +411,7 @@ func TestRestore(t *testing.T) {
 	}
 	c := &conn{"c"}
 	s.Claim(c, "", 200)
-	at, _ := s.Attach(c, &ConnMeta{}, 200)
+	at, _ := s.Attach(c, &ConnMeta{SessionExpiry: 60}, 200)
 	if !at.Present || payloads(at.Resend) != "inflight@9 released@10" {
 		t.Fatalf("resume after restore: present %v resend %s", at.Present, payloads(at.Resend))
 	}
@@ -477,7 +481,7 @@ func TestConcurrentDeliverAndTakeover(t *testing.T) {
 		mu.Lock()
 		c := &conn{fmt.Sprint("c", n)}
 		s.Claim(c, "", int64(n))
-		at, ok := s.Attach(c, &ConnMeta{}, int64(n))
+		at, ok := s.Attach(c, &ConnMeta{SessionExpiry: 60}, int64(n))
 		if !ok {
 			t.Fatal("attach refused")
 		}
