@@ -67,6 +67,7 @@ func NewEngine(c Config) *Engine {
 	e.reg.Limits = session.Limits{QueueMax: c.MaxQueued, InflightMax: c.MaxInflight,
 		MaxExpiry: int64(c.SessionExpiry / time.Second)}
 	e.reg.Queued = &e.stats.QueuedNow
+	e.router.init(n + 1) // a reader per loop and one for the foreign loopState
 	e.loops = make([]*loopState, 0, n)
 	e.foreignLS = newLoopState(e, n, nil)
 	e.outboundHardLimit = c.MaxOutbound + c.MaxInflight*c.MaxPacketSize + 64<<10

@@ -258,7 +258,7 @@ func (ls *loopState) runBatch(b *batch) {
 // makes one when a QoS 1/2 delivery needs it. Loop-only.
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) {
 	ls.pubSeq++
-	ts := ls.e.router.match(topic, ls.targets[:0])
+	ts := ls.e.router.match(ls.idx, topic, ls.targets[:0])
 	if len(ts) > 1 && mayOverlap(ts) {
 		slices.SortFunc(ts, func(a, b target) int {
 			switch {

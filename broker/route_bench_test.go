@@ -3,7 +3,9 @@ package broker
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/glassmq/glassmq/auth"
@@ -134,4 +136,40 @@ func writeTemp(tb testing.TB, name, text string) string {
 		tb.Fatal(err)
 	}
 	return path
+}
+
+// BenchmarkRouterMatchParallel matches one topic from every P at once, as
+// the event loops do. "one-lock" has every goroutine use reader 0, which is
+// what a single RWMutex did before each loop had its own; "per-loop" is the
+// router as the engine uses it.
+func BenchmarkRouterMatchParallel(b *testing.B) {
+	var r router
+	procs := runtime.GOMAXPROCS(0)
+	r.init(procs + 1)
+	var reg session.Registry[Conn]
+	for i := range 1000 {
+		s, _ := reg.Open("s"+strconv.Itoa(i), 0)
+		r.add("dev/"+strconv.Itoa(i)+"/cmd", s, 1, nil)
+		r.add("dev/+/telemetry", s, 0, nil)
+	}
+	topic := []byte("dev/7/cmd")
+	for _, tc := range []struct {
+		name   string
+		shared bool
+	}{{"one-lock", true}, {"per-loop", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var next atomic.Int32
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				reader := 0
+				if !tc.shared {
+					reader = int(next.Add(1)-1) % procs
+				}
+				var out []target
+				for pb.Next() {
+					out = r.match(reader, topic, out[:0])
+				}
+			})
+		})
+	}
 }

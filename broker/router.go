@@ -29,11 +29,37 @@ type node struct {
 	filtered map[*clientSession]Permissions
 }
 
-// router is the subscription tree. Matching holds a read lock for the walk
-// only; SUBSCRIBE and UNSUBSCRIBE take the write lock.
+// router is the subscription tree. Each event loop matches under a read
+// lock of its own (readers[i], on its own cache line), so PUBLISHes on
+// different loops never touch a shared lock word; SUBSCRIBE and UNSUBSCRIBE
+// take every reader's lock, in index order (a "big reader" lock: writes are
+// rare and cost one lock per loop).
 type router struct {
-	mu   sync.RWMutex
-	root node
+	readers []readLock
+	root    node
+}
+
+// readLock is one reader's lock, padded so two loops' locks never share a
+// cache line.
+type readLock struct {
+	sync.RWMutex
+	_ [64 - 24]byte
+}
+
+// init gives the router n readers: one per event loop and one for work
+// outside any loop. Call before use.
+func (r *router) init(n int) { r.readers = make([]readLock, n) }
+
+func (r *router) lock() {
+	for i := range r.readers {
+		r.readers[i].Lock()
+	}
+}
+
+func (r *router) unlock() {
+	for i := len(r.readers) - 1; i >= 0; i-- {
+		r.readers[i].Unlock()
+	}
 }
 
 // add subscribes s to filter at qos, replacing the QoS of an existing
@@ -41,8 +67,8 @@ type router struct {
 // withholds some topics of filter from it (see Permissions.CanSubscribe).
 // Safe for concurrent use.
 func (r *router) add(filter string, s *clientSession, qos byte, only Permissions) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.lock()
+	defer r.unlock()
 	n := &r.root
 	for level := range strings.SplitSeq(filter, "/") {
 		c := n.children[level]
@@ -73,8 +99,8 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 // remove unsubscribes s from filter and prunes empty nodes. Safe for
 // concurrent use.
 func (r *router) remove(filter string, s *clientSession) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.lock()
+	defer r.unlock()
 	r.root.remove(filter, s)
 }
 
@@ -103,13 +129,14 @@ func (n *node) remove(filter string, s *clientSession) (empty bool) {
 // match appends to out every subscription whose filter matches topic, a
 // valid topic name. A session may appear more than once (overlapping
 // filters); the caller merges. It does not allocate beyond growing out.
-// Safe for concurrent use.
-func (r *router) match(topic []byte, out []target) []target {
-	r.mu.RLock()
+// reader is the caller's loop index (see init). Safe for concurrent use.
+func (r *router) match(reader int, topic []byte, out []target) []target {
+	rl := &r.readers[reader]
+	rl.RLock()
 	// A filter starting with a wildcard never matches a topic starting with
 	// '$' [MQTT-4.7.2-1].
 	out = r.root.collect(topic, len(topic) > 0 && topic[0] == '$', out)
-	r.mu.RUnlock()
+	rl.RUnlock()
 	return out
 }
 

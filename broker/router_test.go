@@ -10,6 +10,7 @@ import (
 
 func TestRouterMatch(t *testing.T) {
 	var r router
+	r.init(1)
 	var reg session.Registry[Conn]
 	a, _ := reg.Open("a", 0)
 	b, _ := reg.Open("b", 0)
@@ -27,14 +28,14 @@ func TestRouterMatch(t *testing.T) {
 		{"$SYS/uptime", []string{"b:0"}},
 		{"/", []string{"a:0"}},
 	} {
-		got := names(r.match([]byte(tc.topic), nil))
+		got := names(r.match(0, []byte(tc.topic), nil))
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("match %q: got %v, want %v", tc.topic, got, tc.want)
 		}
 	}
 	r.remove("sport/#", b)
 	r.remove("#", a)
-	if got := names(r.match([]byte("sport"), nil)); len(got) != 0 {
+	if got := names(r.match(0, []byte("sport"), nil)); len(got) != 0 {
 		t.Fatalf("after remove got %v, want none", got)
 	}
 	r.remove("sport/+/player1", a)
@@ -66,13 +67,14 @@ func (d denyPrefix) CanReceive(topic []byte) bool {
 // QoS; replacing it with an unfiltered one, or removing it, drops them.
 func TestRouterFiltered(t *testing.T) {
 	var r router
+	r.init(1)
 	var reg session.Registry[Conn]
 	a, _ := reg.Open("a", 0)
 	b, _ := reg.Open("b", 0)
 	only := denyPrefix("secret/")
 	r.add("#", a, 1, only)
 	r.add("#", b, 2, nil)
-	ts := r.match([]byte("secret/x"), nil)
+	ts := r.match(0, []byte("secret/x"), nil)
 	if len(ts) != 2 {
 		t.Fatalf("match: %d targets, want 2", len(ts))
 	}
@@ -89,7 +91,7 @@ func TestRouterFiltered(t *testing.T) {
 		}
 	}
 	r.add("#", a, 0, nil) // [MQTT-3.8.4-3] replaces the subscription, filter flag included
-	if ts := r.match([]byte("x"), nil); len(ts) != 2 || ts[0].only != nil || ts[1].only != nil || ts[0].qos > 2 || ts[1].qos > 2 {
+	if ts := r.match(0, []byte("x"), nil); len(ts) != 2 || ts[0].only != nil || ts[1].only != nil || ts[0].qos > 2 || ts[1].qos > 2 {
 		t.Errorf("after an unfiltered re-subscribe: %+v, want no permissions", ts)
 	}
 	r.add("#", a, 1, only)

@@ -1023,7 +1023,7 @@ func TestSoak(t *testing.T) {
 func TestSoakQueuedGaugeRemovedSession(t *testing.T) {
 	r := newFuzzRig(t)
 	e := r.e
-	ts := e.router.match([]byte(fuzzGoodTopic), nil) // route's first step, on the publisher's loop
+	ts := e.router.match(0, []byte(fuzzGoodTopic), nil) // route's first step, on the publisher's loop
 	if len(ts) != 1 {
 		t.Fatalf("matched %d sessions, want the subscriber's", len(ts))
 	}
