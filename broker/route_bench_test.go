@@ -173,3 +173,62 @@ func BenchmarkRouterMatchParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRouterScale builds 1,000,000 subscriptions over 100,000
+// sessions (per session: eight exact topics of its own and two wildcards
+// shared with others), then measures SUBSCRIBE plus UNSUBSCRIBE of one more
+// filter and the match of one PUBLISH at that size. It reports the heap
+// bytes per subscription.
+func BenchmarkRouterScale(b *testing.B) {
+	const sessions, exact = 100_000, 8
+	var r router
+	r.init(2)
+	var reg session.Registry[Conn]
+	ss := make([]*clientSession, sessions)
+	var mid, after runtime.MemStats
+	for i := range ss {
+		ss[i], _ = reg.Open("device-"+strconv.Itoa(i), 0)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&mid)
+	for i, s := range ss {
+		id := strconv.Itoa(i)
+		for k := range exact {
+			r.add("dev/"+id+"/cmd/"+strconv.Itoa(k), s, 1, nil)
+		}
+		r.add("fleet/"+strconv.Itoa(i%1000)+"/+/alarm", s, 1, nil)
+		r.add("region/"+strconv.Itoa(i%100)+"/#", s, 0, nil)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perSub := float64(after.HeapAlloc-mid.HeapAlloc) / float64(sessions*(exact+2))
+	b.Run("subscribe-unsubscribe", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			s := ss[i%sessions]
+			f := "dev/" + strconv.Itoa(i%sessions) + "/extra"
+			r.add(f, s, 1, nil)
+			r.remove(f, s)
+			i++
+		}
+		b.ReportMetric(perSub, "heapB/sub")
+	})
+	b.Run("match-exact", func(b *testing.B) {
+		topic := []byte("dev/51234/cmd/3")
+		var out []target
+		b.ReportAllocs()
+		for b.Loop() {
+			out = r.match(0, topic, out[:0])
+		}
+	})
+	b.Run("match-wildcards-100", func(b *testing.B) {
+		topic := []byte("fleet/7/zone/alarm") // 100 sessions share fleet/7/+/alarm
+		var out []target
+		b.ReportAllocs()
+		for b.Loop() {
+			out = r.match(0, topic, out[:0])
+		}
+	})
+	runtime.KeepAlive(ss)
+}
