@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,4 +127,40 @@ func TestACLNarrowerDenyWithholdsTopics(t *testing.T) {
 			t.Errorf("%s: got %v, want %s", name, topics, want)
 		}
 	}
+}
+
+// TestACLFilteredSubscriptionAfterRestart: a subscription granted with
+// topics withheld by the ACL keeps withholding them after a restart, for
+// messages queued while its client is offline too.
+func TestACLFilteredSubscriptionAfterRestart(t *testing.T) {
+	acl := writeTemp(t, "acl.conf", "deny subscribe all secret/#\nallow pubsub all #\n")
+	checker, err := auth.Load(auth.Options{ACLFile: acl, AllowAnonymous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s, db := startPersistentAuth(t, dir, "always", nil, checkerAuth{checker})
+	w := dialRaw(t, s)
+	w.connect("watcher", false, false)
+	w.subscribe(1, "#", 1)
+	w.sendHex("e0 00")
+	w.expectClosed(2 * time.Second)
+	stopPersistent(t, s, db)
+
+	s, db = startPersistentAuth(t, dir, "always", nil, checkerAuth{checker})
+	defer stopPersistent(t, s, db)
+	p := dialRaw(t, s)
+	p.connect("publisher", true, false)
+	p.publish("secret/x", "hidden", 1, false, 1)
+	p.expectPacket("40 02 0001")
+	p.publish("public/y", "shown", 1, false, 2)
+	p.expectPacket("40 02 0002")
+	w = dialRaw(t, s)
+	w.connect("watcher", false, true)
+	m := w.readPublish()
+	if string(m.TopicName) != "public/y" {
+		t.Fatalf("first delivery after restart: %q, want public/y (secret/x withheld)", m.TopicName)
+	}
+	w.sendHex("40 02 " + fmt.Sprintf("%04x", m.PacketID))
+	w.expectSilence(300 * time.Millisecond)
 }

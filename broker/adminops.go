@@ -87,7 +87,7 @@ func (e *Engine) applySubscription(s *clientSession, filter string, qos byte, ad
 	if len(subs) >= e.cfg.MaxSubscriptions && !hasFilter(subs, filter) {
 		return false
 	}
-	if s.Subscribe(filter, qos) {
+	if s.Subscribe(session.Subscription{TopicFilter: filter, QoS: qos}) {
 		e.stats.Subscriptions.Add(1)
 	}
 	e.router.add(filter, s, qos, nil) // an operator's subscription: no ACL applies

@@ -264,7 +264,7 @@ func (c *Conn) pump() {
 	if c.state != stateConnected || s == nil {
 		return
 	}
-	q := s.Send(c.ls.sending[:0])
+	q := s.Send(c.ls.sending[:0], c.e.nowMillis())
 	for i := range q {
 		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, q[i].PacketID) // first delivery: DUP 0 [MQTT-3.3.1-1]
 		q[i] = session.Inflight{}

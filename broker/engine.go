@@ -101,8 +101,18 @@ func (e *Engine) UseStore(st session.Store) error {
 			continue
 		}
 		e.stats.Sessions.Add(1)
+		var perms Permissions // the ACL of the session's user, as its SUBSCRIBEs had
+		if e.auth != nil {
+			perms = e.auth.For(s.Meta().Username, s.ClientID)
+		}
 		for _, sub := range s.Subscriptions() {
-			e.router.add(sub.TopicFilter, s, sub.QoS, nil)
+			var only Permissions
+			if perms != nil {
+				if granted, filtered := perms.CanSubscribe(sub.TopicFilter); !granted || filtered {
+					only = perms // withhold what the ACL denies, as at SUBSCRIBE
+				}
+			}
+			e.router.add(sub.TopicFilter, s, sub.QoS, only)
 			e.stats.Subscriptions.Add(1)
 		}
 	}

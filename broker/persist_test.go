@@ -14,6 +14,14 @@ import (
 // startPersistent runs a broker with a bbolt store in dir.
 func startPersistent(t testing.TB, dir, fsync string, mod func(*Config)) (*Server, *store.DB) {
 	t.Helper()
+	return startPersistentAuth(t, dir, fsync, mod, nil)
+}
+
+// startPersistentAuth is startPersistent with a, when not nil, checking
+// CONNECT, SUBSCRIBE and PUBLISH (set before the store is restored, as
+// cmd/glassmq does).
+func startPersistentAuth(t testing.TB, dir, fsync string, mod func(*Config), a Authorizer) (*Server, *store.DB) {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.Loops, cfg.DataDir, cfg.SysInterval, cfg.LogInterval = "127.0.0.1:0", 2, dir, 0, time.Hour
 	cfg.Fsync, cfg.MaxQueued, cfg.FsyncInterval = fsync, 100000, 50*time.Millisecond
@@ -29,6 +37,9 @@ func startPersistent(t testing.TB, dir, fsync string, mod func(*Config)) (*Serve
 		t.Fatalf("store: %v", err)
 	}
 	e := NewEngine(cfg)
+	if a != nil {
+		e.SetAuthorizer(a)
+	}
 	if err := e.UseStore(db); err != nil {
 		t.Fatalf("restore: %v", err)
 	}

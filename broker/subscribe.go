@@ -41,7 +41,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			continue
 		}
 		qos := min(f.QoS, 2)
-		if s.Subscribe(filter, qos) {
+		if s.Subscribe(session.Subscription{TopicFilter: filter, QoS: qos}) {
 			c.e.stats.Subscriptions.Add(1)
 		}
 		c.e.router.add(filter, s, qos, only) // replaces an existing one [MQTT-3.8.4-3]

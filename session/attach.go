@@ -72,8 +72,31 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 		st.Apply(Op{Kind: OpPutSession, ClientID: s.ClientID, Record: rec})
 	}
 	s.owner.Store(c)
+	s.loop.window, s.loop.countAll = s.InflightMax, m.ProtocolVersion == 5
+	if rm := int(m.ReceiveMaximum); m.ProtocolVersion == 5 && rm > 0 && rm < s.loop.window {
+		s.loop.window = rm // [MQTT5-4.9.0-1]: no more unacknowledged QoS 1/2 than the client allows
+	}
+	s.dropExpiredInflight(now)
 	a.Resend = s.loop.inflight
 	return a, true
+}
+
+// dropExpiredInflight removes the in-flight messages whose expiry passed:
+// a resumed session does not send them again. Released QoS 2 entries hold
+// no message and stay until PUBCOMP.
+func (s *Session[C]) dropExpiredInflight(now int64) {
+	f := s.loop.inflight[:0]
+	for _, e := range s.loop.inflight {
+		if e.Msg != nil && e.Msg.Expired(now) {
+			s.persist(Op{Kind: OpDeleteMessage, Seq: e.Seq})
+			s.expired.Add(1)
+			continue
+		}
+		f = append(f, e)
+	}
+	clear(s.loop.inflight[len(f):])
+	s.loop.inflight = f
+	s.syncLoopGauges()
 }
 
 // resetLocked turns s into a new, empty session created at now: no

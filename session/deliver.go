@@ -57,28 +57,51 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 // 0 [MQTT-3.3.1-1]). The entries' Msg stay valid; dst is the caller's.
 //
 // The window holds at most InflightMax messages awaiting PUBACK or PUBREC.
-// A QoS 2 delivery whose PUBREC arrived holds no message any more, only its
-// packet ID until PUBCOMP, so it leaves the window; such entries are
-// bounded by InflightMax of their own. Loop-only.
-func (s *Session[C]) Send(dst []Inflight) []Inflight {
-	room := min(s.InflightMax-(len(s.loop.inflight)-s.loop.released),
-		2*s.InflightMax-len(s.loop.inflight))
+// For a 3.1.1 client a QoS 2 delivery whose PUBREC arrived holds no message
+// any more, only its packet ID until PUBCOMP, so it leaves the window; such
+// entries are bounded by InflightMax of their own. For a 5.0 client the
+// window is also at most its Receive Maximum and counts every delivery
+// until PUBACK or PUBCOMP [MQTT5-4.9.0-2]. A queued message whose expiry
+// passed at now (epoch ms) is dropped, counted, instead of sent. Loop-only.
+func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
+	w := s.loop.window
+	if w == 0 {
+		w = s.InflightMax
+	}
+	var room int
+	if s.loop.countAll {
+		room = w - len(s.loop.inflight)
+	} else {
+		room = min(w-(len(s.loop.inflight)-s.loop.released), 2*w-len(s.loop.inflight))
+	}
 	if room <= 0 {
 		return dst
 	}
 	start := len(dst)
+	popped, expired := 0, 0
 	s.mu.Lock()
 	for len(dst)-start < room {
 		m, ok := s.q.pop()
 		if !ok {
 			break
 		}
+		popped++
+		if m.Msg.Expired(now) {
+			expired++
+			if s.durable && s.reg.Store != nil {
+				s.reg.Store.Apply(Op{Kind: OpDeleteMessage, ClientID: s.ClientID, Seq: m.Seq})
+			}
+			continue
+		}
 		dst = append(dst, Inflight{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
 	}
 	n := len(dst) - start
-	if n > 0 {
+	if popped > 0 {
 		s.queueLen.Store(int32(s.q.size))
-		s.reg.addQueued(-n)
+		s.reg.addQueued(-popped)
+		if expired > 0 {
+			s.expired.Add(uint64(expired))
+		}
 	}
 	durable := s.durable && s.reg.Store != nil
 	s.mu.Unlock()

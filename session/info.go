@@ -40,10 +40,15 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// Subscription is one topic filter of a session with its granted QoS.
+// Subscription is one topic filter of a session with its granted QoS and,
+// for MQTT 5.0 clients, its subscription options and identifier.
 type Subscription struct {
-	TopicFilter string
-	QoS         byte
+	TopicFilter       string
+	QoS               byte
+	NoLocal           bool   // 5.0: never deliver the session's own messages through it
+	RetainAsPublished bool   // 5.0: forward the RETAIN flag as published
+	RetainHandling    byte   // 5.0: 0 send retained on subscribe, 1 only if new, 2 never
+	ID                uint32 // 5.0 subscription identifier, 0 for none
 }
 
 // Event is one entry of a session's connect/disconnect history.
@@ -79,6 +84,7 @@ type Info struct {
 	QueueLen         int    // QoS 1/2 messages waiting to be sent
 	QueueMax         int    // bound on QueueLen
 	QueueDropped     uint64 // messages dropped from the queue because it was full
+	Expired          uint64 // messages dropped because their message expiry passed before delivery
 	InflightLen      int    // QoS 1/2 messages sent and not yet acknowledged
 	InflightMax      int    // the in-flight window
 	AwaitingRel      int    // inbound QoS 2 messages waiting for PUBREL

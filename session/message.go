@@ -8,6 +8,15 @@ type Message struct {
 	Payload []byte // immutable
 	QoS     byte   // QoS it was published with
 	Retain  bool
+	// Props are the MQTT 5.0 PUBLISH properties forwarded to subscribers as
+	// they came (payload format, content type, response topic, correlation
+	// data, user properties), encoded; nil for none. Message expiry, topic
+	// alias and subscription identifiers are per delivery, not here.
+	Props []byte
+	// Expires is when the message expires, epoch ms; 0 for never. A message
+	// not delivered by then is dropped, and a forwarded one carries the
+	// time left.
+	Expires int64
 }
 
 // NewMessage copies topic and payload (which may be views into a read
@@ -18,6 +27,25 @@ func NewMessage(topic, payload []byte, qos byte, retain bool) *Message {
 	copy(b[len(topic):], payload)
 	return &Message{Topic: b[:len(topic):len(topic)], Payload: b[len(topic):], QoS: qos, Retain: retain}
 }
+
+// NewMessageProps is NewMessage with MQTT 5.0 properties (copied into the
+// same allocation) and an expiry time (epoch ms, 0 for never).
+func NewMessageProps(topic, payload, props []byte, qos byte, retain bool, expires int64) *Message {
+	if len(props) == 0 {
+		m := NewMessage(topic, payload, qos, retain)
+		m.Expires = expires
+		return m
+	}
+	b := make([]byte, len(topic)+len(payload)+len(props))
+	n := copy(b, topic)
+	n += copy(b[n:], props)
+	copy(b[n:], payload)
+	t, p := len(topic), len(topic)+len(props)
+	return &Message{Topic: b[:t:t], Props: b[t:p:p], Payload: b[p:], QoS: qos, Retain: retain, Expires: expires}
+}
+
+// Expired reports whether m's message expiry passed at now (epoch ms).
+func (m *Message) Expired(now int64) bool { return m.Expires != 0 && m.Expires <= now }
 
 // Queued is a message waiting in a session queue, with the QoS it will be
 // delivered at (the minimum of the publish and subscription QoS).

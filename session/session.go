@@ -14,7 +14,8 @@ const historyMax = 32
 // immutable once published with Attach.
 type ConnMeta struct {
 	Address         string // remote ip:port
-	ProtocolVersion byte   // 3 or 4
+	ProtocolVersion byte   // 3, 4 or 5
+	ReceiveMaximum  uint16 // 5.0: QoS 1/2 deliveries the client takes at once; 0 for no limit of its own
 	KeepAlive       uint16 // seconds
 	CleanSession    bool  // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
 	SessionExpiry   int64 // seconds the session outlives this connection; 0 ends it with the connection
@@ -84,6 +85,7 @@ type Session[C any] struct {
 	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
 	queueLen       atomic.Int32
 	queueDropped   atomic.Uint64
+	expired        atomic.Uint64
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
 
@@ -103,6 +105,8 @@ type Session[C any] struct {
 		nextPacketID uint16
 		inflight     []Inflight          // in the order sent
 		released     int                 // entries of inflight with Released set
+		window       int                 // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
+		countAll     bool                // 5.0: released entries count in window until PUBCOMP
 		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
 	}
 }
@@ -123,8 +127,12 @@ func (s *Session[C]) Owner() *C { return s.owner.Load() }
 // Record returns what the Store keeps of the session. Safe for concurrent
 // use.
 func (s *Session[C]) Record() *Record {
-	return &Record{ClientID: s.ClientID, CreateTime: s.createTime.Load(), ConnectTime: s.connectTime.Load(),
+	r := &Record{ClientID: s.ClientID, CreateTime: s.createTime.Load(), ConnectTime: s.connectTime.Load(),
 		DisconnectTime: s.disconnectTime.Load(), Expiry: s.expiry.Load(), Subscriptions: s.Subscriptions()}
+	if m := s.meta.Load(); m != nil {
+		r.Username = m.Username
+	}
+	return r
 }
 
 // restore fills a new, unregistered session from the Store as an offline
@@ -145,7 +153,7 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 		exp = m // only sessions that outlive their connection are stored
 	}
 	s.expiry.Store(exp)
-	s.meta.Store(&ConnMeta{CleanSession: false, SessionExpiry: exp})
+	s.meta.Store(&ConnMeta{CleanSession: false, SessionExpiry: exp, Username: rec.Username})
 	subs := append([]Subscription(nil), rec.Subscriptions...)
 	s.subs.Store(&subs)
 	s.durable = true
@@ -243,16 +251,17 @@ func (s *Session[C]) Subscriptions() []Subscription {
 	return nil
 }
 
-// Subscribe adds filter at qos, or changes the QoS of an existing filter
-// keeping its position. It reports whether the filter is new. Call Save
-// after a SUBSCRIBE's changes. Loop-only.
-func (s *Session[C]) Subscribe(filter string, qos byte) (added bool) {
+// Subscribe adds sub, or replaces the QoS and options of an existing
+// subscription to the same filter keeping its position [MQTT-3.8.4-3]. It
+// reports whether the filter is new. Call Save after a SUBSCRIBE's changes.
+// Loop-only.
+func (s *Session[C]) Subscribe(sub Subscription) (added bool) {
 	old := s.Subscriptions()
 	for i := range old {
-		if old[i].TopicFilter == filter {
-			if old[i].QoS != qos {
+		if old[i].TopicFilter == sub.TopicFilter {
+			if old[i] != sub {
 				n := append([]Subscription(nil), old...)
-				n[i].QoS = qos
+				n[i] = sub
 				s.subs.Store(&n)
 			}
 			return false
@@ -260,7 +269,7 @@ func (s *Session[C]) Subscribe(filter string, qos byte) (added bool) {
 	}
 	n := make([]Subscription, len(old), len(old)+1)
 	copy(n, old)
-	n = append(n, Subscription{TopicFilter: filter, QoS: qos})
+	n = append(n, sub)
 	s.subs.Store(&n)
 	return true
 }
@@ -354,6 +363,7 @@ func (s *Session[C]) Info(dst *Info) {
 	dst.QueueLen = int(s.queueLen.Load())
 	dst.QueueMax = s.QueueMax
 	dst.QueueDropped = s.queueDropped.Load()
+	dst.Expired = s.expired.Load()
 	dst.InflightLen = int(s.inflightLen.Load())
 	dst.InflightMax = s.InflightMax
 	dst.AwaitingRel = int(s.awaitingRel.Load())

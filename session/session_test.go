@@ -181,11 +181,11 @@ func TestCleanStartDropsState(t *testing.T) {
 	r := newReg(10, 2, nil)
 	a, b := &conn{"a"}, &conn{"b"}
 	s, _ := attach(t, r, "c", a, false, 1)
-	s.Subscribe("f/1", 1)
+	s.Subscribe(Subscription{TopicFilter: "f/1", QoS: 1})
 	for i := range 4 {
 		s.Deliver(Queued{Msg: msg(fmt.Sprint(i)), QoS: 1})
 	}
-	s.Send(nil)
+	s.Send(nil, 0)
 	s.Receive(7)
 	s.Detach(a, ReasonClient, "", 2)
 	if got := r.Queued.Load(); got != 2 {
@@ -213,10 +213,10 @@ func TestWindowAndAcks(t *testing.T) {
 		}
 	}
 	// Messages 0 and 1 were dropped (oldest first); 2, 3, 4 remain.
-	if got := payloads(s.Send(nil)); got != "2@1 3@2" {
+	if got := payloads(s.Send(nil, 0)); got != "2@1 3@2" {
 		t.Fatalf("first Send: %s, want 2@1 3@2 (window of 2, IDs from 1)", got)
 	}
-	if got := s.Send(nil); len(got) != 0 {
+	if got := s.Send(nil, 0); len(got) != 0 {
 		t.Fatalf("Send with a full window gave %s", payloads(got))
 	}
 	// 2 was QoS 1 (i=2 -> QoS 1), 3 was QoS 2.
@@ -244,7 +244,7 @@ func TestWindowAndAcks(t *testing.T) {
 			t.Fatalf("Ack(%s, %d): %v, %v; want ok %v, wrong-ack error %v", tc.kind, tc.id, ok, err, tc.ok, tc.err)
 		}
 	}
-	if got := payloads(s.Send(nil)); got != "4@3" {
+	if got := payloads(s.Send(nil, 0)); got != "4@3" {
 		t.Fatalf("Send after acks: %s, want 4@3", got)
 	}
 	var info Info
@@ -261,12 +261,12 @@ func TestPacketIDsSkipInflight(t *testing.T) {
 	for range 5 {
 		s.Deliver(Queued{Msg: msg("m"), QoS: 1})
 	}
-	if got := payloads(s.Send(nil)); got != "m@65534 m@65535 m@1" {
+	if got := payloads(s.Send(nil, 0)); got != "m@65534 m@65535 m@1" {
 		t.Fatalf("IDs across the wrap: %s, want 65534 65535 1 (0 is never used [MQTT-2.3.1-1])", got)
 	}
 	s.Ack(codec.TypePuback, 65535)
 	s.loop.nextPacketID = 65533 // the next candidates 65534 and 1 are still in flight
-	if got := payloads(s.Send(nil)); got != "m@65535" {
+	if got := payloads(s.Send(nil, 0)); got != "m@65535" {
 		t.Fatalf("ID after skipping: %s, want 65535 [MQTT-2.3.1-2]", got)
 	}
 }
@@ -279,7 +279,7 @@ func TestResumeRedelivers(t *testing.T) {
 	s.Deliver(Queued{Msg: msg("one"), QoS: 1})
 	s.Deliver(Queued{Msg: msg("two"), QoS: 2})
 	s.Deliver(Queued{Msg: msg("three"), QoS: 2})
-	s.Send(nil)
+	s.Send(nil, 0)
 	s.Ack(codec.TypePubrec, 3) // "three" released
 	old, _ := s.Claim(b, "by b", 2)
 	if old != a {
@@ -327,15 +327,15 @@ func TestPersistOrder(t *testing.T) {
 	r := newReg(2, 1, st)
 	a := &conn{"a"}
 	s, _ := attach(t, r, "p", a, false, 1)
-	s.Subscribe("t", 2)
+	s.Subscribe(Subscription{TopicFilter: "t", QoS: 2})
 	s.Save()
 	s.Deliver(Queued{Msg: msg("1"), QoS: 1})
 	s.Deliver(Queued{Msg: msg("2"), QoS: 2})
 	s.Deliver(Queued{Msg: msg("3"), QoS: 2}) // queue of 2: drops 1
-	s.Send(nil)
+	s.Send(nil, 0)
 	s.Ack(codec.TypePubrec, 1)
 	s.Ack(codec.TypePubcomp, 1)
-	s.Send(nil)
+	s.Send(nil, 0)
 	s.Ack(codec.TypePuback, 2) // wrong kind: nothing written
 	s.Detach(a, ReasonNetworkError, "", 5)
 	want := "session session put:1 put:2 put:3 delete:1 inflight:2/1 released:2 delete:2 inflight:3/2 session"
@@ -355,7 +355,7 @@ func TestPersistOrder(t *testing.T) {
 		t.Fatalf("clean start of a persistent session wrote %q, want delete-session only", got)
 	}
 	s.Deliver(Queued{Msg: msg("x"), QoS: 1})
-	s.Send(nil)
+	s.Send(nil, 0)
 	if got := st.kinds(); got != "" {
 		t.Fatalf("clean session wrote %q, want nothing", got)
 	}
@@ -366,7 +366,7 @@ func TestExpireAndEnd(t *testing.T) {
 	r := newReg(10, 10, st)
 	a := &conn{"a"}
 	s, _ := attach(t, r, "e", a, false, 1)
-	s.Subscribe("f", 1)
+	s.Subscribe(Subscription{TopicFilter: "f", QoS: 1})
 	if s.Expire(100) {
 		t.Fatal("a connected session expired")
 	}
@@ -418,22 +418,22 @@ func TestRestore(t *testing.T) {
 	if first, _ := s.Receive(42); first {
 		t.Fatal("restored QoS 2 ID 42 treated as new")
 	}
-	if got := payloads(s.Send(nil)); got != "queued@11" {
+	if got := payloads(s.Send(nil, 0)); got != "queued@11" {
 		t.Fatalf("Send after restore: %s, want queued@11 (IDs continue past the restored ones)", got)
 	}
 }
 
 func TestSubscriptionsKeepFirstOrder(t *testing.T) {
 	s, _ := newReg(3, 10, nil).Open("s", 0)
-	s.Subscribe("a", 0)
-	s.Subscribe("b", 1)
-	if added := s.Subscribe("a", 2); added {
+	s.Subscribe(Subscription{TopicFilter: "a", QoS: 0})
+	s.Subscribe(Subscription{TopicFilter: "b", QoS: 1})
+	if added := s.Subscribe(Subscription{TopicFilter: "a", QoS: 2}); added {
 		t.Fatal("re-subscribe reported as new")
 	}
-	s.Subscribe("c", 1)
+	s.Subscribe(Subscription{TopicFilter: "c", QoS: 1})
 	s.Unsubscribe("b")
 	got := fmt.Sprint(s.Subscriptions())
-	if want := "[{a 2} {c 1}]"; got != want {
+	if want := "[{a 2 false false 0 0} {c 1 false false 0 0}]"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
@@ -485,7 +485,7 @@ func TestConcurrentDeliverAndTakeover(t *testing.T) {
 		if !ok {
 			t.Fatal("attach refused")
 		}
-		for _, f := range append(slices.Clone(at.Resend), s.Send(nil)...) {
+		for _, f := range append(slices.Clone(at.Resend), s.Send(nil, 0)...) {
 			got[string(f.Msg.Payload)] = true
 			s.Ack(codec.TypePuback, f.PacketID)
 		}
@@ -493,7 +493,7 @@ func TestConcurrentDeliverAndTakeover(t *testing.T) {
 		select {
 		case <-done:
 			for {
-				fs := s.Send(nil)
+				fs := s.Send(nil, 0)
 				if len(fs) == 0 {
 					break
 				}
@@ -568,7 +568,7 @@ func BenchmarkSessionInfo(b *testing.B) {
 	s.Claim(c, "", 1)
 	s.Attach(c, &ConnMeta{Address: "127.0.0.1:1", ProtocolVersion: 4}, 1)
 	for i := 0; i < 4; i++ {
-		s.Subscribe(fmt.Sprint("t/", i), 1)
+		s.Subscribe(Subscription{TopicFilter: fmt.Sprint("t/", i), QoS: 1})
 	}
 	var info Info
 	s.Info(&info)
@@ -591,7 +591,7 @@ func BenchmarkDeliverSendAck(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		s.Deliver(Queued{Msg: m, QoS: 1})
-		buf = s.Send(buf[:0])
+		buf = s.Send(buf[:0], 0)
 		s.Ack(codec.TypePuback, buf[0].PacketID)
 	}
 }
@@ -605,28 +605,89 @@ func TestReleasedLeaveWindow(t *testing.T) {
 	for range 10 {
 		s.Deliver(Queued{Msg: msg("m"), QoS: 2})
 	}
-	if got := len(s.Send(nil)); got != 2 {
+	if got := len(s.Send(nil, 0)); got != 2 {
 		t.Fatalf("first Send: %d, want 2", got)
 	}
 	s.Ack(codec.TypePubrec, 1)
-	if got := payloads(s.Send(nil)); got != "m@3" {
+	if got := payloads(s.Send(nil, 0)); got != "m@3" {
 		t.Fatalf("after one PUBREC: %s, want m@3", got)
 	}
 	s.Ack(codec.TypePubrec, 2)
 	s.Ack(codec.TypePubrec, 3)
 	// Three released, none awaiting PUBREC: room for one more message only,
 	// as released entries are bounded by InflightMax too (4 in all).
-	if got := payloads(s.Send(nil)); got != "m@4" {
+	if got := payloads(s.Send(nil, 0)); got != "m@4" {
 		t.Fatalf("with three released: %s, want m@4", got)
 	}
 	s.Ack(codec.TypePubcomp, 1)
 	s.Ack(codec.TypePubcomp, 2)
-	if got := payloads(s.Send(nil)); got != "m@5" {
+	if got := payloads(s.Send(nil, 0)); got != "m@5" {
 		t.Fatalf("after two PUBCOMP: %s, want m@5 (one PUBREC still awaited)", got)
 	}
 	var info Info
 	s.Info(&info)
 	if info.InflightLen != 3 {
 		t.Fatalf("in flight %d, want 3 (released ones count for the operator)", info.InflightLen)
+	}
+}
+
+// TestMessageExpiry: a queued message whose expiry passed is dropped at
+// Send and counted; an in-flight one is not sent again on resume.
+func TestMessageExpiry(t *testing.T) {
+	st := &opLog{}
+	r := newReg(10, 1, st)
+	a := &conn{"a"}
+	s, _ := attach(t, r, "x", a, false, 0)
+	mk := func(p string, exp int64) *Message { return NewMessageProps([]byte("t"), []byte(p), []byte{1, 2}, 1, false, exp) }
+	s.Deliver(Queued{Msg: mk("inflight", 1000), QoS: 1})
+	s.Deliver(Queued{Msg: mk("stale", 500), QoS: 1})
+	s.Deliver(Queued{Msg: mk("fresh", 0), QoS: 1})
+	if got := payloads(s.Send(nil, 100)); got != "inflight@1" {
+		t.Fatalf("Send: %s", got)
+	}
+	s.Detach(a, ReasonClient, "", 200)
+	b := &conn{"b"}
+	s.Claim(b, "", 1500)
+	at, _ := s.Attach(b, &ConnMeta{SessionExpiry: 60, ProtocolVersion: 5}, 1500)
+	if len(at.Resend) != 0 {
+		t.Fatalf("resend after expiry: %s, want nothing", payloads(at.Resend))
+	}
+	if got := payloads(s.Send(nil, 1500)); got != "fresh@2" {
+		t.Fatalf("Send after expiry: %s, want fresh@2 (stale dropped)", got)
+	}
+	var info Info
+	s.Info(&info)
+	if info.Expired != 2 || info.QueueLen != 0 || r.Queued.Load() != 0 {
+		t.Fatalf("expired %d queue %d gauge %d; want 2 0 0", info.Expired, info.QueueLen, r.Queued.Load())
+	}
+	if got := st.kinds(); !strings.Contains(got, "delete:1") || !strings.Contains(got, "delete:2") {
+		t.Fatalf("store ops %q: the expired messages were not deleted", got)
+	}
+	if m := mk("p", 0); string(m.Props) != "\x01\x02" || string(m.Payload) != "p" || string(m.Topic) != "t" {
+		t.Fatalf("NewMessageProps: %q %q %q", m.Topic, m.Props, m.Payload)
+	}
+}
+
+// TestReceiveMaximum: a 5.0 client's Receive Maximum narrows the window,
+// and its QoS 2 deliveries count until PUBCOMP [MQTT5-4.9.0-2].
+func TestReceiveMaximum(t *testing.T) {
+	r := newReg(100, 10, nil)
+	c := &conn{"c"}
+	s, _ := r.Open("v5", 0)
+	s.Claim(c, "", 0)
+	s.Attach(c, &ConnMeta{CleanSession: true, ProtocolVersion: 5, ReceiveMaximum: 2}, 0)
+	for range 5 {
+		s.Deliver(Queued{Msg: msg("m"), QoS: 2})
+	}
+	if got := payloads(s.Send(nil, 0)); got != "m@1 m@2" {
+		t.Fatalf("Send: %s, want two (receive maximum 2)", got)
+	}
+	s.Ack(codec.TypePubrec, 1)
+	if got := s.Send(nil, 0); len(got) != 0 {
+		t.Fatalf("Send after PUBREC: %s, want nothing until PUBCOMP", payloads(got))
+	}
+	s.Ack(codec.TypePubcomp, 1)
+	if got := payloads(s.Send(nil, 0)); got != "m@3" {
+		t.Fatalf("Send after PUBCOMP: %s, want m@3", got)
 	}
 }

@@ -36,7 +36,8 @@ type Record struct {
 	CreateTime     int64 // epoch ms
 	ConnectTime    int64
 	DisconnectTime int64 // 0 while connected when written
-	Expiry         int64 // seconds
+	Expiry         int64  // seconds
+	Username       string // user name of the last connection, for its ACL after a restart
 	Subscriptions  []Subscription
 }
 

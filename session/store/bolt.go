@@ -159,10 +159,12 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get([]byte("version")); v == nil {
+		if v := meta.Get([]byte("version")); v == nil || (len(v) == 1 && v[0] < formatVersion && v[0] >= 1) {
+			// New, or written by an older glassmq: its records stay readable,
+			// and from now on an older glassmq refuses the file.
 			return meta.Put([]byte("version"), []byte{formatVersion})
 		} else if len(v) != 1 || v[0] != formatVersion {
-			return fmt.Errorf("format version %v, this glassmq reads %d", v, formatVersion)
+			return fmt.Errorf("format version %v, this glassmq reads 1 to %d", v, formatVersion)
 		}
 		return nil
 	})

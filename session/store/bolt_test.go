@@ -73,7 +73,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("got sessions %+v, want only %q", sessions, id)
 			}
 			s := sessions[0]
-			if s.Record.Expiry != 7200 || s.Record.ConnectTime != 2 || fmt.Sprint(s.Record.Subscriptions) != "[{a/+ 1} {b/# 2}]" {
+			if s.Record.Expiry != 7200 || s.Record.ConnectTime != 2 || fmt.Sprint(s.Record.Subscriptions) != "[{a/+ 1 false false 0 0} {b/# 2 false false 0 0}]" {
 				t.Fatalf("got record %+v", s.Record)
 			}
 			var got []string
