@@ -609,7 +609,7 @@ func recordSize(b []byte) int {
 		if len(b) < 3 {
 			return 0
 		}
-		n = 3 + int(b[1])<<8 | int(b[2])
+		n = 3 + (int(b[1])<<8 | int(b[2]))
 	case kindPair:
 		if len(b) < 3 {
 			return 0

@@ -70,7 +70,7 @@ func (p *Publish) decode5(b []byte, fromServer bool) (int, error) {
 		}
 	}
 	propsOff := r.off
-	d := propsDecoder{field: "properties", where: 1 << TypePublish, manySub: fromServer}
+	d := propsDecoder{field: "properties", where: 1 << TypePublish, manySub: true}
 	if err = p.Props.decodeProps(&r, d); err != nil {
 		return 0, err
 	}
