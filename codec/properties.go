@@ -231,7 +231,7 @@ type propsDecoder struct {
 func (p *Properties) decodeProps(r *reader, d propsDecoder) error {
 	p.Reset()
 	lenOff := r.off
-	n, err := r.varInt(d.field + " length")
+	n, err := r.varInt("property length")
 	if err != nil {
 		return err
 	}
@@ -296,8 +296,8 @@ func (p *Properties) decodeOne(r *reader, d propsDecoder) error {
 	case kindBinary:
 		s, err = r.binary(info.name, "")
 	case kindPair:
-		if s, err = r.str(info.name+" name", "", nulString); err == nil {
-			s2, err = r.str(info.name+" value", "", nulString) // [MQTT5-1.5.7-1]
+		if s, err = r.str("user property name", "", nulString); err == nil {
+			s2, err = r.str("user property value", "", nulString) // [MQTT5-1.5.7-1]
 		}
 	}
 	if err != nil {
