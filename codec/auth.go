@@ -123,3 +123,20 @@ func appendCoded(dst []byte, t Type, code ReasonCode, props *Properties) []byte 
 	dst = appendVarInt(append(dst, byte(code)), n)
 	return props.appendRecords(dst)
 }
+
+// DecodeEmptyV is DecodeEmpty on a connection of protocol level level: at
+// level 5 it takes PINGREQ and PINGRESP only (DISCONNECT has a reason code
+// there: Disconnect.DecodeV) and its errors cite MQTT 5.0 rules.
+func DecodeEmptyV(b []byte, t Type, level byte) (int, error) {
+	if level < ProtocolLevel5 {
+		return DecodeEmpty(b, t)
+	}
+	if t == TypeDisconnect {
+		return 0, malformed(t, "packet type", 0, "DecodeEmptyV called for DISCONNECT at level 5, want Disconnect.DecodeV", "")
+	}
+	n, err := DecodeEmpty(b, t)
+	if err != nil {
+		return 0, v5Error(err)
+	}
+	return n, nil
+}

@@ -175,7 +175,7 @@ func decodeEncode5(b []byte) (s string, enc []byte, n int, err error) {
 			enc, s = codec.AppendUnsubackV5(nil, p.PacketID, p.ReasonCodes, &p.Props), render(func() any { return p }, &p.Props)
 		}
 	case codec.TypePingreq, codec.TypePingresp:
-		if n, err = codec.DecodeEmpty(b, t); n > 0 {
+		if n, err = codec.DecodeEmptyV(b, t, 5); n > 0 {
 			s, enc = t.String(), b[:n:n]
 			if n != 2 {
 				enc = []byte{b[0], 0}
