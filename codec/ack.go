@@ -7,6 +7,11 @@ import "fmt"
 type Ack struct {
 	Type     Type   // TypePuback, TypePubrec, TypePubrel, TypePubcomp or TypeUnsuback
 	PacketID uint16 // as sent; 0 is not rejected, it matches nothing in flight
+	// ReasonCode and Props are MQTT 5.0 only: DecodeV fills them at level 5
+	// (0x00 and empty when the packet leaves them out); Decode and Append
+	// ignore them.
+	ReasonCode ReasonCode
+	Props      Properties
 }
 
 // ackFlags gives the fixed-header flags of each acknowledgement type; 0xff

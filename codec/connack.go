@@ -14,8 +14,9 @@ const (
 
 // Connack is a CONNACK packet [MQTT-3.2].
 type Connack struct {
-	SessionPresent bool // only with ReturnCode Accepted [MQTT-3.2.2-4]
-	ReturnCode     byte // Accepted or one of the Refused codes
+	SessionPresent bool       // only with ReturnCode Accepted [MQTT-3.2.2-4]
+	ReturnCode     byte       // Accepted or one of the Refused codes; in MQTT 5.0 a ReasonCode
+	Props          Properties // MQTT 5.0 only: DecodeV fills it at level 5
 }
 
 // Decode decodes the CONNACK packet at the start of b. It returns the size of

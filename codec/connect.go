@@ -20,19 +20,23 @@ const (
 // must outlive it.
 type Connect struct {
 	ProtocolName  []byte // "MQTT" (level 4) or "MQIsdp" (level 3)
-	ProtocolLevel byte   // 4 for MQTT 3.1.1, 3 for MQTT 3.1
-	CleanSession  bool
+	ProtocolLevel byte   // 4 for MQTT 3.1.1, 3 for MQTT 3.1, 5 for MQTT 5.0
+	CleanSession  bool   // Clean Start in MQTT 5.0
 	WillFlag      bool
 	WillQoS       byte // 0, 1 or 2; 0 unless WillFlag
 	WillRetain    bool // false unless WillFlag
 	UsernameFlag  bool
-	PasswordFlag  bool   // never set without UsernameFlag
+	PasswordFlag  bool   // never set without UsernameFlag, except in MQTT 5.0
 	KeepAlive     uint16 // seconds; 0 turns keep-alive off
 	ClientID      []byte // may be empty or long: the broker decides [MQTT-3.1.3-6]
 	WillTopic     []byte // a valid topic name when WillFlag, else nil
 	WillMessage   []byte // binary, when WillFlag
 	Username      []byte // when UsernameFlag
 	Password      []byte // binary, when PasswordFlag; never log it
+	// Props and WillProps hold the MQTT 5.0 properties and will properties,
+	// filled by DecodeV for a level 5 CONNECT and written by AppendConnect
+	// when ProtocolLevel is 5.
+	Props, WillProps Properties
 }
 
 // Decode decodes the CONNECT packet at the start of b. It returns the size of
@@ -174,9 +178,14 @@ func (p *Connect) decodePayload(r *reader) (err error) {
 // AppendConnect appends p encoded as a CONNECT packet to dst and returns the
 // extended buffer. The flags come from p's boolean fields and WillQoS, and
 // decide which payload fields are written. An empty ProtocolName means "MQTT";
-// a ProtocolLevel of 0 means 4 for "MQTT" and 3 for "MQIsdp". It does not
-// validate p, and panics if a field is longer than 65535 bytes.
+// a ProtocolLevel of 0 means 4 for "MQTT" and 3 for "MQIsdp". A
+// ProtocolLevel of 5 writes an MQTT 5.0 CONNECT named "MQTT", with Props and,
+// with a will, WillProps. It does not validate p, and panics if a field is
+// longer than 65535 bytes.
 func AppendConnect(dst []byte, p *Connect) []byte {
+	if p.ProtocolLevel == ProtocolLevel5 {
+		return appendConnect5(dst, p)
+	}
 	name := p.ProtocolName
 	if len(name) == 0 {
 		name = []byte(ProtocolName311)
@@ -235,5 +244,5 @@ func (p *Connect) Equal(q *Connect) bool {
 		p.PasswordFlag == q.PasswordFlag && p.KeepAlive == q.KeepAlive &&
 		bytes.Equal(p.ClientID, q.ClientID) && bytes.Equal(p.WillTopic, q.WillTopic) &&
 		bytes.Equal(p.WillMessage, q.WillMessage) && bytes.Equal(p.Username, q.Username) &&
-		bytes.Equal(p.Password, q.Password)
+		bytes.Equal(p.Password, q.Password) && p.Props.Equal(&q.Props) && p.WillProps.Equal(&q.WillProps)
 }

@@ -36,6 +36,10 @@ type Error struct {
 	// does not set (Frame's maxSize) and for calling a decoder on another type.
 	Rule string
 	Err  error // ErrMalformed, ErrProtocol or ErrTooLarge
+	// Reason is the MQTT 5.0 reason code to send for this error when a
+	// decoder knows a more specific one than ReasonFor derives from Err
+	// (0x90 Topic Name invalid, 0x94 Topic Alias invalid, ...); 0 otherwise.
+	Reason ReasonCode
 }
 
 // Error renders e as

@@ -27,7 +27,7 @@ func TestErrorText(t *testing.T) {
 		{"5-byte remaining length", "30 8080808001", decodePublish,
 			"codec: PUBLISH remaining length at byte 1: continuation bit set in byte 4, want at most 4 bytes [MQTT-2.2.3]"},
 		{"reserved type", "f0 00", decodeAck,
-			"codec: RESERVED packet type at byte 0: reserved type 15, want 1 to 14 [MQTT-2.2.1]"},
+			"codec: AUTH packet type at byte 0: reserved type 15, want 1 to 14 [MQTT-2.2.1]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.decode(unhex(t, tc.frame))

@@ -44,3 +44,27 @@ func ExampleError() {
 	// MQTT-3.3.2-2 true
 	// codec: PUBLISH topic name at byte 2: wildcard '+' in "sensors/+/temp" [MQTT-3.3.2-2]
 }
+
+// An MQTT 5.0 connection: frame and decode at level 5, and send the reason
+// code ReasonFor gives when a packet is rejected.
+func ExamplePublish_DecodeV() {
+	// PUBLISH QoS 0 "a/b", properties: user property trace=1, topic alias 1; payload "hi".
+	buf, _ := hex.DecodeString("3016" + "0003612f62" + "0e" + "2600057472616365000131" + "230001" + "6869")
+	n, err := codec.FrameV(buf, 1<<20, 5)
+	if err != nil || n == 0 {
+		return
+	}
+	var p codec.Publish
+	if _, err := p.DecodeV(buf[:n], 5); err != nil {
+		fmt.Println(codec.ReasonFor(err))
+		return
+	}
+	fmt.Printf("topic %q alias %d user %s=%s payload %q\n", p.TopicName, p.Props.TopicAlias, p.Props.User[0].Key, p.Props.User[0].Value, p.Payload)
+
+	bad, _ := hex.DecodeString("3007" + "000161" + "03" + "230000") // topic alias 0
+	_, err = p.DecodeV(bad, 5)
+	fmt.Printf("%#02x %v\n", byte(codec.ReasonFor(err)), codec.ReasonFor(err))
+	// Output:
+	// topic "a/b" alias 1 user trace=1 payload "hi"
+	// 0x94 Topic Alias invalid
+}

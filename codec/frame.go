@@ -25,12 +25,15 @@ func PacketType(b []byte) Type { return Type(b[0] >> 4) }
 // (ErrTooLarge). maxSize <= 0 means MaxPacketSize. Frame reads at most the
 // first 5 bytes of buf and does not allocate; it does not look at the flags or
 // the content, which the decoders check.
-func Frame(buf []byte, maxSize int) (n int, err error) {
+func Frame(buf []byte, maxSize int) (n int, err error) { return frame(buf, maxSize, false) }
+
+// frame is Frame, accepting type 15 (AUTH) when auth is true.
+func frame(buf []byte, maxSize int, auth bool) (n int, err error) {
 	if len(buf) == 0 {
 		return 0, nil
 	}
 	t := PacketType(buf)
-	if t == TypeReserved || t == TypeReserved15 {
+	if t == TypeReserved || (t == TypeReserved15 && !auth) {
 		return 0, reservedType(t)
 	}
 	rem, hdr, err := remainingLength(buf)

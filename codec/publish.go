@@ -16,6 +16,9 @@ type Publish struct {
 	TopicName []byte // valid topic name: no wildcards, not empty
 	PacketID  uint16 // non-zero for QoS 1 and 2, 0 for QoS 0
 	Payload   []byte // application message, may be empty; never log it
+	// Props holds the MQTT 5.0 properties; DecodeV fills it at level 5,
+	// Decode leaves it alone and AppendPublish ignores it.
+	Props Properties
 }
 
 // Decode decodes the PUBLISH packet at the start of b. It returns the size of
@@ -97,9 +100,12 @@ func PublishSize(qos byte, topicLen, payloadLen int) int {
 }
 
 // Clone returns a copy of p whose TopicName and Payload share one new
-// allocation instead of the decoded buffer.
+// allocation instead of the decoded buffer; non-empty Props are cloned too.
 func (p *Publish) Clone() Publish {
 	q := *p
+	if !p.Props.Empty() || len(p.Props.Raw) > 0 {
+		q.Props = p.Props.Clone()
+	}
 	buf := make([]byte, 0, len(p.TopicName)+len(p.Payload))
 	buf = append(buf, p.TopicName...)
 	buf = append(buf, p.Payload...)
@@ -108,10 +114,11 @@ func (p *Publish) Clone() Publish {
 	return q
 }
 
-// Equal reports whether p and q hold the same fields, comparing bytes.
+// Equal reports whether p and q hold the same fields, comparing bytes and
+// properties (Properties.Equal).
 func (p *Publish) Equal(q *Publish) bool {
 	return p.Dup == q.Dup && p.QoS == q.QoS && p.Retain == q.Retain && p.PacketID == q.PacketID &&
-		bytes.Equal(p.TopicName, q.TopicName) && bytes.Equal(p.Payload, q.Payload)
+		bytes.Equal(p.TopicName, q.TopicName) && bytes.Equal(p.Payload, q.Payload) && p.Props.Equal(&q.Props)
 }
 
 func zeroPacketID(t Type, off int) error {

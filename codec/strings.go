@@ -150,3 +150,28 @@ func bytesCount(n int) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// u32 reads a big-endian four-byte integer [MQTT5-1.5.3].
+func (r *reader) u32(field string) (uint32, error) {
+	if r.left() < 4 {
+		return 0, r.short(field, r.off, 4)
+	}
+	b := r.b[r.off:]
+	r.off += 4
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), nil
+}
+
+// varInt reads a variable byte integer of at most 4 bytes [MQTT5-1.5.5]. A
+// longer one is malformed; a non-minimal one is accepted, as Frame accepts
+// it in the remaining length.
+func (r *reader) varInt(field string) (int, error) {
+	v, size, ok := varIntAt(r.b[r.off:])
+	if !ok {
+		if r.left() >= 4 {
+			return 0, malformed(r.t, field, r.off, "continuation bit set in byte 4, want at most 4 bytes", "MQTT5-1.5.5")
+		}
+		return 0, r.short(field, r.off, r.left()+1)
+	}
+	r.off += size
+	return v, nil
+}

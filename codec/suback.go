@@ -13,9 +13,11 @@ const SubackFailure byte = 0x80
 type Suback struct {
 	PacketID uint16
 	// ReturnCodes has one code per filter of the SUBSCRIBE, in order: the
-	// granted QoS or SubackFailure. After Decode it is a view into the
+	// granted QoS or SubackFailure (in MQTT 5.0 a ReasonCode). After Decode
+	// it is a view into the
 	// decoded buffer.
 	ReturnCodes []byte
+	Props       Properties // MQTT 5.0 only: DecodeV fills it at level 5
 }
 
 // Decode decodes the SUBACK packet at the start of b. It returns the size of

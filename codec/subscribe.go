@@ -13,6 +13,11 @@ const subscribeFlags = 0x02
 type Subscription struct {
 	TopicFilter []byte // not empty, well-formed UTF-8; its syntax is unchecked
 	QoS         byte   // 0, 1 or 2
+	// The other subscription options are MQTT 5.0 only [MQTT5-3.8.3.1]:
+	// false and 0 at level 4.
+	NoLocal           bool // never deliver the subscriber's own messages
+	RetainAsPublished bool // keep the RETAIN flag of forwarded messages
+	RetainHandling    byte // 0 send retained, 1 only for a new subscription, 2 never
 }
 
 // Subscribe is a SUBSCRIBE packet [MQTT-3.8]. After Decode the topic filters
@@ -21,6 +26,7 @@ type Subscription struct {
 type Subscribe struct {
 	PacketID uint16         // non-zero
 	Filters  []Subscription // at least one after Decode
+	Props    Properties     // MQTT 5.0 only: DecodeV fills it at level 5
 }
 
 // Decode decodes the SUBSCRIBE packet at the start of b, truncating p.Filters

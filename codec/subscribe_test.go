@@ -45,7 +45,7 @@ func TestSubscribeRoundTrip(t *testing.T) {
 	if _, err := p.Decode(b); err != nil {
 		t.Fatalf("got %v, want nil", err)
 	}
-	want := []codec.Subscription{{[]byte("a"), 0}, {[]byte("a/+"), 1}, {[]byte("#"), 2}, {[]byte("$SYS/#"), 0}}
+	want := []codec.Subscription{{TopicFilter: []byte("a")}, {TopicFilter: []byte("a/+"), QoS: 1}, {TopicFilter: []byte("#"), QoS: 2}, {TopicFilter: []byte("$SYS/#")}}
 	if p.PacketID != 10 || len(p.Filters) != len(want) {
 		t.Fatalf("got id %d and %d filters, want 10 and %d", p.PacketID, len(p.Filters), len(want))
 	}

@@ -23,12 +23,15 @@ const (
 	TypePingreq     Type = 12
 	TypePingresp    Type = 13
 	TypeDisconnect  Type = 14
-	TypeReserved15  Type = 15 // forbidden
+	TypeReserved15  Type = 15 // forbidden in MQTT 3.1.1
+	// TypeAuth is MQTT 5.0's AUTH [MQTT5-3.15], the type that 3.1.1 reserves.
+	TypeAuth Type = 15
 )
 
 var typeNames = [16]string{"RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC",
 	"PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ",
-	"PINGRESP", "DISCONNECT", "RESERVED"}
+	"PINGRESP", "DISCONNECT", "AUTH"}
 
-// String returns the spec's upper-case name of t, such as "PUBLISH".
+// String returns the spec's upper-case name of t, such as "PUBLISH"; 15 is
+// "AUTH", its MQTT 5.0 name, and 0 "RESERVED".
 func (t Type) String() string { return typeNames[t&0x0f] }

@@ -5,8 +5,9 @@ import "slices"
 // Unsubscribe is an UNSUBSCRIBE packet [MQTT-3.10]. After Decode the topic
 // filters are views into the decoded buffer, valid as long as that buffer.
 type Unsubscribe struct {
-	PacketID     uint16   // non-zero
-	TopicFilters [][]byte // at least one after Decode; not empty, well-formed UTF-8
+	PacketID     uint16     // non-zero
+	TopicFilters [][]byte   // at least one after Decode; not empty, well-formed UTF-8
+	Props        Properties // MQTT 5.0 only: DecodeV fills it at level 5
 }
 
 // Decode decodes the UNSUBSCRIBE packet at the start of b, truncating
