@@ -16,8 +16,8 @@ type ConnMeta struct {
 	Address         string // remote ip:port
 	ProtocolVersion byte   // 3 or 4
 	KeepAlive       uint16 // seconds
-	CleanSession    bool  // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
-	SessionExpiry   int64 // seconds the session outlives this connection; 0 ends it with the connection
+	CleanSession    bool   // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
+	SessionExpiry   int64  // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
@@ -71,40 +71,41 @@ type Session[C any] struct {
 
 	reg *Registry[C] // immutable: the registry the session belongs to
 
+	// The fields below are ordered by size, so that the struct has no
+	// padding holes: one Session per client, fleets of them.
 	expiry         atomic.Int64 // seconds the session outlives its connection; set by Attach and SetExpiry
 	createTime     atomic.Int64 // epoch ms
 	connectTime    atomic.Int64
 	disconnectTime atomic.Int64
 	lastActivity   atomic.Int64
-	connected      atomic.Bool
 	connections    atomic.Uint64
+	queueDropped   atomic.Uint64
 	meta           atomic.Pointer[ConnMeta]
 	last           atomic.Pointer[disconnect]
 	subs           atomic.Pointer[[]Subscription] // copy-on-write, written by the owning loop
 	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
+	owner          atomic.Pointer[C]              // attached connection; written under mu
+	connected      atomic.Bool
 	queueLen       atomic.Int32
-	queueDropped   atomic.Uint64
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
-
-	owner atomic.Pointer[C] // attached connection; written under mu
 
 	mu      sync.Mutex
 	claim   *C     // connection taking the session over; guarded by mu
 	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
-	removed bool   // deleted from the registry; guarded by mu
-	durable bool   // persisted to the Store (CleanSession 0); guarded by mu
-	fresh   bool   // never attached: a CONNECT finds no session present; guarded by mu
 	nextSeq uint64 // Seq of the next queued message; guarded by mu
 
 	// loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a claim): touched only by the Loop-only methods.
 	loop struct {
-		nextPacketID uint16
 		inflight     []Inflight          // in the order sent
 		released     int                 // entries of inflight with Released set
 		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+		nextPacketID uint16
 	}
+	removed bool // deleted from the registry; guarded by mu
+	durable bool // persisted to the Store (CleanSession 0); guarded by mu
+	fresh   bool // never attached: a CONNECT finds no session present; guarded by mu
 }
 
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {

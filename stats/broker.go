@@ -103,7 +103,9 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 // merge adds o's counts into c; c must be private to the caller.
 func (c *Counters) merge(o *Counters) {
 	c.bytes.Add(o.bytes.Load())
-	for i := range c.n {
-		c.n[i].Add(o.n[i].Load())
+	for i := range numSlots {
+		if v := o.count(i); v != 0 {
+			c.addSlot(i, v)
+		}
 	}
 }
