@@ -41,13 +41,13 @@ func (c *Conn) handleConnect(frame []byte) {
 		return
 	}
 	c.meta = &session.ConnMeta{Address: c.addr, ProtocolVersion: p.ProtocolLevel, KeepAlive: p.KeepAlive,
-		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener}
+		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener()}
 	if !p.CleanSession { // a 3.1.1 persistent session is kept for -session-expiry
 		c.meta.SessionExpiry = int64(c.e.cfg.SessionExpiry / time.Second)
 	}
-	if c.tlsCN != "" && !p.UsernameFlag {
+	if cn := c.tlsCN(); cn != "" && !p.UsernameFlag {
 		// A verified client certificate names the user (mutual TLS).
-		c.meta.Username, c.meta.Authenticated = c.tlsCN, true
+		c.meta.Username, c.meta.Authenticated = cn, true
 	}
 	if p.WillFlag {
 		c.will = session.NewMessage(p.WillTopic, p.WillMessage, p.WillQoS, p.WillRetain)
