@@ -178,39 +178,52 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 	s.syncLoopGauges()
 }
 
+// connectedAt records the attachment of a connection described by m at
+// now. Its connect event is not stored in the history while it lasts: it
+// is (connectTime, m.Address), which Info adds, so a connected client that
+// never disconnected holds no history slice at all.
 func (s *Session[C]) connectedAt(m *ConnMeta, now int64) {
 	s.meta.Store(m)
 	s.connectTime.Store(now)
 	s.lastActivity.Store(now)
 	s.connections.Add(1)
 	s.connected.Store(true)
-	s.addEventLocked(Event{Time: now, Connected: true, Address: m.Address})
 }
 
-// disconnectedLocked records the end of the attached connection at now.
+// disconnectedLocked records the end of the attached connection at now:
+// its connect and disconnect events go into the history together.
+// connected is cleared before the history grows, and Info reads the
+// history before connected, so a reader never sees a connect event twice.
 // The caller holds mu.
 func (s *Session[C]) disconnectedLocked(r Reason, detail string, now int64) {
 	s.disconnectTime.Store(now)
 	s.last.Store(&disconnect{r, detail})
-	s.connected.Store(false)
+	wasConnected := s.connected.Swap(false)
 	addr := ""
 	if m := s.meta.Load(); m != nil {
 		addr = m.Address
 	}
-	s.addEventLocked(Event{Time: now, Address: addr, Reason: r, Detail: detail})
+	d := Event{Time: now, Address: addr, Reason: r, Detail: detail}
+	if wasConnected {
+		s.addEventsLocked(Event{Time: s.connectTime.Load(), Connected: true, Address: addr}, d)
+	} else {
+		s.addEventsLocked(d)
+	}
 }
 
-func (s *Session[C]) addEventLocked(e Event) {
+// addEventsLocked appends es to the history, keeping the last historyMax
+// events.
+func (s *Session[C]) addEventsLocked(es ...Event) {
 	var h []Event
 	if p := s.history.Load(); p != nil {
 		h = *p
 	}
-	if len(h) >= historyMax {
-		h = h[len(h)-historyMax+1:]
+	if len(h)+len(es) > historyMax {
+		h = h[min(len(h), len(h)+len(es)-historyMax):]
 	}
-	nh := make([]Event, len(h), len(h)+1)
+	nh := make([]Event, len(h), len(h)+len(es))
 	copy(nh, h)
-	nh = append(nh, e)
+	nh = append(nh, es...)
 	s.history.Store(&nh)
 }
 
@@ -363,8 +376,22 @@ func (s *Session[C]) Info(dst *Info) {
 	if d := s.last.Load(); d != nil {
 		dst.DisconnectReason, dst.DisconnectDetail = d.reason, d.detail
 	}
+	var h []Event
 	if p := s.history.Load(); p != nil {
-		hist = append(hist, *p...)
+		h = *p
+	}
+	if s.connected.Load() { // after the history: see disconnectedLocked
+		if len(h) >= historyMax {
+			h = h[1:]
+		}
+		hist = append(hist, h...)
+		addr := ""
+		if m := s.meta.Load(); m != nil {
+			addr = m.Address
+		}
+		hist = append(hist, Event{Time: s.connectTime.Load(), Connected: true, Address: addr})
+	} else {
+		hist = append(hist, h...)
 	}
 	dst.History = hist
 }
