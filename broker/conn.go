@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
@@ -28,24 +29,23 @@ type Conn struct {
 	t    Transport // its Listener and TLSCommonName (transportInfo) are read at CONNECT
 	addr string    // immutable
 
-	openedAt     int64        // unix ns, immutable
-	lastActivity atomic.Int64 // unix ns of the last input; read by the ticker
-	keepAlive    atomic.Int64 // keep-alive from CONNECT in ns, 0 for none; read by the ticker
-	gotConnect   atomic.Bool  // a CONNECT was decoded; read by the ticker
-	pumpPending  atomic.Bool  // a pump request is in some loop's batch
+	openedAt     int64         // unix ns, immutable
+	lastActivity atomic.Int64  // unix ns of the last input; read by the ticker
+	keepAlive    atomic.Uint32 // see setKeepAlive; read by the ticker
+	pumpPending  atomic.Bool   // a pump request is in some loop's batch
 	closeReason  atomic.Uint32
 	setIdx       int32 // position in its connSet shard; guarded by that shard's lock
 
 	// Loop-owned.
 	sent0       uint32 // QoS 0 PUBLISHes appended to out this round, not yet in sess.Counters (see countSent0)
 	sent0Bytes  uint32 // their bytes: at most -max-outbound (1 GiB) per round
+	connectSize uint32 // bytes of the CONNECT frame, counted once attached
 	state       connState
 	touched     bool
 	needPump    bool
 	sess        *clientSession
 	meta        *session.ConnMeta
 	will        *session.Message
-	connectSize int // bytes of the CONNECT frame, counted once attached
 	out         []byte
 	perms       Permissions // nil without an Authorizer
 	permsGen    uint64      // Authorizer generation perms came from
@@ -58,6 +58,23 @@ type heldAcks struct {
 	buf     []byte
 	ticket  uint64 // store ticket the acks wait for
 	waiting bool   // a WhenDurable callback is registered
+}
+
+// setKeepAlive records that a CONNECT was decoded, with a keep-alive of
+// seconds (0: none). Both share one word, milliseconds plus one, 0 before
+// the CONNECT. Loop-only.
+func (c *Conn) setKeepAlive(seconds uint16) {
+	c.keepAlive.Store(uint32(seconds)*1000 + 1)
+}
+
+// keepAliveState returns the keep-alive in nanoseconds (0 for none) and
+// whether a CONNECT was decoded. Safe for concurrent use.
+func (c *Conn) keepAliveState() (ns int64, gotConnect bool) {
+	v := c.keepAlive.Load()
+	if v == 0 {
+		return 0, false
+	}
+	return int64(v-1) * int64(time.Millisecond), true
 }
 
 // listener returns the name of the listener c came through. Safe for

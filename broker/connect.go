@@ -54,9 +54,8 @@ func (c *Conn) handleConnect(frame []byte) {
 		c.meta.WillTopic = string(p.WillTopic)
 		c.meta.Will = c.will
 	}
-	c.keepAlive.Store(int64(p.KeepAlive) * int64(time.Second))
-	c.gotConnect.Store(true)
-	c.connectSize = len(frame)
+	c.setKeepAlive(p.KeepAlive)
+	c.connectSize = uint32(len(frame))
 	if c.e.auth != nil {
 		c.authenticate(p, id)
 		return
@@ -144,7 +143,7 @@ func (c *Conn) finishConnect() {
 		c.e.stats.Subscriptions.Add(-1)
 	}
 	c.state = stateConnected
-	s.Counters.Received.Add(codec.TypeConnect, 0, c.connectSize)
+	s.Counters.Received.Add(codec.TypeConnect, 0, int(c.connectSize))
 	c.ls.st.Connects.Add(1)
 	c.writeConnack(a.Present, connAccepted) // [MQTT-3.2.0-1]
 	c.resend(a.Resend)

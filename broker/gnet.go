@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -80,13 +81,24 @@ func (t *gnetTransport) Write(b []byte) error {
 }
 func (t *gnetTransport) OutboundBuffered() int { return t.c.OutboundBuffered() }
 func (t *gnetTransport) Close()                { _ = t.c.Close() }
-// RemoteAddr formats gnet's address of the peer; the engine asks once, in
-// Open, on the connection's loop.
+
+// RemoteAddr formats gnet's address of the peer as ip:port, allocating
+// only the string (net.TCPAddr.String builds the IP's text first); the
+// engine asks once, in Open, on the connection's loop.
 func (t *gnetTransport) RemoteAddr() string {
-	if ra := t.c.RemoteAddr(); ra != nil {
+	switch ra := t.c.RemoteAddr().(type) {
+	case nil:
+		return ""
+	case *net.TCPAddr:
+		ap := ra.AddrPort()
+		if !ap.IsValid() {
+			return ra.String()
+		}
+		var b [64]byte
+		return string(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b[:0]))
+	default:
 		return ra.String()
 	}
-	return ""
 }
 
 // NewServer returns a server for e; Start begins listening on e's
