@@ -103,8 +103,10 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 // merge adds o's counts into c; c must be private to the caller.
 func (c *Counters) merge(o *Counters) {
 	c.bytes.Add(o.bytes.Load())
-	for i := range numSlots {
-		if v := o.count(i); v != 0 {
+	var n [numSlots]uint64
+	o.load(&n)
+	for i, v := range n {
+		if v != 0 {
 			c.addSlot(i, v)
 		}
 	}

@@ -127,6 +127,20 @@ func (c *Counters) addSlot(i int, n uint64) {
 	tb[i].Add(n)
 }
 
+// load adds every slot's count to n.
+func (c *Counters) load(n *[numSlots]uint64) {
+	if tb := c.table.Load(); tb != nil {
+		for i := range tb {
+			n[i] += tb[i].Load()
+		}
+	}
+	for k := range c.inline {
+		if v := c.inline[k].Load(); v != 0 {
+			n[v>>tagShift-1] += v & countMask
+		}
+	}
+}
+
 // count returns slot i's count.
 func (c *Counters) count(i int) uint64 {
 	var n uint64
@@ -192,8 +206,10 @@ type Snapshot struct {
 func (c *Counters) Snapshot(dst *Snapshot) {
 	dst.Bytes = c.bytes.Load()
 	dst.Items = dst.Items[:0]
-	for i := range numSlots {
-		if v := c.count(i); v != 0 {
+	var n [numSlots]uint64
+	c.load(&n)
+	for i, v := range n {
+		if v != 0 {
 			dst.Items = append(dst.Items, Item{Type: slotKey[i].t, QoS: slotKey[i].qos, Count: v})
 		}
 	}
