@@ -21,7 +21,7 @@ const (
 
 // Conn is one client network connection. Its fields other than the atomics
 // belong to its loop. Fields are ordered by size, without padding holes: an
-// idle connection costs this struct (192 bytes) plus its session, and
+// idle connection costs this struct (176 bytes) plus its session, and
 // rarely needed state (held acks) lives behind a pointer.
 type Conn struct {
 	e    *Engine
@@ -354,6 +354,9 @@ func (c *Conn) waitDurable() {
 // Loop-only.
 func (c *Conn) releaseHeld(t uint64, err error) {
 	h := c.held
+	if h == nil {
+		return // dropped when the connection closed
+	}
 	h.waiting = false
 	if c.state != stateConnected {
 		c.held = nil
