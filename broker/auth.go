@@ -93,7 +93,7 @@ func (e *Engine) check(j authJob) {
 		clear(j.password)
 		return
 	}
-	code, user, proven := e.auth.Authenticate(j.id, j.username, j.password, j.hasUser, j.hasPass, c.tlsCN)
+	code, user, proven := e.auth.Authenticate(j.id, j.username, j.password, j.hasUser, j.hasPass, c.tlsCN())
 	clear(j.password)
 	c.ls.loop.Execute(func() {
 		c.afterAuth(j.id, code, user, proven)

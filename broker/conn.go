@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
@@ -19,39 +20,79 @@ const (
 )
 
 // Conn is one client network connection. Its fields other than the atomics
-// belong to its loop.
+// belong to its loop. Fields are ordered by size, without padding holes: an
+// idle connection costs this struct (176 bytes) plus its session, and
+// rarely needed state (held acks) lives behind a pointer.
 type Conn struct {
 	e    *Engine
 	ls   *loopState
-	t    Transport
-	addr string // immutable
-	// listener and tlsCN describe the transport; immutable.
-	listener string
-	tlsCN    string
+	t    Transport // its Listener and TLSCommonName (transportInfo) are read at CONNECT
+	addr string    // immutable
 
-	openedAt     int64        // unix ns, immutable
-	lastActivity atomic.Int64 // unix ns of the last input; read by the ticker
-	keepAlive    atomic.Int64 // keep-alive from CONNECT in ns, 0 for none; read by the ticker
-	gotConnect   atomic.Bool  // a CONNECT was decoded; read by the ticker
-	pumpPending  atomic.Bool  // a pump request is in some loop's batch
+	openedAt     int64         // unix ns, immutable
+	lastActivity atomic.Int64  // unix ns of the last input; read by the ticker
+	keepAlive    atomic.Uint32 // see setKeepAlive; read by the ticker
+	pumpPending  atomic.Bool   // a pump request is in some loop's batch
 	closeReason  atomic.Uint32
+	setIdx       int32 // position in its connSet shard; guarded by that shard's lock
 
 	// Loop-owned.
+	sent0       uint32 // QoS 0 PUBLISHes appended to out this round, not yet in sess.Counters (see countSent0)
+	sent0Bytes  uint32 // their bytes: at most -max-outbound (1 GiB) per round
+	connectSize uint32 // bytes of the CONNECT frame, counted once attached
 	state       connState
+	touched     bool
+	needPump    bool
 	sess        *clientSession
 	meta        *session.ConnMeta
 	will        *session.Message
-	connectSize int // bytes of the CONNECT frame, counted once attached
 	out         []byte
-	touched     bool
-	needPump    bool
-	sent0       uint32      // QoS 0 PUBLISHes appended to out this round, not yet in sess.Counters (see countSent0)
-	sent0Bytes  uint32      // their bytes: at most -max-outbound (1 GiB) per round
 	perms       Permissions // nil without an Authorizer
 	permsGen    uint64      // Authorizer generation perms came from
-	held        []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
-	heldTicket  uint64      // store ticket the held acks wait for
-	heldWaiting bool        // a WhenDurable callback is registered for the held acks
+	held        *heldAcks   // nil until an ack must wait for the store (-fsync always)
+}
+
+// heldAcks are acks waiting until the messages they acknowledge are durable
+// (-fsync always). Loop-owned.
+type heldAcks struct {
+	buf     []byte
+	ticket  uint64 // store ticket the acks wait for
+	waiting bool   // a WhenDurable callback is registered
+}
+
+// setKeepAlive records that a CONNECT was decoded, with a keep-alive of
+// seconds (0: none). Both share one word, milliseconds plus one, 0 before
+// the CONNECT. Loop-only.
+func (c *Conn) setKeepAlive(seconds uint16) {
+	c.keepAlive.Store(uint32(seconds)*1000 + 1)
+}
+
+// keepAliveState returns the keep-alive in nanoseconds (0 for none) and
+// whether a CONNECT was decoded. Safe for concurrent use.
+func (c *Conn) keepAliveState() (ns int64, gotConnect bool) {
+	v := c.keepAlive.Load()
+	if v == 0 {
+		return 0, false
+	}
+	return int64(v-1) * int64(time.Millisecond), true
+}
+
+// listener returns the name of the listener c came through. Safe for
+// concurrent use: a transport's listener and certificate never change.
+func (c *Conn) listener() string {
+	if ti, ok := c.t.(transportInfo); ok {
+		return ti.Listener()
+	}
+	return "tcp"
+}
+
+// tlsCN returns the common name of c's verified client certificate, "" for
+// none. Safe for concurrent use, like listener.
+func (c *Conn) tlsCN() string {
+	if ti, ok := c.t.(transportInfo); ok {
+		return ti.TLSCommonName()
+	}
+	return ""
 }
 
 // OnTraffic processes the input buffered in the transport. It reports
@@ -279,10 +320,15 @@ func (c *Conn) pump() {
 // later ack of the connection, keeping acks in order [MQTT-4.6.0-2].
 // Loop-only.
 func (c *Conn) writeAck(pkt []byte, before uint64) {
-	if c.e.syncAcks && (len(c.held) > 0 || c.ls.ticket > before && c.ls.ticket > c.e.store.Durable()) {
-		c.held = append(c.held, pkt...)
-		c.heldTicket = max(c.heldTicket, c.ls.ticket)
-		if !c.heldWaiting {
+	if c.e.syncAcks && (c.held != nil && len(c.held.buf) > 0 || c.ls.ticket > before && c.ls.ticket > c.e.store.Durable()) {
+		h := c.held
+		if h == nil {
+			h = &heldAcks{}
+			c.held = h
+		}
+		h.buf = append(h.buf, pkt...)
+		h.ticket = max(h.ticket, c.ls.ticket)
+		if !h.waiting {
 			c.ls.heldConns = append(c.ls.heldConns, c)
 		}
 		return
@@ -292,11 +338,12 @@ func (c *Conn) writeAck(pkt []byte, before uint64) {
 
 // waitDurable registers for the held acks' ticket. Loop-only.
 func (c *Conn) waitDurable() {
-	if c.heldWaiting || len(c.held) == 0 {
+	h := c.held
+	if h == nil || h.waiting || len(h.buf) == 0 {
 		return
 	}
-	c.heldWaiting = true
-	t := c.heldTicket
+	h.waiting = true
+	t := h.ticket
 	c.e.store.WhenDurable(t, func(err error) { c.ls.loop.Execute(func() { c.releaseHeld(t, err) }) })
 }
 
@@ -306,23 +353,27 @@ func (c *Conn) waitDurable() {
 // again on a new connection: nothing is acknowledged that is not stored.
 // Loop-only.
 func (c *Conn) releaseHeld(t uint64, err error) {
-	c.heldWaiting = false
+	h := c.held
+	if h == nil {
+		return // dropped when the connection closed
+	}
+	h.waiting = false
 	if c.state != stateConnected {
 		c.held = nil
 		return
 	}
 	if err != nil {
-		c.held, c.heldTicket = nil, 0
+		c.held = nil
 		c.closeWith(session.ReasonStoreError, err.Error(), true)
 		return
 	}
-	if c.heldTicket <= t {
-		c.out = append(c.out, c.held...)
-		c.held = c.held[:0]
-		c.heldTicket = 0
+	if h.ticket <= t {
+		c.out = append(c.out, h.buf...)
+		h.buf = h.buf[:0]
+		h.ticket = 0
 	}
 	c.ls.touch(c)
-	if len(c.held) > 0 {
+	if len(h.buf) > 0 {
 		c.ls.heldConns = append(c.ls.heldConns, c)
 	}
 	c.ls.flush()

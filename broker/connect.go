@@ -41,22 +41,21 @@ func (c *Conn) handleConnect(frame []byte) {
 		return
 	}
 	c.meta = &session.ConnMeta{Address: c.addr, ProtocolVersion: p.ProtocolLevel, KeepAlive: p.KeepAlive,
-		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener}
+		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener()}
 	if !p.CleanSession { // a 3.1.1 persistent session is kept for -session-expiry
 		c.meta.SessionExpiry = int64(c.e.cfg.SessionExpiry / time.Second)
 	}
-	if c.tlsCN != "" && !p.UsernameFlag {
+	if cn := c.tlsCN(); cn != "" && !p.UsernameFlag {
 		// A verified client certificate names the user (mutual TLS).
-		c.meta.Username, c.meta.Authenticated = c.tlsCN, true
+		c.meta.Username, c.meta.Authenticated = cn, true
 	}
 	if p.WillFlag {
 		c.will = session.NewMessage(p.WillTopic, p.WillMessage, p.WillQoS, p.WillRetain)
 		c.meta.WillTopic = string(p.WillTopic)
 		c.meta.Will = c.will
 	}
-	c.keepAlive.Store(int64(p.KeepAlive) * int64(time.Second))
-	c.gotConnect.Store(true)
-	c.connectSize = len(frame)
+	c.setKeepAlive(p.KeepAlive)
+	c.connectSize = uint32(len(frame))
 	if c.e.auth != nil {
 		c.authenticate(p, id)
 		return
@@ -144,7 +143,7 @@ func (c *Conn) finishConnect() {
 		c.e.stats.Subscriptions.Add(-1)
 	}
 	c.state = stateConnected
-	s.Counters.Received.Add(codec.TypeConnect, 0, c.connectSize)
+	s.Counters.Received.Add(codec.TypeConnect, 0, int(c.connectSize))
 	c.ls.st.Connects.Add(1)
 	c.writeConnack(a.Present, connAccepted) // [MQTT-3.2.0-1]
 	c.resend(a.Resend)

@@ -3,34 +3,64 @@ package broker
 import "sync"
 
 // connSet is the set of open connections, for the ticker and shutdown.
-// Sharded maps cost less memory per connection than a sync.Map entry and
-// keep CONNECT and close from contending on one lock.
+// Each shard is a slice of connections, and each connection knows its
+// position (Conn.setIdx), so removal swaps the last one into its place: 8
+// bytes a connection, against about 32 for an entry in a map keyed by
+// *Conn and more for a sync.Map entry. Shards keep CONNECT and close on
+// different loops from contending on one lock.
 type connSet struct {
 	shards [16]struct {
 		mu sync.Mutex
-		m  map[*Conn]struct{}
+		s  []*Conn
+		_  [32]byte // one shard per cache line
 	}
 }
 
 func (s *connSet) shard(c *Conn) int { return int(uint64(c.openedAt) % uint64(len(s.shards))) } // openedAt: immutable, nanoseconds
 
-// add inserts c. Safe for concurrent use.
+// add inserts c, which must not be in the set. Safe for concurrent use.
 func (s *connSet) add(c *Conn) {
 	sh := &s.shards[s.shard(c)]
 	sh.mu.Lock()
-	if sh.m == nil {
-		sh.m = make(map[*Conn]struct{})
-	}
-	sh.m[c] = struct{}{}
+	c.setIdx = int32(len(sh.s))
+	sh.s = append(sh.s, c)
 	sh.mu.Unlock()
 }
 
-// remove deletes c. Safe for concurrent use.
+// remove deletes c; removing a connection not in the set does nothing. A
+// shard that has shrunk to a quarter of its capacity is copied into a
+// smaller slice, so a storm of connections leaves no large slice behind.
+// Safe for concurrent use.
 func (s *connSet) remove(c *Conn) {
 	sh := &s.shards[s.shard(c)]
 	sh.mu.Lock()
-	delete(sh.m, c)
-	sh.mu.Unlock()
+	defer sh.mu.Unlock()
+	i := int(c.setIdx)
+	if i < 0 || i >= len(sh.s) || sh.s[i] != c {
+		return
+	}
+	last := len(sh.s) - 1
+	sh.s[i] = sh.s[last]
+	sh.s[i].setIdx = int32(i)
+	sh.s[last] = nil
+	sh.s = sh.s[:last]
+	c.setIdx = -1
+	if cap(sh.s) > 64 && len(sh.s) < cap(sh.s)/4 {
+		sh.s = append(make([]*Conn, 0, cap(sh.s)/2), sh.s...)
+	}
+}
+
+// len returns the number of connections in the set. Safe for concurrent
+// use.
+func (s *connSet) len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		n += len(sh.s)
+		sh.mu.Unlock()
+	}
+	return n
 }
 
 // each calls fn for every connection, holding one shard's lock at a time:
@@ -39,7 +69,7 @@ func (s *connSet) each(fn func(c *Conn)) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
-		for c := range sh.m {
+		for _, c := range sh.s {
 			fn(c)
 		}
 		sh.mu.Unlock()

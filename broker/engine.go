@@ -164,10 +164,7 @@ func (e *Engine) withForeignLoop(fn func(ls *loopState)) {
 // Open starts a connection from t on the loop h. The connection must hold
 // a slot from Admit, which its close gives back. Loop-only (h's loop).
 func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
-	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr(), listener: "tcp"}
-	if ti, ok := t.(transportInfo); ok {
-		c.listener, c.tlsCN = ti.Listener(), ti.TLSCommonName()
-	}
+	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr()}
 	now := e.now().UnixNano()
 	c.lastActivity.Store(now)
 	c.openedAt = now

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -61,11 +62,9 @@ func (gnetLogger) Fatalf(format string, a ...any) {
 	os.Exit(1)
 }
 
-// gnetTransport is a gnet connection as the Engine's Transport.
-type gnetTransport struct {
-	c    gnet.Conn
-	addr string
-}
+// gnetTransport is a gnet connection as the Engine's Transport: 16 bytes,
+// allocated once per connection (the address lives in Conn.addr only).
+type gnetTransport struct{ c gnet.Conn }
 
 func (t *gnetTransport) Peek() []byte {
 	b, _ := t.c.Peek(-1)
@@ -82,7 +81,25 @@ func (t *gnetTransport) Write(b []byte) error {
 }
 func (t *gnetTransport) OutboundBuffered() int { return t.c.OutboundBuffered() }
 func (t *gnetTransport) Close()                { _ = t.c.Close() }
-func (t *gnetTransport) RemoteAddr() string    { return t.addr }
+
+// RemoteAddr formats gnet's address of the peer as ip:port, allocating
+// only the string (net.TCPAddr.String builds the IP's text first); the
+// engine asks once, in Open, on the connection's loop.
+func (t *gnetTransport) RemoteAddr() string {
+	switch ra := t.c.RemoteAddr().(type) {
+	case nil:
+		return ""
+	case *net.TCPAddr:
+		ap := ra.AddrPort()
+		if !ap.IsValid() {
+			return ra.String()
+		}
+		var b [64]byte
+		return string(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).AppendTo(b[:0]))
+	default:
+		return ra.String()
+	}
+}
 
 // NewServer returns a server for e; Start begins listening on e's
 // Config.Listen.
@@ -200,11 +217,7 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if !h.e.Admit() {
 		return nil, gnet.Close // at -max-connections, or shutting down
 	}
-	addr := ""
-	if ra := c.RemoteAddr(); ra != nil {
-		addr = ra.String()
-	}
-	conn := h.e.Open(&gnetTransport{c: c, addr: addr}, h.loop(c.EventLoop()))
+	conn := h.e.Open(&gnetTransport{c: c}, h.loop(c.EventLoop()))
 	c.SetContext(conn)
 	return nil, gnet.None
 }

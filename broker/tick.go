@@ -53,12 +53,12 @@ func (e *Engine) trimPools() {
 func (e *Engine) checkConns(now time.Time) {
 	n := now.UnixNano()
 	e.conns.each(func(c *Conn) {
-		ka := c.keepAlive.Load()
+		ka, gotConnect := c.keepAliveState()
 		idle := n - c.lastActivity.Load()
 		switch {
 		case ka > 0 && idle > ka*3/2:
 			c.requestClose(session.ReasonKeepAlive)
-		case !c.gotConnect.Load() && n-c.openedAt > int64(e.cfg.ConnectTimeout):
+		case !gotConnect && n-c.openedAt > int64(e.cfg.ConnectTimeout):
 			c.requestClose(session.ReasonProtocolError) // no CONNECT in time
 		}
 	})

@@ -17,8 +17,8 @@ type ConnMeta struct {
 	ProtocolVersion byte   // 3, 4 or 5
 	ReceiveMaximum  uint16 // 5.0: QoS 1/2 deliveries the client takes at once; 0 for no limit of its own
 	KeepAlive       uint16 // seconds
-	CleanSession    bool  // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
-	SessionExpiry   int64 // seconds the session outlives this connection; 0 ends it with the connection
+	CleanSession    bool   // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
+	SessionExpiry   int64  // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
@@ -72,43 +72,44 @@ type Session[C any] struct {
 
 	reg *Registry[C] // immutable: the registry the session belongs to
 
+	// The fields below are ordered by size, so that the struct has no
+	// padding holes: one Session per client, fleets of them.
 	expiry         atomic.Int64 // seconds the session outlives its connection; set by Attach and SetExpiry
 	createTime     atomic.Int64 // epoch ms
 	connectTime    atomic.Int64
 	disconnectTime atomic.Int64
 	lastActivity   atomic.Int64
-	connected      atomic.Bool
 	connections    atomic.Uint64
+	queueDropped   atomic.Uint64
+	expired        atomic.Uint64
 	meta           atomic.Pointer[ConnMeta]
 	last           atomic.Pointer[disconnect]
 	subs           atomic.Pointer[[]Subscription] // copy-on-write, written by the owning loop
 	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
+	owner          atomic.Pointer[C]              // attached connection; written under mu
+	connected      atomic.Bool
 	queueLen       atomic.Int32
-	queueDropped   atomic.Uint64
-	expired        atomic.Uint64
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
-
-	owner atomic.Pointer[C] // attached connection; written under mu
 
 	mu      sync.Mutex
 	claim   *C     // connection taking the session over; guarded by mu
 	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
-	removed bool   // deleted from the registry; guarded by mu
-	durable bool   // persisted to the Store (CleanSession 0); guarded by mu
-	fresh   bool   // never attached: a CONNECT finds no session present; guarded by mu
 	nextSeq uint64 // Seq of the next queued message; guarded by mu
 
 	// loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a claim): touched only by the Loop-only methods.
 	loop struct {
-		nextPacketID uint16
 		inflight     []Inflight          // in the order sent
 		released     int                 // entries of inflight with Released set
 		window       int                 // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
 		countAll     bool                // 5.0: released entries count in window until PUBCOMP
 		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+		nextPacketID uint16
 	}
+	removed bool // deleted from the registry; guarded by mu
+	durable bool // persisted to the Store (CleanSession 0); guarded by mu
+	fresh   bool // never attached: a CONNECT finds no session present; guarded by mu
 }
 
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
@@ -185,39 +186,52 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 	s.syncLoopGauges()
 }
 
+// connectedAt records the attachment of a connection described by m at
+// now. Its connect event is not stored in the history while it lasts: it
+// is (connectTime, m.Address), which Info adds, so a connected client that
+// never disconnected holds no history slice at all.
 func (s *Session[C]) connectedAt(m *ConnMeta, now int64) {
 	s.meta.Store(m)
 	s.connectTime.Store(now)
 	s.lastActivity.Store(now)
 	s.connections.Add(1)
 	s.connected.Store(true)
-	s.addEventLocked(Event{Time: now, Connected: true, Address: m.Address})
 }
 
-// disconnectedLocked records the end of the attached connection at now.
+// disconnectedLocked records the end of the attached connection at now:
+// its connect and disconnect events go into the history together.
+// connected is cleared before the history grows, and Info reads the
+// history before connected, so a reader never sees a connect event twice.
 // The caller holds mu.
 func (s *Session[C]) disconnectedLocked(r Reason, detail string, now int64) {
 	s.disconnectTime.Store(now)
 	s.last.Store(&disconnect{r, detail})
-	s.connected.Store(false)
+	wasConnected := s.connected.Swap(false)
 	addr := ""
 	if m := s.meta.Load(); m != nil {
 		addr = m.Address
 	}
-	s.addEventLocked(Event{Time: now, Address: addr, Reason: r, Detail: detail})
+	d := Event{Time: now, Address: addr, Reason: r, Detail: detail}
+	if wasConnected {
+		s.addEventsLocked(Event{Time: s.connectTime.Load(), Connected: true, Address: addr}, d)
+	} else {
+		s.addEventsLocked(d)
+	}
 }
 
-func (s *Session[C]) addEventLocked(e Event) {
+// addEventsLocked appends es to the history, keeping the last historyMax
+// events.
+func (s *Session[C]) addEventsLocked(es ...Event) {
 	var h []Event
 	if p := s.history.Load(); p != nil {
 		h = *p
 	}
-	if len(h) >= historyMax {
-		h = h[len(h)-historyMax+1:]
+	if len(h)+len(es) > historyMax {
+		h = h[min(len(h), len(h)+len(es)-historyMax):]
 	}
-	nh := make([]Event, len(h), len(h)+1)
+	nh := make([]Event, len(h), len(h)+len(es))
 	copy(nh, h)
-	nh = append(nh, e)
+	nh = append(nh, es...)
 	s.history.Store(&nh)
 }
 
@@ -372,8 +386,22 @@ func (s *Session[C]) Info(dst *Info) {
 	if d := s.last.Load(); d != nil {
 		dst.DisconnectReason, dst.DisconnectDetail = d.reason, d.detail
 	}
+	var h []Event
 	if p := s.history.Load(); p != nil {
-		hist = append(hist, *p...)
+		h = *p
+	}
+	if s.connected.Load() { // after the history: see disconnectedLocked
+		if len(h) >= historyMax {
+			h = h[1:]
+		}
+		hist = append(hist, h...)
+		addr := ""
+		if m := s.meta.Load(); m != nil {
+			addr = m.Address
+		}
+		hist = append(hist, Event{Time: s.connectTime.Load(), Connected: true, Address: addr})
+	} else {
+		hist = append(hist, h...)
 	}
 	dst.History = hist
 }

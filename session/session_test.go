@@ -456,6 +456,57 @@ func TestHistoryBounded(t *testing.T) {
 	}
 }
 
+// TestHistoryWhileConnected: the history reads the same whether the
+// current connection's connect event is stored or implied by the session:
+// events in order with their addresses and reasons, the connected client's
+// connect last, at most historyMax in all; a connected session that never
+// disconnected stores no history slice.
+func TestHistoryWhileConnected(t *testing.T) {
+	r := newReg(3, 10, nil)
+	c1 := &conn{"10.0.0.1:1"}
+	s, _ := attach(t, r, "h", c1, false, 5)
+	if s.history.Load() != nil {
+		t.Fatal("history stored for a session that never disconnected, want none")
+	}
+	var info Info
+	s.Info(&info)
+	if got := fmt.Sprint(info.History); got != "[{5 true 10.0.0.1:1  }]" {
+		t.Fatalf("connected once: history %s, want [{5 true 10.0.0.1:1  }]", got)
+	}
+	s.Detach(c1, ReasonKeepAlive, "", 9)
+	c2 := &conn{"10.0.0.2:2"}
+	old, ok := s.Claim(c2, "by test", 12)
+	if !ok || old != nil {
+		t.Fatalf("claim: old %v ok %v", old, ok)
+	}
+	if _, ok := s.Attach(c2, &ConnMeta{Address: c2.name, SessionExpiry: 60}, 12); !ok {
+		t.Fatal("attach failed")
+	}
+	s.Info(&info)
+	want := "[{5 true 10.0.0.1:1  } {9 false 10.0.0.1:1 keepalive_timeout } {12 true 10.0.0.2:2  }]"
+	if got := fmt.Sprint(info.History); got != want {
+		t.Fatalf("history %s, want %s", got, want)
+	}
+	for i := range 40 { // past the bound, ending connected
+		c := &conn{"10.0.0.3:" + fmt.Sprint(i)}
+		cur := s.Owner()
+		s.Detach(cur, ReasonNetworkError, "", int64(100+2*i))
+		if _, ok := s.Claim(c, "by test", int64(101+2*i)); !ok {
+			t.Fatal("claim failed")
+		}
+		if _, ok := s.Attach(c, &ConnMeta{Address: c.name, SessionExpiry: 60}, int64(101+2*i)); !ok {
+			t.Fatal("attach failed")
+		}
+	}
+	s.Info(&info)
+	h := info.History
+	if len(h) != historyMax || !h[len(h)-1].Connected || h[len(h)-1].Time != 179 || h[len(h)-1].Address != "10.0.0.3:39" ||
+		h[len(h)-2].Connected || h[len(h)-2].Time != 178 || h[len(h)-2].Address != "10.0.0.3:38" {
+		t.Fatalf("after 40 more connections: %d events ending %+v, want %d ending with the disconnect at 178 and the connect at 179",
+			len(h), h[max(0, len(h)-2):], historyMax)
+	}
+}
+
 // TestConcurrentDeliverAndTakeover delivers from several goroutines while
 // connections take the session over and ack: nothing is lost or counted
 // twice, and the gauge matches the queue.

@@ -103,7 +103,11 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 // merge adds o's counts into c; c must be private to the caller.
 func (c *Counters) merge(o *Counters) {
 	c.bytes.Add(o.bytes.Load())
-	for i := range c.n {
-		c.n[i].Add(o.n[i].Load())
+	var n [numSlots]uint64
+	o.load(&n)
+	for i, v := range n {
+		if v != 0 {
+			c.addSlot(i, v)
+		}
 	}
 }

@@ -110,7 +110,72 @@ func TestSlots(t *testing.T) {
 			t.Fatalf("item %d: got %+v, want %v/%d:1", i, it, all[i].t, all[i].qos)
 		}
 	}
-	if sz := unsafe.Sizeof(Client{}); sz > 280 {
-		t.Fatalf("Client counters take %d bytes, want at most 280", sz)
+	if sz := unsafe.Sizeof(Client{}); sz > 64 {
+		t.Fatalf("Client counters take %d bytes, want at most 64", sz)
+	}
+}
+
+// TestCountersInlineThenTable: the first two kinds counted stay in the
+// inline words, a third brings the table, and every count stays exact
+// across the change, after Reset and after it.
+func TestCountersInlineThenTable(t *testing.T) {
+	var c Counters
+	c.Add(codec.TypeConnect, 0, 14)
+	c.AddN(codec.TypePingreq, 0, 5, 10)
+	if c.table.Load() != nil {
+		t.Fatal("table allocated for two kinds, want inline words only")
+	}
+	c.Add(codec.TypePingreq, 0, 2)
+	c.Add(codec.TypeSubscribe, 1, 20) // third kind: table
+	if c.table.Load() == nil {
+		t.Fatal("no table after a third kind")
+	}
+	c.Add(codec.TypePingreq, 0, 2) // now counted in the table, summed with the inline word
+	c.Add(codec.TypeConnect, 0, 14)
+	var s Snapshot
+	c.Snapshot(&s)
+	if got, want := s.String(), "CONNECT/0:2 SUBSCRIBE/1:1 PINGREQ/0:7"; got != want || s.Bytes != 62 {
+		t.Fatalf("got %s, %d bytes; want %s, 62 bytes", got, s.Bytes, want)
+	}
+	c.Reset()
+	c.Snapshot(&s)
+	if s.Bytes != 0 || len(s.Items) != 0 {
+		t.Fatalf("after Reset got %+v, want empty", s)
+	}
+	c.Add(codec.TypeDisconnect, 0, 2)
+	c.Add(codec.TypeConnect, 0, 14)
+	if got := c.Count(codec.TypeDisconnect, 0) + c.Count(codec.TypeConnect, 0); got != 2 {
+		t.Fatalf("after Reset and two packets got %d counted, want 2", got)
+	}
+}
+
+// TestCountersRacingKinds: writers of different kinds racing for the two
+// inline words and the table lose no count (run with -race).
+func TestCountersRacingKinds(t *testing.T) {
+	kinds := []struct {
+		t   codec.Type
+		qos byte
+	}{{codec.TypePingreq, 0}, {codec.TypePublish, 1}, {codec.TypePuback, 0}, {codec.TypeSubscribe, 1}}
+	for range 20 {
+		var c Counters
+		var wg sync.WaitGroup
+		for _, k := range kinds {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 500 {
+					c.Add(k.t, k.qos, 1)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, k := range kinds {
+			if n := c.Count(k.t, k.qos); n != 500 {
+				t.Fatalf("%v/%d: got %d, want 500", k.t, k.qos, n)
+			}
+		}
+		if c.Bytes() != 2000 {
+			t.Fatalf("got %d bytes, want 2000", c.Bytes())
+		}
 	}
 }
