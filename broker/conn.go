@@ -35,6 +35,7 @@ type Conn struct {
 	gotConnect   atomic.Bool  // a CONNECT was decoded; read by the ticker
 	pumpPending  atomic.Bool  // a pump request is in some loop's batch
 	closeReason  atomic.Uint32
+	pace         atomic.Pointer[retainedPace] // retained messages still to send after SUBSCRIBE; set by the loop, read by admin
 
 	// Loop-owned.
 	state       connState
@@ -270,6 +271,7 @@ func (c *Conn) pump() {
 		q[i] = session.Inflight{}
 	}
 	c.ls.sending = q[:0]
+	c.stepRetained(paceConnSlice) // retained messages after SUBSCRIBE take what room is left
 	c.ls.touch(c)
 }
 
