@@ -65,10 +65,11 @@ type Client struct {
 	Subscriptions    []Subscription `json:"subscriptions"`     // in the order first subscribed
 	Queue            Queue          `json:"queue"`
 	Inflight         Inflight       `json:"inflight"`
-	AwaitingPubrel   int            `json:"awaiting_pubrel"` // inbound QoS 2 messages waiting for PUBREL
-	Received         Traffic        `json:"received"`        // client to server (Tencent "OutBound")
-	Sent             Traffic        `json:"sent"`            // server to client (Tencent "Inbound")
-	History          []HistoryEvent `json:"history"`         // connects and disconnects, oldest first, bounded
+	AwaitingPubrel   int            `json:"awaiting_pubrel"`  // inbound QoS 2 messages waiting for PUBREL
+	RetainedBacklog  int            `json:"retained_backlog"` // retained messages matched by SUBSCRIBE still to send (an estimate)
+	Received         Traffic        `json:"received"`         // client to server (Tencent "OutBound")
+	Sent             Traffic        `json:"sent"`             // server to client (Tencent "Inbound")
+	History          []HistoryEvent `json:"history"`          // connects and disconnects, oldest first, bounded
 }
 
 // Subscription is one topic filter of a Client with its granted QoS.
@@ -241,6 +242,7 @@ func nativeClient(info *session.Info) *Client {
 		Queue:            Queue{Len: info.QueueLen, Max: info.QueueMax, Dropped: info.QueueDropped},
 		Inflight:         Inflight{Len: info.InflightLen, Max: info.InflightMax},
 		AwaitingPubrel:   info.AwaitingRel,
+		RetainedBacklog:  info.RetainedBacklog,
 		Received:         nativeTraffic(&info.Received),
 		Sent:             nativeTraffic(&info.Sent),
 		History:          make([]HistoryEvent, 0, len(info.History)),

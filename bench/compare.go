@@ -43,7 +43,8 @@ func DefaultCases() []Case {
 	return append(cs, Case{Scenario: "latency", QoS: 0, Payload: 16}, Case{Scenario: "latency", QoS: 1, Payload: 16},
 		Case{Scenario: "connections", QoS: 0, Payload: 16},
 		Case{Scenario: "connections", QoS: 0, Payload: 16, Dialers: StormDialers},
-		Case{Scenario: "admin", QoS: 1, Payload: 16})
+		Case{Scenario: "admin", QoS: 1, Payload: 16},
+		Case{Scenario: "retained", QoS: 0, Payload: 16}, Case{Scenario: "retained", QoS: 1, Payload: 16})
 }
 
 // CompareConfig is a comparison of brokers over a set of cases.
@@ -66,6 +67,8 @@ func applies(t Target, c Case) bool {
 	switch {
 	case c.Scenario == "admin":
 		return t.Admin
+	case c.Scenario == "retained":
+		return !t.Relay
 	case t.Relay:
 		return c.QoS == 0 && c.Scenario != "connections"
 	}
@@ -180,6 +183,12 @@ func brief(rs []Result) string {
 			s += fmt.Sprintf("%s %.0f accepted/s p99 %.0fµs", r.Variant, r.AcceptRate, r.P99)
 		case "latency":
 			s += fmt.Sprintf("p50 %.1fµs p99 %.1fµs max %.0fµs", r.P50, r.P99, r.Max)
+		case "retained":
+			if r.Variant == "exact" {
+				s += fmt.Sprintf("exact p50 %.1fµs p99 %.1fµs", r.P50, r.P99)
+			} else {
+				s += fmt.Sprintf("wildcard %d in %.2fs (%s msg/s)", r.Delivered, r.Elapsed, si(r.Rate))
+			}
 		default:
 			s += fmt.Sprintf("%s msg/s", si(r.Rate))
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // Scenarios lists the scenarios Run knows, in the order Compare runs them.
-var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin"}
+var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin", "retained"}
 
 // Config is one scenario run against one broker.
 type Config struct {
@@ -46,6 +46,8 @@ type Config struct {
 	AdminRate  float64 // admin: requests per second offered to each of the two APIs
 	InstanceID string  // admin: InstanceId the requests name
 
+	Retained int // retained: retained messages published before the measurements
+
 	Progress io.Writer // live progress line (carriage returns), nil for none
 }
 
@@ -71,6 +73,7 @@ func DefaultConfig() Config {
 		AdminAddr:   "127.0.0.1:8080",
 		AdminRate:   100,
 		InstanceID:  "mqtt-local",
+		Retained:    1_000_000,
 	}
 }
 
@@ -92,6 +95,17 @@ func (c *Config) Validate() error {
 		}
 		if c.AdminRate <= 0 {
 			bad("admin-rate", c.AdminRate, "must be more than 0")
+		}
+	}
+	if c.Scenario == "retained" {
+		if c.Retained < 1 || c.Retained > 10_000_000 {
+			bad("retained", c.Retained, "want 1 to 10000000")
+		}
+		if c.QoS > 1 {
+			bad("qos", c.QoS, "the retained scenario subscribes at QoS 0 or 1")
+		}
+		if c.Relay || c.TLS {
+			bad("scenario", c.Scenario, "needs an MQTT broker's TCP listener")
 		}
 	}
 	if c.QoS > 2 {

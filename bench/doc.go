@@ -7,8 +7,10 @@
 // Scenarios (Config.Scenario): fanin (P publishers, one subscriber, one
 // topic), fanout (one publisher, S subscribers), pairs (N publisher and
 // subscriber pairs, a topic each), latency (one publisher at a fixed rate),
-// connections (C idle clients; broker VmRSS before and after) and admin
-// (DescribeMQTTClient and QuerySessionByClientId during a pairs load). Every
+// connections (C idle clients; broker VmRSS before and after), admin
+// (DescribeMQTTClient and QuerySessionByClientId during a pairs load) and
+// retained (N retained states, then exact SUBSCRIBE latency and the time to
+// receive all N through one wildcard, lost and duplicates counted). Every
 // message carries its publisher, sequence number and send time in the first
 // 16 bytes of its payload, so a subscriber counts what is lost, repeated or
 // reordered, and how long it took. Runs are bounded by count and duration

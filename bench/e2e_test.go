@@ -116,6 +116,29 @@ func TestScenariosAgainstGlassmq(t *testing.T) {
 			})
 		}
 	}
+	for qos := range byte(2) {
+		t.Run("retained/qos"+string('0'+qos), func(t *testing.T) {
+			c := tiny(p, "retained", qos)
+			c.Retained = 5000
+			rs, err := Run(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rs) != 2 || rs[0].Variant != "exact" || rs[1].Variant != "wildcard" {
+				t.Fatalf("got %d results %v, want exact and wildcard", len(rs), rs)
+			}
+			ex, wild := rs[0], rs[1]
+			if len(ex.Errors)+len(wild.Errors) > 0 {
+				t.Fatalf("errors: %v %v", ex.Errors, wild.Errors)
+			}
+			if ex.Delivered != retainedProbes || ex.P50 <= 0 {
+				t.Errorf("exact: %d of %d probes answered, p50 %v µs; want all, > 0", ex.Delivered, retainedProbes, ex.P50)
+			}
+			if wild.Delivered != 5000 || wild.Lost != 0 || wild.Duplicates != 0 || wild.Rate <= 0 {
+				t.Errorf("wildcard: delivered %d, lost %d, dup %d, rate %v; want 5000, 0, 0, > 0", wild.Delivered, wild.Lost, wild.Duplicates, wild.Rate)
+			}
+		})
+	}
 	t.Run("connections", func(t *testing.T) {
 		rs, err := Run(tiny(p, "connections", 0))
 		if err != nil {

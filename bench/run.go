@@ -6,7 +6,8 @@ import "fmt"
 // what it measured. Problems the broker caused (disconnects, lost QoS 1/2
 // messages, stray acknowledgements) are in the Result; the error is for a
 // run that could not start.
-// The admin scenario returns one Result per API, the others one.
+// The admin scenario returns one Result per API, retained one per
+// measurement (exact, wildcard), the others one.
 func Run(c Config) ([]Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -20,6 +21,8 @@ func Run(c Config) ([]Result, error) {
 		r, err = runConnections(&c)
 	case "admin":
 		return runAdmin(&c)
+	case "retained":
+		return runRetained(&c)
 	default:
 		return nil, fmt.Errorf("bench: unknown scenario %q", c.Scenario)
 	}

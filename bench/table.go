@@ -14,6 +14,8 @@ func WriteRunTable(w io.Writer, results []Result) {
 		switch r.Scenario {
 		case "connections":
 			other = fmt.Sprintf("%d conns, %.0f conn/s, %.0f B RSS/conn", r.Connections, r.ConnectRate, r.RSSPerConnB)
+		case "retained":
+			other = fmt.Sprintf("%s of %d retained (seeded at %s msg/s)", r.Variant, r.Sent, si(r.PubRate))
 		case "admin":
 			other = fmt.Sprintf("%s: %d req, %.1f accepted/s, %d throttled, %d failed; load %s msg/s", r.Variant, r.Requests, r.AcceptRate, r.Throttled, r.Failed, si(r.LoadRate))
 		}

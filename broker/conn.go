@@ -34,7 +34,8 @@ type Conn struct {
 	keepAlive    atomic.Uint32 // see setKeepAlive; read by the ticker
 	pumpPending  atomic.Bool   // a pump request is in some loop's batch
 	closeReason  atomic.Uint32
-	setIdx       int32 // position in its connSet shard; guarded by that shard's lock
+	setIdx       int32                        // position in its connSet shard; guarded by that shard's lock
+	pace         atomic.Pointer[retainedPace] // retained messages still to send after SUBSCRIBE; set by the loop, read by admin
 
 	// Loop-owned.
 	sent0       uint32 // QoS 0 PUBLISHes appended to out this round, not yet in sess.Counters (see countSent0)
@@ -311,6 +312,7 @@ func (c *Conn) pump() {
 		q[i] = session.Inflight{}
 	}
 	c.ls.sending = q[:0]
+	c.stepRetained(paceConnSlice) // retained messages after SUBSCRIBE take what room is left
 	c.ls.touch(c)
 }
 

@@ -12,6 +12,9 @@ func (e *Engine) SessionInfo(clientID string, dst *session.Info) bool {
 		return false
 	}
 	s.Info(dst)
+	if c := s.Owner(); c != nil {
+		dst.RetainedBacklog = c.RetainedBacklog()
+	}
 	return true
 }
 

@@ -30,11 +30,11 @@ type loopState struct {
 	sub     codec.Subscribe
 	unsub   codec.Unsubscribe
 
-	targets  []target
-	codes    []byte
-	retained []*session.Message
-	sending  []session.Inflight // scratch for Conn.pump
-	enc      []byte             // one encoded QoS 0 PUBLISH, shared by local subscribers
+	targets []target
+	codes   []byte
+	pace    loopPace           // connections sending retained messages (retainedpace.go)
+	sending []session.Inflight // scratch for Conn.pump
+	enc     []byte             // one encoded QoS 0 PUBLISH, shared by local subscribers
 
 	touched  []*Conn  // connections with output or a pump pending this round
 	flushing bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it

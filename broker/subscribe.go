@@ -59,39 +59,6 @@ func (c *Conn) handleSubscribe(frame []byte) {
 	c.ls.codes = codes[:0]
 }
 
-// sendRetained sends the retained messages matching filter, with RETAIN 1,
-// after the SUBACK [MQTT-3.3.1-6]. Loop-only.
-func (c *Conn) sendRetained(filter string, granted byte) {
-	var only Permissions // withholds topics the ACL denies, as route does
-	if p := c.permissions(); p != nil {
-		if _, filtered := p.CanSubscribe(filter); filtered {
-			only = p
-		}
-	}
-	ms := c.e.retained.matching(filter, c.ls.retained[:0])
-	for i, m := range ms {
-		if only != nil && !only.CanReceive(m.Topic) {
-			ms[i] = nil
-			continue
-		}
-		q := min(m.QoS, granted)
-		if q == 0 {
-			size := codec.PublishSize(0, len(m.Topic), len(m.Payload))
-			if len(c.out)+c.t.OutboundBuffered()+size > c.e.cfg.MaxOutbound {
-				c.ls.st.DroppedQoS0.Add(1) // a client not reading gets no more QoS 0
-			} else {
-				c.reserve(size)
-				c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
-				c.countSent0(size)
-			}
-		} else {
-			c.ls.enqueue(c.sess, session.Queued{Msg: m, QoS: q, Retain: true})
-		}
-		ms[i] = nil
-	}
-	c.ls.retained = ms[:0]
-}
-
 func hasFilter(subs []session.Subscription, filter string) bool {
 	for i := range subs {
 		if subs[i].TopicFilter == filter {

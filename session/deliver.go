@@ -64,16 +64,7 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 // until PUBACK or PUBCOMP [MQTT5-4.9.0-2]. A queued message whose expiry
 // passed at now (epoch ms) is dropped, counted, instead of sent. Loop-only.
 func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
-	w := s.loop.window
-	if w == 0 {
-		w = s.InflightMax
-	}
-	var room int
-	if s.loop.countAll {
-		room = w - len(s.loop.inflight)
-	} else {
-		room = min(w-(len(s.loop.inflight)-s.loop.released), 2*w-len(s.loop.inflight))
-	}
+	room := s.windowRoom()
 	if room <= 0 {
 		return dst
 	}
@@ -117,6 +108,52 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 		s.syncLoopGauges()
 	}
 	return dst
+}
+
+// windowRoom returns how many more messages the in-flight window takes.
+// Loop-only.
+func (s *Session[C]) windowRoom() int {
+	w := s.loop.window
+	if w == 0 {
+		w = s.InflightMax
+	}
+	if s.loop.countAll {
+		return w - len(s.loop.inflight)
+	}
+	return min(w-(len(s.loop.inflight)-s.loop.released), 2*w-len(s.loop.inflight))
+}
+
+// SendNow puts one delivery straight into the in-flight window, past the
+// queue, and returns it with its packet ID for the connection to write as
+// a first delivery; ok is false when the window is full (or the session
+// ended). It serves retained messages sent on SUBSCRIBE, which the broker
+// paces by the window instead of queueing, so the queue bound never cuts
+// them. The delivery gets the session's next Seq and is recorded in the
+// Store as a message Send moved into the window would be. Loop-only.
+func (s *Session[C]) SendNow(q Queued) (f Inflight, ok bool) {
+	if s.windowRoom() <= 0 {
+		return Inflight{}, false
+	}
+	s.mu.Lock()
+	if s.removed {
+		s.mu.Unlock()
+		return Inflight{}, false
+	}
+	s.nextSeq++
+	q.Seq = s.nextSeq
+	st := s.reg.Store
+	durable := s.durable && st != nil
+	if durable {
+		st.Apply(Op{Kind: OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})
+	}
+	s.mu.Unlock()
+	f = Inflight{Seq: q.Seq, Msg: q.Msg, QoS: q.QoS, Retain: q.Retain, PacketID: s.nextPacketID()}
+	if durable {
+		st.Apply(Op{Kind: OpInflight, ClientID: s.ClientID, Seq: f.Seq, PacketID: f.PacketID})
+	}
+	s.loop.inflight = append(s.loop.inflight, f)
+	s.syncLoopGauges()
+	return f, true
 }
 
 // nextPacketID returns an unused packet ID; IDs start at 1 for each new

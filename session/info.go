@@ -88,6 +88,7 @@ type Info struct {
 	InflightLen      int    // QoS 1/2 messages sent and not yet acknowledged
 	InflightMax      int    // the in-flight window
 	AwaitingRel      int    // inbound QoS 2 messages waiting for PUBREL
+	RetainedBacklog  int    // retained messages matched by SUBSCRIBE still to send (an estimate; filled by the broker)
 	LastActivity     int64  // last packet received
 	WillTopic        string // "" when the connection has no will
 	Connections      uint64 // accepted CONNECTs over the session's life

@@ -67,7 +67,7 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.StringVar(&c.Target, "target", c.Target, "`name` of the broker for reports")
 	fs.BoolVar(&c.Relay, "relay", c.Relay, "-addr is glassmq-relay, a raw TCP forwarder (QoS 0 only)")
 	fs.BoolVar(&c.TLS, "tls", c.TLS, "fanin, fanout, pairs, latency: connect with TLS (-addr is a TLS listener; the certificate is not verified)")
-	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections or admin")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin or retained")
 	fs.Func("qos", "QoS of publishing and subscribing: 0, 1 or 2 (default 0)", func(s string) error {
 		var v uint
 		if _, err := fmt.Sscan(s, &v); err != nil || v > 2 {
@@ -97,6 +97,7 @@ func registerLoadFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.IntVar(&c.Dialers, "dialers", c.Dialers, "connections: concurrent connection attempts")
 	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
 	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
+	fs.IntVar(&c.Retained, "retained", c.Retained, "retained: retained messages published before timing exact and wildcard SUBSCRIBEs")
 }
 
 func isTerminal(f *os.File) bool {
