@@ -17,7 +17,7 @@ func TestAddAllocs(t *testing.T) {
 			r.Add(Event{Time: int64(i), ClientID: "c", MsgID: r.NextMsgID(), Kind: KindPush})
 		}
 	})
-	
+
 	if n > 4*4 {
 		t.Fatalf("1024 Adds: %v allocs, want at most 16 (4 per 256 events)", n)
 	}

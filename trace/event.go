@@ -71,23 +71,23 @@ type Info uint8
 
 // Infos. The texts of those the cloud documents are the cloud's own.
 const (
-	InfoNone              Info = iota
-	InfoAccepted               // CONNECT accepted
-	InfoNotAuthorized          // CONNECT refused: bad user name, password or signature, or not allowed
-	InfoInvalidParam           // CONNECT refused or connection closed: bad packet, protocol level or client ID
-	InfoClientIDConflict       // closed: another CONNECT took the client ID over
-	InfoNoHeart                // closed: keep-alive expired
-	InfoClosedByClient         // closed: the client closed the network connection
-	InfoDisconnectedByClient   // the client sent DISCONNECT
-	InfoSocketIOException      // closed: a read or write failed
-	InfoKicked                 // closed by the admin API
-	InfoSlowConsumer           // closed: output piled up past the bound
-	InfoShutdown               // closed: the broker shut down
-	InfoStoreError             // closed: the store failed to write what the client sent
-	InfoPubFromClient          // pub_mqtt
-	InfoPubFromAPI             // pub_mq
-	InfoPushToClient           // sub
-	InfoPushOffline            // push_offline
+	InfoNone                 Info = iota
+	InfoAccepted                  // CONNECT accepted
+	InfoNotAuthorized             // CONNECT refused: bad user name, password or signature, or not allowed
+	InfoInvalidParam              // CONNECT refused or connection closed: bad packet, protocol level or client ID
+	InfoClientIDConflict          // closed: another CONNECT took the client ID over
+	InfoNoHeart                   // closed: keep-alive expired
+	InfoClosedByClient            // closed: the client closed the network connection
+	InfoDisconnectedByClient      // the client sent DISCONNECT
+	InfoSocketIOException         // closed: a read or write failed
+	InfoKicked                    // closed by the admin API
+	InfoSlowConsumer              // closed: output piled up past the bound
+	InfoShutdown                  // closed: the broker shut down
+	InfoStoreError                // closed: the store failed to write what the client sent
+	InfoPubFromClient             // pub_mqtt
+	InfoPubFromAPI                // pub_mq
+	InfoPushToClient              // sub
+	InfoPushOffline               // push_offline
 	numInfos
 )
 
