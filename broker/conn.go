@@ -52,6 +52,8 @@ type Conn struct {
 	held        []byte      // acks waiting until the messages they acknowledge are durable (-fsync always)
 	heldTicket  uint64      // store ticket the held acks wait for
 	heldWaiting bool        // a WhenDurable callback is registered for the held acks
+	traceID     string      // client ID from CONNECT, for the trace of a refusal
+	offlineLeft int         // messages queued while offline not yet sent, for traces (tracehooks.go)
 }
 
 // OnTraffic processes the input buffered in the transport. It reports
@@ -267,6 +269,7 @@ func (c *Conn) pump() {
 	q := s.Send(c.ls.sending[:0])
 	for i := range q {
 		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, q[i].PacketID) // first delivery: DUP 0 [MQTT-3.3.1-1]
+		c.tracePush(q[i].Msg)
 		q[i] = session.Inflight{}
 	}
 	c.ls.sending = q[:0]
@@ -359,6 +362,7 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 	c.closeReason.CompareAndSwap(0, uint32(r))
 	c.flushOut() // a CONNACK or acks already produced still go out
 	if prev == stateConnected {
+		c.traceClose(r, detail)
 		c.detach(r, detail)
 	}
 	if publishWill && prev == stateConnected && c.will != nil {

@@ -18,9 +18,10 @@ var allowedImports = map[string][]string{
 	"session/store": {"codec", "session", "stats", "go.etcd.io/bbolt"},
 	"broker": {"codec", "session", "stats", "github.com/panjf2000/gnet/",
 		"github.com/gorilla/websocket", "golang.org/x/crypto/",
-		"golang.org/x/sys/"}, // x/sys: socket calls beside gnet (the bound address)
+		"golang.org/x/sys/", "trace"}, // x/sys: socket calls beside gnet (the bound address)
 	"admin": {"session", "stats", "codec", "github.com/valyala/fasthttp",
-		"github.com/prometheus/", "golang.org/x/time/", "github.com/google/uuid"},
+		"github.com/prometheus/", "golang.org/x/time/", "github.com/google/uuid", "trace"},
+	"trace": {},
 	"bench": {"codec", "gonum.org/", "github.com/schollz/progressbar/"},
 	"auth":  {"codec", "golang.org/x/crypto/", "golang.org/x/term"},
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
+	"github.com/glassmq/glassmq/trace"
 )
 
 // clientSession is a session as the engine holds it: attached to at most
@@ -31,6 +32,7 @@ type Engine struct {
 	log       *throttledLog
 	store     session.Store // nil with -persistence off
 	auth      Authorizer    // nil: everyone may do everything
+	tracer    *trace.Tracer // nil: no traces (tracehooks.go)
 	authSlots chan struct{} // bounds concurrent Authenticate calls
 	// outboundHardLimit is the most output one connection may have waiting:
 	// -max-outbound of QoS 0, a full in-flight window of the largest

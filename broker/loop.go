@@ -41,6 +41,7 @@ type loopState struct {
 	out      []*batch // by target loop index: deliveries waiting for the end of the round
 	outIdx   []int    // indexes of out that are non-nil
 	pubSeq   uint64   // numbers the messages routed by this loop
+	msgID    uint64   // trace ID of the client message being routed, 0 for none (tracehooks.go)
 	ticket   uint64   // store ticket of the last op this loop applied
 
 	heldConns []*Conn // connections whose held acks wait for a store sync
@@ -279,6 +280,9 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			if c == nil {
 				continue // QoS 0 is not queued for offline sessions
 			}
+			if ls.msgID != 0 {
+				ls.tracePush0(t.s.ClientID)
+			}
 			if c.ls == ls {
 				if !encoded {
 					ls.enc = codec.AppendPublish(ls.enc[:0], &codec.Publish{TopicName: topic, Payload: payload})
@@ -297,6 +301,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		}
 		if msg == nil {
 			msg = session.NewMessage(topic, payload, qos, false)
+			msg.TraceID = ls.msgID
 		}
 		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q})
 	}

@@ -8,6 +8,7 @@ type Message struct {
 	Payload []byte // immutable
 	QoS     byte   // QoS it was published with
 	Retain  bool
+	TraceID uint64 // message trace ID, 0 when not traced; set before the Message is shared
 }
 
 // NewMessage copies topic and payload (which may be views into a read
