@@ -23,6 +23,7 @@ import (
 	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/broker"
 	"github.com/glassmq/glassmq/session/store"
+	"github.com/glassmq/glassmq/trace"
 )
 
 // flagGroups orders -help by topic: each flag name's prefix picks its group.
@@ -37,6 +38,7 @@ var flagGroups = []struct {
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
+	{"Traces", []string{"trace-", "message-trace"}},
 	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
@@ -81,6 +83,9 @@ func run(args []string, stderr io.Writer) int {
 	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
 	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
 	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
+	traceMax := fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
+	traceRetention := fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
+	messageTrace := fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -100,13 +105,17 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	var tlsErr, floorErr error
+	tcfg := trace.Config{MaxEvents: *traceMax, Retention: *traceRetention}
+	tmode, modeErr := trace.ParseMode(*messageTrace)
+	tcfg.Messages = tmode
+	traceErr := errors.Join(modeErr, tcfg.Validate())
 	if *adminTLS && (bcfg.TLSCert == "" || bcfg.TLSKey == "") {
 		tlsErr = fmt.Errorf("glassmq: -admin-tls needs -tls-cert and -tls-key")
 	}
 	if *heapFloor < 0 || *heapFloor > 1<<20 {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
-	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr); err != nil {
+	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, traceErr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
@@ -137,6 +146,8 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer startGCFloor(*heapFloor)()
 	eng := broker.NewEngine(bcfg)
+	tracer := trace.New(tcfg, eng.TraceRings(), time.Now())
+	eng.SetTracer(tracer)
 	var checker *auth.Checker
 	if *passwordFile != "" || *aclFile != "" || !*allowAnonymous {
 		var err error
@@ -169,6 +180,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	adm.UseTracer(tracer)
 	if db != nil {
 		adm.WatchStore(db) // /healthz answers 503 while the store fails
 	}
