@@ -11,7 +11,7 @@ import (
 // (package trace): a few calls at CONNECT, close, publish and delivery
 // points record events into the loop's own ring, without locks. With no
 // tracer every hook is one nil check; with one, the per-message cost is a
-// clock read and a 48-byte store into the ring.
+// 48-byte store into the ring; the clock is read once per round.
 
 // SetTracer makes the engine record traces into t, which must have
 // TraceRings rings. Call it before Start.
@@ -30,6 +30,16 @@ func (e *Engine) TraceRings() int { return e.stats.NumLoops() }
 // concurrent use after Start.
 func (e *Engine) Tracer() *trace.Tracer { return e.tracer }
 
+// traceNow returns the time of this round's trace events in epoch ms: the
+// clock is read once per round (flush resets it), not once per event.
+// Loop-only.
+func (ls *loopState) traceNow() int64 {
+	if ls.traceTime == 0 {
+		ls.traceTime = ls.e.nowMillis()
+	}
+	return ls.traceTime
+}
+
 // ring returns the loop's trace ring. Loop-only.
 func (ls *loopState) ring() *trace.Ring { return ls.e.tracer.Ring(ls.idx) }
 
@@ -44,7 +54,7 @@ func (c *Conn) traceConnect() {
 		return
 	}
 	c.offlineLeft = c.sess.QueueLen() // queued while offline: sent first
-	c.ls.ring().Add(trace.Event{Time: c.e.nowMillis(), Channel: c.channel(), ClientID: c.sess.ClientID,
+	c.ls.ring().Add(trace.Event{Time: c.ls.traceNow(), Channel: c.channel(), ClientID: c.sess.ClientID,
 		Kind: trace.KindConnect, Info: trace.InfoAccepted})
 }
 
@@ -57,7 +67,7 @@ func (c *Conn) traceRefused(code byte) {
 	if code < 4 {
 		info = trace.InfoInvalidParam // bad protocol level or client ID
 	}
-	c.ls.ring().Add(trace.Event{Time: c.e.nowMillis(), Channel: c.channel(), ClientID: c.traceID,
+	c.ls.ring().Add(trace.Event{Time: c.ls.traceNow(), Channel: c.channel(), ClientID: c.traceID,
 		Kind: trace.KindClose, Info: info})
 }
 
@@ -70,7 +80,7 @@ func (c *Conn) traceClose(r session.Reason, detail string) {
 	if r == session.ReasonClient {
 		kind = trace.KindDisconnect
 	}
-	c.ls.ring().Add(trace.Event{Time: c.e.nowMillis(), Channel: c.channel(), ClientID: c.sess.ClientID,
+	c.ls.ring().Add(trace.Event{Time: c.ls.traceNow(), Channel: c.channel(), ClientID: c.sess.ClientID,
 		Kind: kind, Info: info})
 }
 
@@ -111,7 +121,7 @@ func (c *Conn) tracePublish(qos byte) uint64 {
 	}
 	r := c.ls.ring()
 	id := r.NextMsgID()
-	r.Add(trace.Event{Time: c.e.nowMillis(), MsgID: id, ClientID: c.sess.ClientID,
+	r.Add(trace.Event{Time: c.ls.traceNow(), MsgID: id, ClientID: c.sess.ClientID,
 		Kind: trace.KindPublish, Info: trace.InfoPubFromClient})
 	return id
 }
@@ -126,7 +136,7 @@ func (ls *loopState) tracePublishAPI(qos byte) uint64 {
 	}
 	r := ls.ring()
 	id := r.NextMsgID()
-	r.Add(trace.Event{Time: ls.e.nowMillis(), MsgID: id, Kind: trace.KindPublishAPI, Info: trace.InfoPubFromAPI})
+	r.Add(trace.Event{Time: ls.traceNow(), MsgID: id, Kind: trace.KindPublishAPI, Info: trace.InfoPubFromAPI})
 	return id
 }
 
@@ -134,7 +144,7 @@ func (ls *loopState) tracePublishAPI(qos byte) uint64 {
 // then written on the subscriber's loop, or dropped there if its output is
 // full). Loop-only.
 func (ls *loopState) tracePush0(clientID string) {
-	ls.ring().Add(trace.Event{Time: ls.e.nowMillis(), MsgID: ls.msgID, ClientID: clientID,
+	ls.ring().Add(trace.Event{Time: ls.traceNow(), MsgID: ls.msgID, ClientID: clientID,
 		Kind: trace.KindPush, Info: trace.InfoPushToClient})
 }
 
@@ -154,7 +164,7 @@ func (c *Conn) tracePush(m *session.Message) {
 	if m.TraceID == 0 {
 		return
 	}
-	c.ls.ring().Add(trace.Event{Time: c.e.nowMillis(), MsgID: m.TraceID, ClientID: c.sess.ClientID,
+	c.ls.ring().Add(trace.Event{Time: c.ls.traceNow(), MsgID: m.TraceID, ClientID: c.sess.ClientID,
 		Kind: kind, Info: info})
 }
 
@@ -164,6 +174,6 @@ func (c *Conn) traceResend(m *session.Message) {
 	if c.e.tracer == nil || m.TraceID == 0 {
 		return
 	}
-	c.ls.ring().Add(trace.Event{Time: c.e.nowMillis(), MsgID: m.TraceID, ClientID: c.sess.ClientID,
+	c.ls.ring().Add(trace.Event{Time: c.ls.traceNow(), MsgID: m.TraceID, ClientID: c.sess.ClientID,
 		Kind: trace.KindPushOffline, Info: trace.InfoPushOffline})
 }
