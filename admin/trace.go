@@ -131,8 +131,8 @@ func parseTraceQuery(ctx *fasthttp.RequestCtx) (traceQuery, failure) {
 		lo, hi int64
 		dst    *int64
 	}{
-		{"BeginTime", 0, 1 << 62, &q.filter.Begin},
-		{"EndTime", 0, 1 << 62, &q.filter.End},
+		{"BeginTime", 0, 1 << 50, &q.filter.Begin},
+		{"EndTime", 0, 1 << 50, &q.filter.End},
 		{"CurrentPage", 1, 1 << 30, &page},
 		{"PageSize", 1, maxTracePage, &size},
 	} {
@@ -141,6 +141,10 @@ func parseTraceQuery(ctx *fasthttp.RequestCtx) (traceQuery, failure) {
 		}
 	}
 	q.page, q.size = int(page), int(size)
+	q.filter.Begin *= 1000 // ms to the trace's µs
+	if q.filter.End != 0 {
+		q.filter.End = q.filter.End*1000 + 999
+	}
 	if v, ok := formParam(ctx, "Reverse"); ok && len(v) > 0 {
 		switch string(v) {
 		case "true":
@@ -202,7 +206,7 @@ func (s *Server) traceAction(ctx *fasthttp.RequestCtx, act action, requestID str
 	if f.code != "" {
 		return nil, f
 	}
-	now := s.now().UnixMilli()
+	now := s.now().UnixMicro()
 	switch act {
 	case actionQueryMqttTraceDevice, actionQueryMqttTraceMessageOfClient:
 		id, f := alibabaClientID(ctx)
@@ -349,12 +353,15 @@ func (s *Server) serveTraces(ctx *fasthttp.RequestCtx, path []byte) {
 	}{{"begin_ms", &f.Begin}, {"end_ms", &f.End}} {
 		if v := args.Peek(p.name); len(v) > 0 {
 			n, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n > 1<<50 {
 				bad(p.name + " " + quote(v) + ": want epoch milliseconds")
 				return
 			}
-			*p.dst = n
+			*p.dst = n * 1000 // ms to the trace's µs
 		}
+	}
+	if f.End != 0 {
+		f.End += 999
 	}
 	if v := args.Peek("limit"); len(v) > 0 {
 		n, err := strconv.Atoi(string(v))
@@ -364,11 +371,11 @@ func (s *Server) serveTraces(ctx *fasthttp.RequestCtx, path []byte) {
 		}
 		limit = n
 	}
-	evs := s.tracer.Find(f, s.now().UnixMilli())
+	evs := s.tracer.Find(f, s.now().UnixMicro())
 	q := traceQuery{page: 1, size: limit, reverse: string(args.Peek("reverse")) == "true"}
 	list := TraceList{Events: []TraceEvent{}, Total: len(evs)}
 	for _, e := range q.pageOf(evs) {
-		te := TraceEvent{Time: rfc3339(e.Time), TimeMs: e.Time, Action: e.Kind.Action(), ActionCode: e.Kind.Code(),
+		te := TraceEvent{Time: rfc3339(e.Time / 1000), TimeMs: e.Time / 1000, Action: e.Kind.Action(), ActionCode: e.Kind.Code(),
 			ActionInfo: e.Info.String(), ClientID: e.ClientID}
 		if e.Kind.Message() {
 			te.MsgID = s.tracer.FormatMsgID(e.MsgID)

@@ -42,7 +42,7 @@ type loopState struct {
 	outIdx    []int    // indexes of out that are non-nil
 	pubSeq    uint64   // numbers the messages routed by this loop
 	msgID     uint64   // trace ID of the client message being routed, 0 for none (tracehooks.go)
-	traceTime int64    // epoch ms of this round's trace events, 0 until the first (tracehooks.go)
+	traceTime int64    // epoch µs of this round's trace events, 0 until the first (tracehooks.go)
 	ticket    uint64   // store ticket of the last op this loop applied
 
 	heldConns []*Conn // connections whose held acks wait for a store sync

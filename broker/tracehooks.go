@@ -30,12 +30,12 @@ func (e *Engine) TraceRings() int { return e.stats.NumLoops() }
 // concurrent use after Start.
 func (e *Engine) Tracer() *trace.Tracer { return e.tracer }
 
-// traceNow returns the time of this round's trace events in epoch ms: the
+// traceNow returns the time of this round's trace events in epoch µs: the
 // clock is read once per round (flush resets it), not once per event.
 // Loop-only.
 func (ls *loopState) traceNow() int64 {
 	if ls.traceTime == 0 {
-		ls.traceTime = ls.e.nowMillis()
+		ls.traceTime = ls.e.now().UnixMicro()
 	}
 	return ls.traceTime
 }

@@ -44,7 +44,7 @@ func waitEvents(t *testing.T, tr *trace.Tracer, f trace.Filter, n int) []trace.E
 	t.Helper()
 	var evs []trace.Event
 	waitFor(t, "trace events", func() bool {
-		evs = tr.Find(f, time.Now().UnixMilli())
+		evs = tr.Find(f, time.Now().UnixMicro())
 		return len(evs) >= n
 	})
 	return evs
@@ -209,7 +209,7 @@ func TestMessageTraceModes(t *testing.T) {
 			pub.publish("t", "y", 1, false, 1)
 			pub.expectPacket("40 02 00 01")
 			sub.readPublish()
-			evs := tr.Find(trace.Filter{Kinds: trace.Messages}, time.Now().UnixMilli())
+			evs := tr.Find(trace.Filter{Kinds: trace.Messages}, time.Now().UnixMicro())
 			want := 0
 			if m == trace.MessagesAll {
 				want = 4 // two publishes, two pushes
@@ -217,7 +217,7 @@ func TestMessageTraceModes(t *testing.T) {
 			if len(evs) != want {
 				t.Fatalf("mode %v: %d message events (%s), want %d", m, len(evs), describeEvents(evs), want)
 			}
-			if conns := tr.Find(trace.Filter{Kinds: trace.Connections}, time.Now().UnixMilli()); len(conns) < 2 {
+			if conns := tr.Find(trace.Filter{Kinds: trace.Connections}, time.Now().UnixMicro()); len(conns) < 2 {
 				t.Fatalf("mode %v: connection events %s, want the two connects", m, describeEvents(conns))
 			}
 		})

@@ -122,7 +122,7 @@ func (i Info) String() string {
 // the broker keeps anyway (a session's immutable client ID), so recording
 // one does not allocate.
 type Event struct {
-	Time     int64  // epoch milliseconds
+	Time     int64  // epoch microseconds, so events of one millisecond on two loops keep their order
 	MsgID    uint64 // message events: the message's ID within this broker run (see Tracer.FormatMsgID)
 	Channel  uint64 // connection events: the network connection's ID (see FormatChannel)
 	ClientID string // connection events: the client; messages: the publisher or the receiver
@@ -134,8 +134,8 @@ type Event struct {
 // time zone: "2021-05-21 15:51:54.867".
 const TimeLayout = "2006-01-02 15:04:05.000"
 
-// FormatTime renders ms (epoch milliseconds) in TimeLayout.
-func FormatTime(ms int64) string { return time.UnixMilli(ms).Format(TimeLayout) }
+// FormatTime renders us (epoch microseconds, as Event.Time) in TimeLayout.
+func FormatTime(us int64) string { return time.UnixMicro(us).Format(TimeLayout) }
 
 // FormatChannel renders a channel ID as 16 lower-case hex digits.
 func FormatChannel(ch uint64) string { return fmt.Sprintf("%016x", ch) }

@@ -22,7 +22,7 @@ type Ring struct {
 	max       int    // events shown at most
 	chunkLen  int
 	maxChunks int
-	retention int64 // ms; 0 keeps events until evicted by count
+	retention int64 // µs; 0 keeps events until evicted by count
 
 	// Owner-only.
 	cur  *chunk
@@ -60,7 +60,7 @@ func (r *Ring) NextMsgID() uint64 {
 
 // grow starts a new chunk, dropping the oldest ones past the bound and
 // those whose newest event is older than the retention at now (epoch
-// ms). Loop-only (the ring's owner).
+// µs). Loop-only (the ring's owner).
 func (r *Ring) grow(now int64) {
 	c := &chunk{ev: make([]Event, r.chunkLen)}
 	var old []*chunk
@@ -85,7 +85,7 @@ func (r *Ring) grow(now int64) {
 }
 
 // each calls fn for the ring's newest events, at most its bound, oldest
-// first, skipping those before since (epoch ms). Safe for concurrent use.
+// first, skipping those before since (epoch µs). Safe for concurrent use.
 func (r *Ring) each(since int64, fn func(e *Event)) {
 	p := r.list.Load()
 	if p == nil {

@@ -37,11 +37,11 @@ func TestRetention(t *testing.T) {
 	tr := New(Config{MaxEvents: 100_000, Retention: time.Second}, 1, time.UnixMilli(0))
 	r := tr.Ring(0)
 	for i := range 5000 {
-		r.Add(Event{Time: int64(i)}) // one event per ms
+		r.Add(Event{Time: int64(i) * 1000}) // one event per ms
 	}
-	got := tr.Find(Filter{}, 5000)
-	if len(got) != 1000 || got[0].Time != 4000 {
-		t.Fatalf("got %d events from %d, want 1000 from 4000 (retention 1s at 5000 ms)", len(got), first(got))
+	got := tr.Find(Filter{}, 5000*1000)
+	if len(got) != 1000 || got[0].Time != 4000*1000 {
+		t.Fatalf("got %d events from %d, want 1000 from 4000 ms (retention 1s at 5000 ms)", len(got), first(got))
 	}
 	// Chunks entirely older than the retention are dropped as new ones start.
 	if chunks := len(*r.list.Load()); chunks > 1000/maxChunkLen+2 {

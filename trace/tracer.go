@@ -91,7 +91,7 @@ func New(c Config, rings int, now time.Time) *Tracer {
 	t := &Tracer{cfg: c, boot: uint64(now.UnixNano()), rings: make([]*Ring, rings)}
 	per := max(1, (c.MaxEvents+rings-1)/rings)
 	for i := range t.rings {
-		t.rings[i] = newRing(i, per, c.Retention.Milliseconds())
+		t.rings[i] = newRing(i, per, c.Retention.Microseconds())
 	}
 	return t
 }
@@ -142,8 +142,8 @@ func (t *Tracer) ParseMsgID(s string) (uint64, bool) {
 type Filter struct {
 	ClientID string // only this client's events
 	MsgID    uint64 // only this message's events
-	Begin    int64  // epoch ms, inclusive
-	End      int64  // epoch ms, inclusive; 0 for no bound
+	Begin    int64  // epoch µs, inclusive
+	End      int64  // epoch µs, inclusive; 0 for no bound
 	// Kinds selects kinds by bit (1<<Kind); 0 selects all.
 	Kinds uint32
 }
@@ -157,11 +157,11 @@ const (
 )
 
 // Find returns copies of the events f selects, oldest first, among those
-// not older than the retention at now (epoch ms). Safe for concurrent use;
+// not older than the retention at now (epoch µs). Safe for concurrent use;
 // it never blocks a writer.
 func (t *Tracer) Find(f Filter, now int64) []Event {
 	since := f.Begin
-	if r := t.cfg.Retention.Milliseconds(); r > 0 {
+	if r := t.cfg.Retention.Microseconds(); r > 0 {
 		since = max(since, now-r)
 	}
 	var out []Event
@@ -189,14 +189,12 @@ func (t *Tracer) Find(f Filter, now int64) []Event {
 	return out
 }
 
-// order sorts events of the same millisecond in causal order: a publish
-// before its pushes, a connect before its close.
+// order sorts a message's events of the same microsecond (one round
+// reads the clock once) in causal order: its publication before its
+// pushes. Other events of one time keep their ring order.
 func (k Kind) order() int {
-	switch k {
-	case KindPublish, KindPublishAPI, KindConnect:
-		return 0
-	case KindPush, KindPushOffline, KindDisconnect:
+	if k.Delivery() {
 		return 1
 	}
-	return 2
+	return 0
 }

@@ -37,7 +37,7 @@ var flagGroups = []struct {
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
-	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
+	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
 	{"Traces", []string{"trace-", "message-trace"}},
 	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
@@ -83,6 +83,7 @@ func run(args []string, stderr io.Writer) int {
 	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
 	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
 	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
+	deviceAuth := fs.Bool("alibaba-device-auth", false, "check CONNECTs of Alibaba Cloud devices (user name Signature|AccessKeyId|InstanceId or DeviceCredential|DeviceAccessKeyId|InstanceId, password the HMAC-SHA1 signature of the client ID) with the Alibaba keys of -admin-credentials and the device credentials of RegisterDeviceCredential")
 	traceMax := fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
 	traceRetention := fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
 	messageTrace := fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
@@ -146,6 +147,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer startGCFloor(*heapFloor)()
 	eng := broker.NewEngine(bcfg)
+	var authz broker.Authorizer
 	tracer := trace.New(tcfg, eng.TraceRings(), time.Now())
 	eng.SetTracer(tracer)
 	var checker *auth.Checker
@@ -155,7 +157,8 @@ func run(args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
-		eng.SetAuthorizer(authorizer{checker})
+		authz = authorizer{checker}
+		eng.SetAuthorizer(authz)
 	}
 	var db *store.DB
 	if bcfg.Persistence == "on" {
@@ -181,6 +184,9 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	adm.UseTracer(tracer)
+	if *deviceAuth {
+		eng.SetAuthorizer(deviceAuthorizer{adm: adm, next: authz})
+	}
 	if db != nil {
 		adm.WatchStore(db) // /healthz answers 503 while the store fails
 	}
