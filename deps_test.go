@@ -29,14 +29,15 @@ var importRules = map[string]rule{
 	"codec":             {},
 	"internal/longtest": {}, // imported by tests only
 	"stats":             {own: []string{"codec"}},
+	"trace":             {}, // connection and message trace rings: the standard library only
 	"session": {own: []string{"codec", "stats"},
 		third: []string{"github.com/cespare/xxhash/"}},
 	"session/store": {own: []string{"codec", "session", "stats"},
 		third: []string{"go.etcd.io/bbolt"}},
-	"broker": {own: []string{"codec", "session", "stats"},
+	"broker": {own: []string{"codec", "session", "stats", "trace"},
 		third: []string{"github.com/panjf2000/gnet/", "github.com/gorilla/websocket",
 			"golang.org/x/sys/"}}, // x/sys: socket calls gnet does not offer (the bound address)
-	"admin": {own: []string{"codec", "session", "stats"},
+	"admin": {own: []string{"codec", "session", "stats", "trace"},
 		third: []string{"github.com/valyala/fasthttp", "github.com/prometheus/", "golang.org/x/time/",
 			"github.com/google/uuid"},
 		never: []string{"broker"}, why: "it reads the broker through an interface of its own"},
@@ -174,7 +175,7 @@ func TestImportRulesCatch(t *testing.T) {
 		{map[string][]string{"admin": {module + "/broker", module + "/session"}},
 			[]string{"admin imports broker; admin must never import broker: it reads the broker through an interface of its own"}},
 		{map[string][]string{"admin": {module + "/session/store"}},
-			[]string{"admin imports session/store; admin may import only the standard library and codec, session, stats, " +
+			[]string{"admin imports session/store; admin may import only the standard library and codec, session, stats, trace, " +
 				"github.com/valyala/fasthttp, github.com/prometheus/, golang.org/x/time/, github.com/google/uuid"}},
 		{map[string][]string{"cluster/kv": {module + "/broker", "github.com/nats-io/nats.go/jetstream"}},
 			[]string{"cluster/kv imports broker; cluster must never import broker: it implements interfaces that broker and admin declare"}},

@@ -25,6 +25,10 @@ const (
 	actionRefreshDeviceCredential
 	actionUnRegisterDeviceCredential
 	actionListDeviceCredentialClientID
+	actionQueryMqttTraceDevice
+	actionQueryMqttTraceMessageOfClient
+	actionQueryMqttTracePublish
+	actionQueryMqttTraceSubscribe
 
 	actionNative  // native JSON API, /healthz, /metrics
 	actionUnknown // a cloud request naming no action we serve
@@ -61,22 +65,26 @@ type actionSpec struct {
 
 // actionSpecs lists every cloud action served, by action.
 var actionSpecs = [numLimited]actionSpec{
-	actionDescribe:                     {describeAction, cloudTencent, serviceTrocket, tencentVersion, DefaultDescribeRate},
-	actionQuery:                        {queryAction, cloudAlibaba, "", alibabaVersion, DefaultQueryRate},
-	actionDescribeClientList:           {"DescribeClientList", cloudTencent, serviceMQTT, mqttVersion, 20},
-	actionKickOutClient:                {"KickOutClient", cloudTencent, serviceMQTT, mqttVersion, 20},
-	actionAddClientSubscription:        {"AddClientSubscription", cloudTencent, serviceMQTT, mqttVersion, 20},
-	actionDeleteClientSubscription:     {"DeleteClientSubscription", cloudTencent, serviceMQTT, mqttVersion, 20},
-	actionDescribeWillMessage:          {"DescribeWillMessage", cloudTencent, serviceMQTT, mqttVersion, 20},
-	actionPublishMessage:               {"PublishMessage", cloudTencent, serviceMQTT, mqttVersion, 20},
-	actionBatchQuery:                   {"BatchQuerySessionByClientIds", cloudAlibaba, "", alibabaVersion, 100},
-	actionCloseConnection:              {"CloseConnection", cloudAlibaba, "", alibabaVersion, 500},
-	actionSendMessage:                  {"SendMessage", cloudAlibaba, "", alibabaVersion, 1000},
-	actionRegisterDeviceCredential:     {"RegisterDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
-	actionGetDeviceCredential:          {"GetDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
-	actionRefreshDeviceCredential:      {"RefreshDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
-	actionUnRegisterDeviceCredential:   {"UnRegisterDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
-	actionListDeviceCredentialClientID: {"ListDeviceCredentialClientId", cloudAlibaba, "", alibabaVersion, 500},
+	actionDescribe:                      {describeAction, cloudTencent, serviceTrocket, tencentVersion, DefaultDescribeRate},
+	actionQuery:                         {queryAction, cloudAlibaba, "", alibabaVersion, DefaultQueryRate},
+	actionDescribeClientList:            {"DescribeClientList", cloudTencent, serviceMQTT, mqttVersion, 20},
+	actionKickOutClient:                 {"KickOutClient", cloudTencent, serviceMQTT, mqttVersion, 20},
+	actionAddClientSubscription:         {"AddClientSubscription", cloudTencent, serviceMQTT, mqttVersion, 20},
+	actionDeleteClientSubscription:      {"DeleteClientSubscription", cloudTencent, serviceMQTT, mqttVersion, 20},
+	actionDescribeWillMessage:           {"DescribeWillMessage", cloudTencent, serviceMQTT, mqttVersion, 20},
+	actionPublishMessage:                {"PublishMessage", cloudTencent, serviceMQTT, mqttVersion, 20},
+	actionBatchQuery:                    {"BatchQuerySessionByClientIds", cloudAlibaba, "", alibabaVersion, 100},
+	actionCloseConnection:               {"CloseConnection", cloudAlibaba, "", alibabaVersion, 500},
+	actionSendMessage:                   {"SendMessage", cloudAlibaba, "", alibabaVersion, 1000},
+	actionRegisterDeviceCredential:      {"RegisterDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
+	actionGetDeviceCredential:           {"GetDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
+	actionRefreshDeviceCredential:       {"RefreshDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
+	actionUnRegisterDeviceCredential:    {"UnRegisterDeviceCredential", cloudAlibaba, "", alibabaVersion, 500},
+	actionListDeviceCredentialClientID:  {"ListDeviceCredentialClientId", cloudAlibaba, "", alibabaVersion, 500},
+	actionQueryMqttTraceDevice:          {"QueryMqttTraceDevice", cloudAlibaba, "", alibabaVersion, 500},
+	actionQueryMqttTraceMessageOfClient: {"QueryMqttTraceMessageOfClient", cloudAlibaba, "", alibabaVersion, 500},
+	actionQueryMqttTracePublish:         {"QueryMqttTraceMessagePublish", cloudAlibaba, "", alibabaVersion, 500},
+	actionQueryMqttTraceSubscribe:       {"QueryMqttTraceMessageSubscribe", cloudAlibaba, "", alibabaVersion, 500},
 }
 
 func (a action) String() string {

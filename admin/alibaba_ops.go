@@ -122,6 +122,8 @@ func (s *Server) serveAlibabaOps(ctx *fasthttp.RequestCtx, st *reqState, act act
 			resp, f = s.closeConnection(ctx, requestID)
 		case actionSendMessage:
 			resp, f = s.sendMessage(ctx, requestID)
+		case actionQueryMqttTraceDevice, actionQueryMqttTraceMessageOfClient, actionQueryMqttTracePublish, actionQueryMqttTraceSubscribe:
+			resp, f = s.traceAction(ctx, act, requestID)
 		default:
 			resp, f = s.deviceCredential(ctx, act, requestID)
 		}

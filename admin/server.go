@@ -15,6 +15,7 @@ import (
 
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
+	"github.com/glassmq/glassmq/trace"
 )
 
 // Broker is all that admin reads from the broker. Safe for concurrent use;
@@ -51,6 +52,7 @@ type Server struct {
 	broker  Broker
 	ops     Operations // nil when broker does not implement it
 	devices DeviceCredentials
+	tracer  *trace.Tracer // nil: no traces
 	creds   *credentials
 	limits  limiter
 	nonces  *nonceCache
@@ -218,12 +220,14 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveHealthz(ctx)
 	case string(path) == "/metrics":
 		s.serveMetrics(ctx)
+	case bytes.HasPrefix(path, []byte(tracesPath)):
+		s.serveTraces(ctx, path)
 	case bytes.HasPrefix(path, []byte(clientsPath)):
 		s.serveNative(ctx, path)
 	default:
 		s.metrics.request(actionNative, resultError)
 		nativeError(ctx, fasthttp.StatusNotFound, "not_found",
-			"admin: no endpoint "+quote(path)+"; try /api/v1/clients, /healthz, /metrics, or / for the Tencent and Alibaba APIs")
+			"admin: no endpoint "+quote(path)+"; try /api/v1/clients, /api/v1/traces/clients/{id}, /healthz, /metrics, or / for the Tencent and Alibaba APIs")
 	}
 }
 

@@ -14,7 +14,10 @@ import (
 // retained message of topic when retain is set. Safe for concurrent use.
 func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) {
 	m := session.NewMessage([]byte(topic), payload, qos, retain)
-	e.withForeignLoop(func(ls *loopState) { e.publishMessage(ls, m) })
+	e.withForeignLoop(func(ls *loopState) {
+		m.TraceID = ls.tracePublishAPI(qos)
+		e.publishMessage(ls, m)
+	})
 }
 
 // PublishTo queues a message for clientID's session alone, at QoS max(qos,

@@ -51,6 +51,8 @@ type Conn struct {
 	perms       Permissions // nil without an Authorizer
 	permsGen    uint64      // Authorizer generation perms came from
 	held        *heldAcks   // nil until an ack must wait for the store (-fsync always)
+	traceID     string      // client ID from CONNECT, for the trace of a refusal
+	offlineLeft int         // messages queued while offline not yet sent, for traces (tracehooks.go)
 }
 
 // heldAcks are acks waiting until the messages they acknowledge are durable
@@ -309,6 +311,7 @@ func (c *Conn) pump() {
 	q := s.Send(c.ls.sending[:0], c.e.nowMillis())
 	for i := range q {
 		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, q[i].PacketID) // first delivery: DUP 0 [MQTT-3.3.1-1]
+		c.tracePush(q[i].Msg)
 		q[i] = session.Inflight{}
 	}
 	c.ls.sending = q[:0]
@@ -412,6 +415,7 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 	c.closeReason.CompareAndSwap(0, uint32(r))
 	c.flushOut() // a CONNACK or acks already produced still go out
 	if prev == stateConnected {
+		c.traceClose(r, detail)
 		c.detach(r, detail)
 	}
 	if publishWill && prev == stateConnected && c.will != nil {

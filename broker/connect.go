@@ -36,6 +36,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		}
 		id = assignClientID() // [MQTT-3.1.3-6]
 	}
+	c.traceID = id
 	if len(id) > c.e.cfg.MaxClientIDLen {
 		c.rejectConnect(connIdentifierRejects, "client ID longer than -max-client-id-len")
 		return
@@ -67,6 +68,7 @@ func (c *Conn) handleConnect(frame []byte) {
 // rejectConnect answers CONNACK with a refusal code and closes [MQTT-3.2.2-5].
 func (c *Conn) rejectConnect(code byte, why string) {
 	c.writeConnack(false, code)
+	c.traceRefused(code)
 	c.ls.st.ProtocolErrors.Add(1)
 	c.e.log.clientError(c.addr, codec.TypeConnect, errors.New("broker: CONNECT refused: "+why))
 	c.closeWith(session.ReasonProtocolError, why, false)
@@ -146,6 +148,7 @@ func (c *Conn) finishConnect() {
 	s.Counters.Received.Add(codec.TypeConnect, 0, int(c.connectSize))
 	c.ls.st.Connects.Add(1)
 	c.writeConnack(a.Present, connAccepted) // [MQTT-3.2.0-1]
+	c.traceConnect()
 	c.resend(a.Resend)
 	c.needPump = true
 	c.ls.touch(c)
@@ -163,6 +166,7 @@ func (c *Conn) resend(window []session.Inflight) {
 			continue
 		}
 		c.writePublish(f.Msg, f.QoS, f.Retain, true, f.PacketID) // [MQTT-3.3.1-1]
+		c.traceResend(f.Msg)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
+	"github.com/glassmq/glassmq/trace"
 )
 
 // clientSession is a session as the engine holds it: attached to at most
@@ -32,6 +33,7 @@ type Engine struct {
 	store     session.Store // nil with -persistence off
 	auth      Authorizer    // nil: everyone may do everything
 	authQueue chan authJob  // CONNECTs waiting for an authentication worker
+	tracer    *trace.Tracer // nil: no traces (tracehooks.go)
 	// outboundHardLimit is the most output one connection may have waiting:
 	// -max-outbound of QoS 0, a full in-flight window of the largest
 	// packets, and slack for replies. Past it the client is a slow consumer

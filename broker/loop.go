@@ -36,12 +36,14 @@ type loopState struct {
 	sending []session.Inflight // scratch for Conn.pump
 	enc     []byte             // one encoded QoS 0 PUBLISH, shared by local subscribers
 
-	touched  []*Conn  // connections with output or a pump pending this round
-	flushing bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
-	out      []*batch // by target loop index: deliveries waiting for the end of the round
-	outIdx   []int    // indexes of out that are non-nil
-	pubSeq   uint64   // numbers the messages routed by this loop
-	ticket   uint64   // store ticket of the last op this loop applied
+	touched   []*Conn  // connections with output or a pump pending this round
+	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
+	out       []*batch // by target loop index: deliveries waiting for the end of the round
+	outIdx    []int    // indexes of out that are non-nil
+	pubSeq    uint64   // numbers the messages routed by this loop
+	msgID     uint64   // trace ID of the client message being routed, 0 for none (tracehooks.go)
+	traceTime int64    // epoch µs of this round's trace events, 0 until the first (tracehooks.go)
+	ticket    uint64   // store ticket of the last op this loop applied
 
 	heldConns []*Conn // connections whose held acks wait for a store sync
 
@@ -191,8 +193,8 @@ func (ls *loopState) flush() {
 		return
 	}
 	ls.flushing = true
-	defer func() { ls.flushing = false }()
-	for i := 0; i < len(ls.touched); i++ { // pump may touch more
+	defer func() { ls.flushing, ls.traceTime = false, 0 }() // the next round's traces read the clock afresh
+	for i := 0; i < len(ls.touched); i++ {                  // pump may touch more
 		c := ls.touched[i]
 		c.touched = false
 		if c.needPump {
@@ -282,6 +284,9 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			if c == nil {
 				continue // QoS 0 is not queued for offline sessions
 			}
+			if ls.msgID != 0 {
+				ls.tracePush0(t.s.ClientID)
+			}
 			if c.ls == ls {
 				if !encoded {
 					ls.enc = codec.AppendPublish(ls.enc[:0], &codec.Publish{TopicName: topic, Payload: payload})
@@ -300,6 +305,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		}
 		if msg == nil {
 			msg = session.NewMessage(topic, payload, qos, false)
+			msg.TraceID = ls.msgID
 		}
 		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q})
 	}

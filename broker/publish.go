@@ -33,12 +33,15 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.ls.st.Denied.Add(1)
 	}
 	if allowed {
+		c.ls.msgID = c.tracePublish(p.QoS)
 		var msg *session.Message
 		if p.Retain {
 			msg = session.NewMessage(p.TopicName, p.Payload, p.QoS, true)
+			msg.TraceID = c.ls.msgID
 			c.e.setRetained(c.ls, msg)
 		}
 		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
+		c.ls.msgID = 0
 	}
 	switch p.QoS {
 	case 1:

@@ -17,6 +17,7 @@ type Message struct {
 	// not delivered by then is dropped, and a forwarded one carries the
 	// time left.
 	Expires int64
+	TraceID uint64 // message trace ID, 0 when not traced; set before the Message is shared
 }
 
 // NewMessage copies topic and payload (which may be views into a read

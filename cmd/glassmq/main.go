@@ -23,6 +23,7 @@ import (
 	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/broker"
 	"github.com/glassmq/glassmq/session/store"
+	"github.com/glassmq/glassmq/trace"
 )
 
 // flagGroups orders -help by topic: each flag name's prefix picks its group.
@@ -36,7 +37,8 @@ var flagGroups = []struct {
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
-	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
+	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
+	{"Traces", []string{"trace-", "message-trace"}},
 	{"Operations", []string{"sys-interval", "log-", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
@@ -83,6 +85,10 @@ func run(args []string, stderr io.Writer) int {
 	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
 	logLevel := fs.String("log-level", "info", "least severe `level` of log records written: debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "log record `format`: text (key=value) or json, one record per line on standard error")
+	deviceAuth := fs.Bool("alibaba-device-auth", false, "check CONNECTs of Alibaba Cloud devices (user name Signature|AccessKeyId|InstanceId or DeviceCredential|DeviceAccessKeyId|InstanceId, password the HMAC-SHA1 signature of the client ID) with the Alibaba keys of -admin-credentials and the device credentials of RegisterDeviceCredential")
+	traceMax := fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
+	traceRetention := fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
+	messageTrace := fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -102,6 +108,10 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	var tlsErr, floorErr error
+	tcfg := trace.Config{MaxEvents: *traceMax, Retention: *traceRetention}
+	tmode, modeErr := trace.ParseMode(*messageTrace)
+	tcfg.Messages = tmode
+	traceErr := errors.Join(modeErr, tcfg.Validate())
 	if *adminTLS && (bcfg.TLSCert == "" || bcfg.TLSKey == "") {
 		tlsErr = fmt.Errorf("glassmq: -admin-tls needs -tls-cert and -tls-key")
 	}
@@ -109,7 +119,7 @@ func run(args []string, stderr io.Writer) int {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
 	logger, logErr := newLogger(stderr, *logLevel, *logFormat)
-	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr); err != nil {
+	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr, traceErr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
@@ -141,6 +151,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer startGCFloor(*heapFloor)()
 	eng := broker.NewEngine(bcfg)
+	var authz broker.Authorizer
+	tracer := trace.New(tcfg, eng.TraceRings(), time.Now())
+	eng.SetTracer(tracer)
 	var checker *auth.Checker
 	if *passwordFile != "" || *aclFile != "" || !*allowAnonymous {
 		var err error
@@ -148,7 +161,8 @@ func run(args []string, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
-		eng.SetAuthorizer(authorizer{checker})
+		authz = authorizer{checker}
+		eng.SetAuthorizer(authz)
 	}
 	var db *store.DB
 	if bcfg.Persistence == "on" {
@@ -172,6 +186,10 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	adm.UseTracer(tracer)
+	if *deviceAuth {
+		eng.SetAuthorizer(deviceAuthorizer{adm: adm, next: authz})
 	}
 	if db != nil {
 		adm.WatchStore(db) // /healthz answers 503 while the store fails

@@ -1,0 +1,128 @@
+package trace
+
+import "sync/atomic"
+
+// maxChunkLen is the most events one chunk holds.
+const maxChunkLen = 256
+
+// chunk is a run of events. Its owner writes ev[i] and then publishes
+// n = i+1; a reader loads n and reads ev[:n] only, which the owner never
+// writes again.
+type chunk struct {
+	n  atomic.Int32
+	ev []Event
+}
+
+// Ring is one writer's events, oldest first, bounded to its share of the
+// event limit. Add and NextMsgID are for the ring's owner alone (an event
+// loop, or whoever holds the lock serialising the work outside the loops);
+// every other method is safe for concurrent use.
+type Ring struct {
+	idx       uint64 // ring index, the top 16 bits of its message IDs
+	max       int    // events shown at most
+	chunkLen  int
+	maxChunks int
+	retention int64 // µs; 0 keeps events until evicted by count
+
+	// Owner-only.
+	cur  *chunk
+	curN int32
+	seq  uint64 // message IDs issued
+
+	list atomic.Pointer[[]*chunk] // published chunks, oldest first; copy-on-write by the owner
+}
+
+func newRing(idx, maxEvents int, retention int64) *Ring {
+	r := &Ring{idx: uint64(idx), max: maxEvents, retention: retention}
+	r.chunkLen = min(maxChunkLen, maxEvents)
+	r.maxChunks = (maxEvents+r.chunkLen-1)/r.chunkLen + 1 // one more: the newest is filling
+	r.grow(0)
+	return r
+}
+
+// Add records e. Add allocates only when a chunk fills: four times per 256
+// events. Loop-only (the ring's owner).
+func (r *Ring) Add(e Event) {
+	if int(r.curN) == r.chunkLen {
+		r.grow(e.Time)
+	}
+	r.cur.ev[r.curN] = e
+	r.curN++
+	r.cur.n.Store(r.curN)
+}
+
+// NextMsgID returns a new message ID: the ring's index in the top 16 bits,
+// a count of the ring's messages below. Loop-only (the ring's owner).
+func (r *Ring) NextMsgID() uint64 {
+	r.seq++
+	return r.idx<<48 | r.seq&(1<<48-1)
+}
+
+// grow starts a new chunk, dropping the oldest ones past the bound and
+// those whose newest event is older than the retention at now (epoch
+// µs). Loop-only (the ring's owner).
+func (r *Ring) grow(now int64) {
+	c := &chunk{ev: make([]Event, r.chunkLen)}
+	var old []*chunk
+	if p := r.list.Load(); p != nil {
+		old = *p
+	}
+	drop := max(0, len(old)+1-r.maxChunks)
+	if r.retention > 0 {
+		for drop < len(old) {
+			o := old[drop]
+			if n := o.n.Load(); n > 0 && o.ev[n-1].Time >= now-r.retention {
+				break
+			}
+			drop++
+		}
+	}
+	nl := make([]*chunk, 0, len(old)-drop+1)
+	nl = append(nl, old[drop:]...)
+	nl = append(nl, c)
+	r.list.Store(&nl)
+	r.cur, r.curN = c, 0
+}
+
+// each calls fn for the ring's newest events, at most its bound, oldest
+// first, skipping those before since (epoch µs). Safe for concurrent use.
+func (r *Ring) each(since int64, fn func(e *Event)) {
+	p := r.list.Load()
+	if p == nil {
+		return
+	}
+	chunks := *p
+	ns := make([]int32, len(chunks))
+	total := 0
+	for i, c := range chunks {
+		ns[i] = c.n.Load()
+		total += int(ns[i])
+	}
+	skip := max(0, total-r.max)
+	for i, c := range chunks {
+		n := int(ns[i])
+		if skip >= n {
+			skip -= n
+			continue
+		}
+		for j := skip; j < n; j++ {
+			if e := &c.ev[j]; e.Time >= since {
+				fn(e)
+			}
+		}
+		skip = 0
+	}
+}
+
+// Len returns how many events the ring shows now. Safe for concurrent use.
+func (r *Ring) Len() int {
+	p := r.list.Load()
+	if p == nil {
+		return 0
+	}
+	total := 0
+	for _, c := range *p {
+		total += int(c.n.Load())
+	}
+	return min(total, r.max)
+}
