@@ -76,7 +76,11 @@ async function api(path, opts = {}) {
     throw new Unauthorized('log in first');
   }
   const body = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) throw new Error((body && body.error && body.error.message) || ('HTTP ' + r.status));
+  if (!r.ok) {
+    const e = new Error((body && body.error && body.error.message) || ('HTTP ' + r.status));
+    e.code = body && body.error && body.error.code;
+    throw e;
+  }
   return body;
 }
 
@@ -332,8 +336,23 @@ function pageClient(id) {
     }
   });
   const recv = new Series(), sent = new Series();
+  let ended = false;
   every(async () => {
-    const c = await api('/api/v1/clients/' + encodeURIComponent(id));
+    if (ended) return;
+    let c;
+    try {
+      c = await api('/api/v1/clients/' + encodeURIComponent(id));
+    } catch (e) {
+      if (e.code !== 'not_found') throw e;
+      // A clean session ends with its connection; an offline one expires.
+      ended = true;
+      const st = document.getElementById('status');
+      st.textContent = 'no session';
+      st.className = 'badge offline';
+      kick.hidden = true;
+      showError(new Error('The session has ended: the client disconnected with a clean session, or its offline session expired.'));
+      return;
+    }
     clearError();
     const st = document.getElementById('status');
     st.textContent = c.status;
