@@ -78,8 +78,8 @@ func TestDashboardChromium(t *testing.T) {
 
 	const id = "dash-1"
 	lost := make(chan error, 1)
-	opts := mqtt.NewClientOptions().AddBroker("tcp://" + b.mqtt).SetClientID(id).SetUsername("alice").
-		SetAutoReconnect(false).SetCleanSession(false).SetKeepAlive(30 * time.Second).
+	opts := mqtt.NewClientOptions().AddBroker("tcp://"+b.mqtt).SetClientID(id).SetUsername("alice").
+		SetAutoReconnect(false).SetCleanSession(false).SetKeepAlive(30*time.Second).
 		SetWill("dash/1/status", "gone", 1, false).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) { lost <- err })
 	cl := mqtt.NewClient(opts)
