@@ -100,7 +100,7 @@ func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 	s.retained, _ = b.(Retained)
 	s.logins = newUILogins()
 	s.devices = NewMemoryDeviceCredentials()
-	s.metrics = newMetrics(st, s.limits.rates(), s.storeOf)
+	s.metrics = newMetrics(st, s.limits.rates, s.storeOf)
 	s.states.New = func() any { return new(reqState) }
 	s.httpd = &fasthttp.Server{
 		Handler:                      s.handle,

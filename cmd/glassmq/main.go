@@ -37,7 +37,7 @@ var flagGroups = []struct {
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous"}},
-	{"Operations", []string{"sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
+	{"Operations", []string{"config", "sys-interval", "log-interval", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
 func main() {
@@ -69,30 +69,78 @@ func (a authorizer) Authenticate(clientID, username string, password []byte, has
 	return r.Code, r.User, r.Authenticated
 }
 
-func run(args []string, stderr io.Writer) int {
+// settings holds where each flag of glassmq is parsed to.
+type settings struct {
+	bcfg            broker.Config
+	acfg            admin.Config
+	shutdownTimeout *time.Duration
+	adminTLS        *bool
+	cpuProfile      *string
+	memProfile      *string
+	heapFloor       *int
+	passwordFile    *string
+	aclFile         *string
+	allowAnonymous  *bool
+	configPath      *string
+}
+
+// newFlags returns glassmq's flag set, with the embedded defaults, and
+// where it parses to.
+func newFlags() (*flag.FlagSet, *settings) {
 	fs := flag.NewFlagSet("glassmq", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse errors are reported by flagError, usage by -help
-	bcfg := broker.DefaultConfig()
-	acfg := admin.DefaultConfig()
-	broker.RegisterFlags(fs, &bcfg)
-	admin.RegisterFlags(fs, &acfg)
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
-	adminTLS := fs.Bool("admin-tls", false, "serve the admin API over HTTPS with -tls-cert and -tls-key")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
-	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
-	heapFloor := fs.Int("gc-heap-floor", 64, "no garbage collection while the Go heap is below this many `MiB`; above it, Go's usual GOGC=100 (0: Go's default floor of 4; ignored when GOGC is set)")
-	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
-	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
-	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
-	fs.Usage = func() {}
+	st := &settings{bcfg: broker.DefaultConfig(), acfg: admin.DefaultConfig()}
+	broker.RegisterFlags(fs, &st.bcfg)
+	admin.RegisterFlags(fs, &st.acfg)
+	st.shutdownTimeout = fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	st.adminTLS = fs.Bool("admin-tls", false, "serve the admin API over HTTPS with -tls-cert and -tls-key")
+	st.cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
+	st.memProfile = fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
+	st.heapFloor = fs.Int("gc-heap-floor", 64, "no garbage collection while the Go heap is below this many `MiB`; above it, Go's usual GOGC=100 (0: Go's default floor of 4; ignored when GOGC is set)")
+	st.passwordFile = fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
+	st.aclFile = fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
+	st.allowAnonymous = fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
+	st.configPath = fs.String("config", "", "TOML `file` of settings: each key is a flag name without the dash (listen = \":1883\", session-expiry = \"2h\"); flags on the command line win; SIGHUP rereads it")
+	return fs, st
+}
+
+// loadSettings parses args and the configuration file they name into a
+// new flag set. cmdline reports the flags given on the command line.
+func loadSettings(args []string) (fs *flag.FlagSet, st *settings, cmdline map[string]bool, cf *configFile, err error) {
+	fs, st = newFlags()
 	if err := fs.Parse(args); err != nil {
+		return fs, st, nil, nil, err
+	}
+	cmdline = map[string]bool{} // flags given on the command line, which win over the file
+	fs.Visit(func(f *flag.Flag) { cmdline[f.Name] = true })
+	if *st.configPath != "" {
+		var readErr error
+		if cf, readErr = readConfigFile(fs, *st.configPath, "config"); cf != nil {
+			err = cf.apply(fs, cmdline)
+		}
+		err = errors.Join(readErr, err)
+	}
+	return fs, st, cmdline, cf, err
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs, st, cmdline, cfgFile, err := loadSettings(args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(fs, stderr)
 			return 0
 		}
-		fmt.Fprintln(stderr, flagError(fs, err))
+		if cmdline == nil { // the command line, not the file
+			fmt.Fprintln(stderr, flagError(fs, err))
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
 		return 2
 	}
+	bcfg, acfg := st.bcfg, st.acfg
+	inForce := flagValues(fs) // before the defaults below that depend on other flags
+	shutdownTimeout, adminTLS, cpuProfile, memProfile, heapFloor := st.shutdownTimeout, st.adminTLS, st.cpuProfile, st.memProfile, st.heapFloor
+	passwordFile, aclFile, allowAnonymous := st.passwordFile, st.aclFile, st.allowAnonymous
 	anonymousSet := false
 	fs.Visit(func(f *flag.Flag) { anonymousSet = anonymousSet || f.Name == "allow-anonymous" })
 	if *passwordFile != "" && !anonymousSet {
@@ -110,7 +158,7 @@ func run(args []string, stderr io.Writer) int {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
 	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr); err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, cfgFile.annotate(err, cmdline))
 		return 2
 	}
 	if err := os.MkdirAll(bcfg.DataDir, 0o755); err != nil {
@@ -214,6 +262,7 @@ func run(args []string, stderr io.Writer) int {
 	go func() { adminDone <- adm.Serve(ln) }()
 	log.Printf("glassmq %s: MQTT on %s, admin on %s://%s, data in %s", broker.Version, srv.Addr(), adminScheme, ln.Addr(), bcfg.DataDir)
 
+	h := &hup{args: args, values: inForce, adm: adm, logf: log.Printf}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	status := 0
@@ -223,6 +272,9 @@ wait:
 		case s := <-sig:
 			if s == syscall.SIGHUP {
 				reload(checker)
+				if cfgFile != nil {
+					h.reload()
+				}
 				continue
 			}
 			log.Printf("glassmq: %v, shutting down", s)
@@ -285,7 +337,11 @@ func flagError(fs *flag.FlagSet, err error) string {
 	}
 	valid := "see glassmq -help"
 	if f := fs.Lookup(m[2]); f != nil {
-		switch f.Value.(flag.Getter).Get().(type) {
+		var v any
+		if g, ok := f.Value.(flag.Getter); ok { // -rate-limit's value is not one
+			v = g.Get()
+		}
+		switch v.(type) {
 		case time.Duration:
 			valid = "want a duration with a unit, such as 500ms, 10s or 2h"
 		case int, int64, uint, uint64:
