@@ -30,9 +30,9 @@ var resultNames = [numResults]string{"ok", "error", "throttled"}
 // scrape time; nothing is pushed on the request path but one atomic add.
 type metrics struct {
 	requests [numActions][numResults]atomic.Uint64
-	broker   *stats.Broker // nil: no broker metrics
+	broker   *stats.Broker                // nil: no broker metrics
 	rates    func() [actionNative]float64 // read at each scrape: SetRateLimits changes them
-	store    func() Store // returns nil without a store
+	store    func() Store                 // returns nil without a store
 	reg      *prometheus.Registry
 }
 
