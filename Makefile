@@ -70,6 +70,11 @@ browser-deps: ## Debian's chromium (if missing) and MQTT.js from web/package-loc
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix web --no-audit --no-fund
 
+.PHONY: screenshots
+screenshots: ## dashboard screenshots into docs/dashboard/ (TestDashboardChromium in headless Chromium; needs make browser-deps)
+	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	$(GO) test -count=1 -run '^TestDashboardChromium$$' -timeout 3m ./cmd/glassmq -args -ui.screenshots=$(CURDIR)/docs/dashboard
+
 .PHONY: soak
 SOAKTIME ?= 5m
 soak: ## TestSoak (churn, QoS 0/1/2, takeovers, wills; exact accounting) for SOAKTIME with the race detector

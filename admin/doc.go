@@ -3,7 +3,8 @@
 // successors of service mqtt 2024-05-16, and Alibaba Cloud
 // QuerySessionByClientId with the newer onsmqtt 2020-04-20 actions (batch
 // query, close, send, device credentials), in their exact wire formats, so
-// the official SDKs work against it unchanged; a native JSON API;
+// the official SDKs work against it unchanged; a native JSON API; the web
+// dashboard at /ui (ui.go, uiauth.go, files in ui/ built in with embed);
 // /healthz; and Prometheus /metrics. The wire details follow what the
 // vendors document and what their SDKs send. actions.go lists the cloud actions;
 // detect in dialect.go tells the dialects apart. Actions that change the
@@ -43,8 +44,17 @@
 // no replay cache, because the SDK retries with byte-identical requests.
 //
 // The native API (/api/v1/...) then wants "Authorization: Bearer <secret>"
-// with any configured SecretKey or AccessKeySecret; /healthz and /metrics
-// stay open, as they show no per-client data.
+// with any configured SecretKey or AccessKeySecret, or the dashboard's
+// login cookie, which for a DELETE must come with the login's CSRF token
+// (X-CSRF-Token); /healthz and /metrics stay open, as they show no
+// per-client data. The dashboard's files are served to anyone (they hold
+// no data); its page shows only a login form until the browser logs in.
+//
+// The client list may also be filtered by ID prefix (reads only IDs) and
+// by user name, and sorted by traffic or connect time; those read each
+// candidate's session once and keep a bounded heap of the page. Sorted
+// cursors are "key:id", so a client whose key moves between pages may be
+// shown twice or not at all: the price of not freezing the sessions.
 //
 // The client list is in byte order of client ID; its cursor is the last ID
 // of a page (base64url), so paging never repeats or skips a client that

@@ -30,13 +30,13 @@ var resultNames = [numResults]string{"ok", "error", "throttled"}
 // scrape time; nothing is pushed on the request path but one atomic add.
 type metrics struct {
 	requests [numActions][numResults]atomic.Uint64
-	broker   *stats.Broker // nil: no broker metrics
-	rates    [actionNative]float64
-	store    func() Store // returns nil without a store
+	broker   *stats.Broker                // nil: no broker metrics
+	rates    func() [actionNative]float64 // read at each scrape: SetRateLimits changes them
+	store    func() Store                 // returns nil without a store
 	reg      *prometheus.Registry
 }
 
-func newMetrics(b *stats.Broker, rates [actionNative]float64, store func() Store) *metrics {
+func newMetrics(b *stats.Broker, rates func() [actionNative]float64, store func() Store) *metrics {
 	m := &metrics{broker: b, rates: rates, store: store, reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(collector{m},
 		collectors.NewGoCollector(),
@@ -122,9 +122,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			counter(descRequests, c.m.requests[a][r].Load(), a.String(), resultNames[r])
 		}
 	}
+	rates := c.m.rates()
 	for a := range actionNative {
 		counter(descThrottled, c.m.requests[a][resultThrottled].Load(), a.String())
-		gauge(descRateLimit, c.m.rates[a], a.String())
+		gauge(descRateLimit, rates[a], a.String())
 	}
 	if st := c.m.store(); st != nil {
 		ss := st.Stats()

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"bytes"
 	"encoding/base64"
 	"net/url"
 	"slices"
@@ -18,14 +17,15 @@ import (
 // The native JSON API:
 //
 //	GET    /api/v1/clients/{id}                     one session (Client); id is URL-path-escaped
-//	GET    /api/v1/clients?status=&username=&limit=&cursor=   a page of client IDs (ClientList)
+//	GET    /api/v1/clients?status=&username=&prefix=&sort=&limit=&cursor=   a page of clients (ClientList)
 //	DELETE /api/v1/clients/{id}?will=false          kick (KickResult); the will is published unless will=false
 //	GET    /healthz                                 {"status":"ok"}
 //
 // Errors are {"error":{"code":..,"message":..}} (APIError) with a 4xx
 // status. With credentials configured, /api/v1/ wants "Authorization:
 // Bearer <secret>", where <secret> is any configured SecretKey or
-// AccessKeySecret; without them the port is loopback-only and open.
+// AccessKeySecret, or the dashboard's login cookie (see uiauth.go); without
+// them the port is loopback-only and open.
 // /healthz and /metrics are never authenticated: they show no client data.
 
 const clientsPath = "/api/v1/clients"
@@ -125,10 +125,16 @@ type ClientList struct {
 	NextCursor string          `json:"next_cursor"`
 }
 
-// ClientSummary is one entry of a ClientList.
+// ClientSummary is one entry of a ClientList: what a list of clients
+// shows, read when the page is built.
 type ClientSummary struct {
-	ClientID string `json:"client_id"`
-	Status   string `json:"status"` // "online" or "offline"
+	ClientID      string `json:"client_id"`
+	Status        string `json:"status"` // "online" or "offline"
+	Username      string `json:"username"`
+	ClientAddress string `json:"client_address"`
+	ConnectTimeMs int64  `json:"connect_time_ms"` // last accepted CONNECT, epoch milliseconds
+	ReceivedBytes uint64 `json:"received_bytes"`  // client to server
+	SentBytes     uint64 `json:"sent_bytes"`      // server to client
 }
 
 // KickResult answers DELETE /api/v1/clients/{id}.
@@ -155,11 +161,8 @@ func statusName(connected bool) string {
 
 // serveNative serves /api/v1/clients and below.
 func (s *Server) serveNative(ctx *fasthttp.RequestCtx, path []byte) {
-	if !s.nativeAuthorized(ctx) {
-		s.metrics.request(actionNative, resultError)
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="glassmq"`)
-		nativeError(ctx, fasthttp.StatusUnauthorized, "unauthorized",
-			"admin: credentials are configured: send Authorization: Bearer <secret>, with a configured SecretKey or AccessKeySecret")
+	if !s.apiAuthorized(ctx, ctx.IsDelete()) {
+		s.unauthorized(ctx)
 		return
 	}
 	rest := path[len(clientsPath):]
@@ -191,15 +194,6 @@ func (s *Server) serveNative(ctx *fasthttp.RequestCtx, path []byte) {
 	default:
 		s.methodNotAllowed(ctx, "GET, DELETE", clientsPath+"/{id}")
 	}
-}
-
-// nativeAuthorized reports whether the request may use the native API.
-func (s *Server) nativeAuthorized(ctx *fasthttp.RequestCtx) bool {
-	if !s.authRequired() {
-		return true
-	}
-	token, ok := bytes.CutPrefix(ctx.Request.Header.Peek(fasthttp.HeaderAuthorization), []byte("Bearer "))
-	return ok && s.creds.bearer(trimSpace(token))
 }
 
 func (s *Server) getClient(ctx *fasthttp.RequestCtx, id string) {
@@ -301,6 +295,13 @@ func (s *Server) kickClient(ctx *fasthttp.RequestCtx, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, &KickResult{ClientID: id, Kicked: true, PublishWill: publishWill})
 }
 
+// List orders of GET /api/v1/clients?sort=.
+const (
+	sortID          = "id"           // byte order of client ID (the default)
+	sortTraffic     = "traffic"      // bytes received and sent, most first
+	sortConnectTime = "connect_time" // last CONNECT, newest first
+)
+
 func (s *Server) listClients(ctx *fasthttp.RequestCtx) {
 	q := ctx.QueryArgs()
 	bad := func(msg string) {
@@ -310,6 +311,7 @@ func (s *Server) listClients(ctx *fasthttp.RequestCtx) {
 	var want func(connected bool) bool
 	switch st := string(q.Peek("status")); st {
 	case "", "all":
+		want = func(bool) bool { return true }
 	case "online":
 		want = func(c bool) bool { return c }
 	case "offline":
@@ -318,48 +320,203 @@ func (s *Server) listClients(ctx *fasthttp.RequestCtx) {
 		bad("admin: status=" + strconv.Quote(cut(st)) + ": want online, offline or all")
 		return
 	}
-	limit := defaultPageSize
-	if q.Has("limit") {
-		n, err := strconv.Atoi(string(q.Peek("limit")))
-		if err != nil || n < 1 || n > maxPageSize {
-			bad("admin: limit=" + quote(q.Peek("limit")) + ": want a number from 1 to " + strconv.Itoa(maxPageSize))
-			return
-		}
-		limit = n
-	}
-	var after string
-	hasAfter := false
-	if c := q.Peek("cursor"); len(c) > 0 {
-		raw, err := base64.RawURLEncoding.DecodeString(string(c))
-		if err != nil {
-			bad("admin: cursor=" + quote(c) + ": not a cursor from next_cursor")
-			return
-		}
-		after, hasAfter = string(raw), true
-	}
-	if q.Has("username") {
-		// Listing by user name reads each candidate's session: O(n) Info
-		// copies, a few milliseconds at 100k sessions.
-		user, status := string(q.Peek("username")), want
-		var info session.Info
-		want = func(connected bool) bool { return status == nil || status(connected) }
-		page, more := clientPageBy(s.broker, after, hasAfter, limit, func(id string, connected bool) bool {
-			return want(connected) && s.broker.SessionInfo(id, &info) && info.Username == user
-		})
-		s.finishList(ctx, page, more)
+	order := string(q.Peek("sort"))
+	switch order {
+	case "":
+		order = sortID
+	case sortID, sortTraffic, sortConnectTime:
+	default:
+		bad("admin: sort=" + strconv.Quote(cut(order)) + ": want id, traffic or connect_time")
 		return
 	}
-	page, more := clientPage(s.broker, after, hasAfter, want, limit)
-	s.finishList(ctx, page, more)
-}
-
-func (s *Server) finishList(ctx *fasthttp.RequestCtx, page []ClientSummary, more bool) {
-	list := ClientList{Clients: page}
-	if more {
-		list.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].ClientID))
+	limit, after, hasAfter, ok := s.pageArgs(ctx)
+	if !ok {
+		return
+	}
+	prefix := string(q.Peek("prefix"))
+	byUser, user := q.Has("username"), string(q.Peek("username"))
+	// Filtering by user name and sorting by traffic or connect time read
+	// each candidate's session: O(n) Info copies, tens of milliseconds at
+	// 100k sessions. The ID prefix and status filters read nothing.
+	var info session.Info
+	match := func(id string, connected bool) bool {
+		if !strings.HasPrefix(id, prefix) || !want(connected) {
+			return false
+		}
+		if byUser {
+			resetInfo(&info)
+			return s.broker.SessionInfo(id, &info) && info.Username == user
+		}
+		return true
+	}
+	var page []ranked
+	var more bool
+	if order == sortID {
+		var ids []ClientSummary
+		ids, more = clientPageBy(s.broker, after, hasAfter, limit, match)
+		for _, c := range ids {
+			page = append(page, ranked{id: c.ClientID})
+		}
+	} else {
+		page, more, ok = rankedPage(s.broker, order, after, hasAfter, limit, match, &info)
+		if !ok {
+			bad("admin: cursor=" + quote(q.Peek("cursor")) + ": not a cursor from next_cursor of sort=" + order)
+			return
+		}
+	}
+	list := ClientList{Clients: make([]ClientSummary, 0, len(page))}
+	for _, r := range page {
+		resetInfo(&info)
+		if s.broker.SessionInfo(r.id, &info) { // else it ended since it was ranked
+			list.Clients = append(list.Clients, summary(r.id, &info))
+		}
+	}
+	if more && len(page) > 0 {
+		last := page[len(page)-1]
+		c := last.id
+		if order != sortID {
+			c = strconv.FormatInt(last.key, 10) + ":" + c
+		}
+		list.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(c))
 	}
 	s.metrics.request(actionNative, resultOK)
 	writeJSON(ctx, fasthttp.StatusOK, &list)
+}
+
+// summary is the list entry of client id, whose session is info.
+func summary(id string, info *session.Info) ClientSummary {
+	return ClientSummary{ClientID: id, Status: statusName(info.Connected), Username: info.Username,
+		ClientAddress: info.ClientAddress, ConnectTimeMs: info.ConnectTime,
+		ReceivedBytes: info.Received.Bytes, SentBytes: info.Sent.Bytes}
+}
+
+// resetInfo empties i, keeping the capacity of its slices for the broker
+// to fill.
+func resetInfo(i *session.Info) {
+	*i = session.Info{
+		Subscriptions: i.Subscriptions[:0],
+		Received:      stats.Snapshot{Items: i.Received.Items[:0]},
+		Sent:          stats.Snapshot{Items: i.Sent.Items[:0]},
+		History:       i.History[:0],
+	}
+}
+
+// ranked is a client in a list sorted by key, largest first, then by ID.
+type ranked struct {
+	id  string
+	key int64
+}
+
+// before reports whether a comes before b in the list.
+func (a ranked) before(b ranked) bool {
+	if a.key != b.key {
+		return a.key > b.key
+	}
+	return a.id < b.id
+}
+
+// rankKey is info's key in a list sorted by order.
+func rankKey(order string, info *session.Info) int64 {
+	if order == sortTraffic {
+		return int64(min(info.Received.Bytes+info.Sent.Bytes, 1<<62))
+	}
+	return info.ConnectTime
+}
+
+// rankedPage returns the first limit clients that match, sorted by order
+// (sortTraffic or sortConnectTime) and coming after the cursor after
+// ("key:id"), and whether more follow. It reads each candidate's session
+// into info. ok is false for a cursor that does not parse. Keys change
+// while a client is listed, so a page may repeat or skip a client whose
+// traffic moved it across the cursor; that is the price of not holding
+// every session still.
+func rankedPage(b Broker, order, after string, hasAfter bool, limit int, match func(string, bool) bool, info *session.Info) (page []ranked, more, ok bool) {
+	var cur ranked
+	if hasAfter {
+		k, id, found := strings.Cut(after, ":")
+		n, err := strconv.ParseInt(k, 10, 64)
+		if !found || err != nil {
+			return nil, false, false
+		}
+		cur = ranked{id: id, key: n}
+	}
+	top := firstN[ranked]{n: limit + 1, before: ranked.before}
+	b.RangeSessions(func(id string, connected bool) bool {
+		if !match(id, connected) {
+			return true
+		}
+		if info.ClientID != id { // match did not read it
+			resetInfo(info)
+			if !b.SessionInfo(id, info) {
+				return true
+			}
+		}
+		r := ranked{id: id, key: rankKey(order, info)}
+		if !hasAfter || cur.before(r) {
+			top.offer(r)
+		}
+		return true
+	})
+	page = top.sorted()
+	if len(page) > limit {
+		page, more = page[:limit], true
+	}
+	return page, more, true
+}
+
+// firstN keeps the n items that come first by before, in a max-heap (the
+// last kept at h[0]): O(log n) per offer, O(n) memory.
+type firstN[T any] struct {
+	h      []T
+	n      int
+	before func(a, b T) bool
+}
+
+func (f *firstN[T]) offer(x T) {
+	h := f.h
+	switch {
+	case len(h) < f.n:
+		h = append(h, x)
+		for i := len(h) - 1; i > 0; {
+			p := (i - 1) / 2
+			if !f.before(h[p], h[i]) {
+				break
+			}
+			h[p], h[i] = h[i], h[p]
+			i = p
+		}
+	case f.before(x, h[0]):
+		h[0] = x
+		for i := 0; ; {
+			l, last := 2*i+1, i
+			if l < len(h) && f.before(h[last], h[l]) {
+				last = l
+			}
+			if r := l + 1; r < len(h) && f.before(h[last], h[r]) {
+				last = r
+			}
+			if last == i {
+				break
+			}
+			h[i], h[last] = h[last], h[i]
+			i = last
+		}
+	}
+	f.h = h
+}
+
+// sorted returns the kept items in order; f is spent.
+func (f *firstN[T]) sorted() []T {
+	slices.SortFunc(f.h, func(a, b T) int {
+		if f.before(a, b) {
+			return -1
+		}
+		if f.before(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return f.h
 }
 
 // clientPage returns the limit smallest client IDs above after (all IDs if

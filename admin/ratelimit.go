@@ -61,3 +61,23 @@ func (l limiter) limitOf(a action) float64 {
 	}
 	return float64(l.buckets[a].Limit())
 }
+
+// SetRateLimits changes every cloud action's token bucket to what c says
+// (DescribeRate, QueryRate, Limits), as a SIGHUP with a changed
+// configuration file does; the other fields of c are ignored. When c is
+// not valid it changes nothing and returns why. Requests in flight finish
+// under the old limits. Safe for concurrent use.
+func (s *Server) SetRateLimits(c Config) error {
+	cur := s.cfg // only the rate fields of c matter: validate them in the running config
+	cur.DescribeRate, cur.QueryRate, cur.Limits = c.DescribeRate, c.QueryRate, c.Limits
+	if err := cur.Validate(); err != nil {
+		return err
+	}
+	for a := range numLimited {
+		lim := cur.limit(a)
+		b := s.limits.buckets[a]
+		b.SetLimit(rate.Limit(lim.Rate))
+		b.SetBurst(lim.Burst)
+	}
+	return nil
+}

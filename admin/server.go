@@ -45,21 +45,23 @@ type Store interface {
 }
 
 // Server is the admin HTTP server: Tencent DescribeMQTTClient, Alibaba
-// QuerySessionByClientId, the native JSON API, /healthz and /metrics on one
-// fasthttp listener. Create it with New.
+// QuerySessionByClientId, the native JSON API, the dashboard at /ui,
+// /healthz and /metrics on one fasthttp listener. Create it with New.
 type Server struct {
-	cfg     Config
-	broker  Broker
-	ops     Operations // nil when broker does not implement it
-	devices DeviceCredentials
-	tracer  *trace.Tracer // nil: no traces
-	creds   *credentials
-	limits  limiter
-	nonces  *nonceCache
-	metrics *metrics
-	store   atomic.Pointer[Store] // nil: no store (persistence off)
-	httpd   *fasthttp.Server
-	states  sync.Pool // of *reqState
+	cfg      Config
+	broker   Broker
+	ops      Operations // nil when broker does not implement it
+	retained Retained   // nil when broker does not implement it
+	logins   *uiLogins  // the dashboard's logged-in browsers
+	devices  DeviceCredentials
+	tracer   *trace.Tracer // nil: no traces
+	creds    *credentials
+	limits   limiter
+	nonces   *nonceCache
+	metrics  *metrics
+	store    atomic.Pointer[Store] // nil: no store (persistence off)
+	httpd    *fasthttp.Server
+	states   sync.Pool // of *reqState
 
 	// now and newUUID are time.Now and uuid.New; tests replace them.
 	now     func() time.Time
@@ -98,8 +100,10 @@ func New(c Config, b Broker, st *stats.Broker) (*Server, error) {
 		newUUID: uuid.New,
 	}
 	s.ops, _ = b.(Operations)
+	s.retained, _ = b.(Retained)
+	s.logins = newUILogins()
 	s.devices = NewMemoryDeviceCredentials()
-	s.metrics = newMetrics(st, s.limits.rates(), s.storeOf)
+	s.metrics = newMetrics(st, s.limits.rates, s.storeOf)
 	s.states.New = func() any { return new(reqState) }
 	s.httpd = &fasthttp.Server{
 		Handler:                      s.handle,
@@ -170,15 +174,7 @@ func (s *Server) putState(st *reqState) {
 
 // resetInfo empties st.info, keeping the capacity of its slices for the
 // broker to fill.
-func (st *reqState) resetInfo() {
-	i := &st.info
-	*i = session.Info{
-		Subscriptions: i.Subscriptions[:0],
-		Received:      stats.Snapshot{Items: i.Received.Items[:0]},
-		Sent:          stats.Snapshot{Items: i.Sent.Items[:0]},
-		History:       i.History[:0],
-	}
-}
+func (st *reqState) resetInfo() { resetInfo(&st.info) }
 
 // requestID returns a new random UUID text, upper case for Alibaba (as its
 // cloud writes them) and lower case for Tencent.
@@ -224,10 +220,16 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveTraces(ctx, path)
 	case bytes.HasPrefix(path, []byte(clientsPath)):
 		s.serveNative(ctx, path)
+	case string(path) == overviewPath:
+		s.serveOverview(ctx)
+	case string(path) == retainedPath:
+		s.serveRetained(ctx)
+	case string(path) == uiPath || bytes.HasPrefix(path, []byte(uiPath+"/")):
+		s.serveUI(ctx, string(path))
 	default:
 		s.metrics.request(actionNative, resultError)
 		nativeError(ctx, fasthttp.StatusNotFound, "not_found",
-			"admin: no endpoint "+quote(path)+"; try /api/v1/clients, /api/v1/traces/clients/{id}, /healthz, /metrics, or / for the Tencent and Alibaba APIs")
+			"admin: no endpoint "+quote(path)+"; try /ui, /api/v1/clients, /api/v1/overview, /api/v1/retained, /api/v1/traces/clients/{id}, /healthz, /metrics, or / for the Tencent and Alibaba APIs")
 	}
 }
 

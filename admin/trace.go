@@ -293,8 +293,8 @@ type TraceList struct {
 // begin_ms, end_ms, limit, reverse) and /api/v1/traces/messages/{msg_id}
 // (one message's publication and deliveries).
 func (s *Server) serveTraces(ctx *fasthttp.RequestCtx, path []byte) {
-	if !s.nativeAuthorized(ctx) {
-		s.serveNative(ctx, path) // answers 401 as the rest of the native API
+	if !s.apiAuthorized(ctx, false) {
+		s.unauthorized(ctx)
 		return
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {

@@ -39,12 +39,15 @@ var flagGroups = []struct {
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
 	{"Traces", []string{"trace-", "message-trace"}},
-	{"Operations", []string{"sys-interval", "log-", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
+	{"Operations", []string{"config", "sys-interval", "log-", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "passwd" {
 		os.Exit(auth.RunPasswd(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "ctl" {
+		os.Exit(runCtl(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
@@ -68,36 +71,90 @@ func (a authorizer) Authenticate(clientID, username string, password []byte, has
 	return r.Code, r.User, r.Authenticated
 }
 
-func run(args []string, stderr io.Writer) int {
+// settings holds where each flag of glassmq is parsed to.
+type settings struct {
+	bcfg            broker.Config
+	acfg            admin.Config
+	shutdownTimeout *time.Duration
+	adminTLS        *bool
+	cpuProfile      *string
+	memProfile      *string
+	heapFloor       *int
+	passwordFile    *string
+	aclFile         *string
+	allowAnonymous  *bool
+	configPath      *string
+	logLevel        *string
+	logFormat       *string
+	deviceAuth      *bool
+	traceMax        *int
+	traceRetention  *time.Duration
+	messageTrace    *string
+}
+
+// newFlags returns glassmq's flag set, with the embedded defaults, and
+// where it parses to.
+func newFlags() (*flag.FlagSet, *settings) {
 	fs := flag.NewFlagSet("glassmq", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse errors are reported by flagError, usage by -help
-	bcfg := broker.DefaultConfig()
-	acfg := admin.DefaultConfig()
-	broker.RegisterFlags(fs, &bcfg)
-	admin.RegisterFlags(fs, &acfg)
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
-	adminTLS := fs.Bool("admin-tls", false, "serve the admin API over HTTPS with -tls-cert and -tls-key")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
-	memProfile := fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
-	heapFloor := fs.Int("gc-heap-floor", 64, "no garbage collection while the Go heap is below this many `MiB`; above it, Go's usual GOGC=100 (0: Go's default floor of 4; ignored when GOGC is set)")
-	passwordFile := fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
-	aclFile := fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
-	allowAnonymous := fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
-	logLevel := fs.String("log-level", "info", "least severe `level` of log records written: debug, info, warn or error")
-	logFormat := fs.String("log-format", "text", "log record `format`: text (key=value) or json, one record per line on standard error")
-	deviceAuth := fs.Bool("alibaba-device-auth", false, "check CONNECTs of Alibaba Cloud devices (user name Signature|AccessKeyId|InstanceId or DeviceCredential|DeviceAccessKeyId|InstanceId, password the HMAC-SHA1 signature of the client ID) with the Alibaba keys of -admin-credentials and the device credentials of RegisterDeviceCredential")
-	traceMax := fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
-	traceRetention := fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
-	messageTrace := fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
-	fs.Usage = func() {}
+	st := &settings{bcfg: broker.DefaultConfig(), acfg: admin.DefaultConfig()}
+	broker.RegisterFlags(fs, &st.bcfg)
+	admin.RegisterFlags(fs, &st.acfg)
+	st.shutdownTimeout = fs.Duration("shutdown-timeout", 10*time.Second, "how long a graceful shutdown may take")
+	st.adminTLS = fs.Bool("admin-tls", false, "serve the admin API over HTTPS with -tls-cert and -tls-key")
+	st.cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
+	st.memProfile = fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
+	st.heapFloor = fs.Int("gc-heap-floor", 64, "no garbage collection while the Go heap is below this many `MiB`; above it, Go's usual GOGC=100 (0: Go's default floor of 4; ignored when GOGC is set)")
+	st.passwordFile = fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
+	st.aclFile = fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
+	st.allowAnonymous = fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
+	st.logLevel = fs.String("log-level", "info", "least severe `level` of log records written: debug, info, warn or error")
+	st.logFormat = fs.String("log-format", "text", "log record `format`: text (key=value) or json, one record per line on standard error")
+	st.deviceAuth = fs.Bool("alibaba-device-auth", false, "check CONNECTs of Alibaba Cloud devices (user name Signature|AccessKeyId|InstanceId or DeviceCredential|DeviceAccessKeyId|InstanceId, password the HMAC-SHA1 signature of the client ID) with the Alibaba keys of -admin-credentials and the device credentials of RegisterDeviceCredential")
+	st.traceMax = fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
+	st.traceRetention = fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
+	st.messageTrace = fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
+	st.configPath = fs.String("config", "", "TOML `file` of settings: each key is a flag name without the dash (listen = \":1883\", session-expiry = \"2h\"); flags on the command line win; SIGHUP rereads it")
+	return fs, st
+}
+
+// loadSettings parses args and the configuration file they name into a
+// new flag set. cmdline reports the flags given on the command line.
+func loadSettings(args []string) (fs *flag.FlagSet, st *settings, cmdline map[string]bool, cf *configFile, err error) {
+	fs, st = newFlags()
 	if err := fs.Parse(args); err != nil {
+		return fs, st, nil, nil, err
+	}
+	cmdline = map[string]bool{} // flags given on the command line, which win over the file
+	fs.Visit(func(f *flag.Flag) { cmdline[f.Name] = true })
+	if *st.configPath != "" {
+		var readErr error
+		if cf, readErr = readConfigFile(fs, *st.configPath, "config"); cf != nil {
+			err = cf.apply(fs, cmdline)
+		}
+		err = errors.Join(readErr, err)
+	}
+	return fs, st, cmdline, cf, err
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs, st, cmdline, cfgFile, err := loadSettings(args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(fs, stderr)
 			return 0
 		}
-		fmt.Fprintln(stderr, flagError(fs, err))
+		if cmdline == nil { // the command line, not the file
+			fmt.Fprintln(stderr, flagError(fs, err))
+		} else {
+			fmt.Fprintln(stderr, err)
+		}
 		return 2
 	}
+	bcfg, acfg := st.bcfg, st.acfg
+	inForce := flagValues(fs) // before the defaults below that depend on other flags
+	shutdownTimeout, adminTLS, cpuProfile, memProfile, heapFloor := st.shutdownTimeout, st.adminTLS, st.cpuProfile, st.memProfile, st.heapFloor
+	passwordFile, aclFile, allowAnonymous := st.passwordFile, st.aclFile, st.allowAnonymous
 	anonymousSet := false
 	fs.Visit(func(f *flag.Flag) { anonymousSet = anonymousSet || f.Name == "allow-anonymous" })
 	if *passwordFile != "" && !anonymousSet {
@@ -108,8 +165,8 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	var tlsErr, floorErr error
-	tcfg := trace.Config{MaxEvents: *traceMax, Retention: *traceRetention}
-	tmode, modeErr := trace.ParseMode(*messageTrace)
+	tcfg := trace.Config{MaxEvents: *st.traceMax, Retention: *st.traceRetention}
+	tmode, modeErr := trace.ParseMode(*st.messageTrace)
 	tcfg.Messages = tmode
 	traceErr := errors.Join(modeErr, tcfg.Validate())
 	if *adminTLS && (bcfg.TLSCert == "" || bcfg.TLSKey == "") {
@@ -118,9 +175,9 @@ func run(args []string, stderr io.Writer) int {
 	if *heapFloor < 0 || *heapFloor > 1<<20 {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
-	logger, logErr := newLogger(stderr, *logLevel, *logFormat)
+	logger, logErr := newLogger(stderr, *st.logLevel, *st.logFormat)
 	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr, traceErr); err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, cfgFile.annotate(err, cmdline))
 		return 2
 	}
 	slog.SetDefault(logger) // before NewEngine and admin.New, which keep the default logger
@@ -188,7 +245,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	adm.UseTracer(tracer)
-	if *deviceAuth {
+	if *st.deviceAuth {
 		eng.SetAuthorizer(deviceAuthorizer{adm: adm, next: authz})
 	}
 	if db != nil {
@@ -235,6 +292,7 @@ func run(args []string, stderr io.Writer) int {
 	go func() { adminDone <- adm.Serve(ln) }()
 	slog.Info("glassmq started", "version", broker.Version, "mqtt", srv.Addr().String(),
 		"admin", adminScheme+"://"+ln.Addr().String(), "data", bcfg.DataDir)
+	h := &hup{args: args, values: inForce, adm: adm, logf: func(format string, a ...any) { slog.Info(fmt.Sprintf(format, a...)) }}
 	status := 0
 wait:
 	for {
@@ -242,6 +300,9 @@ wait:
 		case s := <-sig:
 			if s == syscall.SIGHUP {
 				reload(checker)
+				if cfgFile != nil {
+					h.reload()
+				}
 				continue
 			}
 			slog.Info("shutting down", "signal", s.String())
@@ -304,7 +365,11 @@ func flagError(fs *flag.FlagSet, err error) string {
 	}
 	valid := "see glassmq -help"
 	if f := fs.Lookup(m[2]); f != nil {
-		switch f.Value.(flag.Getter).Get().(type) {
+		var v any
+		if g, ok := f.Value.(flag.Getter); ok { // -rate-limit's value is not one
+			v = g.Get()
+		}
+		switch v.(type) {
 		case time.Duration:
 			valid = "want a duration with a unit, such as 500ms, 10s or 2h"
 		case int, int64, uint, uint64:
