@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -15,11 +14,22 @@ var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "
 
 // Config is one scenario run against one broker.
 type Config struct {
-	Addr     string // broker MQTT address, host:port on loopback
+	Addr     string // broker MQTT address, host:port; on loopback unless AllowRemote
 	Target   string // label for reports: "glassmq", "mosquitto", "relay"
 	Relay    bool   // Addr is cmd/glassmq-relay: a raw forwarder, QoS 0 only
-	TLS      bool   // fanin, fanout, pairs, latency: connect with TLS (loopback: the certificate is not verified)
 	Scenario string // one of Scenarios
+
+	// AllowRemote lets Addr and AdminAddr name another host. Without it
+	// Validate refuses any address off loopback.
+	AllowRemote bool
+	Username    string // user name of every CONNECT; empty sends none
+	Password    string // password of every CONNECT; needs Username; never printed
+	// TLS connects fanin, fanout, pairs and latency clients with TLS. The
+	// certificate is verified against CAFile or the system's roots, except
+	// with TLSInsecure or on loopback without CAFile.
+	TLS         bool
+	TLSInsecure bool   // TLS: do not verify the broker's certificate
+	CAFile      string // TLS: PEM file of the CAs that may sign the broker's certificate
 
 	QoS         byte          // 0, 1 or 2, for publishing and subscribing
 	Payload     int           // bytes per message, at least MinPayload
@@ -83,11 +93,12 @@ func (c *Config) Validate() error {
 	if !slices.Contains(Scenarios, c.Scenario) {
 		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(Scenarios, ", "))
 	}
-	if err := loopback(c.Addr); err != nil {
+	if err := c.checkAddr(c.Addr); err != nil {
 		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())
 	}
+	c.validateRemote(bad)
 	if c.Scenario == "admin" {
-		if err := loopback(c.AdminAddr); err != nil {
+		if err := c.checkAddr(c.AdminAddr); err != nil {
 			bad("admin-addr", fmt.Sprintf("%q", c.AdminAddr), err.Error())
 		}
 		if c.AdminRate <= 0 {
@@ -137,21 +148,4 @@ func (c *Config) Validate() error {
 		bad("rate", c.Rate, "must be more than 0")
 	}
 	return errors.Join(errs...)
-}
-
-// loopback checks that addr is host:port on a loopback address: the bench
-// never loads a machine other than its own.
-func loopback(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port == "" {
-		return errors.New("want host:port, such as 127.0.0.1:1883")
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return errors.New("not a loopback address: the load generator runs only against 127.0.0.1")
-	}
-	return nil
 }

@@ -41,6 +41,8 @@ func TestRunFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-addr", "192.0.2.1:1883"}, "not a loopback address"},
+		{[]string{"-addr", "staging.example.com:1883"}, "pass -allow-remote"},
+		{[]string{"-allow-remote", "-addr", "192.0.2.1:1883", "-password", "x"}, "needs -username"},
 		{[]string{"-qos", "3"}, "want 0, 1 or 2"},
 		{[]string{"-payload", "4", "-window", "0"}, "-window 0"},
 		{[]string{"compare", "-mode", "fast"}, `-mode "fast"`},
