@@ -10,7 +10,7 @@ import (
 )
 
 // Scenarios lists the scenarios Run knows, in the order Compare runs them.
-var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin"}
+var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin", "fleet"}
 
 // Config is one scenario run against one broker.
 type Config struct {
@@ -52,6 +52,13 @@ type Config struct {
 	BrokerPID   int           // connections: broker process whose VmRSS is read; 0 skips it
 	Settle      time.Duration // connections: wait before reading VmRSS after the last CONNACK
 
+	Devices       int           // fleet: devices to connect
+	DeviceRate    float64       // fleet: telemetry messages per second per device
+	CommandRate   float64       // fleet: commands per second per device, from one backend; 0 sends none
+	Backends      int           // fleet: backends subscribed to ROOT/+/telemetry, each receiving all of it
+	FleetDuration time.Duration // fleet: publishing time
+	TopicRoot     string        // fleet: first level of the devices' topics, ROOT/i/telemetry and ROOT/i/cmd
+
 	AdminAddr  string  // admin: the broker's admin HTTP address, host:port
 	AdminRate  float64 // admin: requests per second offered to each of the two APIs
 	InstanceID string  // admin: InstanceId the requests name
@@ -62,25 +69,31 @@ type Config struct {
 // DefaultConfig returns the settings of `glassmq-bench` without flags.
 func DefaultConfig() Config {
 	return Config{
-		Addr:        "127.0.0.1:1883",
-		Target:      "broker",
-		Scenario:    "pairs",
-		Payload:     MinPayload,
-		Publishers:  10,
-		Subscribers: 10,
-		Pairs:       10,
-		Count:       10_000_000,
-		Duration:    2 * time.Second,
-		Drain:       10 * time.Second,
-		Window:      64,
-		Backlog:     50_000,
-		Rate:        5000,
-		Connections: 10_000,
-		Dialers:     64,
-		Settle:      500 * time.Millisecond,
-		AdminAddr:   "127.0.0.1:8080",
-		AdminRate:   100,
-		InstanceID:  "mqtt-local",
+		Addr:          "127.0.0.1:1883",
+		Target:        "broker",
+		Scenario:      "pairs",
+		Payload:       MinPayload,
+		Publishers:    10,
+		Subscribers:   10,
+		Pairs:         10,
+		Count:         10_000_000,
+		Duration:      2 * time.Second,
+		Drain:         10 * time.Second,
+		Window:        64,
+		Backlog:       50_000,
+		Rate:          5000,
+		Connections:   10_000,
+		Dialers:       64,
+		Settle:        500 * time.Millisecond,
+		Devices:       2000,
+		DeviceRate:    1,
+		CommandRate:   0.1,
+		Backends:      2,
+		FleetDuration: 10 * time.Second,
+		TopicRoot:     "dev",
+		AdminAddr:     "127.0.0.1:8080",
+		AdminRate:     100,
+		InstanceID:    "mqtt-local",
 	}
 }
 
@@ -97,6 +110,7 @@ func (c *Config) Validate() error {
 		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())
 	}
 	c.validateRemote(bad)
+	c.validateFleet(bad)
 	if c.Scenario == "admin" {
 		if err := c.checkAddr(c.AdminAddr); err != nil {
 			bad("admin-addr", fmt.Sprintf("%q", c.AdminAddr), err.Error())

@@ -20,6 +20,8 @@ func Run(c Config) ([]Result, error) {
 		r, err = runConnections(&c)
 	case "admin":
 		return runAdmin(&c)
+	case "fleet":
+		r, err = runFleet(&c)
 	default:
 		return nil, fmt.Errorf("bench: unknown scenario %q", c.Scenario)
 	}
