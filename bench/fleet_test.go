@@ -87,3 +87,29 @@ func TestFleetAgainstGlassmq(t *testing.T) {
 		})
 	}
 }
+
+func TestFleetSummary(t *testing.T) {
+	var rs []Result
+	for rep, v := range [][2]float64{{4, 12}, {5, 10}, {6, 11}} { // glassmq, mosquitto µs/msg
+		for i, target := range []string{"glassmq", "mosquitto"} {
+			rs = append(rs, Result{Mode: "pinned", Target: target, Scenario: "fleet", Variant: "2000 devices", QoS: 1, Payload: 16,
+				Rep: rep + 1, Connections: 2000, Delivered: 40000, Rate: 4000, OfferedRate: 2000, CPUPerMsgUs: v[i],
+				MsgPerCPUSecond: 1e6 / v[i], P50: 100, P99: 200 * float64(i+1), P999: 900, RSSPerConnB: 1000 * float64(i+1), ClientCPU: 0.1})
+		}
+	}
+	rs[1].Lost = 7
+	var b strings.Builder
+	WriteSummary(&b, rs, "glassmq", "mosquitto", "relay")
+	md := b.String()
+	for _, want := range []string{
+		"### Fleet, pinned",
+		"| glassmq | 1 | 2000 | 2k | 4k (4k–4k) | 5.00 (4.00–6.00) | 200k (167k–250k) |",
+		"| mosquitto | 1 | 2000 | 2k | 4k (4k–4k) | 11.00 (10.00–12.00) | 90.9k (83.3k–100k) |",
+		"| 7 | 0 |", // mosquitto's lost messages, summed over reps
+		"| glassmq/mosquitto | 1 | 2000 devices | | | 0.455× | | | 0.5× | | | 0.5× |", // CPU, p99 and RSS ratios of medians
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+}

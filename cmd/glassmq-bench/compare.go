@@ -132,6 +132,11 @@ func writeReport(dir, mode string, env bench.Env, results []bench.Result, stdout
 		return err
 	}
 	fmt.Fprint(stdout, b.String())
+	if !slices.ContainsFunc(results, func(r bench.Result) bool {
+		return r.Scenario == "fanin" || r.Scenario == "fanout" || r.Scenario == "pairs"
+	}) {
+		return nil // a run of only fleet, latency, connections or admin has no throughput chart
+	}
 	title := fmt.Sprintf("delivered msg/s, %s mode (%s)", mode, env.Date.Format("2006-01-02"))
 	return bench.WriteChart(filepath.Join(dir, "chart-"+mode+".png"), title, results, []string{"glassmq", "mosquitto", "relay"})
 }
