@@ -14,9 +14,13 @@ type Case struct {
 	QoS      byte
 	Payload  int
 	Dialers  int // connections: attempts at a time; 0 for Base's
+	Size     int // curves: retained messages or subscriptions held
 }
 
 func (c Case) String() string {
+	if c.Size > 0 {
+		return fmt.Sprintf("%s %d", c.Scenario, c.Size)
+	}
 	if c.Dialers > 0 {
 		return fmt.Sprintf("%s %d at a time", c.Scenario, c.Dialers)
 	}
@@ -68,7 +72,7 @@ func applies(t Target, c Case) bool {
 	case c.Scenario == "admin":
 		return t.Admin
 	case t.Relay:
-		return c.QoS == 0 && c.Scenario != "connections" && c.Scenario != "fleet"
+		return c.QoS == 0 && (c.Scenario == "fanin" || c.Scenario == "fanout" || c.Scenario == "pairs" || c.Scenario == "latency")
 	}
 	return true
 }
@@ -151,6 +155,9 @@ func compareOne(c *CompareConfig, t Target, cs Case, rep int, cpus string) []Res
 	if cs.Dialers > 0 {
 		cfg.Dialers = cs.Dialers
 	}
+	if cs.Size > 0 {
+		cfg.CurveSize = cs.Size
+	}
 	cfg.BrokerPID = p.cmd.Process.Pid
 	rs, err := Run(cfg)
 	if aerr := p.alive(); aerr != nil {
@@ -186,6 +193,8 @@ func brief(rs []Result) string {
 		case "fleet":
 			s += fmt.Sprintf("%d devices, %.2f µs broker CPU/msg, p99 %.0fµs, %.0f B/device, load generator %.2f cores",
 				r.Connections, r.CPUPerMsgUs, r.P99, r.RSSPerConnB, r.ClientCPU)
+		case "curve-retained", "curve-subscriptions":
+			s += fmt.Sprintf("%s held: SUBSCRIBE p50 %.0fµs, routing %.2f µs CPU/msg, %.0f B RSS each", r.Variant, r.P50, r.CPUPerMsgUs, r.RSSPerConnB)
 		case "latency":
 			s += fmt.Sprintf("p50 %.1fµs p99 %.1fµs max %.0fµs", r.P50, r.P99, r.Max)
 		default:

@@ -57,7 +57,8 @@ type Config struct {
 	CommandRate   float64       // fleet: commands per second per device, from one backend; 0 sends none
 	Backends      int           // fleet: backends subscribed to ROOT/+/telemetry, each receiving all of it
 	FleetDuration time.Duration // fleet: publishing time
-	TopicRoot     string        // fleet: first level of the devices' topics, ROOT/i/telemetry and ROOT/i/cmd
+	TopicRoot     string        // fleet and curves: first level of the topics, ROOT/i/telemetry, ROOT/ret/i ...
+	CurveSize     int           // curve-retained, curve-subscriptions: retained messages or subscriptions held
 
 	AdminAddr  string  // admin: the broker's admin HTTP address, host:port
 	AdminRate  float64 // admin: requests per second offered to each of the two APIs
@@ -91,6 +92,7 @@ func DefaultConfig() Config {
 		Backends:      2,
 		FleetDuration: 10 * time.Second,
 		TopicRoot:     "dev",
+		CurveSize:     10_000,
 		AdminAddr:     "127.0.0.1:8080",
 		AdminRate:     100,
 		InstanceID:    "mqtt-local",
@@ -103,8 +105,11 @@ func (c *Config) Validate() error {
 	bad := func(flag string, v any, why string) {
 		errs = append(errs, fmt.Errorf("bench: -%s %v: %s", flag, v, why))
 	}
-	if !slices.Contains(Scenarios, c.Scenario) {
-		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(Scenarios, ", "))
+	if !slices.Contains(Scenarios, c.Scenario) && !slices.Contains(Curves, c.Scenario) {
+		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(append(slices.Clone(Scenarios), Curves...), ", "))
+	}
+	if slices.Contains(Curves, c.Scenario) && (c.CurveSize < 1 || c.CurveSize > 10_000_000) {
+		bad("curve-size", c.CurveSize, "want 1 to 10000000")
 	}
 	if err := c.checkAddr(c.Addr); err != nil {
 		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())

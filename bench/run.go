@@ -22,6 +22,8 @@ func Run(c Config) ([]Result, error) {
 		return runAdmin(&c)
 	case "fleet":
 		r, err = runFleet(&c)
+	case "curve-retained", "curve-subscriptions":
+		r, err = runCurve(&c)
 	default:
 		return nil, fmt.Errorf("bench: unknown scenario %q", c.Scenario)
 	}
