@@ -20,15 +20,29 @@ import (
 //   - curve-subscriptions: CurveSize exact subscriptions ROOT/sub/i, 1,000
 //     per client. SUBSCRIBE latency is one more exact SUBSCRIBE until its
 //     SUBACK; memory is RSS growth per subscription.
+//   - curve-connections: CurveSize idle connections; SUBSCRIBE as above;
+//     memory per connection.
+//   - curve-fanout: CurveSize subscribers of ROOT/fan; SUBSCRIBE as above;
+//     memory per subscriber; routing counts every delivery of a PUBLISH to
+//     ROOT/fan to each of them.
 //
-// In both, routing is the broker's CPU time per QoS 0 PUBLISH of a probe
-// publisher to a topic with one subscriber, among everything held.
+// Routing is the broker's CPU time per delivery of QoS 0 PUBLISHes of a
+// probe publisher to a topic with one subscriber (curve-fanout: CurveSize
+// subscribers), among everything held.
 
 // Curves lists the curve scenarios, run by Run like Scenarios.
-var Curves = []string{"curve-retained", "curve-subscriptions"}
+var Curves = []string{"curve-retained", "curve-subscriptions", "curve-connections", "curve-fanout"}
 
-// CurveSizes are the sizes Compare's curves mode runs, smallest first.
-var CurveSizes = []int{1_000, 10_000, 100_000, 1_000_000}
+// CurveSizes returns the sizes of curve scenario, smallest first.
+func CurveSizes(scenario string) []int {
+	switch scenario {
+	case "curve-connections":
+		return []int{1_000, 3_000, 10_000, 18_000}
+	case "curve-fanout":
+		return []int{1, 10, 100, 1_000, 10_000}
+	}
+	return []int{1_000, 10_000, 100_000, 1_000_000}
+}
 
 // curveProbes is how many SUBSCRIBE round trips each point times, and
 // curveRoutes how many PUBLISHes its routing cost is averaged over.
@@ -45,7 +59,11 @@ func runCurve(c *Config) (Result, error) {
 	r := newResult(c)
 	r.Variant = strconv.Itoa(c.CurveSize)
 	r.Connections = c.CurveSize
-	if err := RaiseFileLimit(c.CurveSize/subsPerClient + 256); err != nil {
+	conns := c.CurveSize/subsPerClient + 256
+	if c.Scenario == "curve-connections" || c.Scenario == "curve-fanout" {
+		conns += c.CurveSize
+	}
+	if err := RaiseFileLimit(conns); err != nil {
 		return r, err
 	}
 	cv := &curve{cfg: c, clock: newClock(), nonce: newNonce(), deadline: time.Now().Add(5 * time.Minute)}
@@ -62,6 +80,10 @@ func runCurve(c *Config) (Result, error) {
 		err = cv.populateRetained()
 	case "curve-subscriptions":
 		err = cv.populateSubscriptions()
+	case "curve-connections":
+		err = cv.populateConnections()
+	case "curve-fanout":
+		err = cv.populateFanout()
 	default:
 		err = fmt.Errorf("bench: unknown curve %q", c.Scenario)
 	}
@@ -100,12 +122,62 @@ type curve struct {
 	nonce    string
 	deadline time.Time
 	conns    []net.Conn
+	idle     *idleDialer // curve-connections: its connections, closed by close
+	fan      []net.Conn  // curve-fanout: the subscribers of ROOT/fan
 }
 
 func (cv *curve) close() {
 	for _, c := range cv.conns {
 		c.Close()
 	}
+	if cv.idle != nil {
+		cv.idle.closeAll()
+	}
+}
+
+// populateConnections opens CurveSize idle connections.
+func (cv *curve) populateConnections() error {
+	d, err := newIdleDialer(cv.cfg, "idle", cv.nonce)
+	if err != nil {
+		return err
+	}
+	cv.idle = d
+	growFDTable(cv.cfg.CurveSize + 256)
+	var done atomic.Int64
+	d.openIdle(cv.cfg.CurveSize, cv.cfg.Dialers, &done)
+	if d.first != nil {
+		return fmt.Errorf("%d of %d connections failed, first: %w", d.failed, cv.cfg.CurveSize, d.first)
+	}
+	return nil
+}
+
+// populateFanout connects CurveSize subscribers of ROOT/fan. Each writes its
+// CONNECT and SUBSCRIBE at once and the answers are read after all are
+// sent, so the broker's round trips overlap.
+func (cv *curve) populateFanout() error {
+	growFDTable(cv.cfg.CurveSize + 256)
+	topic := cv.topic("fan", 0)
+	for i := range cv.cfg.CurveSize {
+		conn, err := cv.cfg.dialFlow(5 * time.Second)
+		if err != nil {
+			return fmt.Errorf("subscriber %d: %w", i, err)
+		}
+		cv.conns = append(cv.conns, conn)
+		cv.fan = append(cv.fan, conn)
+		pkt := cv.cfg.connectPacket(nil, []byte("fan-"+cv.nonce+"-"+strconv.Itoa(i)))
+		pkt = codec.AppendSubscribe(pkt, 1, []codec.Subscription{{TopicFilter: topic}})
+		if _, err := conn.Write(pkt); err != nil {
+			return fmt.Errorf("subscriber %d: %w", i, err)
+		}
+	}
+	for i, conn := range cv.fan {
+		for _, want := range []codec.Type{codec.TypeConnack, codec.TypeSuback} {
+			if err := expectPacket(conn, want, cv.deadline); err != nil {
+				return fmt.Errorf("subscriber %d: %w", i, err)
+			}
+		}
+	}
+	return nil
 }
 
 // open connects one more client.
@@ -218,28 +290,45 @@ func (cv *curve) probeSubscribe(h *Histogram) error {
 // subscribes to and returns the broker's CPU time meanwhile and how many
 // arrived.
 func (cv *curve) route() (time.Duration, uint64, error) {
-	sub, err := cv.open("route-sub")
-	if err != nil {
-		return 0, 0, err
-	}
 	topic := string(cv.topic("route", 0))
-	if err := subscribe(sub, topic, 0, cv.deadline); err != nil {
-		return 0, 0, err
+	subs := cv.fan
+	if subs == nil {
+		sub, err := cv.open("route-sub")
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := subscribe(sub, topic, 0, cv.deadline); err != nil {
+			return 0, 0, err
+		}
+		subs = []net.Conn{sub}
+	} else {
+		topic = string(cv.topic("fan", 0))
 	}
 	pub, err := cv.open("route-pub")
 	if err != nil {
 		return 0, 0, err
 	}
+	// Each subscriber gets every message: as many messages as make about
+	// curveRoutes deliveries in all, at least 20.
+	msgs := max(20, curveRoutes/len(subs))
+	if msgs > 1000 { // whole batches of 1000
+		msgs = msgs / 1000 * 1000
+	}
+	want := uint64(msgs * len(subs))
 	var got atomic.Uint64
 	done := make(chan error, 1)
-	go func() {
-		done <- readLoop(sub, cv.clock, func(pkt []byte, _ int64) error {
-			if codec.PacketType(pkt) == codec.TypePublish && got.Add(1) == curveRoutes {
-				return errStop
+	var left atomic.Int64
+	left.Store(int64(len(subs)))
+	for _, sub := range subs {
+		go func() {
+			err := countPublishes(sub, uint64(msgs), &got)
+			if err != nil {
+				done <- err
+			} else if left.Add(-1) == 0 {
+				done <- nil
 			}
-			return nil
-		}, nil)
-	}()
+		}()
+	}
 	var cpu0 time.Duration
 	if cv.cfg.BrokerPID > 0 {
 		if cpu0, err = ProcessCPU(cv.cfg.BrokerPID); err != nil {
@@ -248,16 +337,19 @@ func (cv *curve) route() (time.Duration, uint64, error) {
 	}
 	payload := make([]byte, cv.cfg.Payload)
 	one := codec.AppendPublish(nil, &codec.Publish{TopicName: []byte(topic), Payload: payload})
-	batch := make([]byte, 0, 1000*len(one))
-	for sent := 0; sent < curveRoutes; sent += 1000 {
+	per := min(msgs, 1000)
+	batch := make([]byte, 0, per*len(one))
+	for sent := 0; sent < msgs; sent += per {
 		batch = batch[:0]
-		for range 1000 {
+		for range per {
 			batch = append(batch, one...)
 		}
 		if _, err := pub.Write(batch); err != nil {
 			return 0, 0, err
 		}
-		for got.Load()+5000 < uint64(sent) { // stay within what QoS 0 buffers hold
+		// Stay within what the brokers buffer for QoS 0: at most 5000
+		// deliveries outstanding.
+		for got.Load()+5000 < uint64(sent*len(subs)) {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
@@ -266,8 +358,8 @@ func (cv *curve) route() (time.Duration, uint64, error) {
 		if err != nil {
 			return 0, got.Load(), err
 		}
-	case <-time.After(10 * time.Second):
-		return 0, got.Load(), fmt.Errorf("route: %d of %d messages arrived in 10s", got.Load(), curveRoutes)
+	case <-time.After(30 * time.Second):
+		return 0, got.Load(), fmt.Errorf("route: %d of %d deliveries arrived in 30s", got.Load(), want)
 	}
 	var cpu1 time.Duration
 	if cv.cfg.BrokerPID > 0 {
@@ -276,6 +368,38 @@ func (cv *curve) route() (time.Duration, uint64, error) {
 		}
 	}
 	return cpu1 - cpu0, got.Load(), nil
+}
+
+// countPublishes reads conn with a small buffer (there may be 10,000 of
+// them) and counts PUBLISH packets in got until n have come.
+func countPublishes(conn net.Conn, n uint64, got *atomic.Uint64) error {
+	buf := make([]byte, 4096)
+	r, w := 0, 0
+	var mine uint64
+	for mine < n {
+		k, err := conn.Read(buf[w:])
+		if err != nil {
+			return fmt.Errorf("route: after %d of %d messages: %w", mine, n, err)
+		}
+		w += k
+		for r < w {
+			size, err := codec.Frame(buf[r:w], 0)
+			if err != nil {
+				return err
+			}
+			if size == 0 {
+				break
+			}
+			if codec.PacketType(buf[r:]) == codec.TypePublish {
+				mine++
+				got.Add(1)
+			}
+			r += size
+		}
+		w = copy(buf, buf[r:w])
+		r = 0
+	}
+	return nil
 }
 
 // expectPacket reads one whole packet from conn and checks its type. It

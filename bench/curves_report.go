@@ -19,7 +19,7 @@ var curveMetrics = []struct {
 	of          func(*Result) float64
 }{
 	{"subscribe", "SUBSCRIBE round trip p50, µs", func(r *Result) float64 { return r.P50 }},
-	{"route", "broker CPU per routed PUBLISH, µs", func(r *Result) float64 { return r.CPUPerMsgUs }},
+	{"route", "broker CPU per delivery, µs", func(r *Result) float64 { return r.CPUPerMsgUs }},
 	{"memory", "broker RSS per item held, bytes", func(r *Result) float64 { return r.RSSPerConnB }},
 }
 
@@ -47,7 +47,7 @@ func writeCurveSummary(w io.Writer, gs []*group, mode, title, a, b string) {
 			continue
 		}
 		fmt.Fprintf(w, "\n### Curve %s, %s: median (min–max)\n\n", scen, title)
-		fmt.Fprintf(w, "| held | SUBSCRIBE p50 µs %s | %s | broker CPU µs per PUBLISH %s | %s | RSS per item %s | %s |\n", a, b, a, b, a, b)
+		fmt.Fprintf(w, "| held | SUBSCRIBE p50 µs %s | %s | broker CPU µs per delivery %s | %s | RSS per item %s | %s |\n", a, b, a, b, a, b)
 		fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		f2 := func(v float64) string { return fmt.Sprintf("%.2f", v) }
 		for _, g := range cg {

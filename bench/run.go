@@ -22,7 +22,7 @@ func Run(c Config) ([]Result, error) {
 		return runAdmin(&c)
 	case "fleet":
 		r, err = runFleet(&c)
-	case "curve-retained", "curve-subscriptions":
+	case "curve-retained", "curve-subscriptions", "curve-connections", "curve-fanout":
 		r, err = runCurve(&c)
 	default:
 		return nil, fmt.Errorf("bench: unknown scenario %q", c.Scenario)

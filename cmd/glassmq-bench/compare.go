@@ -33,7 +33,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	reps := fs.Int("reps", 3, "runs of each case on each broker")
 	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios, ","), "comma-separated `list` of scenarios")
 	qos := fs.String("qos-list", "0,1,2", "comma-separated QoS levels of fanin, fanout and pairs")
-	curveMax := fs.Int("curve-max", 1_000_000, "curve-retained, curve-subscriptions: largest size of the curve (1000, 10000, ... up to it)")
+	curveMax := fs.Int("curve-max", 1_000_000, "curves: largest size run (retained, subscriptions: 1000 to 1000000; connections: 1000 to 18000; fanout: 1 to 10000)")
 	payloads := fs.String("payloads", "16,1024", "comma-separated payload sizes in bytes of fanin, fanout and pairs")
 	inflight := fs.Int("inflight", 32, "outgoing QoS 1/2 window per client given to every broker")
 	queued := fs.Int("queued", 1_000_000, "QoS 1/2 queue per client given to every broker")
@@ -220,7 +220,7 @@ func matrix(scenarios, qos, payloads string, curveMax int) ([]bench.Case, error)
 	for _, s := range strings.Split(scenarios, ",") {
 		s = strings.TrimSpace(s)
 		if slices.Contains(bench.Curves, s) {
-			for _, n := range bench.CurveSizes {
+			for _, n := range bench.CurveSizes(s) {
 				if n <= curveMax {
 					cases = append(cases, bench.Case{Scenario: s, Payload: 16, Size: n})
 				}

@@ -78,7 +78,7 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.BoolVar(&c.TLS, "tls", c.TLS, "fanin, fanout, pairs, latency: connect with TLS; the certificate is verified (against -ca or the system's CAs) except on loopback without -ca")
 	fs.BoolVar(&c.TLSInsecure, "tls-insecure", c.TLSInsecure, "with -tls: do not verify the broker's certificate")
 	fs.StringVar(&c.CAFile, "ca", c.CAFile, "with -tls: PEM `file` of the CAs that sign the broker's certificate")
-	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin, fleet, curve-retained or curve-subscriptions")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin, fleet, or a curve: curve-retained, curve-subscriptions, curve-connections, curve-fanout")
 	fs.Func("qos", "QoS of publishing and subscribing: 0, 1 or 2 (default 0)", func(s string) error {
 		var v uint
 		if _, err := fmt.Sscan(s, &v); err != nil || v > 2 {
@@ -111,7 +111,7 @@ func registerLoadFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.Float64Var(&c.CommandRate, "command-rate", c.CommandRate, "fleet: commands per second per device, from one backend (0: none)")
 	fs.IntVar(&c.Backends, "backends", c.Backends, "fleet: backends subscribed to ROOT/+/telemetry, each receiving all of it")
 	fs.DurationVar(&c.FleetDuration, "fleet-duration", c.FleetDuration, "fleet: publishing time")
-	fs.IntVar(&c.CurveSize, "curve-size", c.CurveSize, "curve-retained, curve-subscriptions: retained messages or subscriptions to hold")
+	fs.IntVar(&c.CurveSize, "curve-size", c.CurveSize, "curves: retained messages, subscriptions, connections or fan-out subscribers to hold")
 	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "fleet: `root` of the topics ROOT/i/telemetry and ROOT/i/cmd; on a shared broker pick one no real device uses")
 	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
 	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
