@@ -68,7 +68,8 @@ func writeCurveSummary(w io.Writer, gs []*group, mode, title, a, b string) {
 }
 
 // WriteCurveCharts draws one log-log chart per curve and metric of one
-// mode, a line per target, into dir as curve-SCENARIO-METRIC-MODE.png, and
+// mode, a line per target, into dir as SCENARIO-METRIC-MODE.png (SCENARIO
+// is curve-retained ...), and
 // returns the paths written.
 func WriteCurveCharts(dir, mode string, rs []Result, targets []string) ([]string, error) {
 	gs := groups(rs)
@@ -111,7 +112,7 @@ func WriteCurveCharts(dir, mode string, rs []Result, targets []string) ([]string
 			}
 			p.Y.Min = math.Pow(10, math.Floor(math.Log10(lo)))
 			p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
-			path := filepath.Join(dir, fmt.Sprintf("curve-%s-%s-%s.png", scen, m.name, mode))
+			path := filepath.Join(dir, fmt.Sprintf("%s-%s-%s.png", scen, m.name, mode))
 			if err := p.Save(6*vg.Inch, 4*vg.Inch, path); err != nil {
 				return paths, err
 			}
