@@ -48,9 +48,13 @@ BENCH_DURATION ?= 1500ms
 BENCH_FLAGS ?=
 ARGS ?= -scenario pairs -qos 1
 
-.PHONY: bench-compare load
+FLEET_DEVICES ?= 2000
+FLEET_DURATION ?= 10s
+CURVE_MAX ?= 1000000
 
-bench-compare: ## every scenario on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
+.PHONY: bench-compare bench-fleet bench-curves load
+
+bench-compare: ## every scenario (the fleet included) on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
 	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
 	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench ./cmd/glassmq-relay
 	commit=$$(git describe --always --dirty --abbrev=12); \
@@ -59,6 +63,20 @@ bench-compare: ## every scenario on glassmq, mosquitto and the relay, interleave
 	    -mosquitto "$$(command -v mosquitto)" -out bench/results $(BENCH_FLAGS) || exit 1; \
 	done
 	@echo "results: bench/results/results-MODE.jsonl, summary-MODE.md, chart-MODE.png"
+
+bench-fleet: ## the fleet scenario alone, pinned, on glassmq and mosquitto: make bench-fleet FLEET_DEVICES=18000
+	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
+	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench
+	bin/glassmq-bench compare -mode pinned -reps $(BENCH_REPS) -scenarios fleet -devices $(FLEET_DEVICES) -dialers 256 \
+	  -fleet-duration $(FLEET_DURATION) -commit "$$(git describe --always --dirty --abbrev=12)" -relay '' \
+	  -mosquitto "$$(command -v mosquitto)" -out bench/results/fleet $(BENCH_FLAGS)
+
+bench-curves: ## scale curves (retained messages, subscriptions: 1k to CURVE_MAX), pinned, on glassmq and mosquitto; charts in bench/results/curves
+	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
+	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench
+	bin/glassmq-bench compare -mode pinned -reps $(BENCH_REPS) -scenarios curve-retained,curve-subscriptions -curve-max $(CURVE_MAX) \
+	  -commit "$$(git describe --always --dirty --abbrev=12)" -relay '' \
+	  -mosquitto "$$(command -v mosquitto)" -out bench/results/curves $(BENCH_FLAGS)
 
 load: ## one scenario against a running broker: make load ARGS='-addr 127.0.0.1:1883 -scenario fanin -qos 1'
 	$(GO) run ./cmd/glassmq-bench $(ARGS)

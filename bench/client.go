@@ -33,14 +33,17 @@ func dial(addr string, timeout time.Duration) (*net.TCPConn, error) {
 }
 
 // dialFlow opens a connection of a throughput scenario: TCP, or TLS over it
-// when c.TLS is set. The benchmark runs on loopback against a broker it
-// started, so the server certificate is not verified.
+// when c.TLS is set, with the settings of tlsConfig.
 func (c *Config) dialFlow(timeout time.Duration) (net.Conn, error) {
+	tlsc, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	tc, err := dial(c.Addr, timeout)
 	if err != nil || !c.TLS {
 		return tc, err
 	}
-	conn := tls.Client(tc, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // loopback benchmark
+	conn := tls.Client(tc, tlsc)
 	conn.SetDeadline(time.Now().Add(timeout))
 	if err := conn.Handshake(); err != nil {
 		tc.Close()
@@ -50,10 +53,12 @@ func (c *Config) dialFlow(timeout time.Duration) (net.Conn, error) {
 	return conn, nil
 }
 
-// handshake makes c a session for clientID: CONNECT with a clean session and
-// keep-alive off, then wait for the CONNACK. With relay set, it sends the
-// relay's hello instead (see cmd/glassmq-relay) and waits for "OK".
-func handshake(c net.Conn, clientID string, relay bool, role, topic string, deadline time.Time) error {
+// handshake makes c a session for clientID: CONNECT with a clean session,
+// keep-alive off and cfg's credentials, then wait for the CONNACK. With
+// cfg.Relay set, it sends the relay's hello instead (see cmd/glassmq-relay)
+// and waits for "OK".
+func handshake(c net.Conn, clientID string, cfg *Config, role, topic string, deadline time.Time) error {
+	relay := cfg.Relay
 	_ = c.SetDeadline(deadline)
 	defer c.SetDeadline(time.Time{})
 	if relay {
@@ -69,7 +74,7 @@ func handshake(c net.Conn, clientID string, relay bool, role, topic string, dead
 		}
 		return nil
 	}
-	pkt := codec.AppendConnect(nil, &codec.Connect{CleanSession: true, ClientID: []byte(clientID)})
+	pkt := cfg.connectPacket(nil, []byte(clientID))
 	if _, err := c.Write(pkt); err != nil {
 		return err
 	}

@@ -14,9 +14,13 @@ type Case struct {
 	QoS      byte
 	Payload  int
 	Dialers  int // connections: attempts at a time; 0 for Base's
+	Size     int // curves: retained messages or subscriptions held
 }
 
 func (c Case) String() string {
+	if c.Size > 0 {
+		return fmt.Sprintf("%s %d", c.Scenario, c.Size)
+	}
 	if c.Dialers > 0 {
 		return fmt.Sprintf("%s %d at a time", c.Scenario, c.Dialers)
 	}
@@ -30,7 +34,7 @@ const StormDialers = 1000
 // DefaultCases is the matrix Compare runs: fanin, fanout and pairs at QoS 0,
 // 1 and 2 with 16 B and 1 KiB payloads, latency at QoS 0 and 1, connections
 // (Base's dialers at a time, then a storm of StormDialers), and admin under a
-// QoS 1 pairs load.
+// QoS 1 pairs load, and the fleet at QoS 0 and 1.
 func DefaultCases() []Case {
 	var cs []Case
 	for _, s := range []string{"fanin", "fanout", "pairs"} {
@@ -44,7 +48,8 @@ func DefaultCases() []Case {
 		Case{Scenario: "connections", QoS: 0, Payload: 16},
 		Case{Scenario: "connections", QoS: 0, Payload: 16, Dialers: StormDialers},
 		Case{Scenario: "admin", QoS: 1, Payload: 16},
-		Case{Scenario: "retained", QoS: 0, Payload: 16}, Case{Scenario: "retained", QoS: 1, Payload: 16})
+		Case{Scenario: "retained", QoS: 0, Payload: 16}, Case{Scenario: "retained", QoS: 1, Payload: 16},
+		Case{Scenario: "fleet", QoS: 0, Payload: 16}, Case{Scenario: "fleet", QoS: 1, Payload: 16})
 }
 
 // CompareConfig is a comparison of brokers over a set of cases.
@@ -70,7 +75,7 @@ func applies(t Target, c Case) bool {
 	case c.Scenario == "retained":
 		return !t.Relay
 	case t.Relay:
-		return c.QoS == 0 && c.Scenario != "connections"
+		return c.QoS == 0 && (c.Scenario == "fanin" || c.Scenario == "fanout" || c.Scenario == "pairs" || c.Scenario == "latency")
 	}
 	return true
 }
@@ -87,6 +92,10 @@ func Compare(c CompareConfig) ([]Result, error) {
 		return nil, err
 	}
 	c.Dir = dir
+	// Brokers inherit this process's open-file limit when they start: raise
+	// it now to the hard limit, for the connections, fleet and curve cases
+	// (Run reports a limit that is still too low for its own connections).
+	_ = RaiseFileLimit(1 << 30)
 	cpus := ""
 	if c.Mode == "pinned" {
 		cpus = c.BrokerCPUs
@@ -149,6 +158,9 @@ func compareOne(c *CompareConfig, t Target, cs Case, rep int, cpus string) []Res
 	if cs.Dialers > 0 {
 		cfg.Dialers = cs.Dialers
 	}
+	if cs.Size > 0 {
+		cfg.CurveSize = cs.Size
+	}
 	cfg.BrokerPID = p.cmd.Process.Pid
 	rs, err := Run(cfg)
 	if aerr := p.alive(); aerr != nil {
@@ -181,6 +193,11 @@ func brief(rs []Result) string {
 			s += fmt.Sprintf("%d conns, %s conn/s, %.0f B/conn", r.Connections, si(r.ConnectRate), r.RSSPerConnB)
 		case "admin":
 			s += fmt.Sprintf("%s %.0f accepted/s p99 %.0fµs", r.Variant, r.AcceptRate, r.P99)
+		case "fleet":
+			s += fmt.Sprintf("%d devices, %.2f µs broker CPU/msg, p99 %.0fµs, %.0f B/device, load generator %.2f cores",
+				r.Connections, r.CPUPerMsgUs, r.P99, r.RSSPerConnB, r.ClientCPU)
+		case "curve-retained", "curve-subscriptions", "curve-connections", "curve-fanout":
+			s += fmt.Sprintf("%s held: SUBSCRIBE p50 %.0fµs, routing %.2f µs CPU/msg, %.0f B RSS each", r.Variant, r.P50, r.CPUPerMsgUs, r.RSSPerConnB)
 		case "latency":
 			s += fmt.Sprintf("p50 %.1fµs p99 %.1fµs max %.0fµs", r.P50, r.P99, r.Max)
 		case "retained":

@@ -4,22 +4,32 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"strings"
 	"time"
 )
 
 // Scenarios lists the scenarios Run knows, in the order Compare runs them.
-var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin", "retained"}
+var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin", "retained", "fleet"}
 
 // Config is one scenario run against one broker.
 type Config struct {
-	Addr     string // broker MQTT address, host:port on loopback
+	Addr     string // broker MQTT address, host:port; on loopback unless AllowRemote
 	Target   string // label for reports: "glassmq", "mosquitto", "relay"
 	Relay    bool   // Addr is cmd/glassmq-relay: a raw forwarder, QoS 0 only
-	TLS      bool   // fanin, fanout, pairs, latency: connect with TLS (loopback: the certificate is not verified)
 	Scenario string // one of Scenarios
+
+	// AllowRemote lets Addr and AdminAddr name another host. Without it
+	// Validate refuses any address off loopback.
+	AllowRemote bool
+	Username    string // user name of every CONNECT; empty sends none
+	Password    string // password of every CONNECT; needs Username; never printed
+	// TLS connects fanin, fanout, pairs and latency clients with TLS. The
+	// certificate is verified against CAFile or the system's roots, except
+	// with TLSInsecure or on loopback without CAFile.
+	TLS         bool
+	TLSInsecure bool   // TLS: do not verify the broker's certificate
+	CAFile      string // TLS: PEM file of the CAs that may sign the broker's certificate
 
 	QoS         byte          // 0, 1 or 2, for publishing and subscribing
 	Payload     int           // bytes per message, at least MinPayload
@@ -42,6 +52,14 @@ type Config struct {
 	BrokerPID   int           // connections: broker process whose VmRSS is read; 0 skips it
 	Settle      time.Duration // connections: wait before reading VmRSS after the last CONNACK
 
+	Devices       int           // fleet: devices to connect
+	DeviceRate    float64       // fleet: telemetry messages per second per device
+	CommandRate   float64       // fleet: commands per second per device, from one backend; 0 sends none
+	Backends      int           // fleet: backends subscribed to ROOT/+/telemetry, each receiving all of it
+	FleetDuration time.Duration // fleet: publishing time
+	TopicRoot     string        // fleet and curves: first level of the topics, ROOT/i/telemetry, ROOT/ret/i ...
+	CurveSize     int           // curve-retained, curve-subscriptions: retained messages or subscriptions held
+
 	AdminAddr  string  // admin: the broker's admin HTTP address, host:port
 	AdminRate  float64 // admin: requests per second offered to each of the two APIs
 	InstanceID string  // admin: InstanceId the requests name
@@ -54,26 +72,33 @@ type Config struct {
 // DefaultConfig returns the settings of `glassmq-bench` without flags.
 func DefaultConfig() Config {
 	return Config{
-		Addr:        "127.0.0.1:1883",
-		Target:      "broker",
-		Scenario:    "pairs",
-		Payload:     MinPayload,
-		Publishers:  10,
-		Subscribers: 10,
-		Pairs:       10,
-		Count:       10_000_000,
-		Duration:    2 * time.Second,
-		Drain:       10 * time.Second,
-		Window:      64,
-		Backlog:     50_000,
-		Rate:        5000,
-		Connections: 10_000,
-		Dialers:     64,
-		Settle:      500 * time.Millisecond,
-		AdminAddr:   "127.0.0.1:8080",
-		AdminRate:   100,
-		InstanceID:  "mqtt-local",
-		Retained:    1_000_000,
+		Addr:          "127.0.0.1:1883",
+		Target:        "broker",
+		Scenario:      "pairs",
+		Payload:       MinPayload,
+		Publishers:    10,
+		Subscribers:   10,
+		Pairs:         10,
+		Count:         10_000_000,
+		Duration:      2 * time.Second,
+		Drain:         10 * time.Second,
+		Window:        64,
+		Backlog:       50_000,
+		Rate:          5000,
+		Connections:   10_000,
+		Dialers:       64,
+		Settle:        500 * time.Millisecond,
+		Devices:       2000,
+		DeviceRate:    1,
+		CommandRate:   0.1,
+		Backends:      2,
+		FleetDuration: 10 * time.Second,
+		TopicRoot:     "dev",
+		CurveSize:     10_000,
+		AdminAddr:     "127.0.0.1:8080",
+		AdminRate:     100,
+		InstanceID:    "mqtt-local",
+		Retained:      1_000_000,
 	}
 }
 
@@ -83,14 +108,19 @@ func (c *Config) Validate() error {
 	bad := func(flag string, v any, why string) {
 		errs = append(errs, fmt.Errorf("bench: -%s %v: %s", flag, v, why))
 	}
-	if !slices.Contains(Scenarios, c.Scenario) {
-		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(Scenarios, ", "))
+	if !slices.Contains(Scenarios, c.Scenario) && !slices.Contains(Curves, c.Scenario) {
+		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(append(slices.Clone(Scenarios), Curves...), ", "))
 	}
-	if err := loopback(c.Addr); err != nil {
+	if slices.Contains(Curves, c.Scenario) && (c.CurveSize < 1 || c.CurveSize > 10_000_000) {
+		bad("curve-size", c.CurveSize, "want 1 to 10000000")
+	}
+	if err := c.checkAddr(c.Addr); err != nil {
 		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())
 	}
+	c.validateRemote(bad)
+	c.validateFleet(bad)
 	if c.Scenario == "admin" {
-		if err := loopback(c.AdminAddr); err != nil {
+		if err := c.checkAddr(c.AdminAddr); err != nil {
 			bad("admin-addr", fmt.Sprintf("%q", c.AdminAddr), err.Error())
 		}
 		if c.AdminRate <= 0 {
@@ -151,21 +181,4 @@ func (c *Config) Validate() error {
 		bad("rate", c.Rate, "must be more than 0")
 	}
 	return errors.Join(errs...)
-}
-
-// loopback checks that addr is host:port on a loopback address: the bench
-// never loads a machine other than its own.
-func loopback(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || port == "" {
-		return errors.New("want host:port, such as 127.0.0.1:1883")
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return errors.New("not a loopback address: the load generator runs only against 127.0.0.1")
-	}
-	return nil
 }

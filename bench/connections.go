@@ -31,7 +31,7 @@ func runConnections(c *Config) (Result, error) {
 			return r, err
 		}
 	}
-	d, err := newIdleDialer(c.Addr, nonce)
+	d, err := newIdleDialer(c, "idle", nonce)
 	if err != nil {
 		return r, err
 	}

@@ -28,6 +28,8 @@ type idleDialer struct {
 	saLen   uintptr
 	family  int
 	epfd    int
+	cfg     *Config // its credentials go into every CONNECT
+	prefix  string  // client IDs are prefix-nonce-i
 	nonce   string
 	pkt     []byte                  // CONNECT being built
 	id      []byte                  // its client ID
@@ -50,12 +52,15 @@ type pendingDial struct {
 	ack   [4]byte
 }
 
-func newIdleDialer(addr, nonce string) (*idleDialer, error) {
+// newIdleDialer returns a dialer of c.Addr whose clients are named
+// prefix-nonce-i.
+func newIdleDialer(c *Config, prefix, nonce string) (*idleDialer, error) {
+	addr := c.Addr
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("bench: -addr %q: %w", addr, err)
 	}
-	d := &idleDialer{nonce: nonce, pending: map[int32]*pendingDial{}}
+	d := &idleDialer{cfg: c, prefix: prefix, nonce: nonce, pending: map[int32]*pendingDial{}}
 	ip := ta.IP
 	if ip == nil {
 		ip = net.IPv4(127, 0, 0, 1) // ":1883": this host
@@ -226,8 +231,8 @@ func (d *idleDialer) writeConnect(p *pendingDial) error {
 
 // connect returns p's CONNECT packet, valid until the next call.
 func (d *idleDialer) connect(p *pendingDial) []byte {
-	d.id = fmt.Appendf(d.id[:0], "idle-%s-%d", d.nonce, p.i)
-	d.pkt = codec.AppendConnect(d.pkt[:0], &codec.Connect{CleanSession: true, ClientID: d.id})
+	d.id = fmt.Appendf(d.id[:0], "%s-%s-%d", d.prefix, d.nonce, p.i)
+	d.pkt = d.cfg.connectPacket(d.pkt[:0], d.id)
 	return d.pkt
 }
 

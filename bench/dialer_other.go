@@ -17,7 +17,7 @@ type idleDialer struct {
 	first  error
 }
 
-func newIdleDialer(string, string) (*idleDialer, error) {
+func newIdleDialer(*Config, string, string) (*idleDialer, error) {
 	return nil, errors.New("bench: the connections scenario needs Linux")
 }
 

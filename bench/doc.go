@@ -1,5 +1,6 @@
 // Package bench is a black-box MQTT load generator: it speaks MQTT 3.1.1
-// over TCP to any broker on loopback, with raw packets from codec, and
+// over TCP to any broker (on loopback unless Config.AllowRemote is set, with
+// optional user name, password and TLS), with raw packets from codec, and
 // reports throughput, end-to-end latency, loss and duplicates, connect rate
 // and memory per connection, and the latency of glassmq's admin API under
 // load.
@@ -10,7 +11,12 @@
 // connections (C idle clients; broker VmRSS before and after), admin
 // (DescribeMQTTClient and QuerySessionByClientId during a pairs load) and
 // retained (N retained states, then exact SUBSCRIBE latency and the time to
-// receive all N through one wildcard, lost and duplicates counted). Every
+// receive all N through one wildcard, lost and duplicates counted).
+// fleet (thousands of devices publishing telemetry on a fixed schedule
+// from epoll-driven shards, backends on a wildcard, commands back; broker
+// CPU per delivered message, latency at the offered rate, RSS per device).
+// The curves (Curves: retained messages and subscriptions held, 1k to 1M)
+// measure SUBSCRIBE round trips, routing CPU and memory per item. Every
 // message carries its publisher, sequence number and send time in the first
 // 16 bytes of its payload, so a subscriber counts what is lost, repeated or
 // reordered, and how long it took. Runs are bounded by count and duration

@@ -60,6 +60,21 @@ type Result struct {
 	LoadLost    uint64  `json:"load_lost,omitempty"`
 	OfferedRate float64 `json:"offered_per_s,omitempty"`
 
+	// Fleet: Connections is the devices connected, Sent and Delivered count
+	// telemetry (Delivered over all backends), Rate counts telemetry and
+	// commands delivered per second, OfferedRate is the devices' telemetry
+	// msg/s, RSSPerConnB the broker's RSS growth per device.
+	CPUPerMsgUs     float64 `json:"broker_cpu_per_msg_us,omitempty"` // broker CPU time per delivered message (telemetry and commands)
+	MsgPerCPUSecond float64 `json:"msgs_per_broker_cpu_s,omitempty"` // its inverse: delivered messages per broker CPU-second
+	ClientCPU       float64 `json:"client_cpu_cores,omitempty"`      // load generator CPU over the run, in cores (1 = one core busy)
+	CmdSent         uint64  `json:"commands_sent,omitempty"`         // commands published by the backend
+	CmdDelivered    uint64  `json:"commands_delivered,omitempty"`    // distinct commands received by devices
+	CmdLost         uint64  `json:"commands_lost,omitempty"`         // sent and never received
+	CmdP50          float64 `json:"command_p50_us,omitempty"`        // backend to device latency
+	CmdP99          float64 `json:"command_p99_us,omitempty"`        //
+	LagP99          float64 `json:"send_lag_p99_us,omitempty"`       // how late the load generator sent, against its schedule
+	Skipped         uint64  `json:"skipped_sends,omitempty"`         // device sends skipped: its QoS 1 window was full
+
 	LoadAvg float64 `json:"loadavg_1m,omitempty"` // the machine's 1-minute load average after the run: noise from other work shows here
 
 	Errors []string `json:"errors,omitempty"` // first few problems seen: disconnects, stray acks, timeouts

@@ -61,7 +61,7 @@ func seedRetained(c *Config, prefix, nonce string) (float64, error) {
 		return 0, err
 	}
 	defer conn.Close()
-	if err := handshake(conn, "retained-seed-"+nonce, false, "", "", time.Now().Add(5*time.Second)); err != nil {
+	if err := handshake(conn, "retained-seed-"+nonce, c, "", "", time.Now().Add(5*time.Second)); err != nil {
 		return 0, fmt.Errorf("bench: retained seed: %w", err)
 	}
 	payload := make([]byte, c.Payload)
@@ -137,7 +137,7 @@ func probeExact(c *Config, prefix, nonce string, r *Result) error {
 		return err
 	}
 	defer conn.Close()
-	if err := handshake(conn, "retained-exact-"+nonce, false, "", "", time.Now().Add(5*time.Second)); err != nil {
+	if err := handshake(conn, "retained-exact-"+nonce, c, "", "", time.Now().Add(5*time.Second)); err != nil {
 		return fmt.Errorf("bench: retained exact: %w", err)
 	}
 	var h Histogram
@@ -187,7 +187,7 @@ func drainWildcard(c *Config, prefix, nonce string, r *Result) error {
 		return err
 	}
 	defer conn.Close()
-	if err := handshake(conn, "retained-wild-"+nonce, false, "", "", time.Now().Add(5*time.Second)); err != nil {
+	if err := handshake(conn, "retained-wild-"+nonce, c, "", "", time.Now().Add(5*time.Second)); err != nil {
 		return fmt.Errorf("bench: retained wildcard: %w", err)
 	}
 	n := c.Retained

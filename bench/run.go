@@ -23,6 +23,10 @@ func Run(c Config) ([]Result, error) {
 		return runAdmin(&c)
 	case "retained":
 		return runRetained(&c)
+	case "fleet":
+		r, err = runFleet(&c)
+	case "curve-retained", "curve-subscriptions", "curve-connections", "curve-fanout":
+		r, err = runCurve(&c)
 	default:
 		return nil, fmt.Errorf("bench: unknown scenario %q", c.Scenario)
 	}

@@ -188,6 +188,8 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 					ratio(g.stat(a, func(r *Result) float64 { return r.RSSPerConnB }), g.stat(b, func(r *Result) float64 { return r.RSSPerConnB })))
 			}
 		}
+		writeFleetSummary(w, in("fleet"), title, a, b)
+		writeCurveSummary(w, gs, mode, title, a, b)
 		if adm := in("admin"); len(adm) > 0 {
 			fmt.Fprintf(w, "\n### Admin API under a pairs load, %s: median (min–max)\n\n", title)
 			fmt.Fprintln(w, "| API | load | offered req/s | accepted req/s | throttled | failed | p50 µs | p99 µs | p99.9 µs | max µs | load msg/s | load lost |")

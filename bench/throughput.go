@@ -82,7 +82,7 @@ func (f *flow) connect() error {
 		}
 		s := newSubscriber(i, conn, f.clock, len(f.top.pubTopic), hint)
 		f.subs = append(f.subs, s)
-		if err := handshake(conn, fmt.Sprintf("bench-%s-s%d", f.nonce, i), c.Relay, "SUB", f.topic(t), deadline); err != nil {
+		if err := handshake(conn, fmt.Sprintf("bench-%s-s%d", f.nonce, i), c, "SUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		if !c.Relay {
@@ -102,7 +102,7 @@ func (f *flow) connect() error {
 		}
 		p := newPublisher(uint32(i), conn, f.topic(t), c.QoS, c.Payload, c.Window, c.Count, rate, f.clock)
 		f.pubs = append(f.pubs, p)
-		if err := handshake(conn, fmt.Sprintf("bench-%s-p%d", f.nonce, i), c.Relay, "PUB", f.topic(t), deadline); err != nil {
+		if err := handshake(conn, fmt.Sprintf("bench-%s-p%d", f.nonce, i), c, "PUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)
 		}
 	}

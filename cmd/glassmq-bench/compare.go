@@ -33,6 +33,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	reps := fs.Int("reps", 3, "runs of each case on each broker")
 	scenarios := fs.String("scenarios", strings.Join(bench.Scenarios, ","), "comma-separated `list` of scenarios")
 	qos := fs.String("qos-list", "0,1,2", "comma-separated QoS levels of fanin, fanout and pairs")
+	curveMax := fs.Int("curve-max", 1_000_000, "curves: largest size run (retained, subscriptions: 1000 to 1000000; connections: 1000 to 18000; fanout: 1 to 10000)")
 	payloads := fs.String("payloads", "16,1024", "comma-separated payload sizes in bytes of fanin, fanout and pairs")
 	inflight := fs.Int("inflight", 32, "outgoing QoS 1/2 window per client given to every broker")
 	queued := fs.Int("queued", 1_000_000, "QoS 1/2 queue per client given to every broker")
@@ -60,7 +61,7 @@ func compare(args []string, stdout, stderr io.Writer) int {
 	if *mode == "pinned" && os.Getenv(pinnedEnv) == "" {
 		return repin(*clientCPUs, stderr)
 	}
-	cases, err := matrix(*scenarios, *qos, *payloads)
+	cases, err := matrix(*scenarios, *qos, *payloads, *curveMax)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -132,6 +133,14 @@ func writeReport(dir, mode string, env bench.Env, results []bench.Result, stdout
 		return err
 	}
 	fmt.Fprint(stdout, b.String())
+	if _, err := bench.WriteCurveCharts(dir, mode, results, []string{"glassmq", "mosquitto"}); err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(results, func(r bench.Result) bool {
+		return r.Scenario == "fanin" || r.Scenario == "fanout" || r.Scenario == "pairs"
+	}) {
+		return nil // a run of only fleet, curves, latency, connections or admin has no throughput chart
+	}
 	title := fmt.Sprintf("delivered msg/s, %s mode (%s)", mode, env.Date.Format("2006-01-02"))
 	return bench.WriteChart(filepath.Join(dir, "chart-"+mode+".png"), title, results, []string{"glassmq", "mosquitto", "relay"})
 }
@@ -188,8 +197,9 @@ func repin(cpus string, stderr io.Writer) int {
 	return 1
 }
 
-// matrix builds the cases from the comma-separated lists.
-func matrix(scenarios, qos, payloads string) ([]bench.Case, error) {
+// matrix builds the cases from the comma-separated lists; a curve scenario
+// gets one case per size of bench.CurveSizes up to curveMax.
+func matrix(scenarios, qos, payloads string, curveMax int) ([]bench.Case, error) {
 	var qs []byte
 	for _, f := range strings.Split(qos, ",") {
 		q, err := strconv.Atoi(strings.TrimSpace(f))
@@ -209,8 +219,16 @@ func matrix(scenarios, qos, payloads string) ([]bench.Case, error) {
 	var cases []bench.Case
 	for _, s := range strings.Split(scenarios, ",") {
 		s = strings.TrimSpace(s)
+		if slices.Contains(bench.Curves, s) {
+			for _, n := range bench.CurveSizes(s) {
+				if n <= curveMax {
+					cases = append(cases, bench.Case{Scenario: s, Payload: 16, Size: n})
+				}
+			}
+			continue
+		}
 		if !slices.Contains(bench.Scenarios, s) {
-			return nil, fmt.Errorf("glassmq-bench: -scenarios: unknown %q, want some of %s", s, strings.Join(bench.Scenarios, ","))
+			return nil, fmt.Errorf("glassmq-bench: -scenarios: unknown %q, want some of %s", s, strings.Join(append(slices.Clone(bench.Scenarios), bench.Curves...), ","))
 		}
 		for _, c := range bench.DefaultCases() {
 			if c.Scenario != s {

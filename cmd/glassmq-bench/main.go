@@ -1,5 +1,6 @@
 // Command glassmq-bench is glassmq's load generator: it runs one scenario
-// against any MQTT broker on loopback, or, with the compare subcommand,
+// against any MQTT broker (on loopback unless -allow-remote is given, with
+// -username, -password, -tls and -ca for a staging broker), or, with the compare subcommand,
 // every scenario against glassmq, Mosquitto and a raw TCP relay, and writes
 // JSON lines, a Markdown table and a chart.
 //
@@ -17,6 +18,10 @@ import (
 	"github.com/glassmq/glassmq/bench"
 )
 
+// passwordEnv names the environment variable that gives -password's
+// default, so that a password need not appear on a command line.
+const passwordEnv = "GLASSMQ_BENCH_PASSWORD"
+
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -29,6 +34,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("glassmq-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := bench.DefaultConfig()
+	cfg.Password = os.Getenv(passwordEnv)
 	registerRunFlags(fs, &cfg)
 	progress := fs.Bool("progress", false, "print a live progress line to stderr even when it is not a terminal")
 	jsonOnly := fs.Bool("json", false, "print only JSON lines, no Markdown table")
@@ -63,11 +69,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 // registerRunFlags registers the flags of a single run: where, what, and
 // the load settings Compare shares.
 func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
-	fs.StringVar(&c.Addr, "addr", c.Addr, "broker MQTT `host:port` (loopback only)")
+	fs.StringVar(&c.Addr, "addr", c.Addr, "broker MQTT `host:port` (loopback unless -allow-remote)")
+	fs.BoolVar(&c.AllowRemote, "allow-remote", c.AllowRemote, "allow -addr and -admin-addr off loopback: load a broker on another host (a staging one, never production)")
+	fs.StringVar(&c.Username, "username", c.Username, "user `name` sent in every CONNECT")
+	fs.StringVar(&c.Password, "password", c.Password, "`password` sent in every CONNECT (needs -username; or set "+passwordEnv+", which ps does not show)")
 	fs.StringVar(&c.Target, "target", c.Target, "`name` of the broker for reports")
 	fs.BoolVar(&c.Relay, "relay", c.Relay, "-addr is glassmq-relay, a raw TCP forwarder (QoS 0 only)")
-	fs.BoolVar(&c.TLS, "tls", c.TLS, "fanin, fanout, pairs, latency: connect with TLS (-addr is a TLS listener; the certificate is not verified)")
-	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin or retained")
+	fs.BoolVar(&c.TLS, "tls", c.TLS, "fanin, fanout, pairs, latency: connect with TLS; the certificate is verified (against -ca or the system's CAs) except on loopback without -ca")
+	fs.BoolVar(&c.TLSInsecure, "tls-insecure", c.TLSInsecure, "with -tls: do not verify the broker's certificate")
+	fs.StringVar(&c.CAFile, "ca", c.CAFile, "with -tls: PEM `file` of the CAs that sign the broker's certificate")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin, retained, fleet, or a curve: curve-retained, curve-subscriptions, curve-connections, curve-fanout")
 	fs.Func("qos", "QoS of publishing and subscribing: 0, 1 or 2 (default 0)", func(s string) error {
 		var v uint
 		if _, err := fmt.Sscan(s, &v); err != nil || v > 2 {
@@ -95,6 +106,13 @@ func registerLoadFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "latency: messages per second")
 	fs.IntVar(&c.Connections, "connections", c.Connections, "connections: idle clients to open")
 	fs.IntVar(&c.Dialers, "dialers", c.Dialers, "connections: concurrent connection attempts")
+	fs.IntVar(&c.Devices, "devices", c.Devices, "fleet: devices to connect (raise the open-file limit for more than about 1000)")
+	fs.Float64Var(&c.DeviceRate, "device-rate", c.DeviceRate, "fleet: telemetry `msg/s` per device")
+	fs.Float64Var(&c.CommandRate, "command-rate", c.CommandRate, "fleet: commands per second per device, from one backend (0: none)")
+	fs.IntVar(&c.Backends, "backends", c.Backends, "fleet: backends subscribed to ROOT/+/telemetry, each receiving all of it")
+	fs.DurationVar(&c.FleetDuration, "fleet-duration", c.FleetDuration, "fleet: publishing time")
+	fs.IntVar(&c.CurveSize, "curve-size", c.CurveSize, "curves: retained messages, subscriptions, connections or fan-out subscribers to hold")
+	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "fleet: `root` of the topics ROOT/i/telemetry and ROOT/i/cmd; on a shared broker pick one no real device uses")
 	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
 	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
 	fs.IntVar(&c.Retained, "retained", c.Retained, "retained: retained messages published before timing exact and wildcard SUBSCRIBEs")

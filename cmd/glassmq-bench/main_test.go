@@ -9,7 +9,7 @@ import (
 )
 
 func TestMatrix(t *testing.T) {
-	cases, err := matrix("fanin,latency,connections", "0,2", "16,100")
+	cases, err := matrix("fanin,latency,connections,curve-retained", "0,2", "16,100", 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,6 +19,7 @@ func TestMatrix(t *testing.T) {
 		{Scenario: "latency", QoS: 0, Payload: 16}, {Scenario: "latency", QoS: 1, Payload: 16},
 		{Scenario: "connections", QoS: 0, Payload: 16},
 		{Scenario: "connections", QoS: 0, Payload: 16, Dialers: bench.StormDialers},
+		{Scenario: "curve-retained", Payload: 16, Size: 1000}, {Scenario: "curve-retained", Payload: 16, Size: 10_000},
 	}
 	if len(cases) != len(want) {
 		t.Fatalf("matrix = %v, want %v", cases, want)
@@ -29,7 +30,7 @@ func TestMatrix(t *testing.T) {
 		}
 	}
 	for _, bad := range [][3]string{{"storm", "0", "16"}, {"fanin", "3", "16"}, {"fanin", "0", "8"}} {
-		if _, err := matrix(bad[0], bad[1], bad[2]); err == nil {
+		if _, err := matrix(bad[0], bad[1], bad[2], 1000); err == nil {
 			t.Errorf("matrix(%q, %q, %q): no error, want one", bad[0], bad[1], bad[2])
 		}
 	}
@@ -41,6 +42,8 @@ func TestRunFlagErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-addr", "192.0.2.1:1883"}, "not a loopback address"},
+		{[]string{"-addr", "staging.example.com:1883"}, "pass -allow-remote"},
+		{[]string{"-allow-remote", "-addr", "192.0.2.1:1883", "-password", "x"}, "needs -username"},
 		{[]string{"-qos", "3"}, "want 0, 1 or 2"},
 		{[]string{"-payload", "4", "-window", "0"}, "-window 0"},
 		{[]string{"compare", "-mode", "fast"}, `-mode "fast"`},
