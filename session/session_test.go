@@ -689,7 +689,9 @@ func TestMessageExpiry(t *testing.T) {
 	r := newReg(10, 1, st)
 	a := &conn{"a"}
 	s, _ := attach(t, r, "x", a, false, 0)
-	mk := func(p string, exp int64) *Message { return NewMessageProps([]byte("t"), []byte(p), []byte{1, 2}, 1, false, exp) }
+	mk := func(p string, exp int64) *Message {
+		return NewMessageProps([]byte("t"), []byte(p), []byte{1, 2}, 1, false, exp)
+	}
 	s.Deliver(Queued{Msg: mk("inflight", 1000), QoS: 1})
 	s.Deliver(Queued{Msg: mk("stale", 500), QoS: 1})
 	s.Deliver(Queued{Msg: mk("fresh", 0), QoS: 1})

@@ -35,7 +35,7 @@ type Record struct {
 	ClientID       string
 	CreateTime     int64 // epoch ms
 	ConnectTime    int64
-	DisconnectTime int64 // 0 while connected when written
+	DisconnectTime int64  // 0 while connected when written
 	Expiry         int64  // seconds
 	Username       string // user name of the last connection, for its ACL after a restart
 	Subscriptions  []Subscription
