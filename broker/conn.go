@@ -269,8 +269,7 @@ func (c *Conn) flushCounts() {
 func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16) {
 	c.reserve(codec.PublishSize(qos, len(m.Topic), len(m.Payload)))
 	n := len(c.out)
-	c.out = codec.AppendPublish(c.out, &codec.Publish{Dup: dup, QoS: qos, Retain: retain,
-		TopicName: m.Topic, PacketID: id, Payload: m.Payload})
+	c.out = codec.AppendPublishParts(c.out, dup, qos, retain, m.Topic, id, m.Payload)
 	c.countSent(codec.TypePublish, qos, len(c.out)-n)
 	c.ls.msgsOut++
 }

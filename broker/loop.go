@@ -289,7 +289,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			}
 			if c.ls == ls {
 				if !encoded {
-					ls.enc = codec.AppendPublish(ls.enc[:0], &codec.Publish{TopicName: topic, Payload: payload})
+					ls.enc = codec.AppendPublishParts(ls.enc[:0], false, 0, false, topic, 0, payload)
 					encoded = true
 				}
 				c.writeQoS0(ls.enc) // touches c
@@ -298,7 +298,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			b := ls.batchFor(c.ls)
 			if b.lastSq != ls.pubSeq {
 				b.lastSq, b.lastAt = ls.pubSeq, len(b.buf)
-				b.buf = codec.AppendPublish(b.buf, &codec.Publish{TopicName: topic, Payload: payload})
+				b.buf = codec.AppendPublishParts(b.buf, false, 0, false, topic, 0, payload)
 			}
 			b.items = append(b.items, batchItem{conn: c, off: b.lastAt, n: len(b.buf) - b.lastAt})
 			continue

@@ -114,7 +114,7 @@ func (c *Conn) stepRetained(budget int) (sent int) {
 				return sent // full: resumed when the socket drains
 			}
 			c.reserve(size)
-			c.out = codec.AppendPublish(c.out, &codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload})
+			c.out = codec.AppendPublishParts(c.out, false, 0, true, m.Topic, 0, m.Payload)
 			c.countSent0(size)
 		} else {
 			f, ok := c.sess.SendNow(session.Queued{Msg: m, QoS: q, Retain: true})

@@ -68,24 +68,31 @@ func (p *Publish) Decode(b []byte) (int, error) {
 // PublishSize bytes. It panics if the topic is longer than 65535 bytes or the
 // packet larger than MaxPacketSize.
 func AppendPublish(dst []byte, p *Publish) []byte {
-	rem := 2 + len(p.TopicName) + len(p.Payload)
-	first := byte(TypePublish)<<4 | (p.QoS&0x03)<<1
-	if p.QoS > 0 {
+	return AppendPublishParts(dst, p.Dup, p.QoS, p.Retain, p.TopicName, p.PacketID, p.Payload)
+}
+
+// AppendPublishParts is AppendPublish from the packet's parts, for callers
+// that have them at hand (the broker's delivery path): filling a Publish
+// first would zero its MQTT 5.0 properties for nothing on every delivery.
+func AppendPublishParts(dst []byte, dup bool, qos byte, retain bool, topic []byte, id uint16, payload []byte) []byte {
+	rem := 2 + len(topic) + len(payload)
+	first := byte(TypePublish)<<4 | (qos&0x03)<<1
+	if qos > 0 {
 		rem += 2
 	}
-	if p.Dup {
+	if dup {
 		first |= 0x08
 	}
-	if p.Retain {
+	if retain {
 		first |= 0x01
 	}
 	dst = slices.Grow(dst, headerSize(rem)+rem)
 	dst = appendHeader(dst, first, rem)
-	dst = appendString(dst, p.TopicName)
-	if p.QoS > 0 {
-		dst = appendUint16(dst, p.PacketID)
+	dst = appendString(dst, topic)
+	if qos > 0 {
+		dst = appendUint16(dst, id)
 	}
-	return append(dst, p.Payload...)
+	return append(dst, payload...)
 }
 
 // PublishSize returns the size in bytes of a PUBLISH packet with QoS qos, a

@@ -81,6 +81,10 @@ const (
 func (c *Counters) Add(t codec.Type, qos byte, size int) {
 	c.bytes.Add(uint64(size))
 	if i := slotOf[t&0x0f][qos%3]; i >= 0 {
+		if tb := c.table.Load(); tb != nil { // a busy client: inlined, no call
+			tb[i].Add(1)
+			return
+		}
 		c.addSlot(int(i), 1)
 	}
 }
