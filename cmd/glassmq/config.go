@@ -299,6 +299,16 @@ func (h *hup) reload() {
 		if v == old {
 			continue
 		}
+		if name == "log-level" {
+			if lv, ok := logLevels[v]; ok {
+				logLevel.Set(lv)
+				h.values[name] = v
+				h.logf("glassmq: SIGHUP: log-level now %s", v)
+			} else {
+				h.logf("glassmq: SIGHUP: log-level %q: want debug, info, warn or error; keeping %s", v, old)
+			}
+			continue
+		}
 		if live(name) {
 			rates = append(rates, name)
 			continue

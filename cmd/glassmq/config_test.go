@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -193,6 +194,14 @@ func TestConfigReload(t *testing.T) {
 		!strings.Contains(joined, "admin rate limits now in force: rate-limit") {
 		t.Errorf("logs:\n%s", joined)
 	}
+
+	logs = nil
+	os.WriteFile(path, []byte("max-inflight = 20\nrate-limit = [\"KickOutClient=9\"]\nlog-level = \"debug\"\n"), 0o644)
+	h.reload()
+	if logLevel.Level() != slog.LevelDebug || !strings.Contains(strings.Join(logs, "\n"), "log-level now debug") {
+		t.Errorf("log level %v after SIGHUP with log-level = debug; logs:\n%s", logLevel.Level(), strings.Join(logs, "\n"))
+	}
+	logLevel.Set(slog.LevelInfo)
 
 	logs = nil
 	os.WriteFile(path, []byte("rate-limit = [\"KickOutClient=-1\"]\n"), 0o644)

@@ -15,6 +15,10 @@ var logLevels = map[string]slog.Level{
 	"error": slog.LevelError,
 }
 
+// logLevel is the level in force of the logger newLogger made: SIGHUP
+// changes it when the configuration file's log-level changed.
+var logLevel slog.LevelVar
+
 // newLogger returns the logger that -log-level and -log-format ask for,
 // writing to w, or an error naming each bad flag, its value and what is
 // valid.
@@ -24,7 +28,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	if !ok {
 		errs = append(errs, fmt.Errorf("glassmq: -log-level %q: want debug, info, warn or error", level))
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	logLevel.Set(lv)
+	opts := &slog.HandlerOptions{Level: &logLevel}
 	var h slog.Handler
 	switch format {
 	case "text":
