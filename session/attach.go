@@ -17,9 +17,13 @@ func (s *Session[C]) Claim(c *C, detail string, now int64) (old *C, ok bool) {
 	s.claim = c
 	s.owner.Store(nil)
 	if old != nil {
+		s.leaving = old
 		s.disconnectedLocked(ReasonTakenOver, detail, now)
+		return old, true
 	}
-	return old, true
+	// A connection taken over by an earlier claim may still be running on
+	// its loop: this claimant too must wait until it has closed.
+	return s.leaving, true
 }
 
 // Attached is what Attach did.
@@ -76,27 +80,8 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 	if rm := int(m.ReceiveMaximum); m.ProtocolVersion == 5 && rm > 0 && rm < s.loop.window {
 		s.loop.window = rm // [MQTT5-4.9.0-1]: no more unacknowledged QoS 1/2 than the client allows
 	}
-	s.dropExpiredInflight(now)
 	a.Resend = s.loop.inflight
 	return a, true
-}
-
-// dropExpiredInflight removes the in-flight messages whose expiry passed:
-// a resumed session does not send them again. Released QoS 2 entries hold
-// no message and stay until PUBCOMP.
-func (s *Session[C]) dropExpiredInflight(now int64) {
-	f := s.loop.inflight[:0]
-	for _, e := range s.loop.inflight {
-		if e.Msg != nil && e.Msg.Expired(now) {
-			s.persist(Op{Kind: OpDeleteMessage, Seq: e.Seq})
-			s.expired.Add(1)
-			continue
-		}
-		f = append(f, e)
-	}
-	clear(s.loop.inflight[len(f):])
-	s.loop.inflight = f
-	s.syncLoopGauges()
 }
 
 // resetLocked turns s into a new, empty session created at now: no
@@ -153,6 +138,9 @@ func (s *Session[C]) Detach(c *C, r Reason, detail string, now int64) (wasOwner,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.owner.Load() != c {
+		if s.leaving == c {
+			s.leaving = nil // closed: a claimant may now attach
+		}
 		return false, false // taken over: the new connection recorded the disconnect
 	}
 	s.owner.Store(nil)

@@ -34,7 +34,7 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 		old = s.q.buf[s.q.head]
 	}
 	dropped = s.q.push(q)
-	if st := s.reg.Store; st != nil && s.durable {
+	if st := s.reg.Store; st != nil && s.durable && s.q.max > 0 { // with no queue at all, nothing is kept
 		// Under the session lock, so the store sees this session's ops in
 		// the order memory does, whichever loop they come from.
 		ticket = st.Apply(Op{Kind: OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})

@@ -94,6 +94,7 @@ type Session[C any] struct {
 
 	mu      sync.Mutex
 	claim   *C     // connection taking the session over; guarded by mu
+	leaving *C     // taken-over owner whose loop has not closed it yet; guarded by mu
 	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
 	nextSeq uint64 // Seq of the next queued message; guarded by mu
 

@@ -683,7 +683,8 @@ func TestReleasedLeaveWindow(t *testing.T) {
 }
 
 // TestMessageExpiry: a queued message whose expiry passed is dropped at
-// Send and counted; an in-flight one is not sent again on resume.
+// Send and counted [MQTT5-3.3.2-5]; one whose delivery started stays in
+// flight and is sent again on resume [MQTT-4.4.0-1].
 func TestMessageExpiry(t *testing.T) {
 	st := &opLog{}
 	r := newReg(10, 1, st)
@@ -702,19 +703,20 @@ func TestMessageExpiry(t *testing.T) {
 	b := &conn{"b"}
 	s.Claim(b, "", 1500)
 	at, _ := s.Attach(b, &ConnMeta{SessionExpiry: 60, ProtocolVersion: 5}, 1500)
-	if len(at.Resend) != 0 {
-		t.Fatalf("resend after expiry: %s, want nothing", payloads(at.Resend))
+	if got := payloads(at.Resend); got != "inflight@1" {
+		t.Fatalf("resend after expiry: %s, want inflight@1 (its delivery had started)", got)
 	}
+	s.Ack(codec.TypePuback, 1)
 	if got := payloads(s.Send(nil, 1500)); got != "fresh@2" {
 		t.Fatalf("Send after expiry: %s, want fresh@2 (stale dropped)", got)
 	}
 	var info Info
 	s.Info(&info)
-	if info.Expired != 2 || info.QueueLen != 0 || r.Queued.Load() != 0 {
-		t.Fatalf("expired %d queue %d gauge %d; want 2 0 0", info.Expired, info.QueueLen, r.Queued.Load())
+	if info.Expired != 1 || info.QueueLen != 0 || r.Queued.Load() != 0 {
+		t.Fatalf("expired %d queue %d gauge %d; want 1 0 0", info.Expired, info.QueueLen, r.Queued.Load())
 	}
-	if got := st.kinds(); !strings.Contains(got, "delete:1") || !strings.Contains(got, "delete:2") {
-		t.Fatalf("store ops %q: the expired messages were not deleted", got)
+	if got := st.kinds(); !strings.Contains(got, "session session delete:1 delete:2") {
+		t.Fatalf("store ops %q: want the in-flight 1 deleted only by its PUBACK, then the expired queued 2", got)
 	}
 	if m := mk("p", 0); string(m.Props) != "\x01\x02" || string(m.Payload) != "p" || string(m.Topic) != "t" {
 		t.Fatalf("NewMessageProps: %q %q %q", m.Topic, m.Props, m.Payload)
@@ -742,5 +744,28 @@ func TestReceiveMaximum(t *testing.T) {
 	s.Ack(codec.TypePubcomp, 1)
 	if got := payloads(s.Send(nil, 0)); got != "m@3" {
 		t.Fatalf("Send after PUBCOMP: %s, want m@3", got)
+	}
+}
+
+// TestClaimWaitsForLeavingOwner: a third CONNECT that claims while the
+// owner taken over by a second one has not closed yet must also wait for
+// that close, or two connections would touch the session at once.
+func TestClaimWaitsForLeavingOwner(t *testing.T) {
+	r := newReg(10, 10, nil)
+	a, b, d := &conn{"a"}, &conn{"b"}, &conn{"d"}
+	s, _ := attach(t, r, "x", a, false, 0)
+	if old, _ := s.Claim(b, "", 1); old != a {
+		t.Fatalf("second claim: old %v, want a", old)
+	}
+	if old, _ := s.Claim(d, "", 2); old != a {
+		t.Fatalf("third claim while a is still open: old %v, want a (to wait for its close)", old)
+	}
+	s.Detach(a, ReasonTakenOver, "", 3) // a's loop closes it
+	e := &conn{"e"}
+	if old, _ := s.Claim(e, "", 4); old != nil {
+		t.Fatalf("claim after a closed: old %v, want nil", old)
+	}
+	if _, ok := s.Attach(e, &ConnMeta{SessionExpiry: 60}, 5); !ok {
+		t.Fatal("the newest claim could not attach")
 	}
 }
