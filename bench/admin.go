@@ -66,8 +66,9 @@ type adminStats struct {
 	firstErr                              atomic.Value
 }
 
-// runAdmin runs a pairs load and, meanwhile, offers c.AdminRate requests per
-// second to each admin API about the pairs' clients, open loop.
+// runAdmin connects the pairs and, while they run a load (c.AdminLoad
+// "pairs") or sit idle for c.Duration ("none"), offers c.AdminRate requests
+// per second to each admin API about the pairs' clients, open loop.
 func runAdmin(c *Config) ([]Result, error) {
 	f := &flow{cfg: c, top: topologyOf(c)}
 	if err := f.connect(); err != nil {
@@ -95,7 +96,13 @@ func runAdmin(c *Config) ([]Result, error) {
 		wg.Wait()
 		elapsed = time.Since(start).Seconds()
 	}
-	f.run(&load, label(c))
+	if c.AdminLoad == "none" {
+		time.Sleep(c.Duration)
+		f.beforeClose()
+		f.close()
+	} else {
+		f.run(&load, label(c))
+	}
 
 	var out []Result
 	for i, api := range adminAPIs {

@@ -63,6 +63,12 @@ type Config struct {
 	AdminAddr  string  // admin: the broker's admin HTTP address, host:port
 	AdminRate  float64 // admin: requests per second offered to each of the two APIs
 	InstanceID string  // admin: InstanceId the requests name
+	// AdminLoad is what the admin scenario does with its pairs while it
+	// measures: "pairs" publishes through them (the load and the probes share
+	// this process), "none" keeps them connected and idle, so that the load
+	// can come from another process (glassmq-bench -scenario pairs) and the
+	// probes measure the broker alone.
+	AdminLoad string
 
 	Retained int // retained: retained messages published before the measurements
 
@@ -98,6 +104,7 @@ func DefaultConfig() Config {
 		AdminAddr:     "127.0.0.1:8080",
 		AdminRate:     100,
 		InstanceID:    "mqtt-local",
+		AdminLoad:     "pairs",
 		Retained:      1_000_000,
 	}
 }
@@ -125,6 +132,9 @@ func (c *Config) Validate() error {
 		}
 		if c.AdminRate <= 0 {
 			bad("admin-rate", c.AdminRate, "must be more than 0")
+		}
+		if c.AdminLoad != "pairs" && c.AdminLoad != "none" {
+			bad("admin-load", fmt.Sprintf("%q", c.AdminLoad), "want pairs or none")
 		}
 	}
 	if c.Scenario == "retained" {

@@ -115,6 +115,7 @@ func registerLoadFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.StringVar(&c.TopicRoot, "topic-root", c.TopicRoot, "fleet: `root` of the topics ROOT/i/telemetry and ROOT/i/cmd; on a shared broker pick one no real device uses")
 	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
 	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
+	fs.StringVar(&c.AdminLoad, "admin-load", c.AdminLoad, "admin: pairs (the pairs publish while the requests run, in this process) or none (they stay idle: run the load from another glassmq-bench -scenario pairs)")
 	fs.IntVar(&c.Retained, "retained", c.Retained, "retained: retained messages published before timing exact and wildcard SUBSCRIBEs")
 }
 

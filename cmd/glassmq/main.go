@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -207,6 +208,7 @@ func run(args []string, stderr io.Writer) int {
 		}()
 	}
 	defer startGCFloor(*heapFloor)()
+	bcfg.Loops = spareProc(bcfg.Loops, os.Getenv("GOMAXPROCS") != "")
 	eng := broker.NewEngine(bcfg)
 	var authz broker.Authorizer
 	tracer := trace.New(tcfg, eng.TraceRings(), time.Now())
@@ -431,4 +433,22 @@ func flagLine(f *flag.Flag) string {
 		s += fmt.Sprintf(" (default %q)", f.DefValue)
 	}
 	return s + "\n"
+}
+
+// spareProc fixes the number of event loops (one per processor Go may use
+// when loops is 0) and then lets Go run one goroutine more than there are
+// loops, unless the operator set GOMAXPROCS. A saturated event loop never
+// gives its processor back between rounds, so with exactly one processor
+// per loop the admin API's goroutines wait for the runtime to preempt a loop
+// (about 10 ms); the spare processor serves them at once, and the kernel
+// shares the cores between the loops' threads and the admin's. It returns
+// the number of loops.
+func spareProc(loops int, operatorSet bool) int {
+	if loops <= 0 {
+		loops = runtime.GOMAXPROCS(0)
+	}
+	if !operatorSet {
+		runtime.GOMAXPROCS(loops + 1)
+	}
+	return loops
 }
