@@ -427,6 +427,9 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 	if c.state == stateClosed {
 		return
 	}
+	if rc := disconnectReason(r); rc != 0 {
+		c.disconnectV5(rc) // 5.0 only, connected only
+	}
 	prev := c.state
 	c.state = stateClosed
 	c.closeReason.CompareAndSwap(0, uint32(r))

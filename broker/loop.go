@@ -38,6 +38,7 @@ type loopState struct {
 	enc5    []byte             // the same in 5.0 form, for 5.0 subscribers
 	props5  []byte             // forwardable 5.0 properties of the client PUBLISH being routed (v5.go)
 	expires int64              // its expiry, epoch ms; 0 for never
+	from    *clientSession     // its publisher's session when that is 5.0 (No Local); nil otherwise
 
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
@@ -286,6 +287,9 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		props, expires = msg.Props, msg.Expires
 	}
 	for _, t := range ts {
+		if t.s == ls.from && ls.from != nil && noLocal(t.s, topic) {
+			continue // the publisher's own No Local subscriptions [MQTT5-3.8.3-3]
+		}
 		if t.only != nil && !t.only.CanReceive(topic) {
 			continue // the ACL withholds this topic from a filtered subscription
 		}

@@ -44,8 +44,11 @@ func (c *Conn) handlePublish(frame []byte) {
 			msg.TraceID = c.ls.msgID
 			c.e.setRetained(c.ls, msg)
 		}
+		if c.v5&v5On != 0 {
+			c.ls.from = c.sess
+		}
 		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
-		c.ls.msgID = 0
+		c.ls.msgID, c.ls.from = 0, nil
 	}
 	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0 // later routes on this loop are not this PUBLISH's
 	switch p.QoS {

@@ -18,7 +18,8 @@ func (c *Conn) handleSubscribe(frame []byte) {
 	}
 	s := c.sess
 	codes := c.ls.codes[:0]
-	for _, f := range p.Filters {
+	for i := range p.Filters {
+		f := &p.Filters[i]
 		if !codec.ValidTopicFilter(f.TopicFilter) {
 			codes = append(codes, c.subackFail(codec.ReasonTopicFilterInvalid)) // [MQTT-4.7.3-*], filter refused alone
 			continue
@@ -41,8 +42,10 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			continue
 		}
 		qos := min(f.QoS, 2)
-		if s.Subscribe(subscriptionOf(filter, qos, &f, &p.Props)) {
+		if s.Subscribe(subscriptionOf(filter, qos, f, &p.Props)) {
 			c.e.stats.Subscriptions.Add(1)
+		} else if f.RetainHandling == 1 {
+			f.RetainHandling = 2 // not new: no retained messages [MQTT5-3.3.1-10]
 		}
 		c.e.router.add(filter, s, qos, only) // replaces an existing one [MQTT-3.8.4-3]
 		codes = append(codes, qos)
@@ -56,7 +59,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 	}
 	c.countSent(codec.TypeSuback, 0, len(c.out)-n)
 	for i, f := range p.Filters {
-		if codes[i] < subackFailure {
+		if codes[i] < subackFailure && f.RetainHandling != 2 { // 2: never [MQTT5-3.3.1-11]
 			c.sendRetained(string(f.TopicFilter), codes[i])
 		}
 	}

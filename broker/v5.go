@@ -90,7 +90,7 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
 // the server enforces: Receive Maximum, Maximum Packet Size, Retain
-// Available, no shared subscriptions, the assigned client ID and a capped
+// Available, no shared subscriptions or subscription identifiers, the assigned client ID and a capped
 // Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
@@ -105,6 +105,8 @@ func (c *Conn) writeConnackV5(present bool, code byte) {
 	pr.MaximumPacketSize = uint32(c.e.cfg.MaxPacketSize)
 	pr.RetainAvailable = 1
 	pr.SharedSubAvailable = 0 // not implemented
+	pr.SubIDAvailable = 0     // stored with the subscription, not yet sent with deliveries
+	pr.Set(codec.PropSubIDAvailable)
 	pr.Set(codec.PropReceiveMaximum)
 	pr.Set(codec.PropMaximumPacketSize)
 	pr.Set(codec.PropRetainAvailable)
@@ -134,16 +136,25 @@ func (c *Conn) disconnectV5(rc codec.ReasonCode) {
 	c.countSent(codec.TypeDisconnect, 0, len(c.out)-n)
 }
 
-// disconnectReason returns the DISCONNECT reason code for a close of reason
-// r started by the server.
+// disconnectReason returns the DISCONNECT reason code the server sends a
+// 5.0 client it closes for reason r [MQTT5-3.14.2.1], or 0 when it sends
+// none: the client left, the network failed, or fail already sent one.
 func disconnectReason(r session.Reason) codec.ReasonCode {
 	switch r {
 	case session.ReasonTakenOver:
 		return codec.ReasonSessionTakenOver
+	case session.ReasonKeepAlive:
+		return codec.ReasonKeepAliveTimeout
+	case session.ReasonKicked:
+		return codec.ReasonAdministrativeAction
 	case session.ReasonShutdown:
 		return codec.ReasonServerShuttingDown
+	case session.ReasonSlowConsumer:
+		return codec.ReasonQuotaExceeded
+	case session.ReasonStoreError:
+		return codec.ReasonUnspecifiedError
 	}
-	return codec.ReasonUnspecifiedError
+	return 0
 }
 
 // connectLevel returns the protocol level byte of the CONNECT frame b, or 0
@@ -300,6 +311,19 @@ func (c *Conn) publishV5In(p *codec.Publish) bool {
 	ls.expires = 0
 	if p.Props.Has(codec.PropMessageExpiry) {
 		ls.expires = c.e.nowMillis() + int64(p.Props.MessageExpiry)*1000
+	}
+	return true
+}
+
+// noLocal reports whether every subscription of s matching topic has No
+// Local, so that s, the publisher, does not get its own message
+// [MQTT5-3.8.3-3].
+func noLocal(s *clientSession, topic []byte) bool {
+	subs := s.Subscriptions()
+	for i := range subs {
+		if !subs[i].NoLocal && codec.MatchTopic(subs[i].TopicFilter, topic) {
+			return false
+		}
 	}
 	return true
 }

@@ -2,6 +2,10 @@ package broker
 
 import (
 	"bytes"
+	"context"
+	"net"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -289,5 +293,94 @@ func TestV5MaximumPacketSize(t *testing.T) {
 	s.Engine().Stats().Snapshot(&st)
 	if st.DroppedTooLarge != 2 {
 		t.Errorf("DroppedTooLarge = %d, want 2", st.DroppedTooLarge)
+	}
+}
+
+func TestV5SubscriptionOptions(t *testing.T) {
+	s := startBroker(t, nil)
+	t.Run("MQTT5-3.8.3-3 No Local", func(t *testing.T) {
+		r := dialRaw(t, s)
+		r.connect5("nolocal", true, nil)
+		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("nl/own"), QoS: 0, NoLocal: true},
+			codec.Subscription{TopicFilter: []byte("nl/+/x"), QoS: 0})
+		r.send(codec.AppendPublishV5(nil, &codec.Publish{TopicName: []byte("nl/own"), Payload: []byte("mine")}))
+		r.expectSilence(300 * time.Millisecond)
+		// A topic also matched by a subscription without No Local is delivered.
+		r.send(codec.AppendPublishV5(nil, &codec.Publish{TopicName: []byte("nl/y/x"), Payload: []byte("both")}))
+		if got := r.readPublish5(); string(got.Payload) != "both" {
+			t.Fatalf("got %q", got.Payload)
+		}
+		other := dialRaw(t, s)
+		other.connect("nlother", true, false)
+		other.publish("nl/own", "theirs", 0, false, 0)
+		if got := r.readPublish5(); string(got.Payload) != "theirs" {
+			t.Fatalf("got %q, want another client's message", got.Payload)
+		}
+	})
+	t.Run("MQTT5-3.3.1-9..11 Retain Handling", func(t *testing.T) {
+		pub := dialRaw(t, s)
+		pub.connect("rhpub", true, false)
+		pub.publish("rh/t", "kept", 1, true, 1)
+		pub.read() // PUBACK
+		r := dialRaw(t, s)
+		r.connect5("rh", true, nil)
+		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("rh/#"), QoS: 0, RetainHandling: 2})
+		r.expectSilence(300 * time.Millisecond) // 2: never
+		r.subscribe5(2, 0, codec.Subscription{TopicFilter: []byte("rh/+"), QoS: 0, RetainHandling: 1})
+		if got := r.readPublish5(); string(got.Payload) != "kept" || !got.Retain { // 1: new subscription
+			t.Fatalf("got %q retain %v", got.Payload, got.Retain)
+		}
+		r.subscribe5(3, 0, codec.Subscription{TopicFilter: []byte("rh/+"), QoS: 0, RetainHandling: 1})
+		r.expectSilence(300 * time.Millisecond) // 1: existing subscription
+		r.subscribe5(4, 0, codec.Subscription{TopicFilter: []byte("rh/+"), QoS: 0})
+		if got := r.readPublish5(); string(got.Payload) != "kept" { // 0: always
+			t.Fatalf("got %q", got.Payload)
+		}
+	})
+}
+
+func TestV5TakeoverDisconnect(t *testing.T) {
+	s := startBroker(t, nil)
+	old := dialRaw(t, s)
+	old.connect5("twice5", true, nil)
+	nw := dialRaw(t, s)
+	nw.connect5("twice5", true, nil)
+	old.expectPacket("e0 01 8e") // [MQTT5-3.14.2.1] 0x8E Session taken over
+	old.expectClosed(2 * time.Second)
+}
+
+// TestV5Mosquitto sends a user property with mosquitto_pub -V mqttv5 and
+// receives it with mosquitto_sub -V mqttv5, both real clients.
+func TestV5Mosquitto(t *testing.T) {
+	pubBin, err1 := exec.LookPath("mosquitto_pub")
+	subBin, err2 := exec.LookPath("mosquitto_sub")
+	if err1 != nil || err2 != nil {
+		t.Skip("mosquitto_pub/mosquitto_sub not installed (apt-get install -y mosquitto-clients)")
+	}
+	s := startBroker(t, nil)
+	host, port, _ := net.SplitHostPort(brokerAddr(s))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sub := exec.CommandContext(ctx, subBin, "-V", "mqttv5", "-h", host, "-p", port, "-t", "mq/t", "-q", "1",
+		"-C", "1", "-F", "%P %p")
+	var out bytes.Buffer
+	sub.Stdout, sub.Stderr = &out, &out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Engine().Stats().Subscriptions.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	pub := exec.CommandContext(ctx, pubBin, "-V", "mqttv5", "-h", host, "-p", port, "-t", "mq/t", "-q", "1",
+		"-m", "payload5", "-D", "publish", "user-property", "k", "v")
+	if b, err := pub.CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub: %v: %s", err, b)
+	}
+	if err := sub.Wait(); err != nil {
+		t.Fatalf("mosquitto_sub: %v: %s", err, out.String())
+	}
+	if got := strings.TrimSpace(out.String()); got != "k:v payload5" {
+		t.Fatalf("mosquitto_sub printed %q, want %q", got, "k:v payload5")
 	}
 }
