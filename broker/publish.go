@@ -30,6 +30,10 @@ func (c *Conn) handlePublish(frame []byte) {
 			c.countSent(codec.TypePubrec, 0, 4)
 			return
 		}
+		if c.v5&v5On != 0 && c.sess.AwaitingRel() > int(c.e.receiveMaximum()) {
+			c.receiveMaximumExceeded()
+			return
+		}
 	}
 	allowed := len(p.TopicName) == 0 || p.TopicName[0] != '$' // clients may not publish to $-topics: acknowledged, not delivered
 	if perms := c.permissions(); allowed && perms != nil && !perms.CanPublish(p.TopicName) {

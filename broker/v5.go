@@ -327,3 +327,13 @@ func noLocal(s *clientSession, topic []byte) bool {
 	}
 	return true
 }
+
+// receiveMaximumExceeded closes a 5.0 client that has more unacknowledged
+// QoS 2 PUBLISHes than the Receive Maximum the CONNACK announced, with
+// DISCONNECT 0x93 [MQTT5-3.3.4-9]. Loop-only.
+func (c *Conn) receiveMaximumExceeded() {
+	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0
+	c.fail(codec.TypePublish, &codec.Error{Type: codec.TypePublish, Field: "packet identifier",
+		Detail: "more unacknowledged QoS 2 PUBLISHes than -receive-maximum [MQTT5-3.3.4-9]", Err: codec.ErrProtocol,
+		Reason: codec.ReasonReceiveMaximumExceeded})
+}

@@ -384,3 +384,23 @@ func TestV5Mosquitto(t *testing.T) {
 		t.Fatalf("mosquitto_sub printed %q, want %q", got, "k:v payload5")
 	}
 }
+
+func TestV5ReceiveMaximum(t *testing.T) {
+	s := startBroker(t, func(c *Config) { c.ReceiveMaximum = 2 })
+	r := dialRaw(t, s)
+	if ack := r.connect5("rm", true, nil); ack.Props.ReceiveMaximum != 2 {
+		t.Fatalf("Receive Maximum %d, want 2", ack.Props.ReceiveMaximum)
+	}
+	pub := func(id uint16) {
+		r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 2, TopicName: []byte("rm/t"), PacketID: id, Payload: []byte("x")}))
+	}
+	pub(1)
+	r.expectPacket("50 02 00 01") // PUBREC
+	pub(2)
+	r.expectPacket("50 02 00 02")
+	pub(1) // a duplicate is within the limit
+	r.expectPacket("50 02 00 01")
+	pub(3) // the third unreleased [MQTT5-3.3.4-9]
+	r.expectPacket("e0 01 93")
+	r.expectClosed(2 * time.Second)
+}

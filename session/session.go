@@ -250,6 +250,10 @@ func (s *Session[C]) ExpiryInterval() int64 { return s.expiry.Load() }
 // QueueLen returns the number of queued messages. Safe for concurrent use.
 func (s *Session[C]) QueueLen() int { return int(s.queueLen.Load()) }
 
+// AwaitingRel returns how many QoS 2 messages from the client await their
+// PUBREL. Safe for concurrent use.
+func (s *Session[C]) AwaitingRel() int { return int(s.awaitingRel.Load()) }
+
 // Touch records activity at now (epoch ms). Safe for concurrent use.
 func (s *Session[C]) Touch(now int64) { s.lastActivity.Store(now) }
 
