@@ -303,7 +303,8 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 				ls.tracePush0(t.s.ClientID)
 			}
 			if c.v5&v5On != 0 {
-				ls.route5(c, topic, payload, props, expires, &encoded5)
+				rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
+				ls.route5(c, topic, payload, props, expires, rap, &encoded5)
 				continue
 			}
 			if c.ls == ls {
@@ -327,7 +328,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			msg = session.NewMessageProps(topic, payload, props, qos, false, expires)
 			msg.TraceID = ls.msgID
 		}
-		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q})
+		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q, Retain: msg.Retain && retainAsPublished(t.s, topic)})
 	}
 	clear(ts)
 	ls.targets = ts[:0]

@@ -261,10 +261,15 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 
 // route5 delivers a QoS 0 message to the 5.0 subscriber c, which may be on
 // another loop: one 5.0 encoding per message serves every 5.0 subscriber,
-// as one 3.1.1 encoding serves the others. c.v5 and c.meta are written at
+// as one 3.1.1 encoding serves the others; retain (Retain As Published of a
+// retained message) takes an encoding of its own. c.v5 and c.meta are written at
 // CONNECT before the session's owner is published, so reading them after
 // Owner() is safe from any loop. Loop-only (ls's loop).
-func (ls *loopState) route5(c *Conn, topic, payload, props []byte, expires int64, encoded *bool) {
+func (ls *loopState) route5(c *Conn, topic, payload, props []byte, expires int64, retain bool, encoded *bool) {
+	if retain { // Retain As Published: this subscriber's own encoding [MQTT5-3.3.1-12]
+		ls.route5Retained(c, topic, payload, props, expires)
+		return
+	}
 	if !*encoded {
 		var f codec.Forward
 		if expires != 0 {
@@ -336,4 +341,46 @@ func (c *Conn) receiveMaximumExceeded() {
 	c.fail(codec.TypePublish, &codec.Error{Type: codec.TypePublish, Field: "packet identifier",
 		Detail: "more unacknowledged QoS 2 PUBLISHes than -receive-maximum [MQTT5-3.3.4-9]", Err: codec.ErrProtocol,
 		Reason: codec.ReasonReceiveMaximumExceeded})
+}
+
+// route5Retained delivers a QoS 0 message with RETAIN 1 to the 5.0
+// subscriber c. Loop-only (ls's loop).
+func (ls *loopState) route5Retained(c *Conn, topic, payload, props []byte, expires int64) {
+	p := codec.Publish{Retain: true, TopicName: topic, Payload: payload}
+	if c.ls == ls {
+		if n := c.publishV5(&p, props, expires); n > 0 {
+			c.countSent0(n)
+			c.ls.touch(c)
+		}
+		return
+	}
+	var f codec.Forward
+	if expires != 0 {
+		left := expires - ls.e.nowMillis()
+		if left <= 0 {
+			return
+		}
+		f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
+	}
+	if max := c.meta.MaxPacketSize; max != 0 &&
+		codec.PublishForwardSize(0, len(topic), &f, len(props), len(payload)) > int(max) {
+		ls.st.DroppedTooLarge.Add(1)
+		return
+	}
+	b := ls.batchFor(c.ls)
+	at := len(b.buf)
+	b.buf = codec.AppendPublishForward(b.buf, &p, &f, props)
+	b.items = append(b.items, batchItem{conn: c, off: at, n: len(b.buf) - at})
+}
+
+// retainAsPublished reports whether a subscription of s matching topic has
+// Retain As Published [MQTT5-3.3.1-12].
+func retainAsPublished(s *clientSession, topic []byte) bool {
+	subs := s.Subscriptions()
+	for i := range subs {
+		if subs[i].RetainAsPublished && codec.MatchTopic(subs[i].TopicFilter, topic) {
+			return true
+		}
+	}
+	return false
 }

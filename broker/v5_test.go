@@ -339,6 +339,36 @@ func TestV5SubscriptionOptions(t *testing.T) {
 	})
 }
 
+func TestV5RetainAsPublished(t *testing.T) {
+	s := startBroker(t, nil)
+	rap := dialRaw(t, s)
+	rap.connect5("rap", true, nil)
+	rap.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("rap/0"), QoS: 0, RetainAsPublished: true},
+		codec.Subscription{TopicFilter: []byte("rap/1"), QoS: 1, RetainAsPublished: true})
+	plain := dialRaw(t, s)
+	plain.connect5("norap", true, nil)
+	plain.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("rap/+"), QoS: 1})
+	pub := dialRaw(t, s)
+	pub.connect("rappub", true, false)
+	for i, topic := range []string{"rap/0", "rap/1"} {
+		pub.publish(topic, "r", byte(i), true, uint16(i))
+		if i == 1 {
+			pub.read() // PUBACK
+		}
+		// [MQTT5-3.3.1-12]: RETAIN as published with the option, 0 without.
+		if got := rap.readPublish5(); !got.Retain || string(got.TopicName) != topic {
+			t.Errorf("Retain As Published subscriber got %s retain %v, want retain 1", got.TopicName, got.Retain)
+		} else if got.QoS > 0 {
+			rap.send(codec.AppendPuback(nil, got.PacketID))
+		}
+		if got := plain.readPublish5(); got.Retain {
+			t.Errorf("subscriber without the option got %s with retain 1 [MQTT5-3.3.1-13]", got.TopicName)
+		} else if got.QoS > 0 {
+			plain.send(codec.AppendPuback(nil, got.PacketID))
+		}
+	}
+}
+
 func TestV5TakeoverDisconnect(t *testing.T) {
 	s := startBroker(t, nil)
 	old := dialRaw(t, s)
