@@ -39,6 +39,7 @@ type loopState struct {
 	props5  []byte             // forwardable 5.0 properties of the client PUBLISH being routed (v5.go)
 	expires int64              // its expiry, epoch ms; 0 for never
 	from    *clientSession     // its publisher's session when that is 5.0 (No Local); nil otherwise
+	ids     []uint32           // scratch: subscription identifiers of one 5.0 delivery
 
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
@@ -304,7 +305,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			}
 			if c.v5&v5On != 0 {
 				rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
-				ls.route5(c, topic, payload, props, expires, rap, &encoded5)
+				ls.route5(c, t.s, topic, payload, props, expires, rap, &encoded5)
 				continue
 			}
 			if c.ls == ls {

@@ -90,7 +90,7 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
 // the server enforces: Receive Maximum, Maximum Packet Size, Retain
-// Available, no shared subscriptions or subscription identifiers, the assigned client ID and a capped
+// Available, no shared subscriptions, the assigned client ID and a capped
 // Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
@@ -105,8 +105,6 @@ func (c *Conn) writeConnackV5(present bool, code byte) {
 	pr.MaximumPacketSize = uint32(c.e.cfg.MaxPacketSize)
 	pr.RetainAvailable = 1
 	pr.SharedSubAvailable = 0 // not implemented
-	pr.SubIDAvailable = 0     // stored with the subscription, not yet sent with deliveries
-	pr.Set(codec.PropSubIDAvailable)
 	pr.Set(codec.PropReceiveMaximum)
 	pr.Set(codec.PropMaximumPacketSize)
 	pr.Set(codec.PropRetainAvailable)
@@ -227,6 +225,8 @@ var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, co
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
 func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64) int {
 	var f codec.Forward
+	f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
+	c.ls.ids = f.SubscriptionIDs[:0]
 	if expires != 0 {
 		left := expires - c.e.nowMillis()
 		if left <= 0 {
@@ -265,9 +265,11 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 // retained message) takes an encoding of its own. c.v5 and c.meta are written at
 // CONNECT before the session's owner is published, so reading them after
 // Owner() is safe from any loop. Loop-only (ls's loop).
-func (ls *loopState) route5(c *Conn, topic, payload, props []byte, expires int64, retain bool, encoded *bool) {
-	if retain { // Retain As Published: this subscriber's own encoding [MQTT5-3.3.1-12]
-		ls.route5Retained(c, topic, payload, props, expires)
+func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []byte, expires int64, retain bool, encoded *bool) {
+	ids := subscriptionIDs(s, topic, ls.ids[:0])
+	ls.ids = ids[:0]
+	if retain || len(ids) > 0 { // Retain As Published, subscription identifiers: an encoding of its own
+		ls.route5Own(c, topic, payload, props, expires, retain, ids)
 		return
 	}
 	if !*encoded {
@@ -343,10 +345,11 @@ func (c *Conn) receiveMaximumExceeded() {
 		Reason: codec.ReasonReceiveMaximumExceeded})
 }
 
-// route5Retained delivers a QoS 0 message with RETAIN 1 to the 5.0
-// subscriber c. Loop-only (ls's loop).
-func (ls *loopState) route5Retained(c *Conn, topic, payload, props []byte, expires int64) {
-	p := codec.Publish{Retain: true, TopicName: topic, Payload: payload}
+// route5Own delivers a QoS 0 message to the 5.0 subscriber c in an
+// encoding of its own: with RETAIN 1 (Retain As Published) or with the
+// identifiers ids of its matching subscriptions. Loop-only (ls's loop).
+func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires int64, retain bool, ids []uint32) {
+	p := codec.Publish{Retain: retain, TopicName: topic, Payload: payload}
 	if c.ls == ls {
 		if n := c.publishV5(&p, props, expires); n > 0 {
 			c.countSent0(n)
@@ -354,7 +357,7 @@ func (ls *loopState) route5Retained(c *Conn, topic, payload, props []byte, expir
 		}
 		return
 	}
-	var f codec.Forward
+	f := codec.Forward{SubscriptionIDs: ids}
 	if expires != 0 {
 		left := expires - ls.e.nowMillis()
 		if left <= 0 {
@@ -383,4 +386,16 @@ func retainAsPublished(s *clientSession, topic []byte) bool {
 		}
 	}
 	return false
+}
+
+// subscriptionIDs appends to dst the subscription identifiers of the
+// subscriptions of s that match topic [MQTT5-3.3.4-3], and returns it.
+func subscriptionIDs(s *clientSession, topic []byte, dst []uint32) []uint32 {
+	subs := s.Subscriptions()
+	for i := range subs {
+		if subs[i].ID != 0 && codec.MatchTopic(subs[i].TopicFilter, topic) {
+			dst = append(dst, subs[i].ID)
+		}
+	}
+	return dst
 }

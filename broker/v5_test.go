@@ -51,7 +51,7 @@ func (r *rawClient) readPublish5() codec.Publish {
 	r.t.Helper()
 	b := r.read()
 	var p codec.Publish
-	if _, err := p.DecodeV(b, 5); err != nil {
+	if _, err := p.DecodeFromServer(b, 5); err != nil {
 		r.t.Fatalf("got % x, want a 5.0 PUBLISH: %v", b, err)
 	}
 	c := p.Clone()
@@ -167,6 +167,9 @@ func TestV5PublishSubscribe(t *testing.T) {
 	if !got.Props.Has(codec.PropMessageExpiry) || got.Props.MessageExpiry == 0 || got.Props.MessageExpiry > 60 {
 		t.Errorf("message expiry %d, want 1..60 left [MQTT5-3.3.2-6]", got.Props.MessageExpiry)
 	}
+	if len(got.Props.SubscriptionIDs) != 1 || got.Props.SubscriptionIDs[0] != 7 {
+		t.Errorf("subscription identifiers %v, want [7] [MQTT5-3.3.4-3]", got.Props.SubscriptionIDs)
+	}
 	sub5.send(codec.AppendPuback(nil, got.PacketID))
 
 	// The 3.1.1 subscriber gets the message without properties.
@@ -180,8 +183,9 @@ func TestV5PublishSubscribe(t *testing.T) {
 	pub4 := dialRaw(t, s)
 	pub4.connect("pub4", true, false)
 	pub4.publish("v5/b", "q0", 0, false, 0)
-	if got := sub5.readPublish5(); string(got.Payload) != "q0" || got.QoS != 0 || len(got.Props.User) != 0 {
-		t.Fatalf("v5 subscriber got %q QoS %d props %+v", got.Payload, got.QoS, got.Props.User)
+	if got := sub5.readPublish5(); string(got.Payload) != "q0" || got.QoS != 0 || len(got.Props.User) != 0 ||
+		len(got.Props.SubscriptionIDs) != 1 || got.Props.SubscriptionIDs[0] != 7 {
+		t.Fatalf("v5 subscriber got %q QoS %d user %+v subscription IDs %v", got.Payload, got.QoS, got.Props.User, got.Props.SubscriptionIDs)
 	}
 	pub4.publish("v5/c", "q1", 1, false, 3)
 	pub4.expectPacket("40 02 00 03")
