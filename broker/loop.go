@@ -288,7 +288,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		props, expires = msg.Props, msg.Expires
 	}
 	for _, t := range ts {
-		if t.s == ls.from && ls.from != nil && noLocal(t.s, topic) {
+		if ls.from != nil && t.s == ls.from && noLocal(t.s, topic) {
 			continue // the publisher's own No Local subscriptions [MQTT5-3.8.3-3]
 		}
 		if t.only != nil && !t.only.CanReceive(topic) {
