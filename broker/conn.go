@@ -276,7 +276,9 @@ func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id u
 		n := c.publishV5(&codec.Publish{Dup: dup, QoS: qos, Retain: retain, TopicName: m.Topic, PacketID: id,
 			Payload: m.Payload}, m.Props, m.Expires)
 		if n == 0 {
-			c.notSentV5(qos, id)
+			if !dup { // a resend iterates the window itself: the entry stays until the next session
+				c.notSentV5(qos, id)
+			}
 			return
 		}
 		c.countSent(codec.TypePublish, qos, n)
