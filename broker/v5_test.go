@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/stats"
 )
@@ -437,4 +438,26 @@ func TestV5ReceiveMaximum(t *testing.T) {
 	pub(3) // the third unreleased [MQTT5-3.3.4-9]
 	r.expectPacket("e0 01 93")
 	r.expectClosed(2 * time.Second)
+}
+
+func TestV5AuthorizerRefusals(t *testing.T) {
+	t.Run("MQTT5-3.2.2.2 anonymous refused gets CONNACK 0x87", func(t *testing.T) {
+		s := startAuthBroker(t, auth.Options{AllowAnonymous: false}, nil)
+		r := dialRaw(t, s)
+		if ack := r.connect5("anon5", true, nil); ack.ReturnCode != byte(codec.ReasonNotAuthorized) {
+			t.Fatalf("CONNACK %#x, want 0x87", ack.ReturnCode)
+		}
+		r.expectClosed(2 * time.Second)
+	})
+	t.Run("MQTT5-3.9.3 ACL denial gets SUBACK 0x87", func(t *testing.T) {
+		acl := writeTemp(t, "acl.conf", "deny subscribe all secret/#\nallow pubsub all #\n")
+		s := startAuthBroker(t, auth.Options{ACLFile: acl, AllowAnonymous: true}, nil)
+		r := dialRaw(t, s)
+		r.connect5("acl5", true, nil)
+		codes := r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("secret/x")},
+			codec.Subscription{TopicFilter: []byte("open/x"), QoS: 1})
+		if !bytes.Equal(codes, []byte{0x87, 1}) {
+			t.Fatalf("SUBACK codes % x, want 87 01", codes)
+		}
+	})
 }
