@@ -37,6 +37,9 @@ type Config struct {
 	Fsync            string        // "always" or "interval"
 	FsyncInterval    time.Duration // sync period with Fsync "interval"
 	StoreMaxPending  int           // store ops applied and not yet written before writers wait
+
+	MaxSessionExpiry time.Duration // 5.0: longest Session Expiry Interval granted; 0 means -session-expiry
+	ReceiveMaximum   int           // 5.0: unacknowledged QoS 1/2 PUBLISHes a client may send (1..65535; 0 means 65535)
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -59,6 +62,7 @@ func DefaultConfig() Config {
 		Fsync:            "interval",
 		FsyncInterval:    time.Second,
 		StoreMaxPending:  65536,
+		ReceiveMaximum:   65535,
 	}
 }
 
@@ -88,6 +92,8 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Persistence, "persistence", c.Persistence, "on: persistent sessions, their QoS 1/2 messages and retained messages are stored under -data-dir; off: all in memory")
 	fs.StringVar(&c.Fsync, "fsync", c.Fsync, "always: every acknowledged QoS 1/2 message is on disk before its PUBACK/PUBREC (survives kill -9, slower); interval: the store is synced every -fsync-interval, so a crash loses at most that much")
 	fs.DurationVar(&c.FsyncInterval, "fsync-interval", c.FsyncInterval, "store sync period with -fsync interval")
+	fs.DurationVar(&c.MaxSessionExpiry, "max-session-expiry", c.MaxSessionExpiry, "MQTT 5.0: longest session expiry a client is granted (longer requests are capped and told so in CONNACK); 0 means -session-expiry")
+	fs.IntVar(&c.ReceiveMaximum, "receive-maximum", c.ReceiveMaximum, "MQTT 5.0: QoS 1/2 PUBLISHes a client may send unacknowledged, announced in CONNACK (1..65535)")
 	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
@@ -126,6 +132,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxOutbound < 1024 || c.MaxOutbound > 1<<30 {
 		bad("max-outbound", c.MaxOutbound, "must be 1024 bytes to 1 GiB (1073741824)")
+	}
+	if c.MaxSessionExpiry < 0 || c.MaxSessionExpiry > 0xFFFFFFFE*time.Second {
+		bad("max-session-expiry", c.MaxSessionExpiry, "must be 0 (use -session-expiry) or at most 4294967294s")
+	}
+	if c.ReceiveMaximum < 0 || c.ReceiveMaximum > 65535 {
+		bad("receive-maximum", c.ReceiveMaximum, "must be 1 to 65535 (0 means 65535)")
 	}
 	if c.SessionExpiry < time.Second {
 		bad("session-expiry", c.SessionExpiry, "must be at least 1s, with a unit such as 2h or 30m")

@@ -44,6 +44,7 @@ type Conn struct {
 	state       connState
 	touched     bool
 	needPump    bool
+	v5          v5Flags // MQTT 5.0 connection state (v5.go); fills what was padding
 	sess        *clientSession
 	meta        *session.ConnMeta
 	will        *session.Message
@@ -110,7 +111,7 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	buf := c.t.Peek()
 	off := 0
 	for off < len(buf) && (c.state == stateNew || c.state == stateConnected) {
-		n, err := codec.Frame(buf[off:], c.e.cfg.MaxPacketSize)
+		n, err := codec.FrameV(buf[off:], c.e.cfg.MaxPacketSize, c.v5.level())
 		if err != nil {
 			c.fail(codec.TypeReserved, err)
 			break
@@ -188,13 +189,17 @@ func (c *Conn) handle(frame []byte) {
 	case codec.TypeUnsubscribe:
 		c.handleUnsubscribe(frame)
 	case codec.TypePingreq:
-		if _, err := codec.DecodeEmpty(frame, codec.TypePingreq); err != nil {
+		if _, err := codec.DecodeEmptyV(frame, codec.TypePingreq, c.v5.level()); err != nil {
 			c.fail(t, err)
 			return
 		}
 		c.out = codec.AppendPingresp(c.out) // [MQTT-3.12.4-1]
 		c.countSent(codec.TypePingresp, 0, 2)
 	case codec.TypeDisconnect:
+		if c.v5&v5On != 0 {
+			c.handleDisconnectV5(frame)
+			return
+		}
 		if _, err := codec.DecodeEmpty(frame, codec.TypeDisconnect); err != nil {
 			c.fail(t, err)
 			return
@@ -267,6 +272,19 @@ func (c *Conn) flushCounts() {
 
 // writePublish appends a QoS 1/2 PUBLISH of m. Loop-only.
 func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16) {
+	if c.v5&v5On != 0 {
+		n := c.publishV5(&codec.Publish{Dup: dup, QoS: qos, Retain: retain, TopicName: m.Topic, PacketID: id,
+			Payload: m.Payload}, m.Props, m.Expires)
+		if n == 0 {
+			if !dup { // a resend iterates the window itself: the entry stays until the next session
+				c.notSentV5(qos, id)
+			}
+			return
+		}
+		c.countSent(codec.TypePublish, qos, n)
+		c.ls.msgsOut++
+		return
+	}
 	c.reserve(codec.PublishSize(qos, len(m.Topic), len(m.Payload)))
 	n := len(c.out)
 	c.out = codec.AppendPublishParts(c.out, dup, qos, retain, m.Topic, id, m.Payload)
@@ -391,6 +409,7 @@ func (c *Conn) fail(t codec.Type, err error) {
 	} else {
 		c.ls.st.ProtocolErrors.Add(1)
 	}
+	c.disconnectV5(codec.ReasonFor(err)) // [MQTT5-4.13.1-1]
 	c.e.log.clientErrorFor(c.clientID(), c.addr, t, err)
 	c.closeWith(session.ReasonProtocolError, err.Error(), true)
 }
@@ -408,6 +427,9 @@ func (c *Conn) protocolError(t codec.Type, detail string) {
 func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 	if c.state == stateClosed {
 		return
+	}
+	if rc := disconnectReason(r); rc != 0 {
+		c.disconnectV5(rc) // 5.0 only, connected only
 	}
 	prev := c.state
 	c.state = stateClosed

@@ -20,21 +20,35 @@ const (
 func (c *Conn) handleConnect(frame []byte) {
 	p := &c.ls.connect
 	c.ls.recv.Add(codec.TypeConnect, 0, len(frame))
-	if _, err := p.Decode(frame); err != nil {
+	if _, err := p.DecodeV(frame, codec.ProtocolLevel5); err != nil {
 		var ce *codec.Error
-		if errors.As(err, &ce) && ce.Rule == "MQTT-3.1.2-2" { // unacceptable protocol level
+		switch level := connectLevel(frame); {
+		case level == codec.ProtocolLevel5:
+			// A malformed 5.0 CONNECT gets CONNACK with its reason [MQTT5-3.1.4-2].
+			c.out = codec.AppendConnackV5(c.out, false, codec.ReasonFor(err), nil)
+			c.countSent(codec.TypeConnack, 0, 5)
+		case errors.As(err, &ce) && ce.Rule == "MQTT-3.1.2-2" && level > codec.ProtocolLevel5:
+			// A level newer than 5.0 is refused in 5.0 form [MQTT5-3.1.2-2].
+			c.out = codec.AppendConnackV5(c.out, false, codec.ReasonUnsupportedProtocolVersion, nil)
+			c.countSent(codec.TypeConnack, 0, 5)
+		case errors.As(err, &ce) && ce.Rule == "MQTT-3.1.2-2": // an older level [MQTT-3.1.2-2]
 			c.writeConnack(false, connBadProtocol)
 		}
 		c.fail(codec.TypeConnect, err)
 		return
 	}
 	id := string(p.ClientID)
+	v5 := p.ProtocolLevel == codec.ProtocolLevel5
+	if v5 {
+		c.v5 = v5On // CONNACK in 5.0 form from here on
+	}
+	assigned := false
 	if id == "" {
-		if !p.CleanSession { // [MQTT-3.1.3-8]
+		if !p.CleanSession && !v5 { // [MQTT-3.1.3-8]; 5.0 assigns one whatever Clean Start [MQTT5-3.1.3-6]
 			c.rejectConnect(connIdentifierRejects, "empty client ID with CleanSession 0 [MQTT-3.1.3-8]")
 			return
 		}
-		id = assignClientID() // [MQTT-3.1.3-6]
+		id, assigned = assignClientID(), true // [MQTT-3.1.3-6]
 	}
 	c.traceID = id
 	if len(id) > c.e.cfg.MaxClientIDLen {
@@ -43,7 +57,9 @@ func (c *Conn) handleConnect(frame []byte) {
 	}
 	c.meta = &session.ConnMeta{Address: c.addr, ProtocolVersion: p.ProtocolLevel, KeepAlive: p.KeepAlive,
 		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener()}
-	if !p.CleanSession { // a 3.1.1 persistent session is kept for -session-expiry
+	if v5 {
+		c.connectV5(p, assigned)
+	} else if !p.CleanSession { // a 3.1.1 persistent session is kept for -session-expiry
 		c.meta.SessionExpiry = int64(c.e.cfg.SessionExpiry / time.Second)
 	}
 	if cn := c.tlsCN(); cn != "" && !p.UsernameFlag {
@@ -75,6 +91,10 @@ func (c *Conn) rejectConnect(code byte, why string) {
 }
 
 func (c *Conn) writeConnack(present bool, code byte) {
+	if c.v5&v5On != 0 {
+		c.writeConnackV5(present, code)
+		return
+	}
 	c.out = codec.AppendConnack(c.out, present, code)
 	c.countSent(codec.TypeConnack, 0, 4)
 }
@@ -127,7 +147,7 @@ func (c *Conn) finishConnect() {
 	s := c.sess
 	if c.state == stateClosed { // the network went away while waiting
 		c.sess = nil
-		if s.Abandon(c, c.meta.CleanSession && c.meta.SessionExpiry == 0) {
+		if s.Abandon(c, (c.meta.CleanSession || c.v5&v5On != 0) && c.meta.SessionExpiry == 0) {
 			c.e.dropSession(s)
 		}
 		return

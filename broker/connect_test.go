@@ -25,7 +25,7 @@ func TestConnectRules(t *testing.T) {
 	})
 	t.Run("MQTT-3.1.2-2 bad protocol level gets CONNACK 0x01 then close", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.sendHex("10 0d 0004 4d515454 05 02 003c 0001 61")
+		r.sendHex("10 0d 0004 4d515454 02 02 003c 0001 61") // level 2; 5 is MQTT 5.0 (v5_test.go)
 		r.expectPacket("20 02 00 01")
 		r.expectClosed(2 * time.Second)
 	})

@@ -35,6 +35,11 @@ type loopState struct {
 	pace    loopPace           // connections sending retained messages (retainedpace.go)
 	sending []session.Inflight // scratch for Conn.pump
 	enc     []byte             // one encoded QoS 0 PUBLISH, shared by local subscribers
+	enc5    []byte             // the same in 5.0 form, for 5.0 subscribers
+	props5  []byte             // forwardable 5.0 properties of the client PUBLISH being routed (v5.go)
+	expires int64              // its expiry, epoch ms; 0 for never
+	from    *clientSession     // its publisher's session when that is 5.0 (No Local); nil otherwise
+	ids     []uint32           // scratch: subscription identifiers of one 5.0 delivery
 
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
@@ -122,7 +127,11 @@ type batch struct {
 	items    []batchItem
 	lastSq   uint64 // pubSeq of the message last encoded into buf
 	lastAt   int    // where that encoding starts in buf
-	queuedAt int64  // monoNow when pushed, for the wait-time histogram
+	lastN    int    // and its size
+	lastSq5  uint64 // the same for the 5.0 encoding, when a 5.0 subscriber needs one
+	lastAt5  int
+	lastN5   int
+	queuedAt int64 // monoNow when pushed, for the wait-time histogram
 }
 
 // batchItem is one delivery: n > 0 writes buf[off:off+n] (a QoS 0 PUBLISH)
@@ -170,7 +179,7 @@ func (ls *loopState) batchFor(target *loopState) *batch {
 	b := ls.out[target.idx]
 	if b == nil {
 		b = batchPool.Get().(*batch)
-		b.target, b.lastSq = target, 0
+		b.target, b.lastSq, b.lastSq5 = target, 0, 0
 		ls.out[target.idx] = b
 		ls.outIdx = append(ls.outIdx, target.idx)
 	}
@@ -273,8 +282,15 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		})
 		ts = slices.CompactFunc(ts, func(a, b target) bool { return a.s == b.s })
 	}
-	encoded := false
+	encoded, encoded5 := false, false
+	props, expires := ls.props5, ls.expires
+	if msg != nil {
+		props, expires = msg.Props, msg.Expires
+	}
 	for _, t := range ts {
+		if ls.from != nil && t.s == ls.from && noLocal(t.s, topic) {
+			continue // the publisher's own No Local subscriptions [MQTT5-3.8.3-3]
+		}
 		if t.only != nil && !t.only.CanReceive(topic) {
 			continue // the ACL withholds this topic from a filtered subscription
 		}
@@ -286,6 +302,11 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			}
 			if ls.msgID != 0 {
 				ls.tracePush0(t.s.ClientID)
+			}
+			if c.v5&v5On != 0 {
+				rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
+				ls.route5(c, t.s, topic, payload, props, expires, rap, &encoded5)
+				continue
 			}
 			if c.ls == ls {
 				if !encoded {
@@ -299,15 +320,16 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			if b.lastSq != ls.pubSeq {
 				b.lastSq, b.lastAt = ls.pubSeq, len(b.buf)
 				b.buf = codec.AppendPublishParts(b.buf, false, 0, false, topic, 0, payload)
+				b.lastN = len(b.buf) - b.lastAt
 			}
-			b.items = append(b.items, batchItem{conn: c, off: b.lastAt, n: len(b.buf) - b.lastAt})
+			b.items = append(b.items, batchItem{conn: c, off: b.lastAt, n: b.lastN})
 			continue
 		}
 		if msg == nil {
-			msg = session.NewMessage(topic, payload, qos, false)
+			msg = session.NewMessageProps(topic, payload, props, qos, false, expires)
 			msg.TraceID = ls.msgID
 		}
-		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q})
+		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q, Retain: msg.Retain && retainAsPublished(t.s, topic)})
 	}
 	clear(ts)
 	ls.targets = ts[:0]

@@ -9,8 +9,11 @@ import (
 // Loop-only.
 func (c *Conn) handlePublish(frame []byte) {
 	p := &c.ls.publish
-	if _, err := p.Decode(frame); err != nil {
+	if _, err := p.DecodeV(frame, c.v5.level()); err != nil {
 		c.fail(codec.TypePublish, err)
+		return
+	}
+	if c.v5&v5On != 0 && !c.publishV5In(p) {
 		return
 	}
 	c.ls.msgsIn++
@@ -22,8 +25,13 @@ func (c *Conn) handlePublish(frame []byte) {
 		if !first {
 			// Already received and forwarded: acknowledge again, deliver
 			// nothing [MQTT-4.3.3-2].
+			c.ls.props5, c.ls.expires = c.ls.props5[:0], 0
 			c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before)
 			c.countSent(codec.TypePubrec, 0, 4)
+			return
+		}
+		if c.v5&v5On != 0 && c.sess.AwaitingRel() > int(c.e.receiveMaximum()) {
+			c.receiveMaximumExceeded()
 			return
 		}
 	}
@@ -36,13 +44,17 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.ls.msgID = c.tracePublish(p.QoS)
 		var msg *session.Message
 		if p.Retain {
-			msg = session.NewMessage(p.TopicName, p.Payload, p.QoS, true)
+			msg = session.NewMessageProps(p.TopicName, p.Payload, c.ls.props5, p.QoS, true, c.ls.expires)
 			msg.TraceID = c.ls.msgID
 			c.e.setRetained(c.ls, msg)
 		}
+		if c.v5&v5On != 0 {
+			c.ls.from = c.sess
+		}
 		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
-		c.ls.msgID = 0
+		c.ls.msgID, c.ls.from = 0, nil
 	}
+	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0 // later routes on this loop are not this PUBLISH's
 	switch p.QoS {
 	case 1:
 		c.writeAck(codec.AppendPuback(ack[:0], p.PacketID), before) // [MQTT-4.3.2-2]
@@ -58,7 +70,7 @@ func (c *Conn) handlePublish(frame []byte) {
 // the connection. Loop-only.
 func (c *Conn) handleAck(frame []byte) {
 	a := &c.ls.ack
-	if _, err := a.Decode(frame); err != nil {
+	if _, err := a.DecodeV(frame, c.v5.level()); err != nil {
 		c.fail(codec.PacketType(frame), err)
 		return
 	}

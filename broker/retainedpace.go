@@ -107,7 +107,14 @@ func (c *Conn) stepRetained(budget int) (sent int) {
 			continue
 		}
 		q := min(m.QoS, cur.qos)
-		if q == 0 {
+		if q == 0 && c.v5&v5On != 0 {
+			if len(c.out)+c.t.OutboundBuffered() > high {
+				return sent // full: resumed when the socket drains
+			}
+			if n := c.publishV5(&codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload}, m.Props, m.Expires); n > 0 {
+				c.countSent0(n)
+			}
+		} else if q == 0 {
 			size := codec.PublishSize(0, len(m.Topic), len(m.Payload))
 			waiting := len(c.out) + c.t.OutboundBuffered()
 			if waiting > 0 && waiting+size > high {

@@ -12,15 +12,16 @@ const subackFailure = 0x80
 // messages the new subscriptions match. Loop-only.
 func (c *Conn) handleSubscribe(frame []byte) {
 	p := &c.ls.sub
-	if _, err := p.Decode(frame); err != nil {
+	if _, err := p.DecodeV(frame, c.v5.level()); err != nil {
 		c.fail(codec.TypeSubscribe, err)
 		return
 	}
 	s := c.sess
 	codes := c.ls.codes[:0]
-	for _, f := range p.Filters {
+	for i := range p.Filters {
+		f := &p.Filters[i]
 		if !codec.ValidTopicFilter(f.TopicFilter) {
-			codes = append(codes, subackFailure) // [MQTT-4.7.3-*], filter refused alone
+			codes = append(codes, c.subackFail(codec.ReasonTopicFilterInvalid)) // [MQTT-4.7.3-*], filter refused alone
 			continue
 		}
 		filter := string(f.TopicFilter)
@@ -28,7 +29,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 		if perms := c.permissions(); perms != nil {
 			granted, filtered := perms.CanSubscribe(filter)
 			if !granted {
-				codes = append(codes, subackFailure) // denied by the ACL, this filter alone
+				codes = append(codes, c.subackFail(codec.ReasonNotAuthorized)) // denied by the ACL, this filter alone
 				c.ls.st.Denied.Add(1)
 				continue
 			}
@@ -37,22 +38,28 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			}
 		}
 		if len(s.Subscriptions()) >= c.e.cfg.MaxSubscriptions && !hasFilter(s.Subscriptions(), filter) {
-			codes = append(codes, subackFailure)
+			codes = append(codes, c.subackFail(codec.ReasonQuotaExceeded))
 			continue
 		}
 		qos := min(f.QoS, 2)
-		if s.Subscribe(session.Subscription{TopicFilter: filter, QoS: qos}) {
+		if s.Subscribe(subscriptionOf(filter, qos, f, &p.Props)) {
 			c.e.stats.Subscriptions.Add(1)
+		} else if f.RetainHandling == 1 {
+			f.RetainHandling = 2 // not new: no retained messages [MQTT5-3.3.1-10]
 		}
 		c.e.router.add(filter, s, qos, only) // replaces an existing one [MQTT-3.8.4-3]
 		codes = append(codes, qos)
 	}
 	s.Save()
 	n := len(c.out)
-	c.out = codec.AppendSuback(c.out, p.PacketID, codes) // [MQTT-3.8.4-1], one code per filter [MQTT-3.8.4-5]
+	if c.v5&v5On != 0 {
+		c.out = codec.AppendSubackV5(c.out, p.PacketID, codes, nil) // [MQTT5-3.8.4-1], one per filter [MQTT5-3.8.4-6]
+	} else {
+		c.out = codec.AppendSuback(c.out, p.PacketID, codes) // [MQTT-3.8.4-1], one code per filter [MQTT-3.8.4-5]
+	}
 	c.countSent(codec.TypeSuback, 0, len(c.out)-n)
 	for i, f := range p.Filters {
-		if codes[i] != subackFailure {
+		if codes[i] < subackFailure && f.RetainHandling != 2 { // 2: never [MQTT5-3.3.1-11]
 			c.sendRetained(string(f.TopicFilter), codes[i])
 		}
 	}
@@ -72,19 +79,30 @@ func hasFilter(subs []session.Subscription, filter string) bool {
 // filters it did not have [MQTT-3.10.4-5]. Loop-only.
 func (c *Conn) handleUnsubscribe(frame []byte) {
 	p := &c.ls.unsub
-	if _, err := p.Decode(frame); err != nil {
+	if _, err := p.DecodeV(frame, c.v5.level()); err != nil {
 		c.fail(codec.TypeUnsubscribe, err)
 		return
 	}
 	s := c.sess
+	codes := c.ls.codes[:0]
 	for _, f := range p.TopicFilters {
 		filter := string(f)
 		if s.Unsubscribe(filter) {
 			c.e.router.remove(filter, s)
 			c.e.stats.Subscriptions.Add(-1)
+			codes = append(codes, byte(codec.ReasonSuccess))
+		} else {
+			codes = append(codes, byte(codec.ReasonNoSubscriptionExisted)) // [MQTT5-3.11.3]
 		}
 	}
 	s.Save()
-	c.out = codec.AppendUnsuback(c.out, p.PacketID) // [MQTT-3.10.4-4]
-	c.countSent(codec.TypeUnsuback, 0, 4)
+	if c.v5&v5On != 0 {
+		n := len(c.out)
+		c.out = codec.AppendUnsubackV5(c.out, p.PacketID, codes, nil) // one per filter [MQTT5-3.11.3-2]
+		c.countSent(codec.TypeUnsuback, 0, len(c.out)-n)
+	} else {
+		c.out = codec.AppendUnsuback(c.out, p.PacketID) // [MQTT-3.10.4-4]
+		c.countSent(codec.TypeUnsuback, 0, 4)
+	}
+	c.ls.codes = codes[:0]
 }

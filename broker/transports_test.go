@@ -133,7 +133,7 @@ func TestMutualTLS(t *testing.T) {
 func TestRefusalReachesNetClients(t *testing.T) {
 	certs := makeCerts(t, "unused")
 	_, ns := startNetBroker(t, certs, false)
-	badLevel := unhex(t, "10 0d 0004 4d515454 05 02 003c 0001 61")
+	badLevel := unhex(t, "10 0d 0004 4d515454 02 02 003c 0001 61") // level 2: 5 is MQTT 5.0
 	t.Run("tls", func(t *testing.T) {
 		c, err := tls.Dial("tcp", ns.Addr("tls").String(), &tls.Config{RootCAs: certs.pool})
 		if err != nil {

@@ -15,15 +15,16 @@ const historyMax = 32
 type ConnMeta struct {
 	Address         string // remote ip:port
 	ProtocolVersion byte   // 3, 4 or 5
+	CleanSession    bool   // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
+	Authenticated   bool   // the user name was verified (password or client certificate)
 	ReceiveMaximum  uint16 // 5.0: QoS 1/2 deliveries the client takes at once; 0 for no limit of its own
 	KeepAlive       uint16 // seconds
-	CleanSession    bool   // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
+	MaxPacketSize   uint32 // 5.0: largest packet the client accepts; 0 for no limit of its own
 	SessionExpiry   int64  // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
-	Authenticated   bool     // the user name was verified (password or client certificate)
 }
 
 type disconnect struct {
@@ -249,6 +250,10 @@ func (s *Session[C]) ExpiryInterval() int64 { return s.expiry.Load() }
 
 // QueueLen returns the number of queued messages. Safe for concurrent use.
 func (s *Session[C]) QueueLen() int { return int(s.queueLen.Load()) }
+
+// AwaitingRel returns how many QoS 2 messages from the client await their
+// PUBREL. Safe for concurrent use.
+func (s *Session[C]) AwaitingRel() int { return int(s.awaitingRel.Load()) }
 
 // Touch records activity at now (epoch ms). Safe for concurrent use.
 func (s *Session[C]) Touch(now int64) { s.lastActivity.Store(now) }

@@ -11,6 +11,7 @@ type Loop struct {
 	MessagesReceived atomic.Uint64 // PUBLISH packets accepted from clients
 	MessagesSent     atomic.Uint64 // PUBLISH packets written to clients
 	DroppedQoS0      atomic.Uint64 // QoS 0 deliveries dropped: outbound buffer full
+	DroppedTooLarge  atomic.Uint64 // 5.0 deliveries not sent: over the subscriber's Maximum Packet Size
 	DroppedQueue     atomic.Uint64 // QoS 1/2 messages dropped: session queue full (oldest first)
 	DroppedHandoff   atomic.Uint64 // QoS 0 deliveries this loop (as producer) dropped: the target loop's hand-off queue was full
 	Malformed        atomic.Uint64 // connections closed for malformed packets
@@ -55,6 +56,7 @@ type BrokerSnapshot struct {
 	MessagesReceived uint64
 	MessagesSent     uint64
 	DroppedQoS0      uint64
+	DroppedTooLarge  uint64
 	DroppedQueue     uint64
 	DroppedHandoff   uint64
 	Malformed        uint64
@@ -82,6 +84,7 @@ func (b *Broker) Snapshot(dst *BrokerSnapshot) {
 		dst.MessagesReceived += l.MessagesReceived.Load()
 		dst.MessagesSent += l.MessagesSent.Load()
 		dst.DroppedQoS0 += l.DroppedQoS0.Load()
+		dst.DroppedTooLarge += l.DroppedTooLarge.Load()
 		dst.DroppedQueue += l.DroppedQueue.Load()
 		dst.DroppedHandoff += l.DroppedHandoff.Load()
 		dst.Malformed += l.Malformed.Load()

@@ -35,7 +35,7 @@ var flagGroups = []struct {
 	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
-		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout"}},
+		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},

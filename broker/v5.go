@@ -1,0 +1,401 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+)
+
+// v5Flags is a connection's MQTT 5.0 state, one byte in Conn. Loop-owned.
+type v5Flags uint8
+
+const (
+	v5On       v5Flags = 1 << iota // the CONNECT was level 5: frame, decode and encode with 5.0 rules
+	v5Assigned                     // the server chose the client ID: CONNACK tells it [MQTT5-3.2.2-16]
+	v5Expiry0                      // the CONNECT's Session Expiry Interval was 0 [MQTT5-3.14.2-2]
+)
+
+// level returns the protocol level the connection's packets are framed and
+// decoded at: 5 for MQTT 5.0, else 4 (3.1 and 3.1.1 share their framing).
+func (f v5Flags) level() byte {
+	if f&v5On != 0 {
+		return codec.ProtocolLevel5
+	}
+	return 4
+}
+
+// connackV5 maps a 3.1.1 CONNACK return code to the MQTT 5.0 reason code
+// saying the same [MQTT5-3.2.2.2].
+func connackV5(code byte) codec.ReasonCode {
+	switch code {
+	case connAccepted:
+		return codec.ReasonSuccess
+	case connBadProtocol:
+		return codec.ReasonUnsupportedProtocolVersion
+	case connIdentifierRejects:
+		return codec.ReasonClientIdentifierNotValid
+	case connServerUnavailable:
+		return codec.ReasonServerUnavailable
+	case 4:
+		return codec.ReasonBadUserNameOrPassword
+	case 5:
+		return codec.ReasonNotAuthorized
+	}
+	return codec.ReasonUnspecifiedError
+}
+
+// maxSessionExpiry returns the longest Session Expiry Interval granted to
+// a 5.0 client, in seconds.
+func (e *Engine) maxSessionExpiry() int64 {
+	d := e.cfg.MaxSessionExpiry
+	if d <= 0 {
+		d = e.cfg.SessionExpiry
+	}
+	return int64(d / time.Second)
+}
+
+// receiveMaximum returns the unacknowledged QoS 1/2 PUBLISHes a 5.0 client
+// may send [MQTT5-3.2.2.3.3].
+func (e *Engine) receiveMaximum() uint16 {
+	if e.cfg.ReceiveMaximum <= 0 || e.cfg.ReceiveMaximum > 65535 {
+		return 65535
+	}
+	return uint16(e.cfg.ReceiveMaximum)
+}
+
+// connectV5 reads the 5.0 properties of the CONNECT in p into c.meta and
+// c.v5. Loop-only.
+func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
+	c.v5 = v5On
+	if assigned {
+		c.v5 |= v5Assigned
+	}
+	pr := &p.Props
+	exp := int64(0) // absent means 0: the session ends with the connection [MQTT5-3.1.2-11]
+	if pr.Has(codec.PropSessionExpiry) {
+		exp = min(int64(pr.SessionExpiry), c.e.maxSessionExpiry())
+	}
+	if exp == 0 {
+		c.v5 |= v5Expiry0
+	}
+	c.meta.SessionExpiry = exp
+	if pr.Has(codec.PropReceiveMaximum) {
+		c.meta.ReceiveMaximum = pr.ReceiveMaximum // [MQTT5-3.3.4-9]
+	}
+	if pr.Has(codec.PropMaximumPacketSize) {
+		c.meta.MaxPacketSize = pr.MaximumPacketSize // [MQTT5-3.1.2-24]
+	}
+}
+
+// writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
+// the server enforces: Receive Maximum, Maximum Packet Size, Retain
+// Available, no shared subscriptions, the assigned client ID and a capped
+// Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
+func (c *Conn) writeConnackV5(present bool, code byte) {
+	n := len(c.out)
+	rc := connackV5(code)
+	if rc != codec.ReasonSuccess {
+		c.out = codec.AppendConnackV5(c.out, false, rc, nil)
+		c.countSent(codec.TypeConnack, 0, len(c.out)-n)
+		return
+	}
+	var pr codec.Properties
+	pr.ReceiveMaximum = c.e.receiveMaximum()
+	pr.MaximumPacketSize = uint32(c.e.cfg.MaxPacketSize)
+	pr.RetainAvailable = 1
+	pr.SharedSubAvailable = 0 // not implemented
+	pr.Set(codec.PropReceiveMaximum)
+	pr.Set(codec.PropMaximumPacketSize)
+	pr.Set(codec.PropRetainAvailable)
+	pr.Set(codec.PropSharedSubAvailable)
+	if c.v5&v5Assigned != 0 && c.sess != nil { // [MQTT5-3.2.2-16]
+		pr.AssignedClientID = []byte(c.sess.ClientID)
+		pr.Set(codec.PropAssignedClientID)
+	}
+	if max := c.e.maxSessionExpiry(); c.meta != nil && c.meta.SessionExpiry == max && max > 0 {
+		// Granted the cap: the client asked for it or for more [MQTT5-3.2.2.3.2].
+		pr.SessionExpiry = uint32(max)
+		pr.Set(codec.PropSessionExpiry)
+	}
+	c.out = codec.AppendConnackV5(c.out, present, rc, &pr)
+	c.countSent(codec.TypeConnack, 0, len(c.out)-n)
+}
+
+// disconnectV5 appends a server DISCONNECT with reason code rc to a
+// connected 5.0 client, before the connection closes [MQTT5-4.13.1-1]; it
+// does nothing on a 3.1.1 connection, which has no such packet. Loop-only.
+func (c *Conn) disconnectV5(rc codec.ReasonCode) {
+	if c.v5&v5On == 0 || c.state != stateConnected {
+		return
+	}
+	n := len(c.out)
+	c.out = codec.AppendDisconnectV5(c.out, rc, nil)
+	c.countSent(codec.TypeDisconnect, 0, len(c.out)-n)
+}
+
+// disconnectReason returns the DISCONNECT reason code the server sends a
+// 5.0 client it closes for reason r [MQTT5-3.14.2.1], or 0 when it sends
+// none: the client left, the network failed, or fail already sent one.
+func disconnectReason(r session.Reason) codec.ReasonCode {
+	switch r {
+	case session.ReasonTakenOver:
+		return codec.ReasonSessionTakenOver
+	case session.ReasonKeepAlive:
+		return codec.ReasonKeepAliveTimeout
+	case session.ReasonKicked:
+		return codec.ReasonAdministrativeAction
+	case session.ReasonShutdown:
+		return codec.ReasonServerShuttingDown
+	case session.ReasonSlowConsumer:
+		return codec.ReasonQuotaExceeded
+	case session.ReasonStoreError:
+		return codec.ReasonUnspecifiedError
+	}
+	return 0
+}
+
+// connectLevel returns the protocol level byte of the CONNECT frame b, or 0
+// when b is too short to hold one. The frame is whole (Frame accepted it).
+func connectLevel(b []byte) byte {
+	i := 1
+	for i < len(b) && i < 5 && b[i]&0x80 != 0 { // remaining length [MQTT5-1.5.5]
+		i++
+	}
+	i++
+	if i+2 > len(b) {
+		return 0
+	}
+	i += 2 + int(b[i])<<8 | int(b[i+1]) // protocol name
+	if i >= len(b) {
+		return 0
+	}
+	return b[i]
+}
+
+// handleDisconnectV5 takes a 5.0 DISCONNECT: a Session Expiry Interval in
+// it replaces the CONNECT's, unless that was 0 [MQTT5-3.14.2-2], and reason
+// 0x04 publishes the will [MQTT5-3.14.4-3]. Loop-only.
+func (c *Conn) handleDisconnectV5(frame []byte) {
+	var d codec.Disconnect
+	if _, err := d.DecodeV(frame, codec.ProtocolLevel5); err != nil {
+		c.fail(codec.TypeDisconnect, err)
+		return
+	}
+	if d.Props.Has(codec.PropSessionExpiry) {
+		if c.v5&v5Expiry0 != 0 && d.Props.SessionExpiry != 0 { // [MQTT5-3.14.2-2]
+			c.fail(codec.TypeDisconnect, &codec.Error{Type: codec.TypeDisconnect, Field: "session expiry interval",
+				Detail: "non-zero after a CONNECT with 0 [MQTT5-3.14.2-2]", Err: codec.ErrProtocol, Reason: codec.ReasonProtocolError})
+			return
+		}
+		c.sess.SetExpiry(min(int64(d.Props.SessionExpiry), c.e.maxSessionExpiry()))
+	}
+	c.closeWith(session.ReasonClient, "", d.ReasonCode == codec.ReasonDisconnectWithWill)
+}
+
+// subackFail returns the SUBACK code refusing one filter: 0x80 to a 3.1.1
+// client [MQTT-3.9.3], rc to a 5.0 client [MQTT5-3.9.3]. Loop-only.
+func (c *Conn) subackFail(rc codec.ReasonCode) byte {
+	if c.v5&v5On != 0 {
+		return byte(rc)
+	}
+	return subackFailure
+}
+
+// subscriptionOf returns the session subscription for filter at qos with
+// f's 5.0 options and the SUBSCRIBE's subscription identifier
+// [MQTT5-3.8.3.1], [MQTT5-3.8.2.1.2]; at 3.1.1 they are all zero.
+func subscriptionOf(filter string, qos byte, f *codec.Subscription, pr *codec.Properties) session.Subscription {
+	sub := session.Subscription{TopicFilter: filter, QoS: qos, NoLocal: f.NoLocal,
+		RetainAsPublished: f.RetainAsPublished, RetainHandling: f.RetainHandling}
+	if len(pr.SubscriptionIDs) > 0 {
+		sub.ID = pr.SubscriptionIDs[0]
+	}
+	return sub
+}
+
+// forwardDrop is the set of received PUBLISH properties that are per
+// delivery, not forwarded as they came [MQTT5-3.3.2-6], [MQTT5-3.3.2.3.4].
+var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, codec.PropMessageExpiry)
+
+// publishV5 appends to c.out a PUBLISH of p for a 5.0 client, with the
+// forwardable properties props and the seconds left until expires (epoch
+// ms, 0 for never) [MQTT5-3.3.2-6]. A message past its expiry is not sent;
+// nor is one over the client's Maximum Packet Size, which is counted
+// [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
+func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64) int {
+	var f codec.Forward
+	f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
+	c.ls.ids = f.SubscriptionIDs[:0]
+	if expires != 0 {
+		left := expires - c.e.nowMillis()
+		if left <= 0 {
+			return 0
+		}
+		f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
+	}
+	size := codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
+	if max := c.meta.MaxPacketSize; max != 0 && size > int(max) {
+		c.ls.st.DroppedTooLarge.Add(1)
+		return 0
+	}
+	c.reserve(size)
+	n := len(c.out)
+	c.out = codec.AppendPublishForward(c.out, p, &f, props)
+	return len(c.out) - n
+}
+
+// notSentV5 completes the QoS 1/2 delivery id that publishV5 did not send,
+// as if the client had acknowledged it: the server behaves as though it
+// was sent [MQTT5-3.1.2-25]. Loop-only.
+func (c *Conn) notSentV5(qos byte, id uint16) {
+	s := c.sess
+	if qos == 1 {
+		s.Ack(codec.TypePuback, id)
+	} else {
+		s.Ack(codec.TypePubrec, id)
+		s.Ack(codec.TypePubcomp, id)
+	}
+	c.needPump = true
+}
+
+// route5 delivers a QoS 0 message to the 5.0 subscriber c, which may be on
+// another loop: one 5.0 encoding per message serves every 5.0 subscriber,
+// as one 3.1.1 encoding serves the others; retain (Retain As Published of a
+// retained message) takes an encoding of its own. c.v5 and c.meta are written at
+// CONNECT before the session's owner is published, so reading them after
+// Owner() is safe from any loop. Loop-only (ls's loop).
+func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []byte, expires int64, retain bool, encoded *bool) {
+	ids := subscriptionIDs(s, topic, ls.ids[:0])
+	ls.ids = ids[:0]
+	if retain || len(ids) > 0 { // Retain As Published, subscription identifiers: an encoding of its own
+		ls.route5Own(c, topic, payload, props, expires, retain, ids)
+		return
+	}
+	if !*encoded {
+		var f codec.Forward
+		if expires != 0 {
+			left := expires - ls.e.nowMillis()
+			if left <= 0 {
+				return // expired: not delivered [MQTT5-3.3.2-5]
+			}
+			f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
+		}
+		ls.enc5 = codec.AppendPublishForward(ls.enc5[:0], &codec.Publish{TopicName: topic, Payload: payload}, &f, props)
+		*encoded = true
+	}
+	if max := c.meta.MaxPacketSize; max != 0 && len(ls.enc5) > int(max) { // [MQTT5-3.1.2-25]
+		ls.st.DroppedTooLarge.Add(1)
+		return
+	}
+	if c.ls == ls {
+		c.writeQoS0(ls.enc5)
+		return
+	}
+	b := ls.batchFor(c.ls)
+	if b.lastSq5 != ls.pubSeq {
+		b.lastSq5, b.lastAt5 = ls.pubSeq, len(b.buf)
+		b.buf = append(b.buf, ls.enc5...)
+		b.lastN5 = len(ls.enc5)
+	}
+	b.items = append(b.items, batchItem{conn: c, off: b.lastAt5, n: b.lastN5})
+}
+
+// publishV5In reads the 5.0 properties of the client PUBLISH p into ls for
+// route: the forwardable ones encoded once, the expiry made absolute
+// [MQTT5-3.3.2-5]. It reports false, having closed c with DISCONNECT 0x94,
+// for a topic alias: the server allows none (Topic Alias Maximum absent
+// means 0) [MQTT5-3.3.2-9]. Loop-only.
+func (c *Conn) publishV5In(p *codec.Publish) bool {
+	ls := c.ls
+	if p.Props.Has(codec.PropTopicAlias) {
+		c.fail(codec.TypePublish, &codec.Error{Type: codec.TypePublish, Field: "topic alias",
+			Detail: "topic alias with Topic Alias Maximum 0 [MQTT5-3.3.2-9]", Err: codec.ErrProtocol,
+			Reason: codec.ReasonTopicAliasInvalid})
+		return false
+	}
+	ls.props5 = codec.AppendPropsWithout(ls.props5[:0], p.Props.Raw, forwardDrop)
+	ls.expires = 0
+	if p.Props.Has(codec.PropMessageExpiry) {
+		ls.expires = c.e.nowMillis() + int64(p.Props.MessageExpiry)*1000
+	}
+	return true
+}
+
+// noLocal reports whether every subscription of s matching topic has No
+// Local, so that s, the publisher, does not get its own message
+// [MQTT5-3.8.3-3].
+func noLocal(s *clientSession, topic []byte) bool {
+	subs := s.Subscriptions()
+	for i := range subs {
+		if !subs[i].NoLocal && codec.MatchTopic(subs[i].TopicFilter, topic) {
+			return false
+		}
+	}
+	return true
+}
+
+// receiveMaximumExceeded closes a 5.0 client that has more unacknowledged
+// QoS 2 PUBLISHes than the Receive Maximum the CONNACK announced, with
+// DISCONNECT 0x93 [MQTT5-3.3.4-9]. Loop-only.
+func (c *Conn) receiveMaximumExceeded() {
+	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0
+	c.fail(codec.TypePublish, &codec.Error{Type: codec.TypePublish, Field: "packet identifier",
+		Detail: "more unacknowledged QoS 2 PUBLISHes than -receive-maximum [MQTT5-3.3.4-9]", Err: codec.ErrProtocol,
+		Reason: codec.ReasonReceiveMaximumExceeded})
+}
+
+// route5Own delivers a QoS 0 message to the 5.0 subscriber c in an
+// encoding of its own: with RETAIN 1 (Retain As Published) or with the
+// identifiers ids of its matching subscriptions. Loop-only (ls's loop).
+func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires int64, retain bool, ids []uint32) {
+	p := codec.Publish{Retain: retain, TopicName: topic, Payload: payload}
+	if c.ls == ls {
+		if n := c.publishV5(&p, props, expires); n > 0 {
+			c.countSent0(n)
+			c.ls.touch(c)
+		}
+		return
+	}
+	f := codec.Forward{SubscriptionIDs: ids}
+	if expires != 0 {
+		left := expires - ls.e.nowMillis()
+		if left <= 0 {
+			return
+		}
+		f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
+	}
+	if max := c.meta.MaxPacketSize; max != 0 &&
+		codec.PublishForwardSize(0, len(topic), &f, len(props), len(payload)) > int(max) {
+		ls.st.DroppedTooLarge.Add(1)
+		return
+	}
+	b := ls.batchFor(c.ls)
+	at := len(b.buf)
+	b.buf = codec.AppendPublishForward(b.buf, &p, &f, props)
+	b.items = append(b.items, batchItem{conn: c, off: at, n: len(b.buf) - at})
+}
+
+// retainAsPublished reports whether a subscription of s matching topic has
+// Retain As Published [MQTT5-3.3.1-12].
+func retainAsPublished(s *clientSession, topic []byte) bool {
+	subs := s.Subscriptions()
+	for i := range subs {
+		if subs[i].RetainAsPublished && codec.MatchTopic(subs[i].TopicFilter, topic) {
+			return true
+		}
+	}
+	return false
+}
+
+// subscriptionIDs appends to dst the subscription identifiers of the
+// subscriptions of s that match topic [MQTT5-3.3.4-3], and returns it.
+func subscriptionIDs(s *clientSession, topic []byte, dst []uint32) []uint32 {
+	subs := s.Subscriptions()
+	for i := range subs {
+		if subs[i].ID != 0 && codec.MatchTopic(subs[i].TopicFilter, topic) {
+			dst = append(dst, subs[i].ID)
+		}
+	}
+	return dst
+}
