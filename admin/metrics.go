@@ -69,7 +69,7 @@ var (
 	descBytesOut      = desc("glassmq_sent_bytes_total", "Bytes of whole MQTT packets sent to clients.")
 	descPacketsIn     = desc("glassmq_received_packets_total", "MQTT packets received from clients, by type and fixed-header QoS.", "type", "qos")
 	descPacketsOut    = desc("glassmq_sent_packets_total", "MQTT packets sent to clients, by type and fixed-header QoS.", "type", "qos")
-	descDropped       = desc("glassmq_dropped_messages_total", "Messages dropped: qos0_buffer_full (outbound buffer full), queue_full (oldest QoS 1/2 of a full session queue) or handoff_full (QoS 0 for a loop whose hand-off queue is full).", "reason")
+	descDropped       = desc("glassmq_dropped_messages_total", "Messages dropped: qos0_buffer_full (outbound buffer full), queue_full (oldest QoS 1/2 of a full session queue) handoff_full (QoS 0 for a loop whose hand-off queue is full) or too_large (over an MQTT 5.0 client's Maximum Packet Size).", "reason")
 	descMalformed     = desc("glassmq_malformed_total", "Connections closed for malformed packets.")
 	descProtocolErrs  = desc("glassmq_protocol_errors_total", "Connections closed for protocol violations.")
 	descHandoffItems  = desc("glassmq_handoff_queue_batches", "Batches of deliveries waiting in the event loop's hand-off queue now.", "loop")
@@ -167,6 +167,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDropped, s.DroppedQoS0, "qos0_buffer_full")
 	counter(descDropped, s.DroppedQueue, "queue_full")
 	counter(descDropped, s.DroppedHandoff, "handoff_full")
+	counter(descDropped, s.DroppedTooLarge, "too_large")
 	counter(descMalformed, s.Malformed)
 	counter(descProtocolErrs, s.ProtocolErrors)
 	// The last shard is work outside any loop, which nothing hands work to.

@@ -55,6 +55,7 @@ func TestMetrics(t *testing.T) {
 	l.MessagesReceived.Add(1)
 	l.DroppedQoS0.Add(3)
 	l.DroppedHandoff.Add(4)
+	l.DroppedTooLarge.Add(3)
 	l.Handoff.Items.Store(6)
 	l.Handoff.Bytes.Store(600)
 	l.Handoff.ObserveWait(20 * time.Microsecond)
@@ -108,6 +109,7 @@ func TestMetrics(t *testing.T) {
 		{"glassmq_sent_packets_total", map[string]string{"type": "CONNACK", "qos": "0"}, 1},
 		{"glassmq_dropped_messages_total", map[string]string{"reason": "qos0_buffer_full"}, 3},
 		{"glassmq_dropped_messages_total", map[string]string{"reason": "handoff_full"}, 4},
+		{"glassmq_dropped_messages_total", map[string]string{"reason": "too_large"}, 3},
 		{"glassmq_handoff_queue_batches", map[string]string{"loop": "0"}, 6},
 		{"glassmq_handoff_queue_bytes", map[string]string{"loop": "0"}, 600},
 		{"glassmq_handoff_queue_batches", map[string]string{"loop": "1"}, 0},
