@@ -44,7 +44,7 @@ var importRules = map[string]rule{
 	"auth": {own: []string{"codec"},
 		third: []string{"golang.org/x/crypto/", "golang.org/x/term"}},
 	"bench": {own: []string{"codec"},
-		third: []string{"gonum.org/"},
+		third: []string{"gonum.org/", "github.com/schollz/progressbar/"},
 		never: []string{"broker", "session"}, why: "it measures any broker from outside, over TCP"},
 	"cluster": {own: []string{"codec", "session", "stats"},
 		third: []string{"github.com/nats-io/nats-server/", "github.com/nats-io/nats.go"},

@@ -5,36 +5,47 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
-// progress prints a live line, rewritten in place every half second.
+// progress keeps a live line on w while a run lasts: elapsed time, what
+// was sent and delivered, and the delivery rate, drawn by
+// github.com/schollz/progressbar (a spinner, since a run's total is its
+// duration, not a count) and refreshed every half second.
 type progress struct {
 	done chan struct{}
 	wg   sync.WaitGroup
-	w    io.Writer
 }
 
-// startProgress prints label with the counts read returns until stop; with
-// a nil w it prints nothing.
+// startProgress shows label with the counts read returns until stop; with
+// a nil w it shows nothing.
 func startProgress(w io.Writer, label string, read func() (sent, delivered uint64)) *progress {
-	p := &progress{done: make(chan struct{}), w: w}
+	p := &progress{done: make(chan struct{})}
 	if w == nil {
 		return p
 	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetSpinnerChangeInterval(0), // no goroutine of its own: our ticker redraws it
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(250*time.Millisecond),
+		progressbar.OptionClearOnFinish())
 	p.wg.Go(func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
-		start := time.Now()
 		var prev uint64
 		for {
 			select {
 			case <-p.done:
-				fmt.Fprint(w, "\r\033[K")
+				bar.Finish()
 				return
-			case now := <-t.C:
+			case <-t.C:
 				sent, got := read()
-				fmt.Fprintf(w, "\r\033[K%s: %.1fs sent %d delivered %d (%s msg/s)",
-					label, now.Sub(start).Seconds(), sent, got, si(float64(got-prev)*2))
+				bar.Describe(fmt.Sprintf("%s: sent %d delivered %d (%s msg/s)", label, sent, got, si(float64(got-prev)*2)))
+				bar.Set64(int64(got))
 				prev = got
 			}
 		}
