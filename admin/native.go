@@ -12,6 +12,7 @@ import (
 
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
+	"github.com/glassmq/glassmq/trace"
 )
 
 // The native JSON API:
@@ -70,6 +71,7 @@ type Client struct {
 	Received         Traffic        `json:"received"`         // client to server (Tencent "OutBound")
 	Sent             Traffic        `json:"sent"`             // server to client (Tencent "Inbound")
 	History          []HistoryEvent `json:"history"`          // connects and disconnects, oldest first, bounded
+	Trace            []TraceEvent   `json:"trace,omitempty"`  // the newest message trace events of the client (at most 50, oldest first), when traces are kept
 }
 
 // Subscription is one topic filter of a Client with its granted QoS.
@@ -204,8 +206,19 @@ func (s *Server) getClient(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	s.metrics.request(actionNative, resultOK)
-	writeJSON(ctx, fasthttp.StatusOK, nativeClient(&info))
+	c := nativeClient(&info)
+	if s.tracer != nil {
+		evs := s.tracer.Find(trace.Filter{ClientID: id, Kinds: trace.Messages}, s.now().UnixMicro())
+		for _, e := range evs[max(0, len(evs)-clientTraceMax):] {
+			c.Trace = append(c.Trace, s.traceEvent(&e))
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, c)
 }
+
+// clientTraceMax bounds the message trace events a client's answer carries;
+// /api/v1/traces/clients/{id} pages through all of them.
+const clientTraceMax = 50
 
 // nativeClient converts info to its native JSON form.
 func nativeClient(info *session.Info) *Client {

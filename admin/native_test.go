@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/trace"
 )
 
 func nativeGet(t *testing.T, s *Server, path, query string, out any) int {
@@ -237,5 +239,29 @@ func TestNativeListByUsername(t *testing.T) {
 	nativeGet(t, s, "/api/v1/clients", url.Values{"username": {"alice"}, "status": {"online"}}.Encode(), &l)
 	if len(l.Clients) != 5 || l.Clients[1].ClientID != "dev06" {
 		t.Fatalf("alice online: %+v, want dev00, dev06, dev12, dev18, dev24", l.Clients)
+	}
+}
+
+// TestClientCarriesTrace: with traces kept, a client's answer carries its
+// newest message trace events (the dashboard's client page shows them);
+// connection events and other clients' events stay out.
+func TestClientCarriesTrace(t *testing.T) {
+	info := seedInfo()
+	s := newTestServer(t, newFakeBroker(info), nil)
+	tr := trace.New(trace.Config{MaxEvents: 1000}, 1, time.Now())
+	s.UseTracer(tr)
+	r := tr.Ring(0)
+	now := time.Now().UnixMicro()
+	id := r.NextMsgID()
+	r.Add(trace.Event{Time: now, MsgID: id, ClientID: info.ClientID, Kind: trace.KindPublish, Info: trace.InfoPubFromClient})
+	r.Add(trace.Event{Time: now, ClientID: info.ClientID, Kind: trace.KindConnect, Info: trace.InfoAccepted})
+	r.Add(trace.Event{Time: now, MsgID: id, ClientID: "someone-else", Kind: trace.KindPush, Info: trace.InfoPushToClient})
+	resp := serve(t, s, &testReq{method: "GET", path: "/api/v1/clients/" + url.PathEscape(info.ClientID)})
+	var c Client
+	if err := json.Unmarshal(resp.Body(), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Trace) != 1 || c.Trace[0].Action != "pub_mqtt" || c.Trace[0].MsgID != tr.FormatMsgID(id) {
+		t.Fatalf("trace %+v, want the one pub_mqtt event with its message ID", c.Trace)
 	}
 }

@@ -375,15 +375,20 @@ func (s *Server) serveTraces(ctx *fasthttp.RequestCtx, path []byte) {
 	q := traceQuery{page: 1, size: limit, reverse: string(args.Peek("reverse")) == "true"}
 	list := TraceList{Events: []TraceEvent{}, Total: len(evs)}
 	for _, e := range q.pageOf(evs) {
-		te := TraceEvent{Time: rfc3339(e.Time / 1000), TimeMs: e.Time / 1000, Action: e.Kind.Action(), ActionCode: e.Kind.Code(),
-			ActionInfo: e.Info.String(), ClientID: e.ClientID}
-		if e.Kind.Message() {
-			te.MsgID = s.tracer.FormatMsgID(e.MsgID)
-		} else {
-			te.ChannelID = trace.FormatChannel(e.Channel)
-		}
-		list.Events = append(list.Events, te)
+		list.Events = append(list.Events, s.traceEvent(&e))
 	}
 	s.metrics.request(actionNative, resultOK)
 	writeJSON(ctx, fasthttp.StatusOK, list)
+}
+
+// traceEvent is e as the native API shows it.
+func (s *Server) traceEvent(e *trace.Event) TraceEvent {
+	te := TraceEvent{Time: rfc3339(e.Time / 1000), TimeMs: e.Time / 1000, Action: e.Kind.Action(), ActionCode: e.Kind.Code(),
+		ActionInfo: e.Info.String(), ClientID: e.ClientID}
+	if e.Kind.Message() {
+		te.MsgID = s.tracer.FormatMsgID(e.MsgID)
+	} else {
+		te.ChannelID = trace.FormatChannel(e.Channel)
+	}
+	return te
 }
