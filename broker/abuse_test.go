@@ -929,7 +929,14 @@ func TestAbuseAuthConnectFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	pw := writeTemp(t, "passwd", "alice:"+string(hash)+"\n")
-	s := startAuthBroker(t, auth.Options{PasswordFile: pw, AllowAnonymous: true}, func(c *Config) {
+	checker, err := auth.Load(auth.Options{PasswordFile: pw, AllowAnonymous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The workers check passwords only once the whole flood is written, so
+	// the queue surely fills (CONNACK 0x03) however fast bcrypt runs here.
+	gate := &gatedAuth{checkerAuth: checkerAuth{checker}, open: make(chan struct{})}
+	s := startBrokerWith(t, gate, func(c *Config) {
 		abuseConfig(c)
 		c.MaxConnections = 90 // above the 4 workers and 64 queued CONNECTs of 2 loops
 	})
@@ -1034,6 +1041,7 @@ func TestAbuseAuthConnectFlood(t *testing.T) {
 	wg.Wait()
 
 	var badCredentials, unavailable, closed int
+	close(gate.open) // every CONNECT written: let the queued ones through bcrypt
 	for i, w := range flood {
 		b, err := w.next(60 * time.Second)
 		switch {
@@ -1093,4 +1101,18 @@ func TestAbuseAuthConnectFlood(t *testing.T) {
 	if b, err := good.next(10 * time.Second); err != nil || string(b) != "\x20\x02\x00\x00" {
 		t.Fatalf("after the flood alice got % x (%v), want CONNACK 0", b, err)
 	}
+}
+
+// gatedAuth is the real checker whose password checks wait until open is
+// closed.
+type gatedAuth struct {
+	checkerAuth
+	open chan struct{}
+}
+
+func (g *gatedAuth) Authenticate(clientID, username string, password []byte, hasUsername, hasPassword bool, tlsCN string) (byte, string, bool) {
+	if hasUsername { // anonymous clients (the steady pair) are not held
+		<-g.open
+	}
+	return g.checkerAuth.Authenticate(clientID, username, password, hasUsername, hasPassword, tlsCN)
 }

@@ -31,6 +31,13 @@ func startAuthBroker(t testing.TB, o auth.Options, mod func(*Config)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startBrokerWith(t, checkerAuth{checker}, mod)
+}
+
+// startBrokerWith is startBroker with a checking CONNECT, SUBSCRIBE and
+// PUBLISH.
+func startBrokerWith(t testing.TB, a Authorizer, mod func(*Config)) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Loops = 2
@@ -44,7 +51,7 @@ func startAuthBroker(t testing.TB, o auth.Options, mod func(*Config)) *Server {
 		t.Fatalf("config: %v", err)
 	}
 	e := NewEngine(cfg)
-	e.SetAuthorizer(checkerAuth{checker})
+	e.SetAuthorizer(a)
 	s := NewServer(e)
 	if err := s.Start(); err != nil {
 		t.Fatalf("start: %v", err)

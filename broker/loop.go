@@ -202,8 +202,7 @@ func (ls *loopState) flush() {
 		return
 	}
 	ls.flushing = true
-	defer func() { ls.flushing, ls.traceTime = false, 0 }() // the next round's traces read the clock afresh
-	for i := 0; i < len(ls.touched); i++ {                  // pump may touch more
+	for i := 0; i < len(ls.touched); i++ { // pump may touch more
 		c := ls.touched[i]
 		c.touched = false
 		if c.needPump {
@@ -228,6 +227,7 @@ func (ls *loopState) flush() {
 		}
 	}
 	ls.outIdx = ls.outIdx[:0]
+	ls.flushing, ls.traceTime = false, 0 // the next round's traces read the clock afresh
 }
 
 // publishCounts moves the round's counts into the loop's atomic shard.

@@ -97,8 +97,8 @@ func (r *Registry[C]) addQueued(n int) {
 	}
 }
 
-// NextSeq returns a new unique sequence number. Safe for concurrent use.
-func (r *Registry[C]) NextSeq() uint64 { return r.seq.Add(1) }
+// newSeq returns a new unique sequence number for a session.
+func (r *Registry[C]) newSeq() uint64 { return r.seq.Add(1) }
 
 // Len returns the number of sessions. Safe for concurrent use.
 func (r *Registry[C]) Len() int { return int(r.n.Load()) }

@@ -116,7 +116,7 @@ type Session[C any] struct {
 
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
 	l := r.Limits
-	s := &Session[C]{ClientID: clientID, Seq: r.NextSeq(), QueueMax: l.QueueMax, InflightMax: l.InflightMax,
+	s := &Session[C]{ClientID: clientID, Seq: r.newSeq(), QueueMax: l.QueueMax, InflightMax: l.InflightMax,
 		reg: r, fresh: true}
 	s.q.max = l.QueueMax
 	s.createTime.Store(now)
@@ -243,10 +243,6 @@ func (s *Session[C]) IsConnected() bool { return s.connected.Load() }
 // DisconnectTime returns the epoch ms of the last disconnect, 0 if none. Safe
 // for concurrent use.
 func (s *Session[C]) DisconnectTime() int64 { return s.disconnectTime.Load() }
-
-// ExpiryInterval returns the seconds the session outlives its connection
-// (0: it ends with it; NeverExpires: it is kept). Safe for concurrent use.
-func (s *Session[C]) ExpiryInterval() int64 { return s.expiry.Load() }
 
 // QueueLen returns the number of queued messages. Safe for concurrent use.
 func (s *Session[C]) QueueLen() int { return int(s.queueLen.Load()) }
