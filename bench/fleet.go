@@ -239,14 +239,23 @@ func (f *fleet) waitDeliveries(until time.Time) {
 	const stall = time.Second
 	lastN, lastChange := f.delivered(), time.Now()
 	for {
-		want := f.sent() * uint64(len(f.backends))
-		if f.cmd != nil {
-			want += f.cmd.sent.Load()
+		// Telemetry and commands are waited for apart: a command counted
+		// as received a moment before its sender counts it sent must not
+		// stand in for telemetry still on its way.
+		var tele, cmds, cmdWant uint64
+		for _, b := range f.backends {
+			tele += b.unique.Load()
 		}
-		n := f.delivered()
-		if n >= want {
+		for _, s := range f.shards {
+			cmds += s.cmdGot.Load()
+		}
+		if f.cmd != nil {
+			cmdWant = f.cmd.sent.Load()
+		}
+		if tele >= f.sent()*uint64(len(f.backends)) && cmds >= cmdWant {
 			return
 		}
+		n := tele + cmds
 		now := time.Now()
 		if n != lastN {
 			lastN, lastChange = n, now
