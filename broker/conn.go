@@ -110,6 +110,7 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	}
 	buf := c.t.Peek()
 	off := 0
+	var run recvRun
 	for off < len(buf) && (c.state == stateNew || c.state == stateConnected) {
 		n, err := codec.FrameV(buf[off:], c.e.cfg.MaxPacketSize, c.v5.level())
 		if err != nil {
@@ -119,9 +120,10 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 		if n == 0 {
 			break
 		}
-		c.handle(buf[off : off+n])
+		c.handle(buf[off:off+n], &run)
 		off += n
 	}
+	run.flush(c)
 	if c.state != stateClosed {
 		c.t.Discard(off)
 	}
@@ -159,8 +161,34 @@ func (c *Conn) OnClose(err error) {
 	c.ls.flush()
 }
 
-// handle dispatches one whole frame. Loop-only.
-func (c *Conn) handle(frame []byte) {
+// recvRun counts a run of received packets of one type and QoS, so a burst
+// of PUBLISHes costs the session's counters two atomic adds, not two per
+// packet. Loop-only.
+type recvRun struct {
+	t       codec.Type
+	qos     byte
+	n, size uint64
+}
+
+func (r *recvRun) add(c *Conn, t codec.Type, qos byte, size int) {
+	if r.n != 0 && (r.t != t || r.qos != qos) {
+		r.flush(c)
+	}
+	r.t, r.qos = t, qos
+	r.n++
+	r.size += uint64(size)
+}
+
+func (r *recvRun) flush(c *Conn) {
+	if r.n != 0 && c.sess != nil {
+		c.sess.Counters.Received.AddN(r.t, r.qos, r.n, r.size)
+	}
+	r.n, r.size = 0, 0
+}
+
+// handle dispatches one whole frame, counting it in run once connected.
+// Loop-only.
+func (c *Conn) handle(frame []byte, run *recvRun) {
 	t := codec.PacketType(frame)
 	if c.state == stateNew {
 		if t != codec.TypeConnect { // [MQTT-3.1.0-1]
@@ -177,7 +205,7 @@ func (c *Conn) handle(frame []byte) {
 	case codec.TypePubrel, codec.TypeSubscribe, codec.TypeUnsubscribe:
 		qos = 1
 	}
-	c.sess.Counters.Received.Add(t, qos, len(frame))
+	run.add(c, t, qos, len(frame))
 	c.ls.recv.Add(t, qos, len(frame))
 	switch t {
 	case codec.TypePublish:

@@ -323,6 +323,11 @@ func routerLen(n *node) int {
 	for _, c := range n.children {
 		total += routerLen(c)
 	}
+	for _, c := range []*node{n.plus, n.hash} {
+		if c != nil {
+			total += routerLen(c)
+		}
+	}
 	return total
 }
 

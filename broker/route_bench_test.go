@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -104,8 +105,8 @@ func filterFixture(tb testing.TB, ls *loopState) {
 		tb.Fatalf("CanSubscribe(bench/+) = %v, %v; want true, true", granted, filtered)
 	}
 	n := ls.e.router.root.children["bench"].children["topic"]
-	for s := range n.subs {
-		ls.e.router.add("bench/topic", s, 0, p)
+	for _, e := range slices.Clone(n.subs) {
+		ls.e.router.add("bench/topic", e.s, 0, p)
 	}
 }
 

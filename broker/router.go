@@ -20,13 +20,136 @@ type target struct {
 // per-topic ACL check; its Permissions are in node.filtered.
 const filteredSub = 0x80
 
-// node is one topic level of the subscription tree.
+// node is one topic level of the subscription tree. The wildcard children
+// have fields of their own, so a match costs one map lookup per level.
 type node struct {
-	children map[string]*node
-	subs     map[*clientSession]byte // subscription QoS by session, | filteredSub
+	children   map[string]*node // literal levels
+	plus, hash *node            // the "+" and "#" children, nil when absent
+	// subs are the subscriptions ending here: a slice, because matching
+	// iterates it for every PUBLISH and a map's randomized iteration costs
+	// several times more. index finds a session's entry once there are more
+	// than indexAt (a big fan-out), so unsubscribing stays O(1).
+	subs  []subEntry
+	index map[*clientSession]int32
 	// filtered holds the permissions of the filtered subscriptions at this
 	// node; nil while there are none, as for almost every node.
 	filtered map[*clientSession]Permissions
+}
+
+// subEntry is one subscription of a node: its session and QoS, |
+// filteredSub when filtered.
+type subEntry struct {
+	s   *clientSession
+	qos byte
+}
+
+// indexAt is the number of subscriptions on one node past which the node
+// keeps an index by session.
+const indexAt = 16
+
+// child returns the child for level, nil when absent.
+func (n *node) child(level string) *node {
+	switch level {
+	case "+":
+		return n.plus
+	case "#":
+		return n.hash
+	}
+	return n.children[level]
+}
+
+// addChild returns the child for level, creating it.
+func (n *node) addChild(level string) *node {
+	if c := n.child(level); c != nil {
+		return c
+	}
+	c := &node{}
+	switch level {
+	case "+":
+		n.plus = c
+	case "#":
+		n.hash = c
+	default:
+		if n.children == nil {
+			n.children = make(map[string]*node)
+		}
+		n.children[level] = c
+	}
+	return c
+}
+
+// dropChild removes the child for level.
+func (n *node) dropChild(level string) {
+	switch level {
+	case "+":
+		n.plus = nil
+	case "#":
+		n.hash = nil
+	default:
+		delete(n.children, level)
+	}
+}
+
+// empty reports whether n holds no subscription and no child.
+func (n *node) empty() bool {
+	return len(n.subs) == 0 && len(n.children) == 0 && n.plus == nil && n.hash == nil
+}
+
+// find returns the position of s in subs, or -1.
+func (n *node) find(s *clientSession) int {
+	if n.index != nil {
+		if i, ok := n.index[s]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i := range n.subs {
+		if n.subs[i].s == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// setSub adds s at qos or replaces its QoS.
+func (n *node) setSub(s *clientSession, qos byte) {
+	if i := n.find(s); i >= 0 {
+		n.subs[i].qos = qos
+		return
+	}
+	n.subs = append(n.subs, subEntry{s, qos})
+	if n.index != nil {
+		n.index[s] = int32(len(n.subs) - 1)
+	} else if len(n.subs) > indexAt {
+		n.index = make(map[*clientSession]int32, len(n.subs))
+		for i, e := range n.subs {
+			n.index[e.s] = int32(i)
+		}
+	}
+}
+
+// dropSub removes s, moving the last entry into its place.
+func (n *node) dropSub(s *clientSession) {
+	i := n.find(s)
+	if i < 0 {
+		return
+	}
+	last := len(n.subs) - 1
+	n.subs[i] = n.subs[last]
+	n.subs[last] = subEntry{}
+	n.subs = n.subs[:last]
+	if n.index != nil {
+		delete(n.index, s)
+		if i < last {
+			n.index[n.subs[i].s] = int32(i)
+		}
+		if len(n.subs) <= indexAt/2 {
+			n.index = nil
+		}
+	}
+	if len(n.subs) == 0 {
+		n.subs = nil
+	}
 }
 
 // router is the subscription tree. Each event loop matches under a read
@@ -71,18 +194,7 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	defer r.unlock()
 	n := &r.root
 	for level := range strings.SplitSeq(filter, "/") {
-		c := n.children[level]
-		if c == nil {
-			if n.children == nil {
-				n.children = make(map[string]*node)
-			}
-			c = &node{}
-			n.children[level] = c
-		}
-		n = c
-	}
-	if n.subs == nil {
-		n.subs = make(map[*clientSession]byte)
+		n = n.addChild(level)
 	}
 	if only != nil {
 		if n.filtered == nil {
@@ -93,7 +205,7 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	} else if n.filtered != nil {
 		delete(n.filtered, s)
 	}
-	n.subs[s] = qos
+	n.setSub(s, qos)
 }
 
 // remove unsubscribes s from filter and prunes empty nodes. Safe for
@@ -106,24 +218,24 @@ func (r *router) remove(filter string, s *clientSession) {
 
 func (n *node) remove(filter string, s *clientSession) (empty bool) {
 	level, rest, more := strings.Cut(filter, "/")
-	c := n.children[level]
+	c := n.child(level)
 	if c == nil {
 		return false
 	}
 	if more {
 		if c.remove(rest, s) {
-			delete(n.children, level)
+			n.dropChild(level)
 		}
 	} else {
-		delete(c.subs, s)
+		c.dropSub(s)
 		if c.filtered != nil {
 			delete(c.filtered, s)
 		}
-		if len(c.subs) == 0 && len(c.children) == 0 {
-			delete(n.children, level)
+		if c.empty() {
+			n.dropChild(level)
 		}
 	}
-	return len(n.subs) == 0 && len(n.children) == 0
+	return n.empty()
 }
 
 // match appends to out every subscription whose filter matches topic, a
@@ -144,21 +256,21 @@ func (r *router) match(reader int, topic []byte, out []target) []target {
 // noWild suppresses '+' and '#' at this level.
 func (n *node) collect(topic []byte, noWild bool, out []target) []target {
 	if !noWild {
-		if h := n.children["#"]; h != nil {
-			out = h.appendSubs(out)
+		if n.hash != nil {
+			out = n.hash.appendSubs(out)
 		}
 	}
 	level, rest, more := topic, []byte(nil), false
 	if i := bytes.IndexByte(topic, '/'); i >= 0 {
 		level, rest, more = topic[:i], topic[i+1:], true
 	}
-	if c := n.children[string(level)]; c != nil {
-		out = c.next(rest, more, out)
-	}
-	if !noWild {
-		if c := n.children["+"]; c != nil {
+	if n.children != nil {
+		if c := n.children[string(level)]; c != nil {
 			out = c.next(rest, more, out)
 		}
+	}
+	if !noWild && n.plus != nil {
+		out = n.plus.next(rest, more, out)
 	}
 	return out
 }
@@ -169,17 +281,17 @@ func (n *node) next(rest []byte, more bool, out []target) []target {
 		return n.collect(rest, false, out)
 	}
 	out = n.appendSubs(out)
-	if h := n.children["#"]; h != nil { // "sport/#" also matches "sport" [MQTT-4.7.1-2]
-		out = h.appendSubs(out)
+	if n.hash != nil { // "sport/#" also matches "sport" [MQTT-4.7.1-2]
+		out = n.hash.appendSubs(out)
 	}
 	return out
 }
 
 func (n *node) appendSubs(out []target) []target {
-	for s, q := range n.subs {
-		t := target{s: s, qos: q}
-		if q&filteredSub != 0 {
-			t.qos, t.only = q&^filteredSub, n.filtered[s]
+	for _, e := range n.subs {
+		t := target{s: e.s, qos: e.qos}
+		if e.qos&filteredSub != 0 {
+			t.qos, t.only = e.qos&^filteredSub, n.filtered[e.s]
 		}
 		out = append(out, t)
 	}

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -40,8 +41,58 @@ func TestRouterMatch(t *testing.T) {
 	}
 	r.remove("sport/+/player1", a)
 	r.remove("$SYS/#", b)
-	if len(r.root.children) != 0 {
-		t.Fatalf("empty router keeps %d nodes, want pruned", len(r.root.children))
+	if !r.root.empty() {
+		t.Fatalf("empty router keeps nodes (%d literal, + %v, # %v), want pruned", len(r.root.children), r.root.plus != nil, r.root.hash != nil)
+	}
+}
+
+// TestRouterBigFanout crosses the size at which a node indexes its
+// subscriptions, both ways, removing from the middle: every match must
+// return exactly the sessions still subscribed, each once, with its QoS.
+func TestRouterBigFanout(t *testing.T) {
+	var r router
+	r.init(1)
+	var reg session.Registry[Conn]
+	var ss []*clientSession
+	for i := range 3 * indexAt {
+		s, _ := reg.Open(fmt.Sprintf("s%02d", i), 0)
+		ss = append(ss, s)
+		r.add("fan/out", s, byte(i%3), nil)
+	}
+	r.add("fan/out", ss[5], 2, nil) // replace, not add
+	want := func() []string {
+		var w []string
+		for i, s := range ss {
+			if s != nil {
+				q := byte(i % 3)
+				if i == 5 {
+					q = 2
+				}
+				w = append(w, fmt.Sprintf("%s:%c", s.ClientID, '0'+q))
+			}
+		}
+		slices.Sort(w)
+		return w
+	}
+	check := func(when string) {
+		t.Helper()
+		if got := names(r.match(0, []byte("fan/out"), nil)); !slices.Equal(got, want()) {
+			t.Fatalf("%s: match = %v, want %v", when, got, want())
+		}
+	}
+	check("all subscribed")
+	for i := 0; i < len(ss); i += 2 { // every other, down through the index threshold
+		r.remove("fan/out", ss[i])
+		ss[i] = nil
+		check(fmt.Sprintf("after removing s%02d", i))
+	}
+	for i := 1; i < len(ss); i += 2 {
+		r.remove("fan/out", ss[i])
+		ss[i] = nil
+	}
+	check("none left")
+	if !r.root.empty() {
+		t.Fatal("router keeps nodes after every subscription went")
 	}
 }
 
@@ -96,7 +147,7 @@ func TestRouterFiltered(t *testing.T) {
 	}
 	r.add("#", a, 1, only)
 	r.remove("#", a)
-	if n := r.root.children["#"]; n == nil || len(n.filtered) != 0 {
+	if n := r.root.hash; n == nil || len(n.filtered) != 0 {
 		t.Errorf("after remove the node keeps %d filtered entries, want 0", len(n.filtered))
 	}
 }

@@ -33,3 +33,21 @@ func BenchmarkAdd(b *testing.B) {
 		r.Add(Event{Time: i, ClientID: "c", MsgID: r.NextMsgID(), Kind: KindPush})
 	}
 }
+
+// TestAddAllocsFull: once a ring is full, dropped chunks are reused, so
+// recording costs only the new chunk list: two allocations per 256 events.
+func TestAddAllocsFull(t *testing.T) {
+	tr := New(Config{MaxEvents: 4096}, 1, time.UnixMilli(0))
+	r := tr.Ring(0)
+	for i := range 3 * 4096 { // fill it, and retire a few chunks
+		r.Add(Event{Time: int64(i), ClientID: "c", Kind: KindPush})
+	}
+	n := testing.AllocsPerRun(10, func() {
+		for i := range 1024 {
+			r.Add(Event{Time: int64(i), ClientID: "c", MsgID: r.NextMsgID(), Kind: KindPush})
+		}
+	})
+	if n > 4*2 {
+		t.Fatalf("1024 Adds to a full ring: %v allocs, want at most 8 (2 per 256 events)", n)
+	}
+}

@@ -25,11 +25,14 @@ type Ring struct {
 	retention int64 // µs; 0 keeps events until evicted by count
 
 	// Owner-only.
-	cur  *chunk
-	curN int32
-	seq  uint64 // message IDs issued
+	cur     *chunk
+	curN    int32
+	seq     uint64   // message IDs issued
+	retired []*chunk // dropped from list, perhaps still being read
+	free    []*chunk // dropped, and no reader can hold them: reused by grow
 
-	list atomic.Pointer[[]*chunk] // published chunks, oldest first; copy-on-write by the owner
+	list    atomic.Pointer[[]*chunk] // published chunks, oldest first; copy-on-write by the owner
+	readers atomic.Int32             // each calls in progress
 }
 
 func newRing(idx, maxEvents int, retention int64) *Ring {
@@ -61,8 +64,25 @@ func (r *Ring) NextMsgID() uint64 {
 // grow starts a new chunk, dropping the oldest ones past the bound and
 // those whose newest event is older than the retention at now (epoch
 // µs). Loop-only (the ring's owner).
+//
+// A dropped chunk is reused once no reader can be reading it, so a busy
+// ring allocates no memory: a reader counts itself in readers before it
+// loads list, so when the owner, after publishing a list without the chunk,
+// sees no reader, every later reader loads a list without it.
 func (r *Ring) grow(now int64) {
-	c := &chunk{ev: make([]Event, r.chunkLen)}
+	if len(r.retired) > 0 && r.readers.Load() == 0 {
+		r.free = append(r.free, r.retired...)
+		clear(r.retired)
+		r.retired = r.retired[:0]
+	}
+	var c *chunk
+	if n := len(r.free); n > 0 {
+		c, r.free[n-1] = r.free[n-1], nil
+		r.free = r.free[:n-1]
+		c.n.Store(0)
+	} else {
+		c = &chunk{ev: make([]Event, r.chunkLen)}
+	}
 	var old []*chunk
 	if p := r.list.Load(); p != nil {
 		old = *p
@@ -81,12 +101,15 @@ func (r *Ring) grow(now int64) {
 	nl = append(nl, old[drop:]...)
 	nl = append(nl, c)
 	r.list.Store(&nl)
+	r.retired = append(r.retired, old[:drop]...)
 	r.cur, r.curN = c, 0
 }
 
 // each calls fn for the ring's newest events, at most its bound, oldest
 // first, skipping those before since (epoch µs). Safe for concurrent use.
 func (r *Ring) each(since int64, fn func(e *Event)) {
+	r.readers.Add(1) // before loading list: see grow
+	defer r.readers.Add(-1)
 	p := r.list.Load()
 	if p == nil {
 		return

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -156,4 +157,52 @@ func last(e []Event) int64 {
 		return -1
 	}
 	return e[len(e)-1].Time
+}
+
+// TestRingReuseWhileRead records into a small ring, so chunks are dropped
+// and reused all the time, while readers copy events out: every event a
+// reader sees must be whole (its fields written together), and the race
+// detector must find no write to a chunk a reader still holds.
+func TestRingReuseWhileRead(t *testing.T) {
+	tr := New(Config{MaxEvents: 1024}, 1, time.UnixMilli(0))
+	r := tr.Ring(0)
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var bad error
+				r.each(0, func(e *Event) {
+					if bad == nil && (uint64(e.Time)*3 != e.MsgID || e.Channel != uint64(e.Time)+7) {
+						bad = fmt.Errorf("torn event: time %d, msg %d, channel %d", e.Time, e.MsgID, e.Channel)
+					}
+				})
+				if bad != nil {
+					errs <- bad
+					return
+				}
+			}
+		}()
+	}
+	for i := int64(1); i <= 200_000; i++ {
+		r.Add(Event{Time: i, MsgID: uint64(i) * 3, Channel: uint64(i) + 7, Kind: KindPush})
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
+	if got := r.Len(); got != 1024 {
+		t.Fatalf("Len = %d, want 1024", got)
+	}
 }
