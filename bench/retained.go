@@ -3,9 +3,12 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +43,7 @@ func runRetained(c *Config) ([]Result, error) {
 	for _, r := range []*Result{&exact, &wild} {
 		r.Sent, r.PubRate = uint64(n), seedRate
 	}
+	waitStoreIdle(c)
 	if err := probeExact(c, prefix, nonce, &exact); err != nil {
 		exact.addError(err)
 	}
@@ -298,6 +302,41 @@ func (p *packetReader) next() ([]byte, error) {
 				return nil, fmt.Errorf("connection closed")
 			}
 			return nil, err
+		}
+	}
+}
+
+// waitStoreIdle waits, at most a minute, until a glassmq target has written
+// the seeded messages to its store (glassmq_store_pending_ops 0 on its
+// admin port), so the timed SUBSCRIBEs do not share a pinned core with that
+// write-behind. Other brokers, and a glassmq without an admin port, are
+// not waited for.
+func waitStoreIdle(c *Config) {
+	if c.Target != "glassmq" || c.AdminAddr == "" {
+		return
+	}
+	httpc := &http.Client{Timeout: 2 * time.Second}
+	defer httpc.CloseIdleConnections()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := httpc.Get("http://" + c.AdminAddr + "/metrics")
+		if err != nil {
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return
+		}
+		pending, found := int64(0), false
+		for line := range strings.Lines(string(body)) {
+			if v, ok := strings.CutPrefix(line, "glassmq_store_pending_ops "); ok {
+				pending, err = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				found = err == nil
+				break
+			}
+		}
+		if !found || pending == 0 {
+			return
 		}
 	}
 }
