@@ -90,8 +90,8 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
 // the server enforces: Receive Maximum, Maximum Packet Size, the
-// capabilities switched off, no shared subscriptions, the assigned client ID and a capped
-// Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
+// capabilities switched off, no shared subscriptions, the assigned client
+// ID and a capped Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
 	rc := connackV5(code)
