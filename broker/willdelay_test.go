@@ -217,6 +217,21 @@ func TestWillDelay(t *testing.T) {
 			t.Errorf("%d wills held, want 0", n)
 		}
 	})
+	t.Run("MQTT5-3.14.4-3 DISCONNECT 0x04 holds the will for what is left of a session shortened at DISCONNECT", func(t *testing.T) {
+		c := dialRaw(t, s)
+		c.send(delayedWillConnect("d8", true, 3600, 60))
+		connackOf(t, c.read())
+		var pr codec.Properties
+		pr.SessionExpiry = 2
+		pr.Set(codec.PropSessionExpiry)
+		c.send(codec.AppendDisconnectV5(nil, codec.ReasonDisconnectWithWill, &pr))
+		c.expectClosed(2 * time.Second)
+		waitPending(t, s, 1)
+		clock.Advance(time.Second)
+		w.expectSilence(200 * time.Millisecond)
+		clock.Advance(1500 * time.Millisecond)
+		expectWill(t, "d8")
+	})
 	t.Run("MQTT5-3.1.3-9 a takeover resuming the session cancels it", func(t *testing.T) {
 		old := dialRaw(t, s)
 		old.send(delayedWillConnect("d7", true, 3600, 10))
