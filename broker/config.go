@@ -40,6 +40,14 @@ type Config struct {
 
 	MaxSessionExpiry time.Duration // 5.0: longest Session Expiry Interval granted; 0 means -session-expiry
 	ReceiveMaximum   int           // 5.0: unacknowledged QoS 1/2 PUBLISHes a client may send (1..65535; 0 means 65535)
+
+	// Server capabilities (capabilities.go): enforced for every client,
+	// announced to 5.0 clients in CONNACK when they differ from what the
+	// standard assumes.
+	MaxQoS                  int  // 0, 1 or 2: highest QoS accepted from 5.0 clients and granted to subscriptions
+	RetainAvailable         bool // retained messages kept; false refuses RETAIN (5.0) or ignores it (3.1.1)
+	WildcardSubscriptions   bool // topic filters may hold '+' and '#'
+	SubscriptionIdentifiers bool // 5.0 SUBSCRIBE may carry a Subscription Identifier
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -63,6 +71,12 @@ func DefaultConfig() Config {
 		FsyncInterval:    time.Second,
 		StoreMaxPending:  65536,
 		ReceiveMaximum:   65535,
+
+		// Server capabilities.
+		MaxQoS:                  2,
+		RetainAvailable:         true,
+		WildcardSubscriptions:   true,
+		SubscriptionIdentifiers: true,
 	}
 }
 
@@ -94,6 +108,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.FsyncInterval, "fsync-interval", c.FsyncInterval, "store sync period with -fsync interval")
 	fs.DurationVar(&c.MaxSessionExpiry, "max-session-expiry", c.MaxSessionExpiry, "MQTT 5.0: longest session expiry a client is granted (longer requests are capped and told so in CONNACK); 0 means -session-expiry")
 	fs.IntVar(&c.ReceiveMaximum, "receive-maximum", c.ReceiveMaximum, "MQTT 5.0: QoS 1/2 PUBLISHes a client may send unacknowledged, announced in CONNACK (1..65535)")
+	registerCapabilityFlags(fs, c)
 	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
@@ -176,6 +191,7 @@ func (c *Config) Validate() error {
 	if c.LogInterval < 0 {
 		bad("log-interval", c.LogInterval, "must not be negative")
 	}
+	c.validateCapabilities(bad)
 	return errors.Join(errs...)
 }
 

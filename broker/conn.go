@@ -487,7 +487,7 @@ func (c *Conn) publishWill() {
 		c.ls.st.Denied.Add(1)
 		return
 	}
-	c.e.publishMessage(c.ls, w)
+	c.sendWill(w) // now, or after its Will Delay Interval (willdelay.go)
 }
 
 // detach unbinds the connection from its session. Loop-only.

@@ -66,8 +66,14 @@ func (c *Conn) handleConnect(frame []byte) {
 		// A verified client certificate names the user (mutual TLS).
 		c.meta.Username, c.meta.Authenticated = cn, true
 	}
+	if v5 {
+		if rc, why := c.e.willRefusal(p); rc != 0 { // capabilities.go
+			c.rejectConnectV5(rc, why)
+			return
+		}
+	}
 	if p.WillFlag {
-		c.will = session.NewMessage(p.WillTopic, p.WillMessage, p.WillQoS, p.WillRetain)
+		c.will = c.newWill(p) // willdelay.go
 		c.meta.WillTopic = string(p.WillTopic)
 		c.meta.Will = c.will
 	}
@@ -164,6 +170,7 @@ func (c *Conn) finishConnect() {
 		c.e.router.remove(sub.TopicFilter, s)
 		c.e.stats.Subscriptions.Add(-1)
 	}
+	c.resumeWill(s) // a will held for its delay: cancelled or published [MQTT5-3.1.3-9]
 	c.state = stateConnected
 	s.Counters.Received.Add(codec.TypeConnect, 0, int(c.connectSize))
 	c.ls.st.Connects.Add(1)
@@ -194,6 +201,7 @@ func (c *Conn) resend(window []session.Inflight) {
 // its count from the gauges, after Session.End released the rest. Safe for
 // concurrent use once s has ended.
 func (e *Engine) dropSession(s *clientSession) {
+	e.wills.sessionEnded(s) // its held will is due [MQTT5-3.1.2-8]
 	for _, sub := range s.End() {
 		e.router.remove(sub.TopicFilter, s)
 		e.stats.Subscriptions.Add(-1)

@@ -47,7 +47,8 @@ type Engine struct {
 	foreign   sync.Mutex   // serialises use of foreignLS
 	foreignLS *loopState   // for work outside any event loop ($SYS, ticker)
 
-	conns    connSet // open connections, for the ticker and shutdown
+	conns    connSet      // open connections, for the ticker and shutdown
+	wills    delayedWills // 5.0 wills waiting for their Will Delay Interval (willdelay.go)
 	started  time.Time
 	stopping atomic.Bool
 	stop     chan struct{}

@@ -13,7 +13,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.fail(codec.TypePublish, err)
 		return
 	}
-	if c.v5&v5On != 0 && !c.publishV5In(p) {
+	if !c.publishCapable(p) || c.v5&v5On != 0 && !c.publishV5In(p) { // capabilities.go
 		return
 	}
 	c.ls.msgsIn++
@@ -44,14 +44,14 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.ls.msgID = c.tracePublish(p.QoS)
 		var msg *session.Message
 		if p.Retain {
-			msg = session.NewMessageProps(p.TopicName, p.Payload, c.ls.props5, p.QoS, true, c.ls.expires)
+			msg = session.NewMessageProps(p.TopicName, p.Payload, c.ls.props5, c.e.routeQoS(p.QoS), true, c.ls.expires)
 			msg.TraceID = c.ls.msgID
 			c.e.setRetained(c.ls, msg)
 		}
 		if c.v5&v5On != 0 {
 			c.ls.from = c.sess
 		}
-		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
+		c.ls.route(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]; at most -max-qos
 		c.ls.msgID, c.ls.from = 0, nil
 	}
 	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0 // later routes on this loop are not this PUBLISH's

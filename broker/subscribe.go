@@ -16,12 +16,19 @@ func (c *Conn) handleSubscribe(frame []byte) {
 		c.fail(codec.TypeSubscribe, err)
 		return
 	}
+	if !c.subscribeCapable(&p.Props) { // capabilities.go
+		return
+	}
 	s := c.sess
 	codes := c.ls.codes[:0]
 	for i := range p.Filters {
 		f := &p.Filters[i]
 		if !codec.ValidTopicFilter(f.TopicFilter) {
 			codes = append(codes, c.subackFail(codec.ReasonTopicFilterInvalid)) // [MQTT-4.7.3-*], filter refused alone
+			continue
+		}
+		if rc := c.e.filterRefusal(f.TopicFilter); rc != 0 { // -wildcard-subscriptions false [MQTT5-3.2.2.3.12]
+			codes = append(codes, c.subackFail(rc))
 			continue
 		}
 		filter := string(f.TopicFilter)
@@ -41,7 +48,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			codes = append(codes, c.subackFail(codec.ReasonQuotaExceeded))
 			continue
 		}
-		qos := min(f.QoS, 2)
+		qos := min(f.QoS, c.e.maxQoS()) // at most -max-qos [MQTT-3.9.3], [MQTT5-3.2.2-10]
 		if s.Subscribe(subscriptionOf(filter, qos, f, &p.Props)) {
 			c.e.stats.Subscriptions.Add(1)
 		} else if f.RetainHandling == 1 {
@@ -59,7 +66,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 	}
 	c.countSent(codec.TypeSuback, 0, len(c.out)-n)
 	for i, f := range p.Filters {
-		if codes[i] < subackFailure && f.RetainHandling != 2 { // 2: never [MQTT5-3.3.1-11]
+		if codes[i] < subackFailure && f.RetainHandling != 2 && c.e.cfg.RetainAvailable { // 2: never [MQTT5-3.3.1-11]
 			c.sendRetained(string(f.TopicFilter), codes[i])
 		}
 	}

@@ -29,6 +29,7 @@ func (e *Engine) tickLoop() {
 				e.expireSessions(now)
 				e.trimPools()
 			}
+			e.fireWills(now) // after expiry: an ended session's will goes out in the same tick
 			if e.cfg.SysInterval > 0 && now.Sub(lastSys) >= e.cfg.SysInterval {
 				lastSys = now
 				e.publishSys(now)

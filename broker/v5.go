@@ -89,9 +89,9 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 }
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
-// the server enforces: Receive Maximum, Maximum Packet Size, Retain
-// Available, no shared subscriptions, the assigned client ID and a capped
-// Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
+// the server enforces: Receive Maximum, Maximum Packet Size, the
+// capabilities switched off, no shared subscriptions, the assigned client
+// ID and a capped Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
 	rc := connackV5(code)
@@ -103,12 +103,12 @@ func (c *Conn) writeConnackV5(present bool, code byte) {
 	var pr codec.Properties
 	pr.ReceiveMaximum = c.e.receiveMaximum()
 	pr.MaximumPacketSize = uint32(c.e.cfg.MaxPacketSize)
-	pr.RetainAvailable = 1
 	pr.SharedSubAvailable = 0 // not implemented
 	pr.Set(codec.PropReceiveMaximum)
 	pr.Set(codec.PropMaximumPacketSize)
-	pr.Set(codec.PropRetainAvailable)
 	pr.Set(codec.PropSharedSubAvailable)
+	// Maximum QoS, Retain, Wildcard and Subscription Identifier Available (capabilities.go).
+	c.e.capabilityProps(&pr)
 	if c.v5&v5Assigned != 0 && c.sess != nil { // [MQTT5-3.2.2-16]
 		pr.AssignedClientID = []byte(c.sess.ClientID)
 		pr.Set(codec.PropAssignedClientID)

@@ -17,9 +17,12 @@ type ConnMeta struct {
 	ProtocolVersion byte   // 3, 4 or 5
 	CleanSession    bool   // 3.1.1 CleanSession; 5.0 Clean Start: begin with an empty session
 	Authenticated   bool   // the user name was verified (password or client certificate)
+	WillExpires     bool   // 5.0: the will has a Message Expiry Interval, WillExpiry
 	ReceiveMaximum  uint16 // 5.0: QoS 1/2 deliveries the client takes at once; 0 for no limit of its own
 	KeepAlive       uint16 // seconds
 	MaxPacketSize   uint32 // 5.0: largest packet the client accepts; 0 for no limit of its own
+	WillDelay       uint32 // 5.0: seconds from the connection's end to its will's publication, unless the session ends first
+	WillExpiry      uint32 // 5.0: seconds the will lives once published, when WillExpires
 	SessionExpiry   int64  // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
 	WillTopic       string
@@ -253,6 +256,11 @@ func (s *Session[C]) AwaitingRel() int { return int(s.awaitingRel.Load()) }
 
 // Touch records activity at now (epoch ms). Safe for concurrent use.
 func (s *Session[C]) Touch(now int64) { s.lastActivity.Store(now) }
+
+// Expiry returns the session expiry interval in seconds: how long the
+// session outlives its connection (NeverExpires: forever). Safe for
+// concurrent use.
+func (s *Session[C]) Expiry() int64 { return s.expiry.Load() }
 
 // Meta returns the description of the last connection, nil before the first.
 // Safe for concurrent use.

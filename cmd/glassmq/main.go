@@ -36,6 +36,8 @@ var flagGroups = []struct {
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
+	// Server capabilities (broker/capabilities.go).
+	{"Server capabilities", []string{"max-qos", "retain-available", "wildcard-subscriptions", "subscription-identifiers"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
@@ -349,7 +351,7 @@ func reload(c *auth.Checker) {
 	slog.Info("SIGHUP: password and ACL files reloaded", "generation", c.Generation())
 }
 
-var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
+var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([^:]+): (.*)$`) // Go words a bad boolean without "flag"
 
 // flagError turns a flag package error into one sentence naming the flag,
 // the value and what would be valid.
