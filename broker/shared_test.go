@@ -1,0 +1,670 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/glassmq/glassmq/auth"
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
+)
+
+func TestSplitShare(t *testing.T) {
+	for _, tc := range []struct {
+		filter, group, inner string
+		ok                   bool
+	}{
+		{"$share/g/t", "g", "t", true},
+		{"$share/consumers/sensors/+/temp", "consumers", "sensors/+/temp", true},
+		{"$share/g/#", "g", "#", true},
+		{"$share/g//", "g", "/", true},
+		{"$share//t", "", "", false},             // [MQTT5-4.8.2-1] group at least one character
+		{"$share/g", "", "", false},              // [MQTT5-4.8.2-2] followed by '/' and a filter
+		{"$share/g/", "", "", false},             // [MQTT5-4.8.2-2] an empty filter
+		{"$share/+/t", "", "", false},            // [MQTT5-4.8.2-2] no '+' in the group
+		{"$share/#/t", "", "", false},            // [MQTT5-4.8.2-2] no '#' in the group
+		{"$share/g+x/t", "", "", false},          // [MQTT5-4.8.2-2]
+		{"$share/g/a/#/b", "", "", false},        // the filter must be valid [MQTT-4.7.1-2]
+		{"share/g/t", "", "", false},             // not shared
+		{"$SHARE/g/t", "", "", false},            // case matters
+		{"$shared/g/t", "", "", false},           // not the prefix
+		{"t", "", "", false},                     // plain
+		{"$share", "", "", false},                // a plain filter of one level
+		{"$queue/t", "", "", false},              // not supported: plain
+		{"$share/g/$SYS/x", "g", "$SYS/x", true}, // a $ filter inside is fine
+	} {
+		g, in, ok := splitShare(tc.filter)
+		if g != tc.group || in != tc.inner || ok != tc.ok {
+			t.Errorf("splitShare(%q) = %q, %q, %v; want %q, %q, %v", tc.filter, g, in, ok, tc.group, tc.inner, tc.ok)
+		}
+		if want := tc.filter; tc.ok {
+			want = tc.inner
+			if got := matchFilter(tc.filter); got != want {
+				t.Errorf("matchFilter(%q) = %q, want %q", tc.filter, got, want)
+			}
+		}
+	}
+}
+
+// TestRouterShared: a group at a filter gives each matching message to one
+// member; members that are offline get QoS 1/2 messages only when nobody is
+// connected (here nobody is: the registry's sessions have no connection),
+// round robin goes through the members in the order they joined, a normal
+// subscription next to the group still gets every message, and removing a
+// membership leaves the group's other members and prunes the tree.
+func TestRouterShared(t *testing.T) {
+	var r router
+	r.init(1)
+	var reg session.Registry[Conn]
+	a, _ := reg.Open("a", 0)
+	b, _ := reg.Open("b", 0)
+	c, _ := reg.Open("c", 0)
+	d, _ := reg.Open("d", 0)
+	r.add("$share/g/s/+", a, 1, nil)
+	r.add("$share/g/s/+", b, 1, nil)
+	r.add("$share/g/s/+", c, 0, nil) // offline at QoS 0: never picked while offline
+	r.add("$share/h/s/+", d, 2, nil) // another group at the same filter
+	r.add("s/#", d, 0, nil)          // a normal subscription beside
+	var got []string
+	for range 4 {
+		got = append(got, strings.Join(names(r.match(0, []byte("s/x"), nil)), " "))
+	}
+	want := []string{"a:1 d:0 d:2", "b:1 d:0 d:2", "a:1 d:0 d:2", "a:1 d:0 d:2"} // c is skipped: the next after it is a
+	if !slices.Equal(got, want) {
+		t.Fatalf("round robin over a, b, c(QoS 0, offline):\ngot  %q\nwant %q", got, want)
+	}
+	if got := names(r.match(0, []byte("t/x"), nil)); len(got) != 0 {
+		t.Fatalf("t/x matched %v, want nothing", got)
+	}
+	groups := r.groups()
+	if len(groups) != 2 || groups[0] != (SharedGroup{"g", "s/+", 3, 4}) || groups[1] != (SharedGroup{"h", "s/+", 1, 4}) {
+		t.Fatalf("SharedGroups = %+v, want g and h at s/+ with 3 and 1 members, 4 routed each", groups)
+	}
+	r.remove("$share/g/s/+", a) // only a's membership of g
+	for range 2 {
+		if got := names(r.match(0, []byte("s/y"), nil)); !slices.Equal(got, []string{"b:1", "d:0", "d:2"}) {
+			t.Fatalf("after a left g: got %v, want b:1 d:0 d:2", got)
+		}
+	}
+	r.remove("$share/h/s/+", d)
+	r.remove("$share/g/s/+", b)
+	r.remove("$share/g/s/+", c)
+	r.remove("s/#", d)
+	if len(r.root.children) != 0 {
+		t.Fatalf("empty router keeps %d nodes, want pruned", len(r.root.children))
+	}
+}
+
+// TestRouterSharedStrategies: hash_clientid gives every message of one
+// publisher to one member, and different publishers spread over the
+// members; random gives each message to exactly one member and reaches
+// each of them.
+func TestRouterSharedStrategies(t *testing.T) {
+	var reg session.Registry[Conn]
+	var members []*clientSession
+	for i := range 4 {
+		s, _ := reg.Open(fmt.Sprint("m", i), 0)
+		members = append(members, s)
+	}
+	build := func(st shareStrategy) *router {
+		r := &router{}
+		r.init(1)
+		r.share = st
+		for _, s := range members {
+			r.add("$share/g/t", s, 1, nil)
+		}
+		return r
+	}
+	r := build(shareHashClientID)
+	used := map[string]bool{}
+	for p := range 40 {
+		pub := fmt.Sprint("publisher-", p)
+		first := names(r.matchFrom(0, []byte("t"), pub, nil))
+		for range 5 {
+			if got := names(r.matchFrom(0, []byte("t"), pub, nil)); !slices.Equal(got, first) || len(got) != 1 {
+				t.Fatalf("hash_clientid: %s went to %v, then %v; want one member, always the same", pub, first, got)
+			}
+		}
+		used[first[0]] = true
+	}
+	if len(used) < 2 {
+		t.Fatalf("hash_clientid: 40 publishers all went to %v, want them spread", used)
+	}
+	r = build(shareRandom)
+	count := map[string]int{}
+	for range 400 {
+		got := names(r.matchFrom(0, []byte("t"), "p", nil))
+		if len(got) != 1 {
+			t.Fatalf("random: one message went to %v, want one member", got)
+		}
+		count[got[0]]++
+	}
+	if len(count) != 4 {
+		t.Fatalf("random: 400 messages reached %v, want all 4 members", count)
+	}
+}
+
+// sharedConfig lets a test pick the strategy.
+func sharedConfig(strategy string) func(*Config) {
+	return func(c *Config) { c.SharedSubscriptionStrategy = strategy }
+}
+
+// loopOf returns the index of the event loop serving clientID's connection.
+func loopOf(t *testing.T, s *Server, clientID string) int {
+	t.Helper()
+	ss := s.Engine().reg.Lookup(clientID)
+	if ss == nil || ss.Owner() == nil {
+		t.Fatalf("%s is not connected", clientID)
+	}
+	return ss.Owner().ls.idx
+}
+
+// drain reads PUBLISHes from members until total have arrived among them,
+// and returns the payloads each got.
+func drain(t *testing.T, members []*rawClient, v5 bool, total int) [][]string {
+	t.Helper()
+	got := make([][]string, len(members))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	n := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for i, m := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				done := n >= total
+				mu.Unlock()
+				if done {
+					return
+				}
+				b, err := m.next(200 * time.Millisecond)
+				if err != nil {
+					continue
+				}
+				var p codec.Publish
+				if v5 {
+					_, err = p.DecodeFromServer(b, 5)
+				} else {
+					_, err = p.Decode(b)
+				}
+				if err != nil {
+					t.Errorf("member %d: got % x, want PUBLISH: %v", i, b, err)
+					return
+				}
+				if p.QoS == 1 {
+					m.send(codec.AppendPuback(nil, p.PacketID))
+				}
+				mu.Lock()
+				got[i] = append(got[i], string(p.Payload))
+				n++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if n < total {
+		t.Fatalf("members got %d messages within 10s, want %d: %v", n, total, got)
+	}
+	return got
+}
+
+// onceEach checks that the payloads 0..n-1 each arrived exactly once over
+// got.
+func onceEach(t *testing.T, got [][]string, n int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, g := range got {
+		for _, p := range g {
+			seen[p]++
+		}
+	}
+	for i := range n {
+		if c := seen[fmt.Sprint(i)]; c != 1 {
+			t.Fatalf("message %d reached the group %d times, want once: %v", i, c, got)
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("the group got %d distinct messages, want %d", len(seen), n)
+	}
+}
+
+// TestSharedRoundRobinV5: three MQTT 5.0 members of one group, spread over
+// both event loops, and one normal subscriber. Every message reaches the
+// normal subscriber and exactly one member; round robin gives each member
+// exactly a third, at QoS 0 and at QoS 1. The CONNACK announces Shared
+// Subscription Available, no retained message is sent for the shared
+// subscription, and each member's subscription identifier comes with its
+// deliveries.
+func TestSharedRoundRobinV5(t *testing.T) {
+	s := startBroker(t, nil)
+	pub := dialRaw(t, s)
+	pub.connect5("rr-pub", true, nil)
+	pub.send(codec.AppendPublishV5(nil, &codec.Publish{Retain: true, TopicName: []byte("rr/t"), Payload: []byte("retained")}))
+
+	var members []*rawClient
+	loops := map[int]bool{}
+	for i := range 3 {
+		m := dialRaw(t, s)
+		id := fmt.Sprint("rr-m", i)
+		ack := m.connect5(id, true, nil)
+		if !ack.Props.Has(codec.PropSharedSubAvailable) || ack.Props.SharedSubAvailable != 1 {
+			t.Fatalf("CONNACK Shared Subscription Available %v %d, want present, 1 [MQTT5-3.2.2.3.15]",
+				ack.Props.Has(codec.PropSharedSubAvailable), ack.Props.SharedSubAvailable)
+		}
+		if codes := m.subscribe5(1, uint32(10+i), codec.Subscription{TopicFilter: []byte("$share/g/rr/+"), QoS: 1}); codes[0] != 1 {
+			t.Fatalf("%s: SUBACK %#x, want 1", id, codes[0])
+		}
+		members = append(members, m)
+		loops[loopOf(t, s, id)] = true
+	}
+	if len(loops) != 2 {
+		t.Fatalf("members on loops %v, want both of the broker's 2 loops", loops)
+	}
+	normal := dialRaw(t, s)
+	normal.connect5("rr-normal", true, nil)
+	normal.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("rr/+"), QoS: 1})
+	if p := normal.readPublish5(); string(p.Payload) != "retained" || !p.Retain {
+		t.Fatalf("normal subscriber: got %q retain %v, want the retained message", p.Payload, p.Retain)
+	}
+
+	const n = 30
+	for qos := byte(0); qos <= 1; qos++ {
+		for i := range n {
+			pub.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: qos, PacketID: uint16(i + 1), TopicName: []byte("rr/t"),
+				Payload: []byte(fmt.Sprint(i))}))
+		}
+		// The first message the group gets is live, not the retained one
+		// [MQTT5-4.8.2]; drain checks every payload is one of 0..n-1.
+		got := drain(t, members, true, n)
+		onceEach(t, got, n)
+		for i, g := range got {
+			if len(g) != n/3 {
+				t.Fatalf("QoS %d: member %d got %d of %d messages, want exactly %d (round robin)", qos, i, len(g), n, n/3)
+			}
+		}
+		for i := range n {
+			p := normal.readPublish5()
+			if string(p.Payload) != fmt.Sprint(i) {
+				t.Fatalf("QoS %d: normal subscriber got %q, want %d", qos, p.Payload, i)
+			}
+			if p.QoS == 1 {
+				normal.send(codec.AppendPuback(nil, p.PacketID))
+			}
+		}
+	}
+	// Subscription identifiers: each member's own [MQTT5-3.3.4-3].
+	for range 3 {
+		pub.send(codec.AppendPublishV5(nil, &codec.Publish{TopicName: []byte("rr/id"), Payload: []byte("id")}))
+	}
+	for i, m := range members {
+		p := m.readPublish5()
+		if len(p.Props.SubscriptionIDs) != 1 || p.Props.SubscriptionIDs[0] != uint32(10+i) {
+			t.Fatalf("member %d: subscription identifiers %v, want [%d]", i, p.Props.SubscriptionIDs, 10+i)
+		}
+	}
+	groups := s.Engine().SharedGroups()
+	if len(groups) != 1 || groups[0].Group != "g" || groups[0].TopicFilter != "rr/+" || groups[0].Members != 3 || groups[0].Routed != 2*n+3 {
+		t.Fatalf("SharedGroups = %+v, want g at rr/+ with 3 members and %d routed", groups, 2*n+3)
+	}
+	var info session.Info
+	if !s.Engine().SessionInfo("rr-m0", &info) || len(info.Subscriptions) != 1 || info.Subscriptions[0].TopicFilter != "$share/g/rr/+" {
+		t.Fatalf("rr-m0 subscriptions %+v, want the whole $share/g/rr/+", info.Subscriptions)
+	}
+}
+
+// TestSharedSubscribeRefusals: a malformed shared subscription filter is
+// refused alone with SUBACK 0x8F at 5.0 and 0x80 at 3.1.1 [MQTT5-4.8.2-1],
+// [MQTT5-4.8.2-2]; No Local on a shared subscription closes a 5.0 client
+// with DISCONNECT 0x82 [MQTT5-3.8.3-4]; with -shared-subscriptions=false
+// the CONNACK says Shared Subscription Available 0 and SUBSCRIBE gets 0x9E
+// (0x80 at 3.1.1) while normal filters still work.
+func TestSharedSubscribeRefusals(t *testing.T) {
+	s := startBroker(t, nil)
+	bad := []string{"$share//t", "$share/g", "$share/g/", "$share/+/t", "$share/#/t", "$share/a+/t"}
+	t.Run("MQTT5-4.8.2-1/2 0x8F at 5.0", func(t *testing.T) {
+		r := dialRaw(t, s)
+		r.connect5("bad5", true, nil)
+		var fs []codec.Subscription
+		for _, f := range bad {
+			fs = append(fs, codec.Subscription{TopicFilter: []byte(f), QoS: 1})
+		}
+		fs = append(fs, codec.Subscription{TopicFilter: []byte("$share/g/ok"), QoS: 1})
+		codes := r.subscribe5(1, 0, fs...)
+		want := append(bytes.Repeat([]byte{byte(codec.ReasonTopicFilterInvalid)}, len(bad)), 1)
+		if !bytes.Equal(codes, want) {
+			t.Fatalf("SUBACK codes % x, want % x", codes, want)
+		}
+	})
+	t.Run("MQTT5-4.8.2-1/2 0x80 at 3.1.1", func(t *testing.T) {
+		r := dialRaw(t, s)
+		r.connect("bad4", true, false)
+		var fs []codec.Subscription
+		for _, f := range bad {
+			fs = append(fs, codec.Subscription{TopicFilter: []byte(f), QoS: 1})
+		}
+		fs = append(fs, codec.Subscription{TopicFilter: []byte("$share/g/ok"), QoS: 1})
+		r.send(codec.AppendSubscribe(nil, 1, fs))
+		var ack codec.Suback
+		b := r.read()
+		if _, err := ack.Decode(b); err != nil {
+			t.Fatalf("SUBACK % x: %v", b, err)
+		}
+		want := append(bytes.Repeat([]byte{subackFailure}, len(bad)), 1)
+		if !bytes.Equal(ack.ReturnCodes, want) {
+			t.Fatalf("SUBACK codes % x, want % x", ack.ReturnCodes, want)
+		}
+	})
+	t.Run("MQTT5-3.8.3-4 no local on a shared subscription", func(t *testing.T) {
+		r := dialRaw(t, s)
+		r.connect5("nolocal", true, nil)
+		r.send(codec.AppendSubscribeV5(nil, 1, &codec.Properties{}, []codec.Subscription{{TopicFilter: []byte("$share/g/t"), NoLocal: true}}))
+		var d codec.Disconnect
+		b := r.read()
+		if _, err := d.DecodeV(b, 5); err != nil || d.ReasonCode != codec.ReasonProtocolError {
+			t.Fatalf("got % x (%v), want DISCONNECT 0x82", b, err)
+		}
+		r.expectClosed(5 * time.Second)
+	})
+	off := startBroker(t, func(c *Config) { c.SharedSubscriptions = false })
+	t.Run("disabled 0x9E at 5.0", func(t *testing.T) {
+		r := dialRaw(t, off)
+		ack := r.connect5("off5", true, nil)
+		if !ack.Props.Has(codec.PropSharedSubAvailable) || ack.Props.SharedSubAvailable != 0 {
+			t.Fatalf("CONNACK Shared Subscription Available %d, want 0", ack.Props.SharedSubAvailable)
+		}
+		codes := r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("$share/g/t"), QoS: 1},
+			codec.Subscription{TopicFilter: []byte("t"), QoS: 1})
+		if !bytes.Equal(codes, []byte{byte(codec.ReasonSharedSubscriptionsNotSupported), 1}) {
+			t.Fatalf("SUBACK codes % x, want 9e 01", codes)
+		}
+	})
+	t.Run("disabled 0x80 at 3.1.1", func(t *testing.T) {
+		r := dialRaw(t, off)
+		r.connect("off4", true, false)
+		r.send(codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte("$share/g/t"), QoS: 1}}))
+		r.expectPacket("90 03 0001 80")
+	})
+}
+
+// TestSharedPaho: MQTT 3.1.1 clients (paho) share a subscription too. Three
+// members and a normal subscriber get 60 QoS 1 messages: each message once
+// in the group, all at the normal subscriber. Then a member disconnects
+// between two halves of the stream, and the other two get every message of
+// the second half.
+func TestSharedPaho(t *testing.T) {
+	s := startBroker(t, nil)
+	type msg struct {
+		member  int
+		payload string
+	}
+	got := make(chan msg, 1000)
+	var members []mqtt.Client
+	for i := range 3 {
+		c := pahoClient(t, s, fmt.Sprint("paho-m", i), true, nil)
+		tok := c.Subscribe("$share/workers/jobs/#", 1, func(_ mqtt.Client, m mqtt.Message) { got <- msg{i, string(m.Payload())} })
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe: %v", tok.Error())
+		}
+		for _, code := range tok.(*mqtt.SubscribeToken).Result() { // paho keys it by the filter without $share/workers/
+			if code != 1 {
+				t.Fatalf("SUBACK %#x, want 1", code)
+			}
+		}
+		members = append(members, c)
+	}
+	normal := make(chan string, 1000)
+	nc := pahoClient(t, s, "paho-normal", true, nil)
+	if tok := nc.Subscribe("jobs/#", 1, func(_ mqtt.Client, m mqtt.Message) { normal <- string(m.Payload()) }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	pub := pahoClient(t, s, "paho-pub", true, nil)
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			if tok := pub.Publish("jobs/a", 1, false, fmt.Sprint(i)); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+				t.Fatalf("publish: %v", tok.Error())
+			}
+		}
+	}
+	collect := func(n int) [][]string {
+		per := make([][]string, 3)
+		for range n {
+			select {
+			case m := <-got:
+				per[m.member] = append(per[m.member], m.payload)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("group got %v, then nothing for 10s; want %d messages", per, n)
+			}
+		}
+		return per
+	}
+	send(0, 60)
+	per := collect(60)
+	onceEach(t, per, 60)
+	for i := range 3 {
+		if len(per[i]) != 20 {
+			t.Fatalf("member %d got %d of 60, want 20 (round robin): %v", i, len(per[i]), per)
+		}
+	}
+	for i := range 60 {
+		select {
+		case p := <-normal:
+			if p != fmt.Sprint(i) {
+				t.Fatalf("normal subscriber got %s, want %d", p, i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("normal subscriber got %d messages, then nothing for 10s; want 60", i)
+		}
+	}
+
+	members[1].Disconnect(100)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Engine().reg.Lookup("paho-m1") != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	send(60, 120)
+	per = collect(60)
+	if len(per[1]) != 0 {
+		t.Fatalf("the disconnected member got %v", per[1])
+	}
+	second := [][]string{per[0], per[2]}
+	for _, g := range second {
+		for i, p := range g {
+			g[i] = fmt.Sprint(mustAtoi(t, p) - 60)
+		}
+	}
+	onceEach(t, second, 60)
+	select {
+	case m := <-got:
+		t.Fatalf("an extra delivery %+v after all 120", m)
+	default:
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatalf("payload %q: %v", s, err)
+	}
+	return n
+}
+
+// TestSharedHashClientID: with hash_clientid every message of one publisher
+// goes to the same member.
+func TestSharedHashClientID(t *testing.T) {
+	s := startBroker(t, sharedConfig("hash_clientid"))
+	var members []*rawClient
+	for i := range 3 {
+		m := dialRaw(t, s)
+		m.connect(fmt.Sprint("hash-m", i), true, false)
+		m.subscribe(1, "$share/g/h/t", 0)
+		members = append(members, m)
+	}
+	for p := range 4 {
+		pub := dialRaw(t, s)
+		pub.connect(fmt.Sprint("hash-pub-", p), true, false)
+		const n = 12
+		for i := range n {
+			pub.publish("h/t", fmt.Sprint(i), 0, false, 0)
+		}
+		got := drain(t, members, false, n)
+		onceEach(t, got, n)
+		with := 0
+		for _, g := range got {
+			if len(g) > 0 {
+				with++
+			}
+		}
+		if with != 1 {
+			t.Fatalf("publisher %d's messages went to %d members (%v), want one", p, with, got)
+		}
+	}
+}
+
+// TestSharedUnsubscribe: UNSUBSCRIBE $share/g/f ends only that membership:
+// the client still gets messages through its other group at the same
+// filter, and g's other member gets all of g's.
+func TestSharedUnsubscribe(t *testing.T) {
+	s := startBroker(t, nil)
+	a := dialRaw(t, s)
+	a.connect5("un-a", true, nil)
+	a.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("$share/g/u"), QoS: 0}, codec.Subscription{TopicFilter: []byte("$share/h/u"), QoS: 0})
+	b := dialRaw(t, s)
+	b.connect5("un-b", true, nil)
+	b.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("$share/g/u"), QoS: 0})
+	a.send(codec.AppendUnsubscribeV5(nil, 2, nil, [][]byte{[]byte("$share/g/u")}))
+	if b := a.read(); !bytes.Equal(b, unhex(t, "b0 04 0002 00 00")) {
+		t.Fatalf("UNSUBACK % x, want b0 04 0002 00 00", b)
+	}
+	pub := dialRaw(t, s)
+	pub.connect5("un-pub", true, nil)
+	const n = 6
+	for i := range n {
+		pub.send(codec.AppendPublishV5(nil, &codec.Publish{TopicName: []byte("u"), Payload: []byte(fmt.Sprint(i))}))
+	}
+	for _, r := range []*rawClient{a, b} { // a through h, b through g: all of them each
+		for i := range n {
+			if p := r.readPublish5(); string(p.Payload) != fmt.Sprint(i) {
+				t.Fatalf("got %q, want %d", p.Payload, i)
+			}
+		}
+	}
+	var info session.Info
+	s.Engine().SessionInfo("un-a", &info)
+	if len(info.Subscriptions) != 1 || info.Subscriptions[0].TopicFilter != "$share/h/u" {
+		t.Fatalf("un-a subscriptions %+v, want only $share/h/u", info.Subscriptions)
+	}
+}
+
+// TestSharedACL: the ACL decides the filter inside $share. With "deny
+// subscribe all secret/#" then "allow pubsub all #", $share/g/secret/x is
+// refused (0x80), $share/g/# is granted and nothing under secret/ reaches
+// the group.
+func TestSharedACL(t *testing.T) {
+	acl := writeTemp(t, "acl.conf", "deny subscribe all secret/#\nallow pubsub all #\n")
+	s := startAuthBroker(t, auth.Options{ACLFile: acl, AllowAnonymous: true}, nil)
+	m := dialRaw(t, s)
+	m.connect("acl-m", true, false)
+	m.send(codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte("$share/g/secret/x")}, {TopicFilter: []byte("$share/g/#")}}))
+	m.expectPacket("90 04 0001 80 00")
+	pub := dialRaw(t, s)
+	pub.connect("acl-pub", true, false)
+	pub.publish("secret/x", "no", 0, false, 0)
+	pub.publish("public/x", "yes", 0, false, 0)
+	if p := m.readPublish(); string(p.TopicName) != "public/x" {
+		t.Fatalf("member got %q, want public/x (secret/x withheld)", p.TopicName)
+	}
+}
+
+// TestSharedPersistence: a persistent member's shared subscription is
+// stored with the session and restored after a restart; a QoS 1 message
+// for the group while no member is connected is queued to the offline
+// member and delivered when it comes back.
+func TestSharedPersistence(t *testing.T) {
+	dir := t.TempDir()
+	s, db := startPersistent(t, dir, "always", nil)
+	m := dialAddr(t, brokerAddr(s))
+	m.connect("per-m", false, false)
+	m.subscribe(1, "$share/g/p/t", 1)
+	m.send([]byte{0xe0, 0})
+	m.expectClosed(5 * time.Second)
+	stopPersistent(t, s, db)
+
+	s, db = startPersistent(t, dir, "always", nil)
+	defer stopPersistent(t, s, db)
+	var info session.Info
+	if !s.Engine().SessionInfo("per-m", &info) || len(info.Subscriptions) != 1 || info.Subscriptions[0].TopicFilter != "$share/g/p/t" {
+		t.Fatalf("after restart per-m subscriptions %+v, want $share/g/p/t", info.Subscriptions)
+	}
+	pub := dialAddr(t, brokerAddr(s))
+	pub.connect("per-pub", true, false)
+	pub.publish("p/t", "queued", 1, false, 7)
+	pub.expectPacket("40 02 0007")
+	pub.publish("p/t", "qos0", 0, false, 0) // nobody connected: dropped
+	pub.sendHex("c0 00")
+	pub.expectPacket("d0 00") // the QoS 0 PUBLISH before it was routed
+	m = dialAddr(t, brokerAddr(s))
+	m.connect("per-m", false, true)
+	if p := m.readPublish(); string(p.Payload) != "queued" || p.QoS != 1 {
+		t.Fatalf("got %q QoS %d, want the queued QoS 1 message", p.Payload, p.QoS)
+	} else {
+		m.send(codec.AppendPuback(nil, p.PacketID))
+	}
+	pub.publish("p/t", "live", 0, false, 0)
+	if p := m.readPublish(); string(p.Payload) != "live" {
+		t.Fatalf("got %q, want live (the QoS 0 message sent while offline is not queued)", p.Payload)
+	}
+}
+
+// TestSharedMosquitto: two mosquitto_sub -V mqttv5 on '$share/g/t' split
+// the messages of mosquitto_pub between them, each once.
+func TestSharedMosquitto(t *testing.T) {
+	pubBin, err1 := exec.LookPath("mosquitto_pub")
+	subBin, err2 := exec.LookPath("mosquitto_sub")
+	if err1 != nil || err2 != nil {
+		t.Skip("mosquitto_pub/mosquitto_sub not installed (apt-get install -y mosquitto-clients)")
+	}
+	s := startBroker(t, nil)
+	host, port, _ := net.SplitHostPort(brokerAddr(s))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var outs [2]bytes.Buffer
+	var subs [2]*exec.Cmd
+	for i := range subs {
+		subs[i] = exec.CommandContext(ctx, subBin, "-V", "mqttv5", "-h", host, "-p", port, "-t", "$share/g/mq/t", "-q", "1", "-C", "5")
+		subs[i].Stdout, subs[i].Stderr = &outs[i], &outs[i]
+		if err := subs[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Engine().Stats().Subscriptions.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := range 10 {
+		pub := exec.CommandContext(ctx, pubBin, "-V", "mqttv5", "-h", host, "-p", port, "-t", "mq/t", "-q", "1", "-m", fmt.Sprint(i))
+		if b, err := pub.CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_pub: %v: %s", err, b)
+		}
+	}
+	var got [][]string
+	for i, sub := range subs {
+		if err := sub.Wait(); err != nil {
+			t.Fatalf("mosquitto_sub %d: %v: %s", i, err, outs[i].String())
+		}
+		got = append(got, strings.Fields(outs[i].String()))
+	}
+	onceEach(t, got, 10)
+}
