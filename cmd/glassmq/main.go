@@ -36,6 +36,7 @@ var flagGroups = []struct {
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
+	{"Shared subscriptions", []string{"shared-subscriptions", "shared-subscription-strategy"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
@@ -349,7 +350,7 @@ func reload(c *auth.Checker) {
 	slog.Info("SIGHUP: password and ACL files reloaded", "generation", c.Generation())
 }
 
-var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -([^:]+): (.*)$`)
+var flagErrRE = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for (?:flag )?-([^:]+): (.*)$`)
 
 // flagError turns a flag package error into one sentence naming the flag,
 // the value and what would be valid.
