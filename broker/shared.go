@@ -69,7 +69,7 @@ func matchFilter(filter string) string {
 // -shared-subscriptions is off, 0x8F (0x80) for an empty group, a group
 // with '+' or '#', or no filter after the group. Loop-only.
 func (c *Conn) sharedSubscribe(filter string) (inner string, shared bool, refuse byte) {
-	if !strings.HasPrefix(filter, sharePrefix) {
+	if !isShared(filter) {
 		return filter, false, 0
 	}
 	if !c.e.cfg.SharedSubscriptions {
@@ -289,3 +289,19 @@ func (c *Conn) sharedSubAvailable() byte {
 	}
 	return 0
 }
+
+// shareRefused reports whether an operator's subscription to filter is
+// refused as a SUBSCRIBE's would be: a malformed shared subscription
+// filter, or any shared one while -shared-subscriptions is off. Safe for
+// concurrent use.
+func (e *Engine) shareRefused(filter string) bool {
+	if !isShared(filter) {
+		return false
+	}
+	_, _, ok := splitShare(filter)
+	return !ok || !e.cfg.SharedSubscriptions
+}
+
+// isShared reports whether filter is written as a shared subscription's,
+// valid or not.
+func isShared(filter string) bool { return strings.HasPrefix(filter, sharePrefix) }

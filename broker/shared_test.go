@@ -668,3 +668,49 @@ func TestSharedMosquitto(t *testing.T) {
 	}
 	onceEach(t, got, 10)
 }
+
+// TestSharedOperatorSubscribe: an operator's subscription (the admin API's
+// AddClientSubscription) to $share/g/f joins the group like a SUBSCRIBE,
+// sends no retained message, and a malformed shared filter is refused, as
+// is any shared one with -shared-subscriptions=false.
+func TestSharedOperatorSubscribe(t *testing.T) {
+	s := startBroker(t, nil)
+	e := s.Engine()
+	pub := dialRaw(t, s)
+	pub.connect("op-pub", true, false)
+	pub.publish("op/t", "retained", 0, true, 0)
+	m := dialRaw(t, s)
+	m.connect("op-m", true, false)
+	m.subscribe(1, "$share/g/op/t", 0)
+	if e.Subscribe("op-m", "$share/+/op/t", 0) {
+		t.Fatal(`Subscribe("$share/+/op/t") accepted, want refused [MQTT5-4.8.2-2]`)
+	}
+	if !e.Subscribe("op-m", "$share/h/op/t", 0) {
+		t.Fatal(`Subscribe("$share/h/op/t") refused, want accepted`)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(e.SharedGroups()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pub.publish("op/t", "live", 0, false, 0)
+	// One copy: g and h both pick op-m, which gets the message once; the
+	// retained message is not sent for either.
+	if p := m.readPublish(); string(p.Payload) != "live" || p.Retain {
+		t.Fatalf("got %q retain %v, want live", p.Payload, p.Retain)
+	}
+	pub.publish("op/t", "end", 0, false, 0)
+	if p := m.readPublish(); string(p.Payload) != "end" {
+		t.Fatalf("got %q, want end (one copy of live)", p.Payload)
+	}
+	var info session.Info
+	e.SessionInfo("op-m", &info)
+	if len(info.Subscriptions) != 2 || info.Subscriptions[1].TopicFilter != "$share/h/op/t" {
+		t.Fatalf("subscriptions %+v, want $share/g/op/t and $share/h/op/t", info.Subscriptions)
+	}
+	off := startBroker(t, func(c *Config) { c.SharedSubscriptions = false })
+	r := dialRaw(t, off)
+	r.connect("op-off", true, false)
+	if off.Engine().Subscribe("op-off", "$share/g/t", 0) {
+		t.Fatal("Subscribe($share/g/t) accepted with -shared-subscriptions=false, want refused")
+	}
+}
