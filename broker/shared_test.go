@@ -608,9 +608,14 @@ func TestSharedPersistence(t *testing.T) {
 	if !s.Engine().SessionInfo("per-m", &info) || len(info.Subscriptions) != 1 || info.Subscriptions[0].TopicFilter != "$share/g/p/t" {
 		t.Fatalf("after restart per-m subscriptions %+v, want $share/g/p/t", info.Subscriptions)
 	}
+	m2 := dialAddr(t, brokerAddr(s)) // a second persistent member, offline from here on
+	m2.connect("per-m2", false, false)
+	m2.subscribe(1, "$share/g/p/t", 1)
+	m2.send([]byte{0xe0, 0})
+	m2.expectClosed(5 * time.Second)
 	pub := dialAddr(t, brokerAddr(s))
 	pub.connect("per-pub", true, false)
-	pub.publish("p/t", "queued", 1, false, 7)
+	pub.publish("p/t", "queued", 1, false, 7) // round robin starts at per-m, the first member
 	pub.expectPacket("40 02 0007")
 	pub.publish("p/t", "qos0", 0, false, 0) // nobody connected: dropped
 	pub.sendHex("c0 00")
@@ -626,6 +631,19 @@ func TestSharedPersistence(t *testing.T) {
 	if p := m.readPublish(); string(p.Payload) != "live" {
 		t.Fatalf("got %q, want live (the QoS 0 message sent while offline is not queued)", p.Payload)
 	}
+	// With per-m connected, nothing is queued to the offline per-m2.
+	for i := range 4 {
+		pub.publish("p/t", fmt.Sprint("c", i), 1, false, uint16(10+i))
+		if p := m.readPublish(); string(p.Payload) != fmt.Sprint("c", i) {
+			t.Fatalf("got %q, want c%d", p.Payload, i)
+		} else {
+			m.send(codec.AppendPuback(nil, p.PacketID))
+		}
+	}
+	m2 = dialAddr(t, brokerAddr(s))
+	m2.connect("per-m2", false, true)
+	m2.sendHex("c0 00")
+	m2.expectPacket("d0 00") // queued messages would have come first
 }
 
 // TestSharedMosquitto: two mosquitto_sub -V mqttv5 on '$share/g/t' split
