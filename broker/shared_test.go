@@ -732,3 +732,80 @@ func TestSharedOperatorSubscribe(t *testing.T) {
 		t.Fatal("Subscribe($share/g/t) accepted with -shared-subscriptions=false, want refused")
 	}
 }
+
+// TestSharedInflightStaysWithMember: a QoS 2 message given to a member
+// whose connection breaks before it answers stays with that member's
+// session: it is sent again to that member when it reconnects
+// [MQTT5-4.8.2-4] and never to another member [MQTT5-4.8.2-5], which gets
+// the next messages at its own granted QoS [MQTT5-4.8.2-3]. A member that
+// refuses a delivery (PUBACK 0x80) has it discarded, not handed to another
+// member [MQTT5-4.8.2-6].
+func TestSharedInflightStaysWithMember(t *testing.T) {
+	s := startBroker(t, nil)
+	var pr codec.Properties
+	pr.SessionExpiry = 3600
+	pr.Set(codec.PropSessionExpiry)
+	a := dialRaw(t, s)
+	a.connect5("fl-a", false, &pr)
+	a.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("$share/g/fl"), QoS: 2})
+	b := dialRaw(t, s)
+	b.connect5("fl-b", true, nil)
+	b.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("$share/g/fl"), QoS: 1})
+	pub := dialRaw(t, s)
+	pub.connect5("fl-pub", true, nil)
+	publish := func(payload string, id uint16) {
+		pub.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 2, PacketID: id, TopicName: []byte("fl"), Payload: []byte(payload)}))
+		if b := pub.read(); codec.PacketType(b) != codec.TypePubrec {
+			t.Fatalf("publisher got % x, want PUBREC", b)
+		}
+		pub.send(codec.AppendPubrel(nil, id))
+		if b := pub.read(); codec.PacketType(b) != codec.TypePubcomp {
+			t.Fatalf("publisher got % x, want PUBCOMP", b)
+		}
+	}
+	publish("m0", 1) // round robin: a
+	if p := a.readPublish5(); string(p.Payload) != "m0" || p.QoS != 2 {
+		t.Fatalf("a got %q QoS %d, want m0 QoS 2", p.Payload, p.QoS)
+	}
+	a.c.Close() // before PUBREC
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Engine().reg.Lookup("fl-a").Owner() != nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	publish("m1", 2) // b
+	publish("m2", 3) // a's turn, but a is offline and b is connected: b
+	for _, want := range []string{"m1", "m2"} {
+		p := b.readPublish5()
+		if string(p.Payload) != want || p.QoS != 1 {
+			t.Fatalf("b got %q QoS %d, want %s QoS 1 (its granted QoS)", p.Payload, p.QoS, want)
+		}
+		b.send(codec.AppendPuback(nil, p.PacketID))
+	}
+	a = dialRaw(t, s)
+	if ack := a.connect5("fl-a", false, &pr); !ack.SessionPresent {
+		t.Fatal("a's session is gone, want it present")
+	}
+	if p := a.readPublish5(); string(p.Payload) != "m0" || !p.Dup || p.QoS != 2 {
+		t.Fatalf("a got %q DUP %v QoS %d on reconnect, want m0 again with DUP 1, QoS 2", p.Payload, p.Dup, p.QoS)
+	}
+	publish("m3", 4) // round robin: b, which refuses it
+	p := b.readPublish5()
+	if string(p.Payload) != "m3" {
+		t.Fatalf("b got %q, want m3", p.Payload)
+	}
+	b.send(codec.AppendAckV5(nil, codec.TypePuback, p.PacketID, codec.ReasonUnspecifiedError, nil))
+	publish("m4", 5) // a
+	// a's next PUBLISH is m4: m3 was discarded, not handed over.
+	for {
+		q := a.readPublish5()
+		if q.QoS == 2 && string(q.Payload) == "m0" {
+			continue // a has not answered m0 yet: it may come again
+		}
+		if string(q.Payload) != "m4" {
+			t.Fatalf("a got %q, want m4 (m3, refused by b, goes to nobody)", q.Payload)
+		}
+		break
+	}
+	b.sendHex("c0 00")
+	b.expectPacket("d0 00")
+}
