@@ -36,7 +36,9 @@ func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) boo
 // on the connection's loop when the client is connected (sending the
 // retained messages the filter matches), at once for an offline session.
 // The -max-subscriptions bound applies. It reports false when there is no
-// session. Safe for concurrent use.
+// session, and for a shared subscription filter that a SUBSCRIBE would
+// have refused (shared.go); a shared one gets no retained messages. Safe
+// for concurrent use.
 func (e *Engine) Subscribe(clientID, filter string, qos byte) bool {
 	return e.changeSubscription(clientID, filter, qos, true)
 }
@@ -49,7 +51,7 @@ func (e *Engine) Unsubscribe(clientID, filter string) bool {
 
 func (e *Engine) changeSubscription(clientID, filter string, qos byte, add bool) bool {
 	s := e.reg.Lookup(clientID)
-	if s == nil {
+	if s == nil || add && e.shareRefused(filter) {
 		return false
 	}
 	if c := s.Owner(); c != nil {
@@ -59,7 +61,7 @@ func (e *Engine) changeSubscription(clientID, filter string, qos byte, add bool)
 			}
 			if e.applySubscription(s, filter, qos, add) {
 				s.Save()
-				if add {
+				if add && !isShared(filter) { // none for a shared subscription [MQTT5-4.8.2]
 					c.sendRetained(filter, qos)
 				}
 			}

@@ -48,6 +48,9 @@ type Config struct {
 	RetainAvailable         bool // retained messages kept; false refuses RETAIN (5.0) or ignores it (3.1.1)
 	WildcardSubscriptions   bool // topic filters may hold '+' and '#'
 	SubscriptionIdentifiers bool // 5.0 SUBSCRIBE may carry a Subscription Identifier
+	// Shared subscriptions ($share/GROUP/FILTER, shared.go).
+	SharedSubscriptions        bool   // accept them (5.0 and 3.1.1); announced in a 5.0 CONNACK
+	SharedSubscriptionStrategy string // round_robin, random or hash_clientid: which member a message goes to
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -73,10 +76,12 @@ func DefaultConfig() Config {
 		ReceiveMaximum:   65535,
 
 		// Server capabilities.
-		MaxQoS:                  2,
-		RetainAvailable:         true,
-		WildcardSubscriptions:   true,
-		SubscriptionIdentifiers: true,
+		MaxQoS:                     2,
+		RetainAvailable:            true,
+		WildcardSubscriptions:      true,
+		SubscriptionIdentifiers:    true,
+		SharedSubscriptions:        true,
+		SharedSubscriptionStrategy: "round_robin",
 	}
 }
 
@@ -109,6 +114,9 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.MaxSessionExpiry, "max-session-expiry", c.MaxSessionExpiry, "MQTT 5.0: longest session expiry a client is granted (longer requests are capped and told so in CONNACK); 0 means -session-expiry")
 	fs.IntVar(&c.ReceiveMaximum, "receive-maximum", c.ReceiveMaximum, "MQTT 5.0: QoS 1/2 PUBLISHes a client may send unacknowledged, announced in CONNACK (1..65535)")
 	registerCapabilityFlags(fs, c)
+	// Shared subscriptions.
+	fs.BoolVar(&c.SharedSubscriptions, "shared-subscriptions", c.SharedSubscriptions, "accept shared subscriptions $share/GROUP/FILTER from MQTT 5.0 and 3.1.1 clients (one delivery per group per message); -shared-subscriptions=false refuses them with SUBACK 0x9E (5.0) or 0x80 (3.1.1)")
+	fs.StringVar(&c.SharedSubscriptionStrategy, "shared-subscription-strategy", c.SharedSubscriptionStrategy, "which member of a shared subscription group gets a message: round_robin, random, or hash_clientid (a hash of the publisher's client ID, so one publisher's messages go to one member)")
 	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
@@ -153,6 +161,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReceiveMaximum < 0 || c.ReceiveMaximum > 65535 {
 		bad("receive-maximum", c.ReceiveMaximum, "must be 1 to 65535 (0 means 65535)")
+	}
+	if _, ok := parseShareStrategy(c.SharedSubscriptionStrategy); !ok { // shared subscriptions
+		bad("shared-subscription-strategy", c.SharedSubscriptionStrategy, "must be round_robin, random or hash_clientid")
 	}
 	if c.SessionExpiry < time.Second {
 		bad("session-expiry", c.SessionExpiry, "must be at least 1s, with a unit such as 2h or 30m")

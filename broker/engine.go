@@ -71,6 +71,7 @@ func NewEngine(c Config) *Engine {
 		MaxExpiry: int64(c.SessionExpiry / time.Second)}
 	e.reg.Queued = &e.stats.QueuedNow
 	e.router.init(n + 1) // a reader per loop and one for the foreign loopState
+	e.router.share, _ = parseShareStrategy(c.SharedSubscriptionStrategy)
 	e.loops = make([]*loopState, 0, n)
 	e.foreignLS = newLoopState(e, n, nil)
 	e.outboundHardLimit = c.MaxOutbound + c.MaxInflight*c.MaxPacketSize + 64<<10
@@ -111,7 +112,7 @@ func (e *Engine) UseStore(st session.Store) error {
 		for _, sub := range s.Subscriptions() {
 			var only Permissions
 			if perms != nil {
-				if granted, filtered := perms.CanSubscribe(sub.TopicFilter); !granted || filtered {
+				if granted, filtered := perms.CanSubscribe(matchFilter(sub.TopicFilter)); !granted || filtered {
 					only = perms // withhold what the ACL denies, as at SUBSCRIBE
 				}
 			}

@@ -320,14 +320,7 @@ func (r *fuzzRig) checkEngine(live map[string]bool) error {
 
 func routerLen(n *node) int {
 	total := len(n.subs)
-	for _, c := range n.children {
-		total += routerLen(c)
-	}
-	for _, c := range []*node{n.plus, n.hash} {
-		if c != nil {
-			total += routerLen(c)
-		}
-	}
+	n.eachChild(func(_ string, c *node) { total += routerLen(c) })
 	return total
 }
 

@@ -38,7 +38,7 @@ type loopState struct {
 	enc5    []byte             // the same in 5.0 form, for 5.0 subscribers
 	props5  []byte             // forwardable 5.0 properties of the client PUBLISH being routed (v5.go)
 	expires int64              // its expiry, epoch ms; 0 for never
-	from    *clientSession     // its publisher's session when that is 5.0 (No Local); nil otherwise
+	from    *clientSession     // its publisher's session (No Local, shared subscriptions' hash_clientid); nil for the broker's own
 	ids     []uint32           // scratch: subscription identifiers of one 5.0 delivery
 
 	touched   []*Conn  // connections with output or a pump pending this round
@@ -269,7 +269,11 @@ func (ls *loopState) runBatch(b *batch) {
 // makes one when a QoS 1/2 delivery needs it. Loop-only.
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) {
 	ls.pubSeq++
-	ts := ls.e.router.match(ls.idx, topic, ls.targets[:0])
+	pub := ""
+	if ls.from != nil {
+		pub = ls.from.ClientID
+	}
+	ts := ls.e.router.matchFrom(ls.idx, topic, pub, ls.targets[:0])
 	if len(ts) > 1 && mayOverlap(ts) {
 		slices.SortFunc(ts, func(a, b target) int {
 			switch {

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"hash/maphash"
 	"strings"
 	"sync"
 )
@@ -14,6 +15,7 @@ type target struct {
 	s    *clientSession
 	qos  byte
 	only Permissions
+	g    *shareGroup // set only between collect and pickShared: a group to pick a member of
 }
 
 // filteredSub marks, in node.subs, a subscription whose deliveries need a
@@ -34,6 +36,9 @@ type node struct {
 	// filtered holds the permissions of the filtered subscriptions at this
 	// node; nil while there are none, as for almost every node.
 	filtered map[*clientSession]Permissions
+	// groups holds the shared subscriptions whose filter ends at this node
+	// (shared.go); nil while there are none.
+	groups []*shareGroup
 }
 
 // subEntry is one subscription of a node: its session and QoS, |
@@ -90,9 +95,22 @@ func (n *node) dropChild(level string) {
 	}
 }
 
+// eachChild calls fn for every child of n, wildcards included.
+func (n *node) eachChild(fn func(level string, c *node)) {
+	for level, c := range n.children {
+		fn(level, c)
+	}
+	if n.plus != nil {
+		fn("+", n.plus)
+	}
+	if n.hash != nil {
+		fn("#", n.hash)
+	}
+}
+
 // empty reports whether n holds no subscription and no child.
 func (n *node) empty() bool {
-	return len(n.subs) == 0 && len(n.children) == 0 && n.plus == nil && n.hash == nil
+	return len(n.subs) == 0 && len(n.children) == 0 && n.plus == nil && n.hash == nil && len(n.groups) == 0
 }
 
 // find returns the position of s in subs, or -1.
@@ -160,6 +178,8 @@ func (n *node) dropSub(s *clientSession) {
 type router struct {
 	readers []readLock
 	root    node
+	share   shareStrategy // how a shared subscription's member is picked
+	seed    maphash.Seed  // for shareHashClientID
 }
 
 // readLock is one reader's lock, padded so two loops' locks never share a
@@ -171,7 +191,10 @@ type readLock struct {
 
 // init gives the router n readers: one per event loop and one for work
 // outside any loop. Call before use.
-func (r *router) init(n int) { r.readers = make([]readLock, n) }
+func (r *router) init(n int) {
+	r.readers = make([]readLock, n)
+	r.seed = maphash.MakeSeed()
+}
 
 func (r *router) lock() {
 	for i := range r.readers {
@@ -188,13 +211,22 @@ func (r *router) unlock() {
 // add subscribes s to filter at qos, replacing the QoS of an existing
 // subscription. only is nil, or the client's permissions when the ACL
 // withholds some topics of filter from it (see Permissions.CanSubscribe).
-// Safe for concurrent use.
+// A valid shared subscription filter ($share/GROUP/FILTER) makes s a member
+// of that group at FILTER. Safe for concurrent use.
 func (r *router) add(filter string, s *clientSession, qos byte, only Permissions) {
+	group, inner, shared := splitShare(filter)
+	if shared {
+		filter = inner
+	}
 	r.lock()
 	defer r.unlock()
 	n := &r.root
 	for level := range strings.SplitSeq(filter, "/") {
 		n = n.addChild(level)
+	}
+	if shared {
+		n.join(group, shareMember{s: s, qos: qos, only: only})
+		return
 	}
 	if only != nil {
 		if n.filtered == nil {
@@ -208,28 +240,37 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	n.setSub(s, qos)
 }
 
-// remove unsubscribes s from filter and prunes empty nodes. Safe for
+// remove unsubscribes s from filter and prunes empty nodes; for a shared
+// subscription filter it ends only s's membership of that group. Safe for
 // concurrent use.
 func (r *router) remove(filter string, s *clientSession) {
+	group, inner, shared := splitShare(filter)
+	if shared {
+		filter = inner
+	}
 	r.lock()
 	defer r.unlock()
-	r.root.remove(filter, s)
+	r.root.remove(filter, group, shared, s)
 }
 
-func (n *node) remove(filter string, s *clientSession) (empty bool) {
+func (n *node) remove(filter, group string, shared bool, s *clientSession) (empty bool) {
 	level, rest, more := strings.Cut(filter, "/")
 	c := n.child(level)
 	if c == nil {
 		return false
 	}
 	if more {
-		if c.remove(rest, s) {
+		if c.remove(rest, group, shared, s) {
 			n.dropChild(level)
 		}
 	} else {
-		c.dropSub(s)
-		if c.filtered != nil {
-			delete(c.filtered, s)
+		if shared {
+			c.leave(group, s)
+		} else {
+			c.dropSub(s)
+			if c.filtered != nil {
+				delete(c.filtered, s)
+			}
 		}
 		if c.empty() {
 			n.dropChild(level)
@@ -243,11 +284,20 @@ func (n *node) remove(filter string, s *clientSession) (empty bool) {
 // filters); the caller merges. It does not allocate beyond growing out.
 // reader is the caller's loop index (see init). Safe for concurrent use.
 func (r *router) match(reader int, topic []byte, out []target) []target {
+	return r.matchFrom(reader, topic, "", out)
+}
+
+// matchFrom is match for a message published by client ID pub ("" for the
+// broker's own): each matching shared subscription contributes one member,
+// picked by the router's strategy (shared.go). Safe for concurrent use.
+func (r *router) matchFrom(reader int, topic []byte, pub string, out []target) []target {
 	rl := &r.readers[reader]
 	rl.RLock()
+	start := len(out)
 	// A filter starting with a wildcard never matches a topic starting with
 	// '$' [MQTT-4.7.2-1].
 	out = r.root.collect(topic, len(topic) > 0 && topic[0] == '$', out)
+	out = r.pickShared(out, start, topic, pub)
 	rl.RUnlock()
 	return out
 }
@@ -294,6 +344,9 @@ func (n *node) appendSubs(out []target) []target {
 			t.qos, t.only = e.qos&^filteredSub, n.filtered[e.s]
 		}
 		out = append(out, t)
+	}
+	for _, g := range n.groups {
+		out = append(out, target{g: g})
 	}
 	return out
 }

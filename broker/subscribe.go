@@ -32,9 +32,14 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			continue
 		}
 		filter := string(f.TopicFilter)
+		inner, shared, refuse := c.sharedSubscribe(filter) // $share/GROUP/FILTER: the ACL decides FILTER
+		if refuse != 0 {
+			codes = append(codes, refuse)
+			continue
+		}
 		var only Permissions // set when the ACL withholds some of filter's topics
 		if perms := c.permissions(); perms != nil {
-			granted, filtered := perms.CanSubscribe(filter)
+			granted, filtered := perms.CanSubscribe(inner)
 			if !granted {
 				codes = append(codes, c.subackFail(codec.ReasonNotAuthorized)) // denied by the ACL, this filter alone
 				c.ls.st.Denied.Add(1)
@@ -53,6 +58,9 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			c.e.stats.Subscriptions.Add(1)
 		} else if f.RetainHandling == 1 {
 			f.RetainHandling = 2 // not new: no retained messages [MQTT5-3.3.1-10]
+		}
+		if shared {
+			f.RetainHandling = 2 // no retained messages for a shared subscription [MQTT5-4.8.2]
 		}
 		c.e.router.add(filter, s, qos, only) // replaces an existing one [MQTT-3.8.4-3]
 		codes = append(codes, qos)

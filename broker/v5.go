@@ -90,8 +90,8 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
 // the server enforces: Receive Maximum, Maximum Packet Size, the
-// capabilities switched off, no shared subscriptions, the assigned client
-// ID and a capped Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
+// capabilities switched off, Shared Subscription Available, the assigned
+// client ID and a capped Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
 	rc := connackV5(code)
@@ -103,7 +103,7 @@ func (c *Conn) writeConnackV5(present bool, code byte) {
 	var pr codec.Properties
 	pr.ReceiveMaximum = c.e.receiveMaximum()
 	pr.MaximumPacketSize = uint32(c.e.cfg.MaxPacketSize)
-	pr.SharedSubAvailable = 0 // not implemented
+	pr.SharedSubAvailable = c.sharedSubAvailable() // shared.go
 	pr.Set(codec.PropReceiveMaximum)
 	pr.Set(codec.PropMaximumPacketSize)
 	pr.Set(codec.PropSharedSubAvailable)
@@ -328,7 +328,7 @@ func (c *Conn) publishV5In(p *codec.Publish) bool {
 func noLocal(s *clientSession, topic []byte) bool {
 	subs := s.Subscriptions()
 	for i := range subs {
-		if !subs[i].NoLocal && codec.MatchTopic(subs[i].TopicFilter, topic) {
+		if !subs[i].NoLocal && codec.MatchTopic(matchFilter(subs[i].TopicFilter), topic) {
 			return false
 		}
 	}
@@ -381,7 +381,7 @@ func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires in
 func retainAsPublished(s *clientSession, topic []byte) bool {
 	subs := s.Subscriptions()
 	for i := range subs {
-		if subs[i].RetainAsPublished && codec.MatchTopic(subs[i].TopicFilter, topic) {
+		if subs[i].RetainAsPublished && codec.MatchTopic(matchFilter(subs[i].TopicFilter), topic) {
 			return true
 		}
 	}
@@ -393,7 +393,7 @@ func retainAsPublished(s *clientSession, topic []byte) bool {
 func subscriptionIDs(s *clientSession, topic []byte, dst []uint32) []uint32 {
 	subs := s.Subscriptions()
 	for i := range subs {
-		if subs[i].ID != 0 && codec.MatchTopic(subs[i].TopicFilter, topic) {
+		if subs[i].ID != 0 && codec.MatchTopic(matchFilter(subs[i].TopicFilter), topic) {
 			dst = append(dst, subs[i].ID)
 		}
 	}

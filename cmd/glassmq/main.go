@@ -38,6 +38,7 @@ var flagGroups = []struct {
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
 	// Server capabilities (broker/capabilities.go).
 	{"Server capabilities", []string{"max-qos", "retain-available", "wildcard-subscriptions", "subscription-identifiers"}},
+	{"Shared subscriptions", []string{"shared-subscriptions", "shared-subscription-strategy"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
