@@ -115,6 +115,7 @@ func retainedFleet(t *testing.T, n int) {
 	spub.connect("steady-pub", true, false)
 	var phase atomic.Int32 // 0 before the bulk subscribers, 1 while they drain, 2 after
 	lat := [2][]time.Duration{}
+	early := 0 // steady messages delivered while the QoS 1 subscriber still had over n/4 retained to go
 	stopSteady := make(chan struct{})
 	steadyDone := make(chan struct{})
 	go func() {
@@ -132,7 +133,7 @@ func retainedFleet(t *testing.T, n int) {
 			if _, err := spub.c.Write(codec.AppendPublish(nil, &codec.Publish{TopicName: []byte("steady/t"), Payload: ts[:]})); err != nil {
 				return
 			}
-			p, err := ssub.next(5 * time.Second)
+			p, err := ssub.next(30 * time.Second)
 			if err != nil {
 				t.Errorf("steady subscriber: %v", err)
 				return
@@ -145,6 +146,12 @@ func retainedFleet(t *testing.T, n int) {
 			d := time.Duration(time.Now().UnixNano() - int64(binary.BigEndian.Uint64(m.Payload)))
 			if ph := phase.Load(); ph < 2 {
 				lat[ph] = append(lat[ph], d)
+				if ph == 1 {
+					var info session.Info
+					if e.SessionInfo("bulk-1", &info) && info.RetainedBacklog > n/4 {
+						early++
+					}
+				}
 			}
 		}
 	}()
@@ -206,11 +213,12 @@ func retainedFleet(t *testing.T, n int) {
 	before, during := p99(lat[0]), p99(lat[1])
 	t.Logf("%d retained to a QoS 0 and a QoS 1 wildcard subscriber in %v (max backlog seen %d); steady pair p99 %v before (%d samples), %v during (%d samples)",
 		n, took.Round(time.Millisecond), maxBacklog, before, len(lat[0]), during, len(lat[1]))
-	if len(lat[1]) < 10 {
-		t.Fatalf("steady pair: %d samples while the retained messages drained, want at least 10", len(lat[1]))
-	}
-	if limit := max(10*before, 20*time.Millisecond); during > limit {
-		t.Fatalf("steady pair p99 %v while retained messages drained, want at most %v (p99 before: %v)", during, limit, before)
+	// The loop must interleave: the steady pair is served between slices
+	// of the retained delivery, not after it. Its latency is reported (and
+	// measured for BENCHMARKS.md) rather than asserted: a loaded machine
+	// stretches every time alike.
+	if early < 5 {
+		t.Fatalf("steady pair: %d of %d messages delivered while the QoS 1 subscriber had over a quarter of its %d retained to go, want at least 5 (starved by the retained delivery)", early, len(lat[1]), n)
 	}
 }
 
