@@ -222,6 +222,9 @@ func (c *Conn) handleExchangeFrame(frame []byte) {
 	t := codec.PacketType(frame)
 	c.ls.recv.Add(t, 0, len(frame))
 	ex := c.ls.exchanges[c]
+	if ex == nil { // an invariant: the state and the entry are set and dropped together
+		panic("broker: connection authenticating without an exchange")
+	}
 	switch t {
 	case codec.TypeAuth:
 		ex.recvN++
@@ -274,7 +277,10 @@ func (c *Conn) handleAuth(frame []byte) {
 		c.fail(codec.TypeAuth, authError("AUTH 0x19 while a re-authentication is in progress, want 0x18", 2))
 		return
 	case a.ReasonCode == codec.ReasonReAuthenticate:
-		x := c.e.enhanced.Start(c.meta.AuthMethod) // offered at CONNECT, offered still
+		var x AuthExchange
+		if c.e.enhanced != nil {
+			x = c.e.enhanced.Start(c.meta.AuthMethod) // offered at CONNECT, offered still
+		}
 		if x == nil {
 			c.reauthFailed(errors.New("the method is no longer offered"))
 			return
