@@ -410,6 +410,26 @@ func TestEnhancedAuthReauth(t *testing.T) {
 		}
 		r.expectClosed(5 * time.Second)
 	})
+	t.Run("AUTH 0x19 during a re-authentication gets DISCONNECT 0x82", func(t *testing.T) {
+		r := connected(t, "reauth-twice")
+		conv := scramClient(t, "dave", daveSCRAM)
+		first := step(t, conv, "")
+		r.sendAuth(codec.ReasonReAuthenticate, auth.SCRAMSHA256, first)
+		r.readAuth(codec.ReasonContinueAuthentication)
+		r.sendAuth(codec.ReasonReAuthenticate, auth.SCRAMSHA256, first)
+		if rc := r.readDisconnect5(); rc != codec.ReasonProtocolError {
+			t.Fatalf("DISCONNECT %#02x, want 0x82", byte(rc))
+		}
+		r.expectClosed(5 * time.Second)
+	})
+	t.Run("AUTH 0x00 from a client gets DISCONNECT 0x82", func(t *testing.T) {
+		r := connected(t, "reauth-success")
+		r.sendAuth(codec.ReasonSuccess, auth.SCRAMSHA256, "")
+		if rc := r.readDisconnect5(); rc != codec.ReasonProtocolError {
+			t.Fatalf("DISCONNECT %#02x, want 0x82", byte(rc))
+		}
+		r.expectClosed(5 * time.Second)
+	})
 	t.Run("AUTH 0x18 without a re-authentication gets DISCONNECT 0x82", func(t *testing.T) {
 		r := connected(t, "reauth-continue")
 		r.sendAuth(codec.ReasonContinueAuthentication, auth.SCRAMSHA256, "c=biws,r=x,p=AAAA")
