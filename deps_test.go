@@ -42,7 +42,7 @@ var importRules = map[string]rule{
 			"github.com/google/uuid"},
 		never: []string{"broker"}, why: "it reads the broker through an interface of its own"},
 	"auth": {own: []string{"codec"},
-		third: []string{"golang.org/x/crypto/", "golang.org/x/term"}},
+		third: []string{"golang.org/x/crypto/", "golang.org/x/term", "github.com/xdg-go/scram", "github.com/xdg-go/stringprep"}},
 	"bench": {own: []string{"codec"},
 		third: []string{"gonum.org/", "github.com/schollz/progressbar/"},
 		never: []string{"broker", "session"}, why: "it measures any broker from outside, over TCP"},

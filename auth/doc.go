@@ -22,10 +22,21 @@
 //     memory M in KiB (8*P to 1048576), T passes (1 to 64), P threads (1 to
 //     255), SALT (at least 8 bytes) and HASH (at least 16 bytes) in unpadded
 //     standard base64, as made by "glassmq passwd -hash argon2id", the argon2
-//     command line tool with -id -e, or Python's argon2-cffi.
+//     command line tool with -id -e, or Python's argon2-cffi; or
+//   - SCRAM-SHA-256 keys in RFC 5803's notation,
+//     "SCRAM-SHA-256$I:SALT$STOREDKEY:SERVERKEY": I PBKDF2 iterations (4096
+//     to 1048576), SALT (8 to 1024 bytes), StoredKey and ServerKey (32 bytes
+//     each, RFC 5802 section 3) in padded standard base64, as made by
+//     "glassmq passwd -hash scram-sha-256 [-iterations I]".
 //
-// Both are verified with golang.org/x/crypto. Example, with the passwords
-// "alice-secret" and "sensor-secret":
+// bcrypt and argon2id are verified with golang.org/x/crypto. A SCRAM-SHA-256
+// entry serves both a plain CONNECT password (checked by deriving the keys
+// from it with SASLprep and PBKDF2, one run of I iterations) and MQTT 5.0
+// enhanced authentication with the method "SCRAM-SHA-256" (StartSCRAM, with
+// github.com/xdg-go/scram), where the server checks the client's proof
+// against StoredKey with a few HMACs. The other two kinds cannot serve
+// SCRAM, which needs the keys. Example, with the passwords "alice-secret"
+// and "sensor-secret":
 //
 //	# glassmq password file: glassmq passwd FILE USER adds or changes a user
 //	alice:$2a$10$oDcSy0y7xXS73AFLe1Iac.gDJFAdV/cMJJ//LPXCyVuTol1mqe292

@@ -149,6 +149,6 @@ func ExampleRunPasswd() {
 	// status 0
 	// true
 	// glassmq passwd: want FILE and USER, got 1 arguments
-	// usage: glassmq passwd [-hash bcrypt|argon2id] [-cost N] [-delete] FILE USER
+	// usage: glassmq passwd [-hash bcrypt|argon2id|scram-sha-256] [-cost N] [-iterations N] [-delete] FILE USER
 	// status 2
 }

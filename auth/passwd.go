@@ -30,12 +30,15 @@ const (
 	argonThreads = 1
 )
 
-const passwdUsage = "usage: glassmq passwd [-hash bcrypt|argon2id] [-cost N] [-delete] FILE USER"
+const passwdUsage = "usage: glassmq passwd [-hash bcrypt|argon2id|scram-sha-256] [-cost N] [-iterations N] [-delete] FILE USER"
 
-// RunPasswd implements "glassmq passwd [-hash bcrypt|argon2id] [-cost N]
-// [-delete] FILE USER": it adds USER to the password file FILE (made if
-// missing) or changes USER's password, hashed with bcrypt at cost N
-// (default 10) or with argon2id; with -delete it removes USER. The password
+// RunPasswd implements "glassmq passwd [-hash bcrypt|argon2id|scram-sha-256]
+// [-cost N] [-iterations N] [-delete] FILE USER": it adds USER to the
+// password file FILE (made if missing) or changes USER's password, hashed
+// with bcrypt at cost N (default 10), with argon2id, or as SCRAM-SHA-256
+// keys with N PBKDF2 iterations (default SCRAMIterations), which both MQTT
+// 5.0 enhanced authentication and a plain CONNECT password can use; with
+// -delete it removes USER. The password
 // is one line read from stdin; when stdin is a terminal, RunPasswd prompts
 // twice on stderr without echo. Other lines of FILE are kept as they are.
 // FILE is replaced atomically (a temporary file in the same directory,
@@ -59,8 +62,9 @@ func RunPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // passwdArgs are the arguments of "glassmq passwd".
 type passwdArgs struct {
 	file, user string
-	argon2id   bool // else bcrypt
-	cost       int  // bcrypt cost
+	algo       string // "bcrypt", "argon2id" or "scram-sha-256"
+	cost       int    // bcrypt cost
+	iterations int    // SCRAM-SHA-256 PBKDF2 iterations
 	delete     bool
 }
 
@@ -69,8 +73,9 @@ type passwdArgs struct {
 func parsePasswdArgs(args []string, stderr io.Writer) (*passwdArgs, int) {
 	flags := flag.NewFlagSet("glassmq passwd", flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
-	algo := flags.String("hash", "bcrypt", "password hash: bcrypt or argon2id")
+	algo := flags.String("hash", "bcrypt", "password hash: bcrypt, argon2id or scram-sha-256 (MQTT 5.0 enhanced authentication; plain passwords work too)")
 	cost := flags.Int("cost", bcrypt.DefaultCost, "bcrypt cost, 4 to 31")
+	iters := flags.Int("iterations", SCRAMIterations, fmt.Sprintf("scram-sha-256 PBKDF2 iterations, %d to %d", minSCRAMIterations, maxSCRAMIterations))
 	del := flags.Bool("delete", false, "remove USER instead of setting a password")
 	usage := func(format string, a ...any) (*passwdArgs, int) {
 		fmt.Fprintf(stderr, "glassmq passwd: "+format+"\n", a...)
@@ -86,19 +91,26 @@ func parsePasswdArgs(args []string, stderr io.Writer) (*passwdArgs, int) {
 		}
 		return usage("%v", err)
 	}
-	costSet := false
-	flags.Visit(func(f *flag.Flag) { costSet = costSet || f.Name == "cost" })
+	costSet, itersSet := false, false
+	flags.Visit(func(f *flag.Flag) {
+		costSet = costSet || f.Name == "cost"
+		itersSet = itersSet || f.Name == "iterations"
+	})
 	switch {
 	case flags.NArg() != 2:
 		return usage("want FILE and USER, got %d arguments", flags.NArg())
-	case *algo != "bcrypt" && *algo != "argon2id":
-		return usage("-hash %q is not bcrypt or argon2id", *algo)
+	case *algo != "bcrypt" && *algo != "argon2id" && *algo != "scram-sha-256":
+		return usage("-hash %q is not bcrypt, argon2id or scram-sha-256", *algo)
 	case *cost < bcrypt.MinCost || *cost > bcrypt.MaxCost:
 		return usage("-cost %d is outside %d to %d", *cost, bcrypt.MinCost, bcrypt.MaxCost)
 	case costSet && *algo != "bcrypt":
-		return usage("-cost is the bcrypt cost; argon2id has fixed parameters")
+		return usage("-cost is the bcrypt cost; %s has parameters of its own", *algo)
+	case *iters < minSCRAMIterations || *iters > maxSCRAMIterations:
+		return usage("-iterations %d is outside %d to %d", *iters, minSCRAMIterations, maxSCRAMIterations)
+	case itersSet && *algo != "scram-sha-256":
+		return usage("-iterations is the scram-sha-256 iteration count; %s has parameters of its own", *algo)
 	}
-	a := &passwdArgs{file: flags.Arg(0), user: flags.Arg(1), argon2id: *algo == "argon2id", cost: *cost, delete: *del}
+	a := &passwdArgs{file: flags.Arg(0), user: flags.Arg(1), algo: *algo, cost: *cost, iterations: *iters, delete: *del}
 	if why := badUserName(a.user); why != "" {
 		return usage("user name %s %s", quote(a.user), why)
 	}
@@ -139,8 +151,15 @@ func (a *passwdArgs) run(stdin io.Reader, stderr io.Writer) (string, error) {
 
 // hash hashes pw as a asks.
 func (a *passwdArgs) hash(pw []byte) (string, error) {
-	if a.argon2id {
+	switch a.algo {
+	case "argon2id":
 		return argon2idHash(pw), nil
+	case "scram-sha-256":
+		h, err := SCRAMHash(pw, a.iterations)
+		if err != nil {
+			return "", fmt.Errorf("cannot hash the password: %v", err)
+		}
+		return h, nil
 	}
 	if len(pw) > 72 {
 		return "", fmt.Errorf("password is %d bytes; bcrypt uses only the first 72: use a shorter one or -hash argon2id", len(pw))

@@ -98,7 +98,7 @@ func TestRunPasswdDelete(t *testing.T) {
 func TestRunPasswdErrors(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "passwd")
-	const usage = "usage: glassmq passwd [-hash bcrypt|argon2id] [-cost N] [-delete] FILE USER\n"
+	const usage = "usage: glassmq passwd [-hash bcrypt|argon2id|scram-sha-256] [-cost N] [-iterations N] [-delete] FILE USER\n"
 	cases := []struct {
 		name, stdin string
 		args        []string
@@ -109,9 +109,11 @@ func TestRunPasswdErrors(t *testing.T) {
 		{"one argument", "pw\n", []string{file}, 2, "glassmq passwd: want FILE and USER, got 1 arguments\n" + usage},
 		{"three arguments", "pw\n", []string{file, "a", "b"}, 2, "glassmq passwd: want FILE and USER, got 3 arguments\n" + usage},
 		{"unknown flag", "pw\n", []string{"-x", file, "a"}, 2, "glassmq passwd: flag provided but not defined: -x\n" + usage},
-		{"bad hash", "pw\n", []string{"-hash", "md5", file, "a"}, 2, "glassmq passwd: -hash \"md5\" is not bcrypt or argon2id\n" + usage},
+		{"bad hash", "pw\n", []string{"-hash", "md5", file, "a"}, 2, "glassmq passwd: -hash \"md5\" is not bcrypt, argon2id or scram-sha-256\n" + usage},
 		{"bad cost", "pw\n", []string{"-cost", "3", file, "a"}, 2, "glassmq passwd: -cost 3 is outside 4 to 31\n" + usage},
-		{"cost with argon2id", "pw\n", []string{"-hash", "argon2id", "-cost", "12", file, "a"}, 2, "glassmq passwd: -cost is the bcrypt cost; argon2id has fixed parameters\n" + usage},
+		{"cost with argon2id", "pw\n", []string{"-hash", "argon2id", "-cost", "12", file, "a"}, 2, "glassmq passwd: -cost is the bcrypt cost; argon2id has parameters of its own\n" + usage},
+		{"bad iterations", "pw\n", []string{"-hash", "scram-sha-256", "-iterations", "4095", file, "a"}, 2, "glassmq passwd: -iterations 4095 is outside 4096 to 1048576\n" + usage},
+		{"iterations with bcrypt", "pw\n", []string{"-iterations", "8192", file, "a"}, 2, "glassmq passwd: -iterations is the scram-sha-256 iteration count; bcrypt has parameters of its own\n" + usage},
 		{"colon in user", "pw\n", []string{file, "a:b"}, 2, "glassmq passwd: user name \"a:b\" holds ':', which ends the user name in the file\n" + usage},
 		{"empty user", "pw\n", []string{file, ""}, 2, "glassmq passwd: user name \"\" is empty\n" + usage},
 		{"comment user", "pw\n", []string{file, "#a"}, 2, "glassmq passwd: user name \"#a\" starts with '#', which marks a comment in the file\n" + usage},

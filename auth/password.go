@@ -26,13 +26,15 @@ const (
 	maxArgonBytes  = 1024
 )
 
-// hash is one stored password hash: bcrypt or argon2id, ready to verify.
+// hash is one stored password hash: bcrypt, argon2id or SCRAM-SHA-256 keys,
+// ready to verify.
 type hash struct {
-	bcrypt []byte // the whole "$2b$10$..." text; nil for argon2id
+	bcrypt []byte // the whole "$2b$10$..." text; nil for the others
 	// argon2id parameters, salt and derived key
 	time, memory uint32
 	threads      uint8
 	salt, key    []byte
+	scram        *scramKeys // SCRAM-SHA-256 keys (scram.go); nil for bcrypt and argon2id
 }
 
 // testHookVerify, when set by a test, is called with the hash of every
@@ -49,6 +51,9 @@ func (h *hash) verify(password []byte) bool {
 	if h.bcrypt != nil {
 		return bcrypt.CompareHashAndPassword(h.bcrypt, password) == nil
 	}
+	if h.scram != nil {
+		return h.scram.verify(password)
+	}
 	k := argon2.IDKey(password, h.salt, h.time, h.memory, h.threads, uint32(len(h.key)))
 	return subtle.ConstantTimeCompare(k, h.key) == 1
 }
@@ -60,6 +65,9 @@ func (h *hash) params() string {
 		c, _ := bcrypt.Cost(h.bcrypt)
 		return "bcrypt " + strconv.Itoa(c)
 	}
+	if h.scram != nil {
+		return "scram-sha-256 i=" + strconv.Itoa(h.scram.iters)
+	}
 	return fmt.Sprintf("argon2id m=%d,t=%d,p=%d salt=%d key=%d", h.memory, h.time, h.threads, len(h.salt), len(h.key))
 }
 
@@ -69,6 +77,9 @@ func (h *hash) params() string {
 func dummyLike(h *hash) (*hash, error) {
 	pw := make([]byte, 16)
 	rand.Read(pw)
+	if h != nil && h.scram != nil {
+		return &hash{scram: dummySCRAM(h.scram)}, nil
+	}
 	if h == nil || h.bcrypt != nil {
 		cost := bcrypt.DefaultCost
 		if h != nil {
@@ -86,7 +97,7 @@ func dummyLike(h *hash) (*hash, error) {
 	return d, nil
 }
 
-// parseHash reads a bcrypt or argon2id hash in its usual text form. Its
+// parseHash reads a bcrypt, argon2id or SCRAM-SHA-256 hash in its usual text form. Its
 // errors describe the format, never the hash itself.
 func parseHash(s string) (*hash, error) {
 	switch {
@@ -96,8 +107,10 @@ func parseHash(s string) (*hash, error) {
 		return parseArgon2id(s)
 	case strings.HasPrefix(s, "$argon2i$"), strings.HasPrefix(s, "$argon2d$"):
 		return nil, errors.New("argon2i and argon2d hashes are not supported, want argon2id")
+	case strings.HasPrefix(s, scramPrefix):
+		return parseSCRAM(s)
 	}
-	return nil, errors.New("unknown hash format, want bcrypt ($2a$, $2b$, $2y$) or argon2id ($argon2id$)")
+	return nil, errors.New("unknown hash format, want bcrypt ($2a$, $2b$, $2y$), argon2id ($argon2id$) or SCRAM-SHA-256$")
 }
 
 const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -185,6 +198,11 @@ func parseArgon2id(s string) (*hash, error) {
 type users struct {
 	hashes map[string]*hash
 	dummy  *hash // verified for unknown users; same parameters as most users
+	// SCRAM for users who cannot use it (fakeSCRAM): the key their made-up
+	// salts derive from, drawn when the file is read, and the iteration
+	// count most SCRAM users have (SCRAMIterations when none has).
+	fakeKey    [32]byte
+	scramIters int
 }
 
 // loadPasswordFile reads and parses file.
@@ -199,7 +217,9 @@ func loadPasswordFile(file string) (*users, error) {
 // parsePasswordFile parses the text of a password file; file names it in
 // errors, which are joined, one per bad line.
 func parsePasswordFile(file, text string) (*users, error) {
-	u := &users{hashes: make(map[string]*hash)}
+	u := &users{hashes: make(map[string]*hash), scramIters: SCRAMIterations}
+	rand.Read(u.fakeKey[:])
+	iters := make(map[int]int) // SCRAM users per iteration count
 	firstLine := make(map[string]int)
 	count := make(map[string]int) // users per hash parameters
 	var common *hash              // a hash with the most common parameters
@@ -236,6 +256,11 @@ func parsePasswordFile(file, text string) (*users, error) {
 			continue
 		}
 		u.hashes[name] = h
+		if h.scram != nil {
+			if iters[h.scram.iters]++; iters[h.scram.iters] > iters[u.scramIters] {
+				u.scramIters = h.scram.iters
+			}
+		}
 		p := h.params()
 		if count[p]++; count[p] > count[commonParams] {
 			common, commonParams = h, p

@@ -17,6 +17,9 @@ const (
 	stateConnecting                  // CONNECT accepted, waiting for a takeover to finish
 	stateConnected                   // CONNACK sent
 	stateClosed                      // logically closed; the transport may still be closing
+	// MQTT 5.0 enhanced authentication (enhauth.go): CONNECT decoded, AUTH
+	// packets being exchanged before the CONNACK.
+	stateAuthenticating
 )
 
 // Conn is one client network connection. Its fields other than the atomics
@@ -111,7 +114,7 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 	buf := c.t.Peek()
 	off := 0
 	var run recvRun
-	for off < len(buf) && (c.state == stateNew || c.state == stateConnected) {
+	for off < len(buf) && (c.state == stateNew || c.state == stateConnected || c.state == stateAuthenticating) {
 		n, err := codec.FrameV(buf[off:], c.e.cfg.MaxPacketSize, c.v5.level())
 		if err != nil {
 			c.fail(codec.TypeReserved, err)
@@ -155,6 +158,7 @@ func (c *Conn) OnClose(err error) {
 		}
 		c.closeWith(r, detail, r != session.ReasonShutdown)
 	}
+	c.dropExchange()
 	c.e.conns.remove(c)
 	c.e.stats.Connections.Add(-1)
 	c.ls.st.Disconnects.Add(1)
@@ -198,6 +202,10 @@ func (c *Conn) handle(frame []byte, run *recvRun) {
 		c.handleConnect(frame)
 		return
 	}
+	if c.state == stateAuthenticating {
+		c.handleExchangeFrame(frame)
+		return
+	}
 	qos := byte(0)
 	switch t {
 	case codec.TypePublish:
@@ -233,6 +241,8 @@ func (c *Conn) handle(frame []byte, run *recvRun) {
 			return
 		}
 		c.closeWith(session.ReasonClient, "", false) // will discarded [MQTT-3.14.4-3]
+	case codec.TypeAuth: // framed at level 5 only
+		c.handleAuth(frame)
 	case codec.TypeConnect: // [MQTT-3.1.0-2]
 		c.protocolError(t, "second CONNECT on one connection [MQTT-3.1.0-2]")
 	default: // packets only a server sends: CONNACK, SUBACK, UNSUBACK, PINGRESP, reserved

@@ -77,8 +77,12 @@ func (c *Conn) handleConnect(frame []byte) {
 		c.meta.WillTopic = string(p.WillTopic)
 		c.meta.Will = c.will
 	}
-	c.setKeepAlive(p.KeepAlive)
 	c.connectSize = uint32(len(frame))
+	if v5 && p.Props.Has(codec.PropAuthMethod) { // enhanced authentication (enhauth.go)
+		c.startExchange(p, id)
+		return
+	}
+	c.setKeepAlive(p.KeepAlive)
 	if c.e.auth != nil {
 		c.authenticate(p, id)
 		return
@@ -175,6 +179,7 @@ func (c *Conn) finishConnect() {
 	s.Counters.Received.Add(codec.TypeConnect, 0, int(c.connectSize))
 	c.ls.st.Connects.Add(1)
 	c.writeConnack(a.Present, connAccepted) // [MQTT-3.2.0-1]
+	c.exchangeAttached(s)
 	c.traceConnect()
 	c.resend(a.Resend)
 	c.needPump = true

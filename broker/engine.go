@@ -32,6 +32,7 @@ type Engine struct {
 	log       *throttledLog
 	store     session.Store // nil with -persistence off
 	auth      Authorizer    // nil: everyone may do everything
+	enhanced  EnhancedAuth  // MQTT 5.0 enhanced authentication (enhauth.go); nil: no method offered
 	authQueue chan authJob  // CONNECTs waiting for an authentication worker
 	tracer    *trace.Tracer // nil: no traces (tracehooks.go)
 	// outboundHardLimit is the most output one connection may have waiting:

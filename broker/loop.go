@@ -41,6 +41,10 @@ type loopState struct {
 	from    *clientSession     // its publisher's session (No Local, shared subscriptions' hash_clientid); nil for the broker's own
 	ids     []uint32           // scratch: subscription identifiers of one 5.0 delivery
 
+	// MQTT 5.0 enhanced authentication (enhauth.go).
+	auth      codec.Auth          // decode scratch
+	exchanges map[*Conn]*exchange // exchanges in progress; nil until the first
+
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
 	out       []*batch // by target loop index: deliveries waiting for the end of the round

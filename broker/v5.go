@@ -118,6 +118,7 @@ func (c *Conn) writeConnackV5(present bool, code byte) {
 		pr.SessionExpiry = uint32(max)
 		pr.Set(codec.PropSessionExpiry)
 	}
+	c.connackAuth(&pr) // enhanced authentication (enhauth.go)
 	c.out = codec.AppendConnackV5(c.out, present, rc, &pr)
 	c.countSent(codec.TypeConnack, 0, len(c.out)-n)
 }

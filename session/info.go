@@ -95,4 +95,6 @@ type Info struct {
 	DisconnectReason Reason // reason of the last disconnect
 	DisconnectDetail string // detail of the last disconnect (protocol errors)
 	History          []Event
+	// MQTT 5.0 enhanced authentication.
+	AuthMethod string // Authentication Method of the current or last connection's CONNECT; "" for none
 }

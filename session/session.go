@@ -28,6 +28,8 @@ type ConnMeta struct {
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
+	// MQTT 5.0 enhanced authentication.
+	AuthMethod string // the CONNECT's Authentication Method that proved Username ("SCRAM-SHA-256"); "" for none
 }
 
 type disconnect struct {
@@ -374,6 +376,7 @@ func (s *Session[C]) Info(dst *Info) {
 		dst.WillTopic = m.WillTopic
 		dst.Listener = m.Listener
 		dst.Authenticated = m.Authenticated
+		dst.AuthMethod = m.AuthMethod
 		dst.SessionExpiry = s.expiry.Load()
 	}
 	dst.Connected = s.connected.Load()

@@ -179,3 +179,29 @@ func TestCountersRacingKinds(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsAuth: MQTT 5.0's AUTH packets have a slot of their own, counted
+// and reported like every other type (inline, then in the table).
+func TestCountsAuth(t *testing.T) {
+	var c Counters
+	c.Add(codec.TypeAuth, 0, 10)
+	c.Add(codec.TypeAuth, 0, 12)
+	c.Add(codec.TypeConnect, 0, 30)
+	c.Add(codec.TypePingreq, 0, 2) // a third kind: the table
+	c.Add(codec.TypeAuth, 0, 11)
+	var s Snapshot
+	c.Snapshot(&s)
+	if got, want := s.String(), "CONNECT/0:1 PINGREQ/0:1 AUTH/0:3"; got != want || s.Bytes != 65 {
+		t.Fatalf("snapshot %q, %d bytes; want %q, 65 bytes", got, s.Bytes, want)
+	}
+	if n := c.Count(codec.TypeAuth, 0); n != 3 {
+		t.Fatalf("Count(AUTH) %d, want 3", n)
+	}
+	var l Local
+	l.Add(codec.TypeAuth, 0, 5)
+	var c2 Counters
+	l.FlushTo(&c2)
+	if n := c2.Count(codec.TypeAuth, 0); n != 1 || c2.Bytes() != 5 {
+		t.Fatalf("Local AUTH: %d packets, %d bytes; want 1, 5", n, c2.Bytes())
+	}
+}

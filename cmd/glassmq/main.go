@@ -109,7 +109,7 @@ func newFlags() (*flag.FlagSet, *settings) {
 	st.cpuProfile = fs.String("cpuprofile", "", "write a CPU profile to `file` until shutdown (for go tool pprof)")
 	st.memProfile = fs.String("memprofile", "", "write a heap profile to `file` at shutdown")
 	st.heapFloor = fs.Int("gc-heap-floor", 64, "no garbage collection while the Go heap is below this many `MiB`; above it, Go's usual GOGC=100 (0: Go's default floor of 4; ignored when GOGC is set)")
-	st.passwordFile = fs.String("password-file", "", "`file` of user:hash lines (bcrypt or argon2id; add users with glassmq passwd FILE USER); reloaded on SIGHUP")
+	st.passwordFile = fs.String("password-file", "", "`file` of user:hash lines (bcrypt, argon2id or SCRAM-SHA-256, which MQTT 5.0 clients can also prove by enhanced authentication; add users with glassmq passwd [-hash scram-sha-256] FILE USER); reloaded on SIGHUP")
 	st.aclFile = fs.String("acl-file", "", "`file` of allow/deny publish/subscribe rules per user, client ID pattern or anonymous; reloaded on SIGHUP")
 	st.allowAnonymous = fs.Bool("allow-anonymous", true, "accept CONNECTs without a user name (default true only while no -password-file is given)")
 	st.logLevel = fs.String("log-level", "info", "least severe `level` of log records written: debug, info, warn or error")
@@ -225,6 +225,9 @@ func run(args []string, stderr io.Writer) int {
 		}
 		authz = authorizer{checker}
 		eng.SetAuthorizer(authz)
+		if *passwordFile != "" { // MQTT 5.0 enhanced authentication: SCRAM-SHA-256
+			eng.SetEnhancedAuth(scramMethods{checker})
+		}
 	}
 	var db *store.DB
 	if bcfg.Persistence == "on" {
