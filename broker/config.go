@@ -40,6 +40,11 @@ type Config struct {
 
 	MaxSessionExpiry time.Duration // 5.0: longest Session Expiry Interval granted; 0 means -session-expiry
 	ReceiveMaximum   int           // 5.0: unacknowledged QoS 1/2 PUBLISHes a client may send (1..65535; 0 means 65535)
+
+	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap (alias.go).
+	TopicAliasMaximum int           // aliases each way per 5.0 connection (0..65535); 0 disables them
+	ServerKeepAlive   int           // seconds imposed on 5.0 clients in CONNACK (0..65535); 0 keeps the client's
+	MaxMessageExpiry  time.Duration // longest life of a 5.0 message (whole seconds); 0 for no cap
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -63,6 +68,9 @@ func DefaultConfig() Config {
 		FsyncInterval:    time.Second,
 		StoreMaxPending:  65536,
 		ReceiveMaximum:   65535,
+
+		// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
+		TopicAliasMaximum: 10,
 	}
 }
 
@@ -94,6 +102,10 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.FsyncInterval, "fsync-interval", c.FsyncInterval, "store sync period with -fsync interval")
 	fs.DurationVar(&c.MaxSessionExpiry, "max-session-expiry", c.MaxSessionExpiry, "MQTT 5.0: longest session expiry a client is granted (longer requests are capped and told so in CONNACK); 0 means -session-expiry")
 	fs.IntVar(&c.ReceiveMaximum, "receive-maximum", c.ReceiveMaximum, "MQTT 5.0: QoS 1/2 PUBLISHes a client may send unacknowledged, announced in CONNACK (1..65535)")
+	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
+	fs.IntVar(&c.TopicAliasMaximum, "topic-alias-maximum", c.TopicAliasMaximum, "MQTT 5.0: topic aliases per connection each way: announced in CONNACK for the client's PUBLISHes, and the most the broker assigns to a client that allows them (0..65535; 0 disables)")
+	fs.IntVar(&c.ServerKeepAlive, "server-keep-alive", c.ServerKeepAlive, "MQTT 5.0: keep-alive in seconds that every 5.0 client must use, announced in CONNACK as Server Keep Alive (0..65535; 0 keeps the client's own)")
+	fs.DurationVar(&c.MaxMessageExpiry, "max-message-expiry", c.MaxMessageExpiry, "MQTT 5.0: longest a 5.0 client's message lives; a longer Message Expiry Interval is shortened and a message without one gets this (0: no cap)")
 	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
@@ -138,6 +150,16 @@ func (c *Config) Validate() error {
 	}
 	if c.ReceiveMaximum < 0 || c.ReceiveMaximum > 65535 {
 		bad("receive-maximum", c.ReceiveMaximum, "must be 1 to 65535 (0 means 65535)")
+	}
+	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
+	if c.TopicAliasMaximum < 0 || c.TopicAliasMaximum > 65535 {
+		bad("topic-alias-maximum", c.TopicAliasMaximum, "must be 0 (no aliases) to 65535")
+	}
+	if c.ServerKeepAlive < 0 || c.ServerKeepAlive > 65535 {
+		bad("server-keep-alive", c.ServerKeepAlive, "must be 0 (use the client's) to 65535 seconds")
+	}
+	if c.MaxMessageExpiry != 0 && (c.MaxMessageExpiry < time.Second || c.MaxMessageExpiry > 0xFFFFFFFF*time.Second) {
+		bad("max-message-expiry", c.MaxMessageExpiry, "must be 0 (no cap) or 1s to 4294967295s, with a unit such as 24h")
 	}
 	if c.SessionExpiry < time.Second {
 		bad("session-expiry", c.SessionExpiry, "must be at least 1s, with a unit such as 2h or 30m")

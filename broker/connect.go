@@ -71,7 +71,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		c.meta.WillTopic = string(p.WillTopic)
 		c.meta.Will = c.will
 	}
-	c.setKeepAlive(p.KeepAlive)
+	c.setKeepAlive(c.keepAliveOf(p.KeepAlive)) // a 5.0 client may be given the server's [MQTT5-3.2.2-21]
 	c.connectSize = uint32(len(frame))
 	if c.e.auth != nil {
 		c.authenticate(p, id)

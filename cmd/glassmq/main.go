@@ -36,6 +36,7 @@ var flagGroups = []struct {
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
+	{"MQTT 5.0 topic aliases, keep-alive and message expiry", []string{"topic-alias-maximum", "server-keep-alive", "max-message-expiry"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
