@@ -2,7 +2,11 @@ package broker
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"net"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -376,4 +380,44 @@ func TestV5ServerKeepAlive(t *testing.T) {
 		old.sendHex("c0 00") // the 3.1.1 client kept its own keep-alive
 		old.expectPacket("d0 00")
 	})
+}
+
+// TestV5MosquittoTopicAlias: mosquitto_pub -l with a topic alias sends its
+// first line with the topic name and alias 1 and the others with alias 1
+// alone; mosquitto_sub, a real 5.0 client, receives all three under the
+// full topic name [MQTT5-3.3.2-12]. (libmosquitto 2.0 cannot itself take
+// aliases from a server: TestV5TopicAliasOutbound covers that direction.)
+func TestV5MosquittoTopicAlias(t *testing.T) {
+	pubBin, err1 := exec.LookPath("mosquitto_pub")
+	subBin, err2 := exec.LookPath("mosquitto_sub")
+	if err1 != nil || err2 != nil {
+		t.Skip("mosquitto_pub/mosquitto_sub not installed (apt-get install -y mosquitto-clients)")
+	}
+	s := startBroker(t, nil)
+	host, port, _ := net.SplitHostPort(brokerAddr(s))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sub := exec.CommandContext(ctx, subBin, "-V", "mqttv5", "-h", host, "-p", port, "-t", "mta/#", "-C", "3", "-F", "%t %p")
+	var out bytes.Buffer
+	sub.Stdout, sub.Stderr = &out, &out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Engine().Stats().Subscriptions.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	pub := exec.CommandContext(ctx, pubBin, "-V", "mqttv5", "-h", host, "-p", port, "-t", "mta/aliased/topic",
+		"-D", "publish", "topic-alias", "1", "-l")
+	pub.Stdin = strings.NewReader("one\ntwo\nthree\n")
+	if b, err := pub.CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub: %v: %s", err, b)
+	}
+	if err := sub.Wait(); err != nil {
+		t.Fatalf("mosquitto_sub: %v: %s", err, out.String())
+	}
+	want := "mta/aliased/topic one\nmta/aliased/topic two\nmta/aliased/topic three"
+	if got := strings.TrimSpace(out.String()); got != want {
+		t.Fatalf("mosquitto_sub printed %q, want %q", got, want)
+	}
 }
