@@ -142,6 +142,9 @@ func (c *Conn) keepAlias(topic []byte, a uint16) {
 // is. pkt comes from AppendPublishForward: a whole 5.0 PUBLISH at QoS 0.
 // Loop-only.
 func (c *Conn) writeQoS0Alias(pkt []byte) bool {
+	if c.alias.outMax == 0 { // the client's own aliases only
+		return false
+	}
 	i := 1
 	for i < len(pkt) && pkt[i]&0x80 != 0 { // remaining length
 		i++

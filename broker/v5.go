@@ -121,8 +121,9 @@ func (c *Conn) keepAliveOf(sent uint16) uint16 {
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
 // the server enforces: Receive Maximum, Maximum Packet Size, Retain
-// Available, no shared subscriptions, the assigned client ID and a capped
-// Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
+// Available, no shared subscriptions, the assigned client ID, a capped
+// Session Expiry Interval, Topic Alias Maximum and Server Keep Alive
+// [MQTT5-3.2.2.3]; a refusal carries a reason string. Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
 	rc := connackV5(code)
