@@ -147,3 +147,31 @@ func (c *Conn) appendSubackV5(dst []byte, id uint16, codes []byte) []byte {
 		return codec.AppendSubackV5(dst, id, codes, pr)
 	})
 }
+
+// refusePublish answers a 5.0 client's QoS 1/2 PUBLISH p that the broker
+// will not deliver (a $-topic, which belongs to the server, or an ACL
+// denial) with PUBACK or PUBREC 0x87 Not authorized and a reason string
+// [MQTT5-3.4.2.1], [MQTT5-3.5.2.1], instead of the success a 3.1.1 client
+// gets. After a PUBREC of 0x80 or more the packet identifier is free: a
+// later PUBLISH with it is a new message, and no PUBREL is awaited
+// [MQTT5-4.3.3-9]. Error path: it allocates. Loop-only.
+func (c *Conn) refusePublish(p *codec.Publish, before uint64) {
+	t := codec.TypePuback
+	if p.QoS == 2 {
+		t = codec.TypePubrec
+		c.ls.noteTicket(c.sess.Release(p.PacketID))
+	}
+	why := "not authorized to publish to this topic"
+	if len(p.TopicName) > 0 && p.TopicName[0] == '$' {
+		why = "topics starting with $ belong to the server"
+	}
+	var pkt []byte
+	if c.problemAllowed(t) {
+		pkt = codec.AppendAckV5(nil, t, p.PacketID, codec.ReasonNotAuthorized, []byte(why))
+	}
+	if max := c.peerMaxPacket(); pkt == nil || max != 0 && len(pkt) > int(max) { // [MQTT5-3.4.2-2], [MQTT5-3.5.2-2]
+		pkt = codec.AppendAckV5(pkt[:0], t, p.PacketID, codec.ReasonNotAuthorized, nil)
+	}
+	c.writeAck(pkt, before)
+	c.countSent(t, 0, len(pkt))
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
@@ -220,4 +221,74 @@ func TestConfigValidateV5Aliases(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("zeros (features off): %v", err)
 	}
+}
+
+// readAck5 reads a PUBACK or PUBREC of a 5.0 connection.
+func (r *rawClient) readAck5(t codec.Type) (codec.Ack, []byte) {
+	r.t.Helper()
+	b := r.read()
+	var a codec.Ack
+	if _, err := a.DecodeV(b, 5); err != nil || a.Type != t {
+		r.t.Fatalf("got % x (%v), want %s", b, err, t)
+	}
+	a.Props = a.Props.Clone()
+	return a, b
+}
+
+// TestV5PublishRefused: a 5.0 QoS 1/2 PUBLISH the broker will not deliver
+// ($-topic, ACL denial) is answered with 0x87 and, when the client allows
+// it and it fits, a reason string; after PUBREC 0x87 the packet identifier
+// starts a new message [MQTT5-4.3.3-9].
+func TestV5PublishRefused(t *testing.T) {
+	acl := writeTemp(t, "acl.conf", "deny publish all secret/#\nallow pubsub all #\n")
+	s := startAuthBroker(t, auth.Options{ACLFile: acl, AllowAnonymous: true}, nil)
+	sub := dialRaw(t, s)
+	sub.connect5("pr-sub", true, nil)
+	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("open/#"), QoS: 2})
+	send := func(r *rawClient, topic string, qos byte, id uint16) {
+		r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: qos, TopicName: []byte(topic), PacketID: id, Payload: []byte("x")}))
+	}
+	t.Run("MQTT5-3.4.2.1 $-topic and ACL denial get PUBACK 0x87 with a reason string", func(t *testing.T) {
+		r, _ := connectProblem(t, s, "pr-1", 2, 0)
+		for _, topic := range []string{"$SYS/x", "secret/x"} {
+			send(r, topic, 1, 1)
+			a, b := r.readAck5(codec.TypePuback)
+			if a.ReasonCode != codec.ReasonNotAuthorized || a.PacketID != 1 || len(a.Props.ReasonString) == 0 {
+				t.Fatalf("%s: PUBACK % x, want 0x87 with a reason string", topic, b)
+			}
+		}
+		send(r, "open/x", 1, 2) // allowed: plain success
+		r.expectPacket("40 02 00 02")
+		sub.readPublish5()
+	})
+	t.Run("MQTT5-4.3.3-9 PUBREC 0x87 frees the packet identifier", func(t *testing.T) {
+		r, _ := connectProblem(t, s, "pr-2", 2, 0)
+		send(r, "secret/x", 2, 7)
+		if a, b := r.readAck5(codec.TypePubrec); a.ReasonCode != codec.ReasonNotAuthorized {
+			t.Fatalf("PUBREC % x, want 0x87", b)
+		}
+		send(r, "open/y", 2, 7) // the same identifier, a new message: delivered
+		if a, b := r.readAck5(codec.TypePubrec); a.ReasonCode != 0 || a.PacketID != 7 {
+			t.Fatalf("PUBREC % x, want success for the new message", b)
+		}
+		r.send(codec.AppendPubrel(nil, 7))
+		r.expectPacket("70 02 00 07")
+		if got := sub.readPublish5(); string(got.TopicName) != "open/y" {
+			t.Fatalf("subscriber got %q, want open/y", got.TopicName)
+		}
+	})
+	t.Run("MQTT5-3.1.2-29 Request Problem Information 0: 0x87 without a reason string", func(t *testing.T) {
+		r, _ := connectProblem(t, s, "pr-3", 0, 0)
+		send(r, "secret/x", 1, 3)
+		if a, b := r.readAck5(codec.TypePuback); a.ReasonCode != codec.ReasonNotAuthorized || a.Props.Has(codec.PropReasonString) {
+			t.Fatalf("PUBACK % x, want 0x87 and no reason string", b)
+		}
+	})
+	t.Run("MQTT5-3.4.2-2 no reason string past Maximum Packet Size", func(t *testing.T) {
+		r, _ := connectProblem(t, s, "pr-4", 1, 10)
+		send(r, "secret/x", 1, 4)
+		if a, b := r.readAck5(codec.TypePuback); a.ReasonCode != codec.ReasonNotAuthorized || len(b) > 10 || a.Props.Has(codec.PropReasonString) {
+			t.Fatalf("PUBACK % x, want 0x87 in at most 10 bytes, no reason string", b)
+		}
+	})
 }
