@@ -51,6 +51,10 @@ type Config struct {
 	// Shared subscriptions ($share/GROUP/FILTER, shared.go).
 	SharedSubscriptions        bool   // accept them (5.0 and 3.1.1); announced in a 5.0 CONNACK
 	SharedSubscriptionStrategy string // round_robin, random or hash_clientid: which member a message goes to
+	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap (alias.go).
+	TopicAliasMaximum int           // aliases each way per 5.0 connection (0..65535); 0 disables them
+	ServerKeepAlive   int           // seconds imposed on 5.0 clients in CONNACK (0..65535); 0 keeps the client's
+	MaxMessageExpiry  time.Duration // longest life of a 5.0 message (whole seconds); 0 for no cap
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -82,6 +86,8 @@ func DefaultConfig() Config {
 		SubscriptionIdentifiers:    true,
 		SharedSubscriptions:        true,
 		SharedSubscriptionStrategy: "round_robin",
+		// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
+		TopicAliasMaximum: 10,
 	}
 }
 
@@ -117,6 +123,10 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	// Shared subscriptions.
 	fs.BoolVar(&c.SharedSubscriptions, "shared-subscriptions", c.SharedSubscriptions, "accept shared subscriptions $share/GROUP/FILTER from MQTT 5.0 and 3.1.1 clients (one delivery per group per message); -shared-subscriptions=false refuses them with SUBACK 0x9E (5.0) or 0x80 (3.1.1)")
 	fs.StringVar(&c.SharedSubscriptionStrategy, "shared-subscription-strategy", c.SharedSubscriptionStrategy, "which member of a shared subscription group gets a message: round_robin, random, or hash_clientid (a hash of the publisher's client ID, so one publisher's messages go to one member)")
+	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
+	fs.IntVar(&c.TopicAliasMaximum, "topic-alias-maximum", c.TopicAliasMaximum, "MQTT 5.0: topic aliases per connection each way: announced in CONNACK for the client's PUBLISHes, and the most the broker assigns to a client that allows them (0..65535; 0 disables)")
+	fs.IntVar(&c.ServerKeepAlive, "server-keep-alive", c.ServerKeepAlive, "MQTT 5.0: keep-alive in seconds that every 5.0 client must use, announced in CONNACK as Server Keep Alive (0..65535; 0 keeps the client's own)")
+	fs.DurationVar(&c.MaxMessageExpiry, "max-message-expiry", c.MaxMessageExpiry, "MQTT 5.0: longest a 5.0 client's message lives; a longer Message Expiry Interval is shortened and a message without one gets this (0: no cap)")
 	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
@@ -164,6 +174,16 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := parseShareStrategy(c.SharedSubscriptionStrategy); !ok { // shared subscriptions
 		bad("shared-subscription-strategy", c.SharedSubscriptionStrategy, "must be round_robin, random or hash_clientid")
+	}
+	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
+	if c.TopicAliasMaximum < 0 || c.TopicAliasMaximum > 65535 {
+		bad("topic-alias-maximum", c.TopicAliasMaximum, "must be 0 (no aliases) to 65535")
+	}
+	if c.ServerKeepAlive < 0 || c.ServerKeepAlive > 65535 {
+		bad("server-keep-alive", c.ServerKeepAlive, "must be 0 (use the client's) to 65535 seconds")
+	}
+	if c.MaxMessageExpiry != 0 && (c.MaxMessageExpiry < time.Second || c.MaxMessageExpiry > 0xFFFFFFFF*time.Second) {
+		bad("max-message-expiry", c.MaxMessageExpiry, "must be 0 (no cap) or 1s to 4294967295s, with a unit such as 24h")
 	}
 	if c.SessionExpiry < time.Second {
 		bad("session-expiry", c.SessionExpiry, "must be at least 1s, with a unit such as 2h or 30m")

@@ -57,6 +57,7 @@ type Conn struct {
 	held        *heldAcks   // nil until an ack must wait for the store (-fsync always)
 	traceID     string      // client ID from CONNECT, for the trace of a refusal
 	offlineLeft int         // messages queued while offline not yet sent, for traces (tracehooks.go)
+	alias       *aliases    // MQTT 5.0 topic aliases of this connection (alias.go); nil while unused
 }
 
 // heldAcks are acks waiting until the messages they acknowledge are durable
@@ -262,6 +263,9 @@ func (c *Conn) countSent(t codec.Type, qos byte, size int) {
 // outbound bytes would pass the limit, in which case it is dropped and
 // counted: a slow consumer never grows memory or stalls others. Loop-only.
 func (c *Conn) writeQoS0(pkt []byte) {
+	if c.alias != nil && c.writeQoS0Alias(pkt) { // MQTT 5.0 outbound topic aliases
+		return
+	}
 	if len(c.out)+c.t.OutboundBuffered()+len(pkt) > c.e.cfg.MaxOutbound {
 		c.ls.st.DroppedQoS0.Add(1)
 		return
@@ -447,7 +451,7 @@ func (c *Conn) fail(t codec.Type, err error) {
 	} else {
 		c.ls.st.ProtocolErrors.Add(1)
 	}
-	c.disconnectV5(codec.ReasonFor(err)) // [MQTT5-4.13.1-1]
+	c.disconnectV5(codec.ReasonFor(err), problemDetail(err)) // [MQTT5-4.13.1-1]
 	c.e.log.clientErrorFor(c.clientID(), c.addr, t, err)
 	c.closeWith(session.ReasonProtocolError, err.Error(), true)
 }
@@ -467,7 +471,7 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 		return
 	}
 	if rc := disconnectReason(r); rc != 0 {
-		c.disconnectV5(rc) // 5.0 only, connected only
+		c.disconnectV5(rc, "") // 5.0 only, connected only
 	}
 	prev := c.state
 	c.state = stateClosed

@@ -82,7 +82,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		c.startExchange(p, id)
 		return
 	}
-	c.setKeepAlive(p.KeepAlive)
+	c.setKeepAlive(c.keepAliveOf(p.KeepAlive)) // a 5.0 client may be given the server's [MQTT5-3.2.2-21]
 	if c.e.auth != nil {
 		c.authenticate(p, id)
 		return

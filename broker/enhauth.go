@@ -77,7 +77,7 @@ func (c *Conn) startExchange(p *codec.Connect, id string) {
 			fmt.Errorf("broker: CONNECT refused: authentication method %s not offered [MQTT5-4.12.0-1]", quote(method)))
 		return
 	}
-	ex := &exchange{x: x, method: method, id: id, user: string(p.Username), hasUser: p.UsernameFlag, keepAlive: p.KeepAlive}
+	ex := &exchange{x: x, method: method, id: id, user: string(p.Username), hasUser: p.UsernameFlag, keepAlive: c.keepAliveOf(p.KeepAlive)}
 	if c.ls.exchanges == nil {
 		c.ls.exchanges = make(map[*Conn]*exchange)
 	}
@@ -336,7 +336,7 @@ func (c *Conn) reauthDone(ex *exchange, final []byte) {
 // a DISCONNECT reason code); its will is published. Loop-only.
 func (c *Conn) reauthFailed(err error) {
 	delete(c.ls.exchanges, c)
-	c.disconnectV5(codec.ReasonNotAuthorized) // [MQTT5-4.12.1-2]
+	c.disconnectV5(codec.ReasonNotAuthorized, "re-authentication failed") // [MQTT5-4.12.1-2]
 	c.ls.st.ProtocolErrors.Add(1)
 	err = fmt.Errorf("broker: re-authentication failed: %w", err)
 	c.e.log.clientErrorFor(c.clientID(), c.addr, codec.TypeAuth, err)

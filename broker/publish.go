@@ -53,6 +53,10 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.ls.msgID, c.ls.from = 0, nil
 	}
 	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0 // later routes on this loop are not this PUBLISH's
+	if !allowed && p.QoS > 0 && c.v5&v5On != 0 {
+		c.refusePublish(p, before) // 5.0 says why: 0x87 and a reason string (problem.go)
+		return
+	}
 	switch p.QoS {
 	case 1:
 		c.writeAck(codec.AppendPuback(ack[:0], p.PacketID), before) // [MQTT-4.3.2-2]

@@ -68,7 +68,7 @@ func (c *Conn) handleSubscribe(frame []byte) {
 	s.Save()
 	n := len(c.out)
 	if c.v5&v5On != 0 {
-		c.out = codec.AppendSubackV5(c.out, p.PacketID, codes, nil) // [MQTT5-3.8.4-1], one per filter [MQTT5-3.8.4-6]
+		c.out = c.appendSubackV5(c.out, p.PacketID, codes) // [MQTT5-3.8.4-1], one per filter [MQTT5-3.8.4-6]; reason string in problem.go
 	} else {
 		c.out = codec.AppendSuback(c.out, p.PacketID, codes) // [MQTT-3.8.4-1], one code per filter [MQTT-3.8.4-5]
 	}

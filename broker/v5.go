@@ -14,6 +14,7 @@ const (
 	v5On       v5Flags = 1 << iota // the CONNECT was level 5: frame, decode and encode with 5.0 rules
 	v5Assigned                     // the server chose the client ID: CONNACK tells it [MQTT5-3.2.2-16]
 	v5Expiry0                      // the CONNECT's Session Expiry Interval was 0 [MQTT5-3.14.2-2]
+	v5Quiet                        // Request Problem Information 0: reason strings on CONNACK and DISCONNECT only [MQTT5-3.1.2-29]
 )
 
 // level returns the protocol level the connection's packets are framed and
@@ -86,17 +87,51 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 	if pr.Has(codec.PropMaximumPacketSize) {
 		c.meta.MaxPacketSize = pr.MaximumPacketSize // [MQTT5-3.1.2-24]
 	}
+	if pr.Has(codec.PropRequestProblemInfo) && pr.RequestProblemInfo == 0 {
+		c.v5 |= v5Quiet
+	}
+	c.connectAliases(pr)
+}
+
+// connackExtras adds to the accepting CONNACK properties pr the Topic
+// Alias Maximum (absent means 0: no aliases) [MQTT5-3.2.2-17] and the
+// Server Keep Alive the client must use instead of its own
+// [MQTT5-3.2.2-21]. Loop-only.
+func (c *Conn) connackExtras(pr *codec.Properties) {
+	if max := c.e.topicAliasMaximum(); max > 0 {
+		pr.TopicAliasMaximum = max
+		pr.Set(codec.PropTopicAliasMaximum)
+	}
+	if ka := c.e.cfg.ServerKeepAlive; ka > 0 {
+		pr.ServerKeepAlive = uint16(ka)
+		pr.Set(codec.PropServerKeepAlive)
+	}
+}
+
+// keepAliveOf returns the keep-alive in seconds that the connection is
+// held to: -server-keep-alive for a 5.0 client when set, which CONNACK
+// announces [MQTT5-3.2.2-21], else the CONNECT's own [MQTT5-3.2.2-22].
+// Loop-only.
+func (c *Conn) keepAliveOf(sent uint16) uint16 {
+	if ka := c.e.cfg.ServerKeepAlive; ka > 0 && c.v5&v5On != 0 {
+		return uint16(ka)
+	}
+	return sent
 }
 
 // writeConnackV5 appends an MQTT 5.0 CONNACK. An acceptance announces what
 // the server enforces: Receive Maximum, Maximum Packet Size, the
 // capabilities switched off, Shared Subscription Available, the assigned
-// client ID and a capped Session Expiry Interval [MQTT5-3.2.2.3]. Loop-only.
+// client ID, a capped Session Expiry Interval, Topic Alias Maximum and
+// Server Keep Alive [MQTT5-3.2.2.3]; a refusal carries a reason string.
+// Loop-only.
 func (c *Conn) writeConnackV5(present bool, code byte) {
 	n := len(c.out)
 	rc := connackV5(code)
 	if rc != codec.ReasonSuccess {
-		c.out = codec.AppendConnackV5(c.out, false, rc, nil)
+		c.out = c.appendWithReason(c.out, codec.TypeConnack, reasonText(rc), func(dst []byte, pr *codec.Properties) []byte {
+			return codec.AppendConnackV5(dst, false, rc, pr)
+		})
 		c.countSent(codec.TypeConnack, 0, len(c.out)-n)
 		return
 	}
@@ -118,20 +153,27 @@ func (c *Conn) writeConnackV5(present bool, code byte) {
 		pr.SessionExpiry = uint32(max)
 		pr.Set(codec.PropSessionExpiry)
 	}
-	c.connackAuth(&pr) // enhanced authentication (enhauth.go)
+	c.connackAuth(&pr)   // enhanced authentication (enhauth.go)
+	c.connackExtras(&pr) // topic aliases, server keep-alive
 	c.out = codec.AppendConnackV5(c.out, present, rc, &pr)
 	c.countSent(codec.TypeConnack, 0, len(c.out)-n)
 }
 
 // disconnectV5 appends a server DISCONNECT with reason code rc to a
-// connected 5.0 client, before the connection closes [MQTT5-4.13.1-1]; it
-// does nothing on a 3.1.1 connection, which has no such packet. Loop-only.
-func (c *Conn) disconnectV5(rc codec.ReasonCode) {
+// connected 5.0 client, before the connection closes [MQTT5-4.13.1-1], with
+// why as its Reason String ("" for reasonText's); it does nothing on a
+// 3.1.1 connection, which has no such packet. Loop-only.
+func (c *Conn) disconnectV5(rc codec.ReasonCode, why string) {
 	if c.v5&v5On == 0 || c.state != stateConnected {
 		return
 	}
+	if why == "" {
+		why = reasonText(rc)
+	}
 	n := len(c.out)
-	c.out = codec.AppendDisconnectV5(c.out, rc, nil)
+	c.out = c.appendWithReason(c.out, codec.TypeDisconnect, why, func(dst []byte, pr *codec.Properties) []byte {
+		return codec.AppendDisconnectV5(dst, rc, pr)
+	})
 	c.countSent(codec.TypeDisconnect, 0, len(c.out)-n)
 }
 
@@ -235,14 +277,30 @@ func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64) int {
 		}
 		f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
 	}
+	topic := p.TopicName
+	a, known := c.outAlias(topic) // [MQTT5-3.3.2-11]
+	if known {
+		p.TopicName = nil // the client has the alias: the name is left out
+	}
+	f.TopicAlias = a
 	size := codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
-	if max := c.meta.MaxPacketSize; max != 0 && size > int(max) {
+	max := int(c.meta.MaxPacketSize)
+	if max != 0 && size > max && a != 0 && !known { // a new alias costs 3 bytes: without it the name may fit
+		f.TopicAlias, a = 0, 0
+		size = codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
+	}
+	if max != 0 && size > max {
+		p.TopicName = topic
 		c.ls.st.DroppedTooLarge.Add(1)
 		return 0
 	}
 	c.reserve(size)
 	n := len(c.out)
 	c.out = codec.AppendPublishForward(c.out, p, &f, props)
+	p.TopicName = topic
+	if a != 0 && !known {
+		c.keepAlias(topic, a)
+	}
 	return len(c.out) - n
 }
 
@@ -303,22 +361,26 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 }
 
 // publishV5In reads the 5.0 properties of the client PUBLISH p into ls for
-// route: the forwardable ones encoded once, the expiry made absolute
-// [MQTT5-3.3.2-5]. It reports false, having closed c with DISCONNECT 0x94,
-// for a topic alias: the server allows none (Topic Alias Maximum absent
-// means 0) [MQTT5-3.3.2-9]. Loop-only.
+// route: the topic alias resolved (resolveAlias), the forwardable
+// properties encoded once, the expiry made absolute [MQTT5-3.3.2-5] and
+// capped by -max-message-expiry, which a message without one gets too. It
+// reports false when resolveAlias closed c. Loop-only.
 func (c *Conn) publishV5In(p *codec.Publish) bool {
 	ls := c.ls
-	if p.Props.Has(codec.PropTopicAlias) {
-		c.fail(codec.TypePublish, &codec.Error{Type: codec.TypePublish, Field: "topic alias",
-			Detail: "topic alias with Topic Alias Maximum 0 [MQTT5-3.3.2-9]", Err: codec.ErrProtocol,
-			Reason: codec.ReasonTopicAliasInvalid})
+	if p.Props.Has(codec.PropTopicAlias) && !c.resolveAlias(p) {
 		return false
 	}
 	ls.props5 = codec.AppendPropsWithout(ls.props5[:0], p.Props.Raw, forwardDrop)
 	ls.expires = 0
+	limit := int64(c.e.cfg.MaxMessageExpiry / time.Second) // 0: no cap
 	if p.Props.Has(codec.PropMessageExpiry) {
-		ls.expires = c.e.nowMillis() + int64(p.Props.MessageExpiry)*1000
+		secs := int64(p.Props.MessageExpiry)
+		if limit > 0 {
+			secs = min(secs, limit)
+		}
+		ls.expires = c.e.nowMillis() + secs*1000
+	} else if limit > 0 {
+		ls.expires = c.e.nowMillis() + limit*1000
 	}
 	return true
 }

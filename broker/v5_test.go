@@ -216,7 +216,7 @@ func TestV5SubscribeUnsubscribe(t *testing.T) {
 }
 
 func TestV5ServerDisconnect(t *testing.T) {
-	s := startBroker(t, nil)
+	s := startBroker(t, func(c *Config) { c.TopicAliasMaximum = 0 })
 	t.Run("MQTT5-3.3.2-9 topic alias with maximum 0 gets DISCONNECT 0x94", func(t *testing.T) {
 		r := dialRaw(t, s)
 		r.connect5("alias", true, nil)
@@ -224,7 +224,7 @@ func TestV5ServerDisconnect(t *testing.T) {
 		p.Props.TopicAlias = 1
 		p.Props.Set(codec.PropTopicAlias)
 		r.send(codec.AppendPublishV5(nil, &p))
-		r.expectPacket("e0 01 94")
+		r.expectDisconnect5(codec.ReasonTopicAliasInvalid)
 		r.expectClosed(2 * time.Second)
 	})
 	t.Run("MQTT5-3.14.2-2 session expiry after 0 gets DISCONNECT 0x82", func(t *testing.T) {
@@ -234,7 +234,7 @@ func TestV5ServerDisconnect(t *testing.T) {
 		pr.SessionExpiry = 10
 		pr.Set(codec.PropSessionExpiry)
 		r.send(codec.AppendDisconnectV5(nil, 0, &pr))
-		r.expectPacket("e0 01 82")
+		r.expectDisconnect5(codec.ReasonProtocolError)
 		r.expectClosed(2 * time.Second)
 	})
 	t.Run("MQTT5-4.13.1-1 malformed packet gets DISCONNECT 0x81", func(t *testing.T) {
@@ -380,7 +380,7 @@ func TestV5TakeoverDisconnect(t *testing.T) {
 	old.connect5("twice5", true, nil)
 	nw := dialRaw(t, s)
 	nw.connect5("twice5", true, nil)
-	old.expectPacket("e0 01 8e") // [MQTT5-3.14.2.1] 0x8E Session taken over
+	old.expectDisconnect5(codec.ReasonSessionTakenOver) // [MQTT5-3.14.2.1]
 	old.expectClosed(2 * time.Second)
 }
 
@@ -436,7 +436,7 @@ func TestV5ReceiveMaximum(t *testing.T) {
 	pub(1) // a duplicate is within the limit
 	r.expectPacket("50 02 00 01")
 	pub(3) // the third unreleased [MQTT5-3.3.4-9]
-	r.expectPacket("e0 01 93")
+	r.expectDisconnect5(codec.ReasonReceiveMaximumExceeded)
 	r.expectClosed(2 * time.Second)
 }
 

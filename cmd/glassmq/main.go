@@ -39,6 +39,7 @@ var flagGroups = []struct {
 	// Server capabilities (broker/capabilities.go).
 	{"Server capabilities", []string{"max-qos", "retain-available", "wildcard-subscriptions", "subscription-identifiers"}},
 	{"Shared subscriptions", []string{"shared-subscriptions", "shared-subscription-strategy"}},
+	{"MQTT 5.0 topic aliases, keep-alive and message expiry", []string{"topic-alias-maximum", "server-keep-alive", "max-message-expiry"}},
 	{"Admin rate limits (requests per second)", []string{"rate-"}},
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
