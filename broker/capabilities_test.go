@@ -98,7 +98,7 @@ func TestCapabilitiesMaxQoS(t *testing.T) {
 		r := dialRaw(t, s)
 		r.connect5("q2pub", true, nil)
 		r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 2, PacketID: 1, TopicName: []byte("q/t"), Payload: []byte("x")}))
-		r.expectPacket("e0 01 9b")
+		r.expectDisconnect5(codec.ReasonQoSNotSupported)
 		r.expectClosed(2 * time.Second)
 	})
 	t.Run("MQTT5-3.2.2-11 PUBLISH at Maximum QoS is taken", func(t *testing.T) {
@@ -180,7 +180,7 @@ func TestCapabilitiesRetainUnavailable(t *testing.T) {
 		r := dialRaw(t, s)
 		r.connect5("ret5", true, nil)
 		r.send(codec.AppendPublishV5(nil, &codec.Publish{Retain: true, TopicName: []byte("k/t"), Payload: []byte("x")}))
-		r.expectPacket("e0 01 9a")
+		r.expectDisconnect5(codec.ReasonRetainNotSupported)
 		r.expectClosed(2 * time.Second)
 	})
 	t.Run("MQTT5-3.2.2-13 will with RETAIN gets CONNACK 0x9A", func(t *testing.T) {
@@ -255,7 +255,7 @@ func TestCapabilitiesSubscriptionIDs(t *testing.T) {
 	var pr codec.Properties
 	pr.SubscriptionIDs = []uint32{5}
 	r.send(codec.AppendSubscribeV5(nil, 2, &pr, []codec.Subscription{{TopicFilter: []byte("a/c"), QoS: 1}}))
-	r.expectPacket("e0 01 a1")
+	r.expectDisconnect5(codec.ReasonSubscriptionIdentifiersNotSupported)
 	r.expectClosed(2 * time.Second)
 }
 

@@ -241,7 +241,7 @@ func TestWillDelay(t *testing.T) {
 		if ack := connackOf(t, r.read()); ack.ReturnCode != 0 || !ack.SessionPresent {
 			t.Fatalf("CONNACK code %#x present %v, want 0 true", ack.ReturnCode, ack.SessionPresent)
 		}
-		old.expectPacket("e0 01 8e") // session taken over [MQTT5-3.14.2.1]
+		old.expectDisconnect5(codec.ReasonSessionTakenOver) // session taken over [MQTT5-3.14.2.1]
 		old.expectClosed(2 * time.Second)
 		waitPending(t, s, 0)
 		clock.Advance(11 * time.Second)
