@@ -256,6 +256,7 @@ func TestClientCarriesTrace(t *testing.T) {
 	r.Add(trace.Event{Time: now, MsgID: id, ClientID: info.ClientID, Kind: trace.KindPublish, Info: trace.InfoPubFromClient})
 	r.Add(trace.Event{Time: now, ClientID: info.ClientID, Kind: trace.KindConnect, Info: trace.InfoAccepted})
 	r.Add(trace.Event{Time: now, MsgID: id, ClientID: "someone-else", Kind: trace.KindPush, Info: trace.InfoPushToClient})
+	r.Sync()
 	resp := serve(t, s, &testReq{method: "GET", path: "/api/v1/clients/" + url.PathEscape(info.ClientID)})
 	var c Client
 	if err := json.Unmarshal(resp.Body(), &c); err != nil {

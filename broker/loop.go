@@ -231,6 +231,9 @@ func (ls *loopState) flush() {
 		}
 	}
 	ls.outIdx = ls.outIdx[:0]
+	if ls.traceTime != 0 { // this round recorded trace events: readers may see them now
+		ls.ring().Sync()
+	}
 	ls.flushing, ls.traceTime = false, 0 // the next round's traces read the clock afresh
 }
 

@@ -43,15 +43,26 @@ func newRing(idx, maxEvents int, retention int64) *Ring {
 	return r
 }
 
-// Add records e. Add allocates only when a chunk fills: four times per 256
-// events. Loop-only (the ring's owner).
+// Add records e. Readers see it after the owner's next Sync: publishing
+// every event with its own atomic store would stall the writer on each
+// (the store waits for the event's bytes to reach the cache). Add
+// allocates only when a full ring has no dropped chunk it may reuse (see
+// grow). Loop-only (the ring's owner).
 func (r *Ring) Add(e Event) {
 	if int(r.curN) == r.chunkLen {
 		r.grow(e.Time)
 	}
 	r.cur.ev[r.curN] = e
 	r.curN++
-	r.cur.n.Store(r.curN)
+}
+
+// Sync makes the events added so far visible to readers. The owner calls
+// it at the end of each batch of work (an event loop's round). Loop-only
+// (the ring's owner).
+func (r *Ring) Sync() {
+	if r.cur.n.Load() != r.curN {
+		r.cur.n.Store(r.curN)
+	}
 }
 
 // NextMsgID returns a new message ID: the ring's index in the top 16 bits,
@@ -74,6 +85,9 @@ func (r *Ring) grow(now int64) {
 		r.free = append(r.free, r.retired...)
 		clear(r.retired)
 		r.retired = r.retired[:0]
+	}
+	if r.cur != nil {
+		r.cur.n.Store(r.curN) // the full chunk, whole, before the list moves on
 	}
 	var c *chunk
 	if n := len(r.free); n > 0 {

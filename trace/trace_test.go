@@ -13,6 +13,7 @@ func TestRingEvictsOldest(t *testing.T) {
 	for i := range 25 {
 		r.Add(Event{Time: int64(i), ClientID: "c", Kind: KindConnect, Info: InfoAccepted})
 	}
+	r.Sync()
 	got := tr.Find(Filter{}, 100)
 	if len(got) != 10 || got[0].Time != 15 || got[9].Time != 24 {
 		t.Fatalf("got %d events from %d to %d, want 10 from 15 to 24", len(got), first(got), last(got))
@@ -40,6 +41,7 @@ func TestRetention(t *testing.T) {
 	for i := range 5000 {
 		r.Add(Event{Time: int64(i) * 1000}) // one event per ms
 	}
+	r.Sync()
 	got := tr.Find(Filter{}, 5000*1000)
 	if len(got) != 1000 || got[0].Time != 4000*1000 {
 		t.Fatalf("got %d events from %d, want 1000 from 4000 ms (retention 1s at 5000 ms)", len(got), first(got))
@@ -58,6 +60,8 @@ func TestFindFilters(t *testing.T) {
 	a.Add(Event{Time: 5, MsgID: id, ClientID: "pub", Kind: KindPublish, Info: InfoPubFromClient})
 	a.Add(Event{Time: 3, ClientID: "pub", Kind: KindConnect, Info: InfoAccepted})
 	a.Add(Event{Time: 9, ClientID: "pub", Kind: KindClose, Info: InfoNoHeart})
+	a.Sync()
+	b.Sync()
 
 	got := tr.Find(Filter{MsgID: id}, 10)
 	if len(got) != 2 || got[0].Kind != KindPublish || got[1].Kind != KindPush {
@@ -140,6 +144,9 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 	for i := range 50_000 {
 		r.Add(Event{Time: int64(i), ClientID: "c", Kind: KindPush})
+		if i%7 == 0 {
+			r.Sync()
+		}
 	}
 	close(stop)
 	wg.Wait()
@@ -194,7 +201,11 @@ func TestRingReuseWhileRead(t *testing.T) {
 	}
 	for i := int64(1); i <= 200_000; i++ {
 		r.Add(Event{Time: i, MsgID: uint64(i) * 3, Channel: uint64(i) + 7, Kind: KindPush})
+		if i%5 == 0 {
+			r.Sync()
+		}
 	}
+	r.Sync()
 	close(stop)
 	wg.Wait()
 	select {
