@@ -41,6 +41,9 @@ type loopState struct {
 	from    *clientSession     // its publisher's session when that is 5.0 (No Local); nil otherwise
 	ids     []uint32           // scratch: subscription identifiers of one 5.0 delivery
 
+	// 5.0 introspection (v5info.go): the DISCONNECT of the connection closing now.
+	closeCode session.DisconnectCode
+
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
 	out       []*batch // by target loop index: deliveries waiting for the end of the round

@@ -25,11 +25,13 @@ type ConnMeta struct {
 	WillTopic       string
 	Will            *Message // the will message, nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
+	V5              *ConnV5  // 5.0: what else CONNECT said, for introspection (v5info.go); nil for 3.1.1 and 3.1
 }
 
 type disconnect struct {
 	reason Reason
 	detail string
+	code   DisconnectCode
 }
 
 // Limits are the bounds every session of a Registry gets.
@@ -205,9 +207,9 @@ func (s *Session[C]) connectedAt(m *ConnMeta, now int64) {
 // connected is cleared before the history grows, and Info reads the
 // history before connected, so a reader never sees a connect event twice.
 // The caller holds mu.
-func (s *Session[C]) disconnectedLocked(r Reason, detail string, now int64) {
+func (s *Session[C]) disconnectedLocked(r Reason, detail string, code DisconnectCode, now int64) {
 	s.disconnectTime.Store(now)
-	s.last.Store(&disconnect{r, detail})
+	s.last.Store(&disconnect{r, detail, code})
 	wasConnected := s.connected.Swap(false)
 	addr := ""
 	if m := s.meta.Load(); m != nil {
@@ -367,6 +369,9 @@ func (s *Session[C]) Info(dst *Info) {
 		dst.Listener = m.Listener
 		dst.Authenticated = m.Authenticated
 		dst.SessionExpiry = s.expiry.Load()
+		if m.V5 != nil {
+			m.V5.info(m, dst)
+		}
 	}
 	dst.Connected = s.connected.Load()
 	dst.CreateTime = s.createTime.Load()
@@ -386,7 +391,7 @@ func (s *Session[C]) Info(dst *Info) {
 	dst.LastActivity = s.lastActivity.Load()
 	dst.Connections = s.connections.Load()
 	if d := s.last.Load(); d != nil {
-		dst.DisconnectReason, dst.DisconnectDetail = d.reason, d.detail
+		dst.DisconnectReason, dst.DisconnectDetail, dst.DisconnectCode = d.reason, d.detail, d.code
 	}
 	var h []Event
 	if p := s.history.Load(); p != nil {

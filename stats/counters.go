@@ -10,10 +10,10 @@ import (
 
 // The packet types and fixed-header QoS values that can occur: PUBLISH at
 // 0, 1 and 2; PUBREL, SUBSCRIBE and UNSUBSCRIBE at 1 (their reserved flags
-// are 0010); every other type at 0. One slot each keeps a client's table of
-// counts (see Counters) at 128 bytes instead of 384 for all 16 x 3
-// combinations.
-const numSlots = 16
+// are 0010); every other type, MQTT 5.0's AUTH included, at 0. One slot
+// each keeps a client's table of counts (see Counters) at 136 bytes instead
+// of 384 for all 16 x 3 combinations.
+const numSlots = 17
 
 var (
 	slotOf  [16][3]int8 // -1: a combination that cannot occur
@@ -33,7 +33,7 @@ func init() {
 		slotKey[i].t, slotKey[i].qos = t, qos
 		i++
 	}
-	for t := codec.TypeConnect; t <= codec.TypeDisconnect; t++ {
+	for t := codec.TypeConnect; t <= codec.TypeAuth; t++ {
 		switch t {
 		case codec.TypePublish:
 			add(t, 0)
@@ -53,9 +53,9 @@ func init() {
 //
 // Most clients use few kinds of packet in a direction (an idle device sends
 // CONNECT and PINGREQ, and receives CONNACK and PINGRESP), so the first two
-// kinds counted live in two tagged words inside Counters, and the 128-byte
+// kinds counted live in two tagged words inside Counters, and the 136-byte
 // table of every kind is allocated only when a third kind comes: 32 bytes a
-// direction for an idle client instead of 136. Once the table exists every
+// direction for an idle client instead of 144. Once the table exists every
 // count goes there, and a kind's count is its tagged word (if it has one)
 // plus its table entry.
 type Counters struct {

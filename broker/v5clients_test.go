@@ -1,0 +1,330 @@
+package broker
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glassmq/glassmq/admin"
+	"github.com/glassmq/glassmq/codec"
+)
+
+// adminFor serves the real admin API over s's engine on a loopback port
+// and returns its base URL. It stops when the test ends.
+func adminFor(t *testing.T, s *Server) string {
+	t.Helper()
+	adm, err := admin.New(admin.DefaultConfig(), s.Engine(), s.Engine().Stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go adm.Serve(ln)
+	t.Cleanup(func() { adm.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+// httpDo sends one request to the admin API and returns the status and
+// body.
+func httpDo(t *testing.T, method, u string, hdr map[string]string, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// nativeClient fetches GET /api/v1/clients/{id}: the decoded answer and,
+// by top-level key, its raw JSON.
+func nativeClientOf(t *testing.T, base, id string) (admin.Client, map[string]json.RawMessage) {
+	t.Helper()
+	code, body := httpDo(t, "GET", base+"/api/v1/clients/"+url.PathEscape(id), nil, "")
+	if code != 200 {
+		t.Fatalf("GET client %q: %d %s", id, code, body)
+	}
+	var c admin.Client
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	return c, raw
+}
+
+// tencentProtocolVersion asks Tencent's DescribeMQTTClient (trocket
+// 2023-03-08) and DescribeClientList (mqtt 2024-05-16) for id and returns
+// the ProtocolVersion each shows.
+func tencentProtocolVersion(t *testing.T, base, id string) (describe, list int) {
+	t.Helper()
+	ask := func(action, version, body string) []byte {
+		code, b := httpDo(t, "POST", base+"/", map[string]string{"Content-Type": "application/json",
+			"X-TC-Action": action, "X-TC-Version": version}, body)
+		if code != 200 || bytes.Contains(b, []byte(`"Error"`)) {
+			t.Fatalf("%s: %d %s", action, code, b)
+		}
+		return b
+	}
+	var d struct{ Response struct{ ProtocolVersion int } }
+	if err := json.Unmarshal(ask("DescribeMQTTClient", "2023-03-08", `{"InstanceId":"mqtt-local","ClientId":"`+id+`"}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Response struct {
+			Clients []struct {
+				ClientID        string `json:"ClientId"`
+				ProtocolVersion int
+			}
+		}
+	}
+	if err := json.Unmarshal(ask("DescribeClientList", "2024-05-16", `{"InstanceId":"mqtt-local","ClientId":"`+id+`"}`), &l); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range l.Response.Clients {
+		if c.ClientID == id {
+			list = c.ProtocolVersion
+		}
+	}
+	return d.Response.ProtocolVersion, list
+}
+
+// TestV5Introspection is the 5.0 twin of the seed example: a real 5.0
+// client connects with a session expiry, its own limits and user
+// properties, subscribes to four filters and sends 14 PINGREQ. Every
+// dialect shows protocol version 5 (Alibaba's QuerySessionByClientId, which
+// has no such field, shows it online); the native answer has the exact
+// byte and packet counts and exactly the CONNECT's 5.0 fields; and the
+// client's DISCONNECT 0x04 becomes the last disconnect's reason code.
+func TestV5Introspection(t *testing.T) {
+	s := startBroker(t, func(c *Config) { c.MaxSessionExpiry = 2 * time.Hour })
+	base := adminFor(t, s)
+
+	var pr codec.Properties
+	pr.SessionExpiry, pr.ReceiveMaximum, pr.TopicAliasMaximum, pr.MaximumPacketSize = 3600, 10, 5, 65536
+	pr.Set(codec.PropSessionExpiry)
+	pr.Set(codec.PropReceiveMaximum)
+	pr.Set(codec.PropTopicAliasMaximum)
+	pr.Set(codec.PropMaximumPacketSize)
+	pr.User = []codec.UserProperty{{Key: []byte("site"), Value: []byte("lab-3")},
+		{Key: []byte("fw"), Value: []byte("1.2.0")}, {Key: []byte("site"), Value: []byte("spare")}}
+	connect := codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5,
+		CleanSession: true, KeepAlive: 60, ClientID: []byte("sub_client5"), Props: pr})
+
+	r := dialRaw(t, s)
+	r.send(connect)
+	connack := r.read()
+	var ack codec.Connack
+	if _, err := ack.DecodeV(connack, 5); err != nil || ack.ReturnCode != 0 {
+		t.Fatalf("CONNACK % x: %v", connack, err)
+	}
+	filters := []codec.Subscription{{TopicFilter: []byte("home/sun/+/"), QoS: 1}, {TopicFilter: []byte("home/temp/+/"), QoS: 1},
+		{TopicFilter: []byte("home/humidity/+/"), QoS: 0}, {TopicFilter: []byte("home/person/+/"), QoS: 2}}
+	subscribe := codec.AppendSubscribeV5(nil, 1, &codec.Properties{}, filters)
+	r.send(subscribe)
+	suback := r.read()
+	if want := unhex(t, "90 07 0001 00 01 01 00 02"); !bytes.Equal(suback, want) {
+		t.Fatalf("SUBACK % x, want % x", suback, want)
+	}
+	for range 14 {
+		r.sendHex("c0 00")
+		r.expectPacket("d0 00")
+	}
+
+	c, raw := nativeClientOf(t, base, "sub_client5")
+	if c.ProtocolVersion != 5 || c.Status != "online" || c.KeepAlive != 60 || !c.CleanSession || c.SessionExpiry != 3600 {
+		t.Errorf("native: protocol %d status %s keep-alive %d clean %v expiry %d; want 5 online 60 true 3600",
+			c.ProtocolVersion, c.Status, c.KeepAlive, c.CleanSession, c.SessionExpiry)
+	}
+	wantMQTT5 := `{"receive_maximum":10,"topic_alias_maximum":5,"maximum_packet_size":65536,"authentication_method":"",` +
+		`"user_properties":[{"name":"site","value":"lab-3"},{"name":"fw","value":"1.2.0"},{"name":"site","value":"spare"}],` +
+		`"user_properties_truncated":false}`
+	if got := string(raw["mqtt5"]); got != wantMQTT5 {
+		t.Errorf("native mqtt5:\n got %s\nwant %s", got, wantMQTT5)
+	}
+	if _, ok := raw["disconnect_reason_code"]; ok {
+		t.Errorf("native: disconnect_reason_code %s before any disconnect, want none", raw["disconnect_reason_code"])
+	}
+	wantRecv := admin.Traffic{Bytes: uint64(len(connect) + len(subscribe) + 14*2), Packets: []admin.PacketCount{
+		{Type: "CONNECT", QoS: 0, Count: 1}, {Type: "SUBSCRIBE", QoS: 1, Count: 1}, {Type: "PINGREQ", QoS: 0, Count: 14}}}
+	wantSent := admin.Traffic{Bytes: uint64(len(connack) + len(suback) + 14*2), Packets: []admin.PacketCount{
+		{Type: "CONNACK", QoS: 0, Count: 1}, {Type: "SUBACK", QoS: 0, Count: 1}, {Type: "PINGRESP", QoS: 0, Count: 14}}}
+	if !reflect.DeepEqual(c.Received, wantRecv) || !reflect.DeepEqual(c.Sent, wantSent) {
+		t.Errorf("native traffic:\n received %+v\n want     %+v\n sent     %+v\n want     %+v", c.Received, wantRecv, c.Sent, wantSent)
+	}
+	if len(c.Subscriptions) != 4 || c.Subscriptions[3] != (admin.Subscription{TopicFilter: "home/person/+/", QoS: 2}) {
+		t.Errorf("native subscriptions %+v, want the four filters in order", c.Subscriptions)
+	}
+
+	if d, l := tencentProtocolVersion(t, base, "sub_client5"); d != 5 || l != 5 {
+		t.Errorf("Tencent ProtocolVersion: DescribeMQTTClient %d, DescribeClientList %d; want 5 and 5", d, l)
+	}
+	code, body := httpDo(t, "POST", base+"/?Action=QuerySessionByClientId&InstanceId=mqtt-local&ClientId=sub_client5", nil, "")
+	if code != 200 || !bytes.Contains(body, []byte(`"OnlineStatus":true`)) {
+		t.Errorf("Alibaba QuerySessionByClientId: %d %s, want online", code, body)
+	}
+
+	r.send(codec.AppendDisconnectV5(nil, codec.ReasonDisconnectWithWill, nil)) // [MQTT5-3.14.2.1]
+	r.expectClosed(5 * time.Second)
+	waitFor(t, "the session offline", func() bool { c, _ := nativeClientOf(t, base, "sub_client5"); return c.Status == "offline" })
+	c, raw = nativeClientOf(t, base, "sub_client5")
+	want := &admin.ReasonCode{By: "client", Code: 4, Hex: "0x04", Name: "Disconnect with Will Message"}
+	if !reflect.DeepEqual(c.DisconnectCode, want) || c.DisconnectReason != "client_disconnect" {
+		t.Errorf("after DISCONNECT 0x04: reason %q code %s, want client_disconnect %+v", c.DisconnectReason, raw["disconnect_reason_code"], want)
+	}
+	if string(raw["mqtt5"]) != wantMQTT5 || c.SessionExpiry != 3600 {
+		t.Errorf("offline: mqtt5 %s expiry %d, want the CONNECT's still and 3600", raw["mqtt5"], c.SessionExpiry)
+	}
+}
+
+// TestV5IntrospectionServerDisconnect: the server's DISCONNECT reason code
+// shows as the last disconnect's, with the server as its sender: 0x98 for an
+// operator's kick, 0x8E for a takeover, 0x8D for a keep-alive timeout
+// [MQTT5-3.14.2.1]; a 3.1.1 client shows none.
+func TestV5IntrospectionServerDisconnect(t *testing.T) {
+	s := startBroker(t, func(c *Config) { c.MaxSessionExpiry = time.Hour })
+	base := adminFor(t, s)
+	keep := func(t *testing.T, id string, keepAlive uint16) *rawClient {
+		var pr codec.Properties
+		pr.SessionExpiry = 600 // the session outlives the connection, so its last disconnect can be read
+		pr.Set(codec.PropSessionExpiry)
+		r := dialRaw(t, s)
+		r.send(codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5,
+			KeepAlive: keepAlive, ClientID: []byte(id), Props: pr})) // Clean Start 0: a takeover keeps the session's record
+		var ack codec.Connack
+		if b := r.read(); b[0] != 0x20 {
+			t.Fatalf("got % x, want CONNACK", b)
+		} else if _, err := ack.DecodeV(b, 5); err != nil || ack.ReturnCode != 0 {
+			t.Fatalf("CONNACK % x: %v", b, err)
+		}
+		return r
+	}
+	expectDisconnect := func(t *testing.T, r *rawClient, rc codec.ReasonCode) {
+		t.Helper()
+		b, err := r.next(10 * time.Second)
+		var d codec.Disconnect
+		if err != nil {
+			t.Fatalf("want DISCONNECT 0x%02x, got %v", byte(rc), err)
+		}
+		if _, err := d.DecodeV(b, 5); err != nil || d.ReasonCode != rc {
+			t.Fatalf("got % x (%v), want DISCONNECT 0x%02x", b, err, byte(rc))
+		}
+		r.expectClosed(5 * time.Second)
+	}
+	lastCode := func(t *testing.T, id string) *admin.ReasonCode {
+		t.Helper()
+		var c admin.Client
+		waitFor(t, id+" offline", func() bool { c, _ = nativeClientOf(t, base, id); return c.Status == "offline" })
+		return c.DisconnectCode
+	}
+	cases := []struct {
+		name string
+		run  func(t *testing.T) string // returns the client ID
+		want *admin.ReasonCode
+	}{
+		{"MQTT5-3.14.2.1 kick is 0x98", func(t *testing.T) string {
+			r := keep(t, "k5", 60)
+			if code, body := httpDo(t, "DELETE", base+"/api/v1/clients/k5", nil, ""); code != 200 {
+				t.Fatalf("kick: %d %s", code, body)
+			}
+			expectDisconnect(t, r, codec.ReasonAdministrativeAction)
+			return "k5"
+		}, &admin.ReasonCode{By: "server", Code: 0x98, Hex: "0x98", Name: "Administrative action"}},
+		{"MQTT5-3.1.4-3 takeover is 0x8E", func(t *testing.T) string {
+			r := keep(t, "t5", 60)
+			r2 := keep(t, "t5", 60)
+			expectDisconnect(t, r, codec.ReasonSessionTakenOver)
+			c, _ := nativeClientOf(t, base, "t5") // online again: the taken-over connection's code is the last
+			if want := (&admin.ReasonCode{By: "server", Code: 0x8E, Hex: "0x8E", Name: "Session taken over"}); !reflect.DeepEqual(c.DisconnectCode, want) {
+				t.Fatalf("t5 after the takeover: disconnect_reason_code %+v, want %+v", c.DisconnectCode, want)
+			}
+			r2.send(codec.AppendDisconnectV5(nil, 0, nil)) // the new connection leaves: its normal disconnection is the last
+			r2.expectClosed(5 * time.Second)
+			return "t5"
+		}, &admin.ReasonCode{By: "client", Code: 0, Hex: "0x00", Name: "Normal disconnection"}},
+		{"MQTT5-3.1.2-22 keep-alive timeout is 0x8D", func(t *testing.T) string {
+			r := keep(t, "ka5", 1)
+			expectDisconnect(t, r, codec.ReasonKeepAliveTimeout)
+			return "ka5"
+		}, &admin.ReasonCode{By: "server", Code: 0x8D, Hex: "0x8D", Name: "Keep Alive timeout"}},
+		{"a 3.1.1 client exchanges none", func(t *testing.T) string {
+			r := dialRaw(t, s)
+			r.send(connectPacket("v4", false, 60))
+			r.expectPacket("20 02 00 00")
+			r.sendHex("e0 00")
+			r.expectClosed(5 * time.Second)
+			return "v4"
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := tc.run(t)
+			if got := lastCode(t, id); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("%s: disconnect_reason_code %+v, want %+v", id, got, tc.want)
+			}
+		})
+	}
+	t.Run("takeover recorded in the history as 0x8E", func(t *testing.T) {
+		c, _ := nativeClientOf(t, base, "t5")
+		if c.Connections != 2 || len(c.History) != 4 || c.History[1].Reason != "taken_over" {
+			t.Fatalf("t5 history %+v, want connect, taken_over, connect, client_disconnect", c.History)
+		}
+	})
+}
+
+// TestV5AuthCounted: an AUTH packet counts in the client's received
+// packets under its name, like any other type, whatever the broker then
+// does with it (MQTT5-3.15).
+func TestV5AuthCounted(t *testing.T) {
+	s := startBroker(t, func(c *Config) { c.MaxSessionExpiry = time.Hour })
+	base := adminFor(t, s)
+	var pr codec.Properties
+	pr.SessionExpiry = 600
+	pr.Set(codec.PropSessionExpiry)
+	r := dialRaw(t, s)
+	r.send(codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5,
+		CleanSession: true, KeepAlive: 60, ClientID: []byte("auth5"), Props: pr}))
+	if b := r.read(); b[0] != 0x20 {
+		t.Fatalf("got % x, want CONNACK", b)
+	}
+	var ap codec.Properties
+	ap.AuthMethod = []byte("SCRAM-SHA-256")
+	ap.Set(codec.PropAuthMethod)
+	auth := codec.AppendAuth(nil, codec.ReasonContinueAuthentication, &ap)
+	r.send(auth)
+	var c admin.Client
+	waitFor(t, "AUTH counted", func() bool {
+		c, _ = nativeClientOf(t, base, "auth5")
+		for _, p := range c.Received.Packets {
+			if p.Type == "AUTH" && p.QoS == 0 && p.Count == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	if c.Received.Bytes < uint64(len(auth)) {
+		t.Fatalf("received bytes %d, want the AUTH's %d counted", c.Received.Bytes, len(auth))
+	}
+}
