@@ -81,12 +81,13 @@ func (f *flow) connect() error {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		s := newSubscriber(i, conn, f.clock, len(f.top.pubTopic), hint)
+		s.v5 = c.Protocol == Protocol5
 		f.subs = append(f.subs, s)
 		if err := handshake(conn, fmt.Sprintf("bench-%s-s%d", f.nonce, i), c, "SUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		if !c.Relay {
-			if err := subscribe(conn, f.topic(t), c.QoS, deadline); err != nil {
+			if err := subscribeV(conn, f.topic(t), c.QoS, c.Protocol, deadline); err != nil {
 				return fmt.Errorf("subscriber %d: %w", i, err)
 			}
 		}
@@ -101,6 +102,7 @@ func (f *flow) connect() error {
 			rate = c.Rate
 		}
 		p := newPublisher(uint32(i), conn, f.topic(t), c.QoS, c.Payload, c.Window, c.Count, rate, f.clock)
+		p.v5 = c.Protocol == Protocol5
 		f.pubs = append(f.pubs, p)
 		if err := handshake(conn, fmt.Sprintf("bench-%s-p%d", f.nonce, i), c, "PUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)
