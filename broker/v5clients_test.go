@@ -2,11 +2,16 @@ package broker
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -328,3 +333,84 @@ func TestV5AuthCounted(t *testing.T) {
 		t.Fatalf("received bytes %d, want the AUTH's %d counted", c.Received.Bytes, len(auth))
 	}
 }
+
+// mqttJSModules is where `make browser-deps` installs MQTT.js from
+// web/package-lock.json; Node finds it through NODE_PATH.
+const mqttJSModules = "../web/node_modules"
+
+// mqttJSSeen is what testdata/mqttjs/v5.js reports of one received
+// PUBLISH; binary values are hex.
+type mqttJSSeen struct {
+	Topic                  string         `json:"topic"`
+	Payload                string         `json:"payload"`
+	QoS                    int            `json:"qos"`
+	Retain                 bool           `json:"retain"`
+	UserProperties         map[string]any `json:"userProperties"`
+	ResponseTopic          *string        `json:"responseTopic"`
+	CorrelationData        *string        `json:"correlationData"`
+	ContentType            *string        `json:"contentType"`
+	PayloadFormatIndicator *int           `json:"payloadFormatIndicator"`
+	SubscriptionIdentifier any            `json:"subscriptionIdentifier"`
+}
+
+// TestV5MQTTJS: two MQTT.js clients at protocolVersion 5, in Node, make a
+// request/response round trip through a real broker. The request reaches
+// the responder with its user properties (in order, a repeated name
+// included), response topic, correlation data, content type and payload
+// byte for byte, and the responder's subscription identifier 42
+// [MQTT5-3.3.2-15], [MQTT5-3.3.2-16], [MQTT5-3.3.2-17], [MQTT5-3.3.2-20],
+// [MQTT5-3.3.4-3]; the response comes back to the requester on the
+// response topic with the same correlation data and identifier 7.
+func TestV5MQTTJS(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed (apt-get install -y nodejs); make browser-deps installs MQTT.js")
+	}
+	if _, err := os.Stat(mqttJSModules + "/mqtt/package.json"); err != nil {
+		t.Skipf("MQTT.js not installed in %s (%v); run make browser-deps", mqttJSModules, err)
+	}
+	modules, err := filepath.Abs(mqttJSModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startBroker(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "testdata/mqttjs/v5.js", "mqtt://"+brokerAddr(s), "js5")
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	var out struct {
+		Errors            []string    `json:"errors"`
+		ConnackReasonCode int         `json:"connackReasonCode"`
+		Granted           []int       `json:"granted"`
+		Request           *mqttJSSeen `json:"request"`
+		Response          *mqttJSSeen `json:"response"`
+	}
+	if jerr := json.Unmarshal(stdout, &out); jerr != nil || err != nil || len(out.Errors) > 0 {
+		t.Fatalf("node: %v; output %s (%v); errors %q; stderr:\n%s", err, stdout, jerr, out.Errors, stderr.String())
+	}
+	if out.ConnackReasonCode != 0 || !reflect.DeepEqual(out.Granted, []int{1, 1}) {
+		t.Errorf("CONNACK reason %d, granted %v; want 0 and [1 1]", out.ConnackReasonCode, out.Granted)
+	}
+	str := func(s string) *string { return &s }
+	wantReq := &mqttJSSeen{Topic: "js5/req", Payload: "70696e6700ff", QoS: 1,
+		UserProperties: map[string]any{"site": "lab-3", "tag": []any{"a", "b"}},
+		ResponseTopic:  str("js5/resp"), CorrelationData: str("0001feff"), ContentType: str("application/octet-stream"),
+		SubscriptionIdentifier: float64(42)}
+	wantResp := &mqttJSSeen{Topic: "js5/resp", Payload: hexOf("pong"), QoS: 1,
+		UserProperties: map[string]any{"answer": "yes"}, CorrelationData: str("0001feff"), SubscriptionIdentifier: float64(7)}
+	for _, c := range []struct {
+		name      string
+		got, want *mqttJSSeen
+	}{{"request", out.Request, wantReq}, {"response", out.Response, wantResp}} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			g, _ := json.Marshal(c.got)
+			w, _ := json.Marshal(c.want)
+			t.Errorf("%s:\n got %s\nwant %s", c.name, g, w)
+		}
+	}
+}
+
+func hexOf(s string) string { return hex.EncodeToString([]byte(s)) }
