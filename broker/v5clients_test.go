@@ -414,3 +414,187 @@ func TestV5MQTTJS(t *testing.T) {
 }
 
 func hexOf(s string) string { return hex.EncodeToString([]byte(s)) }
+
+// TestV5Interop: 5.0 and 3.1.1 clients on one broker, both ways. A 5.0
+// publisher's properties (user properties, response topic, correlation
+// data, content type, payload format) are dropped for a 3.1.1 subscriber,
+// which has no place for them: its PUBLISH is exactly the 3.1.1 encoding
+// of topic, QoS, retain and payload. A 3.1.1 publisher's message reaches a
+// 5.0 subscriber with an empty property block. QoS is
+// the lower of the publish and the subscription [MQTT-3.8.4-6], live
+// messages arrive with RETAIN 0 and retained ones, on SUBSCRIBE, with
+// RETAIN 1 [MQTT-3.3.1-9], [MQTT-3.3.1-8], at either level.
+func TestV5Interop(t *testing.T) {
+	s := startBroker(t, nil)
+	props := func() codec.Properties {
+		var pr codec.Properties
+		pr.User = []codec.UserProperty{{Key: []byte("site"), Value: []byte("lab-3")}, {Key: []byte("site"), Value: []byte("lab-4")}}
+		pr.ResponseTopic = []byte("io/reply")
+		pr.Set(codec.PropResponseTopic)
+		pr.CorrelationData = []byte{0, 1, 2, 0xff}
+		pr.Set(codec.PropCorrelationData)
+		pr.ContentType = []byte("text/plain")
+		pr.Set(codec.PropContentType)
+		pr.PayloadFormat = 1
+		pr.Set(codec.PropPayloadFormat)
+		return pr
+	}
+	// publish5 sends a 5.0 PUBLISH with props and completes its QoS flow.
+	publish5 := func(r *rawClient, topic, payload string, qos byte, retain bool, id uint16) {
+		t.Helper()
+		p := codec.Publish{QoS: qos, Retain: retain, TopicName: []byte(topic), PacketID: id, Payload: []byte(payload), Props: props()}
+		r.send(codec.AppendPublishV5(nil, &p))
+		switch qos {
+		case 1:
+			r.expectPacket(hex.EncodeToString([]byte{0x40, 2, byte(id >> 8), byte(id)}))
+		case 2:
+			r.expectPacket(hex.EncodeToString([]byte{0x50, 2, byte(id >> 8), byte(id)}))
+			r.send(codec.AppendPubrel(nil, id))
+			r.expectPacket(hex.EncodeToString([]byte{0x70, 2, byte(id >> 8), byte(id)}))
+		}
+	}
+	// expect4 reads a 3.1.1 PUBLISH and checks it is exactly the encoding of
+	// what it should be, acknowledging it.
+	expect4 := func(r *rawClient, topic, payload string, qos byte, retain bool) {
+		t.Helper()
+		got := r.read()
+		var p codec.Publish
+		if _, err := p.Decode(got); err != nil {
+			t.Fatalf("3.1.1 subscriber: % x: %v", got, err)
+		}
+		want := codec.AppendPublish(nil, &codec.Publish{QoS: qos, Retain: retain, TopicName: []byte(topic), PacketID: p.PacketID, Payload: []byte(payload)})
+		if !bytes.Equal(got, want) {
+			t.Fatalf("3.1.1 subscriber got % x, want % x", got, want)
+		}
+		switch qos {
+		case 1:
+			r.send(codec.AppendPuback(nil, p.PacketID))
+		case 2:
+			r.send(codec.AppendPubrec(nil, p.PacketID))
+			r.expectPacket(hex.EncodeToString([]byte{0x62, 2, byte(p.PacketID >> 8), byte(p.PacketID)}))
+			r.send(codec.AppendPubcomp(nil, p.PacketID))
+		}
+	}
+	// expect5 reads a 5.0 PUBLISH and checks it carries no property.
+	expect5 := func(r *rawClient, topic, payload string, qos byte, retain bool) {
+		t.Helper()
+		got := r.read()
+		var p codec.Publish
+		if _, err := p.DecodeFromServer(got, 5); err != nil {
+			t.Fatalf("5.0 subscriber: % x: %v", got, err)
+		}
+		want := codec.AppendPublishV5(nil, &codec.Publish{QoS: qos, Retain: retain, TopicName: []byte(topic), PacketID: p.PacketID, Payload: []byte(payload)})
+		if !bytes.Equal(got, want) {
+			t.Fatalf("5.0 subscriber got % x, want % x (no properties)", got, want)
+		}
+		switch qos {
+		case 1:
+			r.send(codec.AppendPuback(nil, p.PacketID))
+		case 2:
+			r.send(codec.AppendPubrec(nil, p.PacketID))
+			r.expectPacket(hex.EncodeToString([]byte{0x62, 2, byte(p.PacketID >> 8), byte(p.PacketID)}))
+			r.send(codec.AppendPubcomp(nil, p.PacketID))
+		}
+	}
+
+	t.Run("5.0 publisher to 3.1.1 subscriber", func(t *testing.T) {
+		sub4 := dialRaw(t, s)
+		sub4.connect("io-sub4", true, false)
+		sub4.subscribe(1, "io/a/#", 1)
+		pub5 := dialRaw(t, s)
+		pub5.connect5("io-pub5", true, nil)
+		publish5(pub5, "io/a/0", "zero", 0, false, 0)
+		expect4(sub4, "io/a/0", "zero", 0, false)
+		publish5(pub5, "io/a/1", "one", 1, false, 1)
+		expect4(sub4, "io/a/1", "one", 1, false)
+		publish5(pub5, "io/a/2", "two, at QoS 1", 2, false, 2) // the subscription's QoS 1 caps it
+		expect4(sub4, "io/a/2", "two, at QoS 1", 1, false)
+		publish5(pub5, "io/a/r", "retained", 1, true, 3) // live: RETAIN 0 to an existing subscription
+		expect4(sub4, "io/a/r", "retained", 1, false)
+
+		late := dialRaw(t, s)
+		late.connect("io-late4", true, false)
+		late.send(codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte("io/a/r"), QoS: 2}}))
+		late.expectPacket("90 03 0001 02")
+		expect4(late, "io/a/r", "retained", 1, true) // stored at QoS 1, sent with RETAIN 1
+	})
+
+	t.Run("3.1.1 publisher to 5.0 subscriber", func(t *testing.T) {
+		sub5 := dialRaw(t, s)
+		sub5.connect5("io-sub5", true, nil)
+		if codes := sub5.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("io/b/#"), QoS: 2}); !bytes.Equal(codes, []byte{2}) {
+			t.Fatalf("SUBACK codes % x, want 02", codes)
+		}
+		pub4 := dialRaw(t, s)
+		pub4.connect("io-pub4", true, false)
+		pub4.publish("io/b/0", "zero", 0, false, 0)
+		expect5(sub5, "io/b/0", "zero", 0, false)
+		pub4.publish("io/b/1", "one", 1, false, 1)
+		pub4.expectPacket("40 02 0001")
+		expect5(sub5, "io/b/1", "one", 1, false)
+		pub4.publish("io/b/2", "two", 2, true, 2)
+		pub4.expectPacket("50 02 0002")
+		pub4.send(codec.AppendPubrel(nil, 2))
+		pub4.expectPacket("70 02 0002")
+		expect5(sub5, "io/b/2", "two", 2, false)
+
+		late := dialRaw(t, s)
+		late.connect5("io-late5", true, nil)
+		if codes := late.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("io/b/2"), QoS: 1}); !bytes.Equal(codes, []byte{1}) {
+			t.Fatalf("SUBACK codes % x, want 01", codes)
+		}
+		expect5(late, "io/b/2", "two", 1, true)
+	})
+}
+
+// TestV5MosquittoRequestResponse: Debian's mosquitto_rr, an MQTT 5.0
+// request/response client, asks a question through the broker; a 5.0
+// responder gets the request with its response topic, correlation data and
+// user property [MQTT5-3.3.2-15], [MQTT5-3.3.2-16], [MQTT5-3.3.2-17] and
+// answers on the response topic, and mosquitto_rr prints the answer with
+// the responder's user property and content type.
+func TestV5MosquittoRequestResponse(t *testing.T) {
+	rr, err := exec.LookPath("mosquitto_rr")
+	if err != nil {
+		t.Skip("mosquitto_rr not installed (apt-get install -y mosquitto-clients)")
+	}
+	s := startBroker(t, nil)
+	host, port, _ := net.SplitHostPort(brokerAddr(s))
+	responder := dialRaw(t, s)
+	responder.connect5("rr-responder", true, nil)
+	if codes := responder.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("rr/req"), QoS: 1}); !bytes.Equal(codes, []byte{1}) {
+		t.Fatalf("SUBACK codes % x, want 01", codes)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rr, "-V", "mqttv5", "-h", host, "-p", port, "-q", "1", "-t", "rr/req", "-e", "rr/resp",
+		"-m", "what time is it", "-D", "publish", "correlation-data", "c-42", "-D", "publish", "user-property", "k", "v",
+		"-W", "15", "-F", "%P|%C|%p")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	req := responder.readPublish5()
+	responder.send(codec.AppendPuback(nil, req.PacketID))
+	if string(req.Payload) != "what time is it" || string(req.Props.ResponseTopic) != "rr/resp" || string(req.Props.CorrelationData) != "c-42" {
+		t.Errorf("request %q response topic %q correlation %q, want %q rr/resp c-42", req.Payload, req.Props.ResponseTopic, req.Props.CorrelationData, "what time is it")
+	}
+	if v, ok := userProp(&req.Props, "k"); !ok || v != "v" {
+		t.Errorf("request user property k = %q (%v), want v", v, ok)
+	}
+	answer := codec.Publish{QoS: 1, TopicName: req.Props.ResponseTopic, PacketID: 1, Payload: []byte("noon")}
+	answer.Props.CorrelationData = req.Props.CorrelationData
+	answer.Props.Set(codec.PropCorrelationData)
+	answer.Props.ContentType = []byte("text/plain")
+	answer.Props.Set(codec.PropContentType)
+	answer.Props.User = []codec.UserProperty{{Key: []byte("tz"), Value: []byte("UTC")}}
+	responder.send(codec.AppendPublishV5(nil, &answer))
+	responder.expectPacket("40 02 0001")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("mosquitto_rr: %v: %s", err, out.String())
+	}
+	if got, want := strings.TrimSpace(out.String()), "tz:UTC|text/plain|noon"; got != want {
+		t.Fatalf("mosquitto_rr printed %q, want %q", got, want)
+	}
+}
