@@ -354,7 +354,11 @@ type mqttJSSeen struct {
 }
 
 // TestV5MQTTJS: two MQTT.js clients at protocolVersion 5, in Node, make a
-// request/response round trip through a real broker. The request reaches
+// request/response round trip through a real broker. The responder's
+// subscription options hold: Retain Handling 2 sends no retained message
+// on SUBSCRIBE [MQTT5-3.3.1-11], No Local keeps its own message from it
+// [MQTT5-3.8.3-3], Retain As Published keeps RETAIN 1 [MQTT5-3.3.1-12], so
+// the first message it gets is the request. The request reaches
 // the responder with its user properties (in order, a repeated name
 // included), response topic, correlation data, content type and payload
 // byte for byte, and the responder's subscription identifier 42
@@ -395,7 +399,7 @@ func TestV5MQTTJS(t *testing.T) {
 		t.Errorf("CONNACK reason %d, granted %v; want 0 and [1 1]", out.ConnackReasonCode, out.Granted)
 	}
 	str := func(s string) *string { return &s }
-	wantReq := &mqttJSSeen{Topic: "js5/req", Payload: "70696e6700ff", QoS: 1,
+	wantReq := &mqttJSSeen{Topic: "js5/req", Payload: "70696e6700ff", QoS: 1, Retain: true, // Retain As Published [MQTT5-3.3.1-12]
 		UserProperties: map[string]any{"site": "lab-3", "tag": []any{"a", "b"}},
 		ResponseTopic:  str("js5/resp"), CorrelationData: str("0001feff"), ContentType: str("application/octet-stream"),
 		SubscriptionIdentifier: float64(42)}
