@@ -602,3 +602,49 @@ func TestV5MosquittoRequestResponse(t *testing.T) {
 		t.Fatalf("mosquitto_rr printed %q, want %q", got, want)
 	}
 }
+
+// TestV5MosquittoIntrospection: Debian's mosquitto_sub connecting as 5.0
+// with user properties and limits shows them in the native answer, and
+// when it is interrupted its own DISCONNECT is the last disconnect's.
+func TestV5MosquittoIntrospection(t *testing.T) {
+	subBin, err := exec.LookPath("mosquitto_sub")
+	if err != nil {
+		t.Skip("mosquitto_sub not installed (apt-get install -y mosquitto-clients)")
+	}
+	s := startBroker(t, func(c *Config) { c.MaxSessionExpiry = time.Hour })
+	base := adminFor(t, s)
+	host, port, _ := net.SplitHostPort(brokerAddr(s))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	sub := exec.CommandContext(ctx, subBin, "-V", "mqttv5", "-h", host, "-p", port, "-i", "mq5", "-x", "600",
+		"-D", "connect", "user-property", "site", "lab-3", "-D", "connect", "user-property", "fw", "2.0",
+		"-D", "connect", "receive-maximum", "10", "-D", "connect", "maximum-packet-size", "4096",
+		"-D", "connect", "topic-alias-maximum", "3", "-t", "mq5/#", "-q", "1")
+	var out bytes.Buffer
+	sub.Stdout, sub.Stderr = &out, &out
+	if err := sub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var c admin.Client
+	var raw map[string]json.RawMessage
+	waitFor(t, "mosquitto_sub subscribed", func() bool {
+		if code, _ := httpDo(t, "GET", base+"/api/v1/clients/mq5", nil, ""); code != 200 {
+			return false
+		}
+		c, raw = nativeClientOf(t, base, "mq5")
+		return len(c.Subscriptions) == 1
+	})
+	want := `{"receive_maximum":10,"topic_alias_maximum":3,"maximum_packet_size":4096,"authentication_method":"",` +
+		`"user_properties":[{"name":"site","value":"lab-3"},{"name":"fw","value":"2.0"}],"user_properties_truncated":false}`
+	if c.ProtocolVersion != 5 || c.SessionExpiry != 600 || string(raw["mqtt5"]) != want {
+		t.Errorf("protocol %d expiry %d mqtt5 %s; want 5, 600, %s", c.ProtocolVersion, c.SessionExpiry, raw["mqtt5"], want)
+	}
+	sub.Process.Signal(os.Interrupt) // mosquitto_sub then sends its DISCONNECT
+	sub.Wait()
+	waitFor(t, "mq5 offline", func() bool { c, _ = nativeClientOf(t, base, "mq5"); return c.Status == "offline" })
+	if c.DisconnectCode == nil || c.DisconnectCode.By != "client" || c.DisconnectReason != "client_disconnect" {
+		t.Errorf("after the interrupt: reason %q code %+v, want client_disconnect with the client's reason code (output %q)",
+			c.DisconnectReason, c.DisconnectCode, out.String())
+	}
+	t.Logf("mosquitto_sub's DISCONNECT: %+v", c.DisconnectCode)
+}
