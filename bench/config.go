@@ -53,7 +53,7 @@ type Config struct {
 
 	Connections int           // connections: idle clients to open
 	Dialers     int           // connections: concurrent connection attempts
-	BrokerPID   int           // connections: broker process whose VmRSS is read; 0 skips it
+	BrokerPID   int           // broker process whose CPU time (flows: per message; connections: per connection) and VmRSS are read; 0 skips it
 	Settle      time.Duration // connections: wait before reading VmRSS after the last CONNACK
 
 	Devices       int           // fleet: devices to connect

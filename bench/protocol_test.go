@@ -55,8 +55,8 @@ func TestProtocolPackets(t *testing.T) {
 
 // TestV5AgainstGlassmq runs the throughput scenarios with MQTT 5.0 clients
 // against a real glassmq and, when it is installed, Debian's Mosquitto:
-// nothing lost, repeated or reordered at QoS 1 and 2, and the results are
-// named "<scenario>-v5".
+// nothing lost, repeated or reordered at QoS 1 and 2, the broker's CPU per
+// message measured, and the results named "<scenario>-v5".
 func TestV5AgainstGlassmq(t *testing.T) {
 	longtest.Skip(t, "runs the 5.0 scenarios against real brokers")
 	bin := build(t, "github.com/glassmq/glassmq/cmd/glassmq")
@@ -90,6 +90,9 @@ func TestV5AgainstGlassmq(t *testing.T) {
 					}
 					if r.Reordered != 0 {
 						t.Errorf("reordered %d, want 0", r.Reordered)
+					}
+					if r.CPUPerMsgUs <= 0 {
+						t.Errorf("broker CPU per message %v µs, want it measured (> 0)", r.CPUPerMsgUs)
 					}
 				})
 			}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"sync"
@@ -300,7 +301,21 @@ func runFlow(c *Config) (Result, error) {
 		f.close()
 		return r, err
 	}
+	var cpu0, cpu1 time.Duration
+	var err0, err1 error
+	if c.BrokerPID != 0 { // the broker's CPU per message: steadier than msg/s on a shared machine
+		cpu0, err0 = ProcessCPU(c.BrokerPID)
+	}
 	f.run(&r, label(c))
+	if c.BrokerPID != 0 {
+		cpu1, err1 = ProcessCPU(c.BrokerPID)
+		if err := errors.Join(err0, err1); err != nil {
+			r.addError(err)
+		} else if r.Delivered > 0 && cpu1 > cpu0 {
+			r.CPUPerMsgUs = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Delivered)
+			r.MsgPerCPUSecond = 1e6 / r.CPUPerMsgUs
+		}
+	}
 	return r, nil
 }
 

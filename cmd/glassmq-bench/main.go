@@ -100,7 +100,7 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 		}
 		return nil
 	})
-	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "connections: broker `pid` whose VmRSS to read; 0 skips")
+	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "broker `pid` whose CPU time and memory to read (fanin, fanout, pairs, latency: CPU µs per message; connections: VmRSS and CPU per connection); 0 skips")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin: broker admin HTTP `host:port`")
 	registerLoadFlags(fs, c)
 }
