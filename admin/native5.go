@@ -1,7 +1,7 @@
 package admin
 
 import (
-	"strconv"
+	"fmt"
 
 	"github.com/glassmq/glassmq/session"
 )
@@ -39,22 +39,7 @@ func reasonCode(d session.DisconnectCode) *ReasonCode {
 	if d.By == session.SentByNobody {
 		return nil
 	}
-	hex := strconv.FormatUint(uint64(d.Code), 16)
-	if len(hex) < 2 {
-		hex = "0" + hex
-	}
-	return &ReasonCode{By: d.By.String(), Code: int(d.Code), Hex: "0x" + upper(hex), Name: d.Name()}
-}
-
-// upper returns s with its ASCII letters upper case.
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
+	return &ReasonCode{By: d.By.String(), Code: int(d.Code), Hex: fmt.Sprintf("0x%02X", byte(d.Code)), Name: d.Name()}
 }
 
 // nativeMQTT5 returns the 5.0 part of info's native form, nil for a client
