@@ -54,7 +54,7 @@ CURVE_MAX ?= 1000000
 
 .PHONY: bench-compare bench-fleet bench-curves load
 
-bench-compare: ## every scenario (the fleet included) on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
+bench-compare: ## every scenario (the fleet included; pairs-v5 is pairs with MQTT 5.0 clients) on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
 	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
 	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench ./cmd/glassmq-relay
 	commit=$$(git describe --always --dirty --abbrev=12); \

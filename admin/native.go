@@ -47,10 +47,10 @@ type Client struct {
 	Username         string         `json:"username"`
 	Authenticated    bool           `json:"authenticated"`    // the user name was verified (password or client certificate)
 	Listener         string         `json:"listener"`         // transport of the current or last connection: tcp, tls, ws, wss
-	ProtocolVersion  int            `json:"protocol_version"` // 3 (MQTT 3.1) or 4 (3.1.1)
+	ProtocolVersion  int            `json:"protocol_version"` // 3 (MQTT 3.1), 4 (3.1.1) or 5 (5.0)
 	KeepAlive        int            `json:"keep_alive_seconds"`
 	CleanSession     bool           `json:"clean_session"`
-	SessionExpiry    int64          `json:"session_expiry_seconds"` // how long an offline persistent session is kept; 0 for clean sessions
+	SessionExpiry    int64          `json:"session_expiry_seconds"` // how long an offline persistent session is kept; 0 for clean sessions; for 5.0 the interval granted
 	CreateTime       string         `json:"create_time"`
 	CreateTimeMs     int64          `json:"create_time_ms"`
 	ConnectTime      string         `json:"connect_time"`
@@ -59,11 +59,12 @@ type Client struct {
 	DisconnectTimeMs int64          `json:"disconnect_time_ms"`
 	LastActivity     string         `json:"last_activity"`
 	LastActivityMs   int64          `json:"last_activity_ms"`
-	Connections      uint64         `json:"connections"`       // accepted CONNECTs over the session's life
-	DisconnectReason string         `json:"disconnect_reason"` // of the last disconnect: client_disconnect, keepalive_timeout, taken_over, protocol_error, network_error, kicked, slow_consumer, server_shutdown, store_error; "" if none
-	DisconnectDetail string         `json:"disconnect_detail"` // for protocol_error: what was wrong
-	WillTopic        string         `json:"will_topic"`        // "" when the connection has no will
-	Subscriptions    []Subscription `json:"subscriptions"`     // in the order first subscribed
+	Connections      uint64         `json:"connections"`                      // accepted CONNECTs over the session's life
+	DisconnectReason string         `json:"disconnect_reason"`                // of the last disconnect: client_disconnect, keepalive_timeout, taken_over, protocol_error, network_error, kicked, slow_consumer, server_shutdown, store_error; "" if none
+	DisconnectDetail string         `json:"disconnect_detail"`                // for protocol_error: what was wrong
+	DisconnectCode   *ReasonCode    `json:"disconnect_reason_code,omitempty"` // the 5.0 DISCONNECT of the last disconnect, when one was exchanged
+	WillTopic        string         `json:"will_topic"`                       // "" when the connection has no will
+	Subscriptions    []Subscription `json:"subscriptions"`                    // in the order first subscribed
 	Queue            Queue          `json:"queue"`
 	Inflight         Inflight       `json:"inflight"`
 	AwaitingPubrel   int            `json:"awaiting_pubrel"`  // inbound QoS 2 messages waiting for PUBREL
@@ -71,6 +72,7 @@ type Client struct {
 	Received         Traffic        `json:"received"`         // client to server (Tencent "OutBound")
 	Sent             Traffic        `json:"sent"`             // server to client (Tencent "Inbound")
 	History          []HistoryEvent `json:"history"`          // connects and disconnects, oldest first, bounded
+	MQTT5            *MQTT5         `json:"mqtt5,omitempty"`  // what a 5.0 client's CONNECT said; absent for 3.1.1 and 3.1
 	Trace            []TraceEvent   `json:"trace,omitempty"`  // the newest message trace events of the client (at most 50, oldest first), when traces are kept
 }
 
@@ -264,6 +266,8 @@ func nativeClient(info *session.Info) *Client {
 		}
 		c.History = append(c.History, h)
 	}
+	c.DisconnectCode = reasonCode(info.DisconnectCode)
+	c.MQTT5 = nativeMQTT5(info)
 	return c
 }
 

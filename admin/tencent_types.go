@@ -23,7 +23,7 @@ type DescribeMQTTClientRequest struct {
 type DescribeMQTTClientResponse struct {
 	ClientID                string                   `json:"ClientId"`
 	ClientAddress           string                   `json:"ClientAddress"`   // ip:port of the current or last connection
-	ProtocolVersion         int64                    `json:"ProtocolVersion"` // 3 (MQTT 3.1) or 4 (3.1.1)
+	ProtocolVersion         int64                    `json:"ProtocolVersion"` // 3 (MQTT 3.1), 4 (3.1.1) or 5 (5.0)
 	KeepAlive               int64                    `json:"Keepalive"`       // seconds, as sent in CONNECT
 	ConnectionStatus        string                   `json:"ConnectionStatus"`
 	CreateTime              int64                    `json:"CreateTime"`

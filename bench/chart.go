@@ -24,7 +24,7 @@ var chartColors = []color.Color{
 func WriteChart(path, title string, rs []Result, targets []string) error {
 	var cases []*group
 	for _, g := range groups(rs) {
-		if slices.Contains([]string{"fanin", "fanout", "pairs"}, g.scenario) {
+		if slices.Contains([]string{"fanin", "fanout", "pairs", "pairs-v5"}, g.scenario) {
 			cases = append(cases, g)
 		}
 	}

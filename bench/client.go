@@ -78,6 +78,9 @@ func handshake(c net.Conn, clientID string, cfg *Config, role, topic string, dea
 	if _, err := c.Write(pkt); err != nil {
 		return err
 	}
+	if cfg.Protocol == Protocol5 {
+		return readConnack5(c)
+	}
 	var ack codec.Connack
 	buf := make([]byte, 4)
 	if _, err := io.ReadFull(c, buf); err != nil {

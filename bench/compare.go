@@ -32,7 +32,8 @@ func (c Case) String() string {
 const StormDialers = 1000
 
 // DefaultCases is the matrix Compare runs: fanin, fanout and pairs at QoS 0,
-// 1 and 2 with 16 B and 1 KiB payloads, latency at QoS 0 and 1, connections
+// 1 and 2 with 16 B and 1 KiB payloads, pairs with MQTT 5.0 clients
+// (pairs-v5) at QoS 0 and 1 with 16 B, latency at QoS 0 and 1, connections
 // (Base's dialers at a time, then a storm of StormDialers), and admin under a
 // QoS 1 pairs load, and the fleet at QoS 0 and 1.
 func DefaultCases() []Case {
@@ -44,6 +45,7 @@ func DefaultCases() []Case {
 			}
 		}
 	}
+	cs = append(cs, Case{Scenario: "pairs-v5", QoS: 0, Payload: 16}, Case{Scenario: "pairs-v5", QoS: 1, Payload: 16})
 	return append(cs, Case{Scenario: "latency", QoS: 0, Payload: 16}, Case{Scenario: "latency", QoS: 1, Payload: 16},
 		Case{Scenario: "connections", QoS: 0, Payload: 16},
 		Case{Scenario: "connections", QoS: 0, Payload: 16, Dialers: StormDialers},

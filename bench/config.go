@@ -10,14 +10,18 @@ import (
 )
 
 // Scenarios lists the scenarios Run knows, in the order Compare runs them.
-var Scenarios = []string{"fanin", "fanout", "pairs", "latency", "connections", "admin", "retained", "fleet"}
+var Scenarios = []string{"fanin", "fanout", "pairs", "pairs-v5", "latency", "connections", "admin", "retained", "fleet"}
 
 // Config is one scenario run against one broker.
 type Config struct {
 	Addr     string // broker MQTT address, host:port; on loopback unless AllowRemote
 	Target   string // label for reports: "glassmq", "mosquitto", "relay"
 	Relay    bool   // Addr is cmd/glassmq-relay: a raw forwarder, QoS 0 only
-	Scenario string // one of Scenarios
+	Scenario string // one of Scenarios, or fanin, fanout or latency with "-v5" (protocol.go)
+	// Protocol is the MQTT protocol level the clients speak: 4 (3.1.1, and
+	// 0 means 4) or 5 (5.0, for fanin, fanout, pairs and latency; see
+	// protocol.go).
+	Protocol byte
 
 	// AllowRemote lets Addr and AdminAddr name another host. Without it
 	// Validate refuses any address off loopback.
@@ -49,7 +53,7 @@ type Config struct {
 
 	Connections int           // connections: idle clients to open
 	Dialers     int           // connections: concurrent connection attempts
-	BrokerPID   int           // connections: broker process whose VmRSS is read; 0 skips it
+	BrokerPID   int           // broker process whose CPU time (flows: per message; connections: per connection) and VmRSS are read; 0 skips it
 	Settle      time.Duration // connections: wait before reading VmRSS after the last CONNACK
 
 	Devices       int           // fleet: devices to connect
@@ -81,6 +85,7 @@ func DefaultConfig() Config {
 		Addr:          "127.0.0.1:1883",
 		Target:        "broker",
 		Scenario:      "pairs",
+		Protocol:      Protocol311,
 		Payload:       MinPayload,
 		Publishers:    10,
 		Subscribers:   10,
@@ -115,7 +120,7 @@ func (c *Config) Validate() error {
 	bad := func(flag string, v any, why string) {
 		errs = append(errs, fmt.Errorf("bench: -%s %v: %s", flag, v, why))
 	}
-	if !slices.Contains(Scenarios, c.Scenario) && !slices.Contains(Curves, c.Scenario) {
+	if base, _ := c.baseScenario(); !slices.Contains(Scenarios, base) && !slices.Contains(Curves, base) {
 		bad("scenario", fmt.Sprintf("%q", c.Scenario), "want one of "+strings.Join(append(slices.Clone(Scenarios), Curves...), ", "))
 	}
 	if slices.Contains(Curves, c.Scenario) && (c.CurveSize < 1 || c.CurveSize > 10_000_000) {
@@ -125,6 +130,7 @@ func (c *Config) Validate() error {
 		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())
 	}
 	c.validateRemote(bad)
+	c.validateProtocol(bad)
 	c.validateFleet(bad)
 	if c.Scenario == "admin" {
 		if err := c.checkAddr(c.AdminAddr); err != nil {

@@ -22,6 +22,7 @@ type publisher struct {
 	qos     byte
 	payload int
 	window  int
+	v5      bool    // MQTT 5.0: PUBLISH with an empty property block, acks decoded with 5.0 rules
 	count   uint64  // most messages to send
 	rate    float64 // messages per second; 0 means as fast as possible
 	clock   *clock
@@ -58,9 +59,17 @@ func (p *publisher) send(drainUntil time.Time) error {
 	for i := MinPayload; i < len(payload); i++ {
 		payload[i] = 'x'
 	}
-	tmpl := codec.AppendPublish(nil, &codec.Publish{QoS: p.qos, TopicName: p.topic, PacketID: 1, Payload: payload})
+	msg := &codec.Publish{QoS: p.qos, TopicName: p.topic, PacketID: 1, Payload: payload}
+	tmpl := codec.AppendPublish(nil, msg)
 	size := len(tmpl)
 	payloadAt := size - p.payload
+	idAt := payloadAt - 2 // the packet ID is just before the payload
+	if p.v5 {
+		tmpl = codec.AppendPublishV5(nil, msg)
+		size = len(tmpl)
+		payloadAt = size - p.payload
+		idAt = payloadAt - 3 // then the property length, 0
+	}
 	perBatch := max(1, writeBatch/size)
 	batch := make([]byte, 0, perBatch*size)
 	var seq uint64
@@ -99,8 +108,8 @@ func (p *publisher) send(drainUntil time.Time) error {
 			batch = append(batch, tmpl...)
 			if p.qos > 0 {
 				id = p.nextID(id)
-				batch[at+payloadAt-2] = byte(id >> 8)
-				batch[at+payloadAt-1] = byte(id)
+				batch[at+idAt] = byte(id >> 8)
+				batch[at+idAt+1] = byte(id)
 			}
 			putHeader(batch[at+payloadAt:], p.index, uint32(seq), now)
 			seq++
@@ -158,7 +167,14 @@ func (p *publisher) readAcks() error {
 		default:
 			return fmt.Errorf("publisher %d: unexpected %v", p.index, codec.PacketType(pkt))
 		}
-		if _, err := ack.Decode(pkt); err != nil {
+		if p.v5 {
+			if _, err := ack.DecodeV(pkt, codec.ProtocolLevel5); err != nil {
+				return err
+			}
+			if ack.ReasonCode >= 0x80 { // refused: the message ends here, counted as an error
+				p.errs.Add(1)
+			}
+		} else if _, err := ack.Decode(pkt); err != nil {
 			return err
 		}
 		if p.state == nil {

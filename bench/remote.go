@@ -96,9 +96,14 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 }
 
 // connectPacket appends the CONNECT of a clean session for clientID, with
-// keep-alive off and c's user name and password, to dst.
+// keep-alive off and c's user name and password, to dst; at c.Protocol 5
+// an MQTT 5.0 CONNECT without properties (its session ends with the
+// connection, as a 3.1.1 clean session's does).
 func (c *Config) connectPacket(dst, clientID []byte) []byte {
 	p := codec.Connect{CleanSession: true, ClientID: clientID}
+	if c.Protocol == Protocol5 {
+		p.ProtocolName, p.ProtocolLevel = []byte(codec.ProtocolName311), codec.ProtocolLevel5
+	}
 	if c.Username != "" {
 		p.UsernameFlag, p.Username = true, []byte(c.Username)
 	}

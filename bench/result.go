@@ -64,7 +64,7 @@ type Result struct {
 	// telemetry (Delivered over all backends), Rate counts telemetry and
 	// commands delivered per second, OfferedRate is the devices' telemetry
 	// msg/s, RSSPerConnB the broker's RSS growth per device.
-	CPUPerMsgUs     float64 `json:"broker_cpu_per_msg_us,omitempty"` // broker CPU time per delivered message (telemetry and commands)
+	CPUPerMsgUs     float64 `json:"broker_cpu_per_msg_us,omitempty"` // broker CPU time per delivered message (fleet: telemetry and commands)
 	MsgPerCPUSecond float64 `json:"msgs_per_broker_cpu_s,omitempty"` // its inverse: delivered messages per broker CPU-second
 	ClientCPU       float64 `json:"client_cpu_cores,omitempty"`      // load generator CPU over the run, in cores (1 = one core busy)
 	CmdSent         uint64  `json:"commands_sent,omitempty"`         // commands published by the backend

@@ -12,6 +12,11 @@ func Run(c Config) ([]Result, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	label := c.Scenario
+	c.Scenario, c.Protocol = c.baseScenario()
+	if c.Protocol == Protocol5 {
+		label = c.Scenario + v5Suffix // its own rows in a comparison
+	}
 	var r Result
 	var err error
 	switch c.Scenario {
@@ -33,5 +38,6 @@ func Run(c Config) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Scenario = label
 	return []Result{r}, nil
 }

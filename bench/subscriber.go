@@ -18,6 +18,7 @@ type subscriber struct {
 	clock   *clock
 	tracker *Tracker
 	latency Histogram
+	v5      bool // MQTT 5.0: PUBLISH and PUBREL decoded with 5.0 rules
 
 	unique   atomic.Uint64 // distinct messages so far, for progress and the end test
 	first    atomic.Int64  // arrival of the first message, ns since the epoch; 0 before
@@ -35,10 +36,18 @@ func (s *subscriber) receive() error {
 	var out []byte
 	var pub codec.Publish
 	var ack codec.Ack
+	level := byte(codec.ProtocolLevel311)
+	if s.v5 {
+		level = codec.ProtocolLevel5
+	}
 	err := readLoop(s.conn, s.clock, func(pkt []byte, now int64) error {
 		switch codec.PacketType(pkt) {
 		case codec.TypePublish:
-			if _, err := pub.Decode(pkt); err != nil {
+			if s.v5 {
+				if _, err := pub.DecodeFromServer(pkt, codec.ProtocolLevel5); err != nil {
+					return err
+				}
+			} else if _, err := pub.Decode(pkt); err != nil {
 				return err
 			}
 			switch pub.QoS {
@@ -61,7 +70,7 @@ func (s *subscriber) receive() error {
 				s.unique.Add(1)
 			}
 		case codec.TypePubrel:
-			if _, err := ack.Decode(pkt); err != nil {
+			if _, err := ack.DecodeV(pkt, level); err != nil {
 				return err
 			}
 			out = codec.AppendPubcomp(out, ack.PacketID)

@@ -133,7 +133,7 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 		if title == "" {
 			title = "results"
 		}
-		if flows := in("fanin", "fanout", "pairs"); len(flows) > 0 {
+		if flows := in("fanin", "fanout", "pairs", "pairs-v5"); len(flows) > 0 {
 			fmt.Fprintf(w, "\n### Throughput, %s: delivered msg/s, median (min–max)\n\n", title)
 			fmt.Fprintf(w, "| scenario | QoS | payload | %s | %s | %s/%s | %s | %s/%s | lost %s | lost %s |\n", a, b, a, b, relay, a, relay, a, b)
 			fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -143,6 +143,7 @@ func WriteSummary(w io.Writer, rs []Result, a, b, relay string) {
 					fmtStat(sa, si), fmtStat(sb, si), ratio(sa, sb), fmtStat(sr, si), ratio(sa, sr), lossCell(g, a), lossCell(g, b))
 			}
 		}
+		writeProtocolSummary(w, title, in("pairs"), in("pairs-v5"), a, b) // summary5.go
 		if lat := in("latency"); len(lat) > 0 {
 			fmt.Fprintf(w, "\n### End-to-end latency, %s: µs at the fixed rate, median over runs (min–max)\n\n", title)
 			fmt.Fprintln(w, "| QoS | target | p50 | p99 | p99.9 | max | lost |")

@@ -3,6 +3,7 @@ package bench
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -81,12 +82,13 @@ func (f *flow) connect() error {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		s := newSubscriber(i, conn, f.clock, len(f.top.pubTopic), hint)
+		s.v5 = c.Protocol == Protocol5
 		f.subs = append(f.subs, s)
 		if err := handshake(conn, fmt.Sprintf("bench-%s-s%d", f.nonce, i), c, "SUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		if !c.Relay {
-			if err := subscribe(conn, f.topic(t), c.QoS, deadline); err != nil {
+			if err := subscribeV(conn, f.topic(t), c.QoS, c.Protocol, deadline); err != nil {
 				return fmt.Errorf("subscriber %d: %w", i, err)
 			}
 		}
@@ -101,6 +103,7 @@ func (f *flow) connect() error {
 			rate = c.Rate
 		}
 		p := newPublisher(uint32(i), conn, f.topic(t), c.QoS, c.Payload, c.Window, c.Count, rate, f.clock)
+		p.v5 = c.Protocol == Protocol5
 		f.pubs = append(f.pubs, p)
 		if err := handshake(conn, fmt.Sprintf("bench-%s-p%d", f.nonce, i), c, "PUB", f.topic(t), deadline); err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)
@@ -298,7 +301,21 @@ func runFlow(c *Config) (Result, error) {
 		f.close()
 		return r, err
 	}
+	var cpu0, cpu1 time.Duration
+	var err0, err1 error
+	if c.BrokerPID != 0 { // the broker's CPU per message: steadier than msg/s on a shared machine
+		cpu0, err0 = ProcessCPU(c.BrokerPID)
+	}
 	f.run(&r, label(c))
+	if c.BrokerPID != 0 {
+		cpu1, err1 = ProcessCPU(c.BrokerPID)
+		if err := errors.Join(err0, err1); err != nil {
+			r.addError(err)
+		} else if r.Delivered > 0 && cpu1 > cpu0 {
+			r.CPUPerMsgUs = float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Delivered)
+			r.MsgPerCPUSecond = 1e6 / r.CPUPerMsgUs
+		}
+	}
 	return r, nil
 }
 

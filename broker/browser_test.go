@@ -30,9 +30,16 @@ const mqttJSBundle = "../web/node_modules/mqtt/dist/mqtt.min.js"
 type browserReport struct {
 	OK       bool `json:"ok"`
 	Received []struct {
-		Topic   string `json:"topic"`
-		Payload string `json:"payload"`
-		QoS     int    `json:"qos"`
+		Topic   string    `json:"topic"`
+		Payload string    `json:"payload"`
+		QoS     int       `json:"qos"`
+		Props   *struct { // protocol version 5 only
+			User          map[string]any `json:"user"`
+			ContentType   string         `json:"contentType"`
+			ResponseTopic string         `json:"responseTopic"`
+			Correlation   string         `json:"correlation"`
+			SubID         any            `json:"subId"`
+		} `json:"props"`
 	} `json:"received"`
 	Errors []string `json:"errors"`
 }
@@ -51,7 +58,16 @@ type browserPost struct {
 // MQTT.js in Debian's headless Chromium over the WebSocket listener: the
 // page subscribes at QoS 2, publishes to itself, reports what came back,
 // and disconnects when the test has looked at its session.
-func TestBrowserMQTTJS(t *testing.T) {
+func TestBrowserMQTTJS(t *testing.T) { browserRoundTrip(t, 4) }
+
+// TestBrowserMQTTJSV5 is TestBrowserMQTTJS with MQTT.js at protocolVersion
+// 5: the subscription has identifier 9, and each message's user property,
+// content type, response topic and correlation data come back unchanged
+// with that identifier [MQTT5-3.3.2-15], [MQTT5-3.3.2-20], [MQTT5-3.3.4-3].
+func TestBrowserMQTTJSV5(t *testing.T) { browserRoundTrip(t, 5) }
+
+// browserRoundTrip runs the page at protocol version (4 or 5).
+func browserRoundTrip(t *testing.T, version int) {
 	longtest.Skip(t, "drives headless Chromium")
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
@@ -65,7 +81,8 @@ func TestBrowserMQTTJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const id, n = "browser-1", 10
+	const n = 10
+	id := fmt.Sprintf("browser-%d", version)
 	s, ns := startNetBroker(t, makeCerts(t, "unused"), false)
 
 	posts := make(chan browserPost, 4)
@@ -90,7 +107,7 @@ func TestBrowserMQTTJS(t *testing.T) {
 	web := httptest.NewServer(mux) // on 127.0.0.1
 	defer web.Close()
 
-	q := url.Values{"ws": {"ws://" + ns.Addr("ws").String() + "/mqtt"}, "id": {id}, "n": {fmt.Sprint(n)}}
+	q := url.Values{"ws": {"ws://" + ns.Addr("ws").String() + "/mqtt"}, "id": {id}, "n": {fmt.Sprint(n)}, "v": {fmt.Sprint(version)}}
 	out, exited := startChromium(t, chromium, web.URL+"/?"+q.Encode())
 
 	next := func(want string, timeout time.Duration) browserPost {
@@ -121,13 +138,20 @@ func TestBrowserMQTTJS(t *testing.T) {
 		if want := fmt.Sprintf("%d-%d", qos, i); m.Topic != id+"/rt" || m.Payload != want || m.QoS != qos {
 			t.Errorf("message %d: got %s %q qos %d, want %s/rt %q qos %d", k, m.Topic, m.Payload, m.QoS, id, want, qos)
 		}
+		if version == 5 {
+			p := m.Props
+			if p == nil || fmt.Sprint(p.User) != fmt.Sprintf("map[i:%d]", i) || p.ContentType != "text/plain" ||
+				p.ResponseTopic != id+"/rt/r" || p.Correlation != fmt.Sprintf("c-%d-%d", qos, i) || p.SubID != float64(9) {
+				t.Errorf("message %d: properties %+v, want user i=%d, text/plain, %s/rt/r, c-%d-%d, subscription identifier 9", k, p, i, id, qos, i)
+			}
+		}
 	}
 	if !res.report.OK && !t.Failed() {
 		t.Errorf("page reported ok false with no errors")
 	}
-	if !res.found || !res.info.Connected || res.info.Listener != "ws" || res.info.ProtocolVersion != 4 || !res.info.CleanSession {
-		t.Errorf("while the page was connected: found %v connected %v listener %q protocol %d clean %v; want true true \"ws\" 4 true",
-			res.found, res.info.Connected, res.info.Listener, res.info.ProtocolVersion, res.info.CleanSession)
+	if !res.found || !res.info.Connected || res.info.Listener != "ws" || res.info.ProtocolVersion != version || !res.info.CleanSession {
+		t.Errorf("while the page was connected: found %v connected %v listener %q protocol %d clean %v; want true true \"ws\" %d true",
+			res.found, res.info.Connected, res.info.Listener, res.info.ProtocolVersion, res.info.CleanSession, version)
 	}
 
 	done := next("/done", 10*time.Second)
@@ -146,6 +170,10 @@ func TestBrowserMQTTJS(t *testing.T) {
 	if s.Engine().SessionInfo(id, &info) && (info.Connected || info.DisconnectReason != session.ReasonClient) {
 		t.Errorf("after the page disconnected: connected %v reason %q; want false %q",
 			info.Connected, info.DisconnectReason, session.ReasonClient)
+	}
+	if want := (session.DisconnectCode{By: session.SentByClient, Code: 0}); version == 5 &&
+		(!s.Engine().SessionInfo(id, &info) || info.DisconnectCode != want) { // a 5.0 session with an expiry interval outlives its connection
+		t.Errorf("after the page disconnected: DISCONNECT %+v, want the client's normal disconnection %+v", info.DisconnectCode, want)
 	}
 	if t.Failed() {
 		t.Logf("chromium output:\n%s", out.tail())

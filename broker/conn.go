@@ -234,6 +234,7 @@ func (c *Conn) handle(frame []byte, run *recvRun) {
 		c.countSent(codec.TypePingresp, 0, 2)
 	case codec.TypeDisconnect:
 		if c.v5&v5On != 0 {
+			c.ls.closeCode = clientDisconnectCode(frame)
 			c.handleDisconnectV5(frame)
 			return
 		}
@@ -451,7 +452,7 @@ func (c *Conn) fail(t codec.Type, err error) {
 	} else {
 		c.ls.st.ProtocolErrors.Add(1)
 	}
-	c.disconnectV5(codec.ReasonFor(err), problemDetail(err)) // [MQTT5-4.13.1-1]
+	c.serverDisconnect(codec.ReasonFor(err), problemDetail(err)) // [MQTT5-4.13.1-1]
 	c.e.log.clientErrorFor(c.clientID(), c.addr, t, err)
 	c.closeWith(session.ReasonProtocolError, err.Error(), true)
 }
@@ -471,7 +472,7 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 		return
 	}
 	if rc := disconnectReason(r); rc != 0 {
-		c.disconnectV5(rc, "") // 5.0 only, connected only
+		c.serverDisconnect(rc, "") // 5.0 only, connected only
 	}
 	prev := c.state
 	c.state = stateClosed
@@ -486,6 +487,7 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 	}
 	c.will = nil
 	c.out = nil
+	c.ls.closeCode = session.DisconnectCode{}
 	c.t.Close()
 }
 
@@ -507,7 +509,7 @@ func (c *Conn) publishWill() {
 // detach unbinds the connection from its session. Loop-only.
 func (c *Conn) detach(r session.Reason, detail string) {
 	s := c.sess
-	if _, ended := s.Detach(c, r, detail, c.e.nowMillis()); ended {
+	if _, ended := s.DetachCode(c, r, detail, c.ls.closeCode, c.e.nowMillis()); ended {
 		c.e.dropSession(s)
 	}
 }

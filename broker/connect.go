@@ -59,6 +59,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		CleanSession: p.CleanSession, Username: string(p.Username), Listener: c.listener()}
 	if v5 {
 		c.connectV5(p, assigned)
+		c.meta.V5 = session.NewConnV5(&p.Props) // for the admin API only (v5info.go)
 	} else if !p.CleanSession { // a 3.1.1 persistent session is kept for -session-expiry
 		c.meta.SessionExpiry = int64(c.e.cfg.SessionExpiry / time.Second)
 	}

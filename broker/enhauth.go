@@ -336,7 +336,7 @@ func (c *Conn) reauthDone(ex *exchange, final []byte) {
 // a DISCONNECT reason code); its will is published. Loop-only.
 func (c *Conn) reauthFailed(err error) {
 	delete(c.ls.exchanges, c)
-	c.disconnectV5(codec.ReasonNotAuthorized, "re-authentication failed") // [MQTT5-4.12.1-2]
+	c.serverDisconnect(codec.ReasonNotAuthorized, "re-authentication failed") // [MQTT5-4.12.1-2]
 	c.ls.st.ProtocolErrors.Add(1)
 	err = fmt.Errorf("broker: re-authentication failed: %w", err)
 	c.e.log.clientErrorFor(c.clientID(), c.addr, codec.TypeAuth, err)

@@ -44,6 +44,8 @@ type loopState struct {
 	// MQTT 5.0 enhanced authentication (enhauth.go).
 	auth      codec.Auth          // decode scratch
 	exchanges map[*Conn]*exchange // exchanges in progress; nil until the first
+	// 5.0 introspection (v5info.go): the DISCONNECT of the connection closing now.
+	closeCode session.DisconnectCode
 
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it

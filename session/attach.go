@@ -18,7 +18,7 @@ func (s *Session[C]) Claim(c *C, detail string, now int64) (old *C, ok bool) {
 	s.owner.Store(nil)
 	if old != nil {
 		s.leaving = old
-		s.disconnectedLocked(ReasonTakenOver, detail, now)
+		s.disconnectedLocked(ReasonTakenOver, detail, takenOverCode(s.meta.Load()), now)
 		return old, true
 	}
 	// A connection taken over by an earlier claim may still be running on
@@ -135,6 +135,13 @@ func (s *Session[C]) Abandon(c *C, clean bool) (ended bool) {
 // time saved for expiry after a restart. wasOwner is false when c had been taken over
 // already, in which case nothing changes. Loop-only (c's loop).
 func (s *Session[C]) Detach(c *C, r Reason, detail string, now int64) (wasOwner, ended bool) {
+	return s.DetachCode(c, r, detail, DisconnectCode{}, now)
+}
+
+// DetachCode is Detach for a connection whose end exchanged an MQTT 5.0
+// DISCONNECT: code says who sent it and its reason code, kept as the last
+// disconnect's for the admin API. Loop-only (c's loop).
+func (s *Session[C]) DetachCode(c *C, r Reason, detail string, code DisconnectCode, now int64) (wasOwner, ended bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.owner.Load() != c {
@@ -149,7 +156,7 @@ func (s *Session[C]) Detach(c *C, r Reason, detail string, now int64) (wasOwner,
 	} else {
 		s.saveLocked(now) // the disconnect time counts for expiry after a restart
 	}
-	s.disconnectedLocked(r, detail, now)
+	s.disconnectedLocked(r, detail, code, now)
 	return true, ended
 }
 

@@ -65,7 +65,7 @@ type Event struct {
 type Info struct {
 	ClientID        string
 	ClientAddress   string // ip:port of the current or last connection
-	ProtocolVersion int    // 3 (MQTT 3.1) or 4 (3.1.1)
+	ProtocolVersion int    // 3 (MQTT 3.1), 4 (3.1.1) or 5 (5.0)
 	KeepAlive       int    // seconds, as sent in CONNECT
 	Connected       bool
 	CreateTime      int64 // session created
@@ -95,6 +95,13 @@ type Info struct {
 	DisconnectReason Reason // reason of the last disconnect
 	DisconnectDetail string // detail of the last disconnect (protocol errors)
 	History          []Event
-	// MQTT 5.0 enhanced authentication.
-	AuthMethod string // Authentication Method of the current or last connection's CONNECT; "" for none
+
+	// MQTT 5.0 fields, zero for 3.1.1 and 3.1 clients (see v5info.go).
+	DisconnectCode DisconnectCode // the 5.0 DISCONNECT of the last disconnect: who sent it, its reason code
+	ReceiveMaximum int            // the client's Receive Maximum; 0 when it sent none (65535 applies)
+	TopicAliasMax  int            // the client's Topic Alias Maximum; 0: it accepts no aliases
+	MaxPacketSize  int            // the client's Maximum Packet Size in bytes; 0 when it sent none (no limit)
+	AuthMethod     string         // the CONNECT's Authentication Method, "" for none
+	UserProperties []UserProperty // the CONNECT's user properties, in order, at most MaxConnectUserProps bytes of them
+	UserPropsCut   bool           // the CONNECT had more user properties than UserProperties shows
 }

@@ -29,12 +29,14 @@ type ConnMeta struct {
 	Will            *Message // the will message, nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
 	// MQTT 5.0 enhanced authentication.
-	AuthMethod string // the CONNECT's Authentication Method that proved Username ("SCRAM-SHA-256"); "" for none
+	AuthMethod string  // the CONNECT's Authentication Method that proved Username ("SCRAM-SHA-256"); "" for none
+	V5         *ConnV5 // 5.0: what else CONNECT said, for introspection (v5info.go); nil for 3.1.1 and 3.1
 }
 
 type disconnect struct {
 	reason Reason
 	detail string
+	code   DisconnectCode
 }
 
 // Limits are the bounds every session of a Registry gets.
@@ -210,9 +212,9 @@ func (s *Session[C]) connectedAt(m *ConnMeta, now int64) {
 // connected is cleared before the history grows, and Info reads the
 // history before connected, so a reader never sees a connect event twice.
 // The caller holds mu.
-func (s *Session[C]) disconnectedLocked(r Reason, detail string, now int64) {
+func (s *Session[C]) disconnectedLocked(r Reason, detail string, code DisconnectCode, now int64) {
 	s.disconnectTime.Store(now)
-	s.last.Store(&disconnect{r, detail})
+	s.last.Store(&disconnect{r, detail, code})
 	wasConnected := s.connected.Swap(false)
 	addr := ""
 	if m := s.meta.Load(); m != nil {
@@ -378,6 +380,9 @@ func (s *Session[C]) Info(dst *Info) {
 		dst.Authenticated = m.Authenticated
 		dst.AuthMethod = m.AuthMethod
 		dst.SessionExpiry = s.expiry.Load()
+		if m.V5 != nil {
+			m.V5.info(m, dst)
+		}
 	}
 	dst.Connected = s.connected.Load()
 	dst.CreateTime = s.createTime.Load()
@@ -397,7 +402,7 @@ func (s *Session[C]) Info(dst *Info) {
 	dst.LastActivity = s.lastActivity.Load()
 	dst.Connections = s.connections.Load()
 	if d := s.last.Load(); d != nil {
-		dst.DisconnectReason, dst.DisconnectDetail = d.reason, d.detail
+		dst.DisconnectReason, dst.DisconnectDetail, dst.DisconnectCode = d.reason, d.detail, d.code
 	}
 	var h []Event
 	if p := s.history.Load(); p != nil {

@@ -366,7 +366,7 @@ function pageClient(id) {
       row('client ID', c.client_id, 'client_id'), row('status', c.status, 'status'),
       row('address', c.client_address, 'client_address'), row('listener', c.listener, 'listener'),
       row('user name', c.username + (c.username ? (c.authenticated ? ' (verified)' : ' (not verified)') : ''), 'username'),
-      row('protocol', c.protocol_version === 4 ? 'MQTT 3.1.1' : c.protocol_version === 3 ? 'MQTT 3.1' : c.protocol_version, 'protocol_version'),
+      row('protocol', c.protocol_version === 5 ? 'MQTT 5.0' : c.protocol_version === 4 ? 'MQTT 3.1.1' : c.protocol_version === 3 ? 'MQTT 3.1' : c.protocol_version, 'protocol_version'),
       row('keep-alive', c.keep_alive_seconds + ' s', 'keep_alive_seconds'),
       row('clean session', String(c.clean_session), 'clean_session'),
       row('session expiry', c.session_expiry_seconds + ' s', 'session_expiry_seconds'),
@@ -375,8 +375,10 @@ function pageClient(id) {
       row('disconnected', fmtTime(c.disconnect_time_ms), 'disconnect_time'),
       row('last activity', fmtTime(c.last_activity_ms) + ' ' + ago(c.last_activity_ms), 'last_activity'),
       row('connections', c.connections, 'connections'),
-      row('last disconnect', c.disconnect_reason + (c.disconnect_detail ? ': ' + c.disconnect_detail : ''), 'disconnect_reason'),
+      row('last disconnect', c.disconnect_reason + (c.disconnect_detail ? ': ' + c.disconnect_detail : '') +
+        (c.disconnect_reason_code ? ` (DISCONNECT ${c.disconnect_reason_code.hex} ${c.disconnect_reason_code.name}, sent by the ${c.disconnect_reason_code.by})` : ''), 'disconnect_reason'),
       row('will topic', c.will_topic || '—', 'will_topic'),
+      ...mqtt5Rows(c.mqtt5, row),
       row('queued (lag)', `${c.queue.len} / ${c.queue.max}, ${c.queue.dropped} dropped`, 'queue'),
       row('in flight', `${c.inflight.len} / ${c.inflight.max}`, 'inflight'),
       row('awaiting PUBREL', c.awaiting_pubrel, 'awaiting_pubrel'),
@@ -411,6 +413,20 @@ function pageClient(id) {
         h('tbody', null, tr.map(e => h('tr', null, cols.map(k => h('td', null, typeof e[k] === 'object' ? JSON.stringify(e[k]) : e[k])))))));
     }
   });
+}
+
+// mqtt5Rows returns the client page's rows of what a 5.0 client's CONNECT
+// said (the native answer's mqtt5 block), none for a 3.1.1 client.
+function mqtt5Rows(m, row) {
+  if (!m) return [];
+  const props = m.user_properties.map(p => p.name + ' = ' + p.value).join(', ');
+  return [
+    row('receive maximum', m.receive_maximum || '— (65535)', 'receive_maximum'),
+    row('topic alias maximum', m.topic_alias_maximum, 'topic_alias_maximum'),
+    row('maximum packet size', m.maximum_packet_size ? fmtBytes(m.maximum_packet_size) : '— (no limit)', 'maximum_packet_size'),
+    row('authentication method', m.authentication_method || '—', 'authentication_method'),
+    row('user properties', (props || '—') + (m.user_properties_truncated ? ' … (more not kept)' : ''), 'user_properties'),
+  ];
 }
 
 // ---- retained ----

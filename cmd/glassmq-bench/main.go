@@ -78,7 +78,7 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.BoolVar(&c.TLS, "tls", c.TLS, "fanin, fanout, pairs, latency: connect with TLS; the certificate is verified (against -ca or the system's CAs) except on loopback without -ca")
 	fs.BoolVar(&c.TLSInsecure, "tls-insecure", c.TLSInsecure, "with -tls: do not verify the broker's certificate")
 	fs.StringVar(&c.CAFile, "ca", c.CAFile, "with -tls: PEM `file` of the CAs that sign the broker's certificate")
-	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin, retained, fleet, or a curve: curve-retained, curve-subscriptions, curve-connections, curve-fanout")
+	fs.StringVar(&c.Scenario, "scenario", c.Scenario, "fanin, fanout, pairs, latency, connections, admin, retained, fleet, pairs-v5 (pairs at -protocol 5), or a curve: curve-retained, curve-subscriptions, curve-connections, curve-fanout")
 	fs.Func("qos", "QoS of publishing and subscribing: 0, 1 or 2 (default 0)", func(s string) error {
 		var v uint
 		if _, err := fmt.Sscan(s, &v); err != nil || v > 2 {
@@ -88,7 +88,19 @@ func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 		return nil
 	})
 	fs.IntVar(&c.Payload, "payload", c.Payload, "message payload in `bytes` (at least 16)")
-	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "connections: broker `pid` whose VmRSS to read; 0 skips")
+	// MQTT 5.0 clients (bench/protocol.go).
+	fs.Func("protocol", "MQTT protocol level of the clients: 4 (3.1.1) or 5 (5.0; fanin, fanout, pairs, latency) (default 4)", func(s string) error {
+		switch s {
+		case "4":
+			c.Protocol = bench.Protocol311
+		case "5":
+			c.Protocol = bench.Protocol5
+		default:
+			return errors.New("want 4 (MQTT 3.1.1) or 5 (MQTT 5.0)")
+		}
+		return nil
+	})
+	fs.IntVar(&c.BrokerPID, "broker-pid", c.BrokerPID, "broker `pid` whose CPU time and memory to read (fanin, fanout, pairs, latency: CPU µs per message; connections: VmRSS and CPU per connection); 0 skips")
 	fs.StringVar(&c.AdminAddr, "admin-addr", c.AdminAddr, "admin: broker admin HTTP `host:port`")
 	registerLoadFlags(fs, c)
 }

@@ -47,6 +47,8 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"-qos", "3"}, "want 0, 1 or 2"},
 		{[]string{"-payload", "4", "-window", "0"}, "-window 0"},
 		{[]string{"compare", "-mode", "fast"}, `-mode "fast"`},
+		{[]string{"-protocol", "3"}, "want 4 (MQTT 3.1.1) or 5 (MQTT 5.0)"},
+		{[]string{"-protocol", "5", "-scenario", "connections"}, "-protocol 5: the connections scenario speaks MQTT 3.1.1 only"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(tc.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
