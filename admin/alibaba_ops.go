@@ -267,7 +267,7 @@ func (s *Server) deviceCredential(ctx *fasthttp.RequestCtx, act action, requestI
 	case actionRefreshDeviceCredential:
 		c, ok, err = s.devices.Refresh(id, now)
 	case actionUnRegisterDeviceCredential:
-		ok = s.devices.Unregister(id)
+		ok, err = s.devices.Unregister(id)
 	}
 	switch {
 	case err != nil:

@@ -252,6 +252,11 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if db != nil {
 		adm.WatchStore(db) // /healthz answers 503 while the store fails
+		// Device credentials (issue 14): kept in the store, loaded here.
+		if err := useStoredCredentials(adm, db, bcfg.Fsync == "always"); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
 	ln, err := net.Listen("tcp", acfg.Listen)
 	if err != nil {
