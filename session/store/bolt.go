@@ -155,7 +155,7 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketMessages, bucketRel, bucketRetained, bucketMeta, bucketDeviceCreds} {
+		for _, b := range [][]byte{bucketSessions, bucketMessages, bucketRel, bucketRetained, bucketMeta, bucketDeviceCreds, bucketTraces, bucketTraceMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -40,14 +40,18 @@ type DeviceCredential struct {
 }
 
 // auxOp is a write to a bucket beside the sessions: put val at key, or
-// delete key when val is nil.
+// delete key when val is nil; or, when fn is set, fn.
 type auxOp struct {
 	bucket []byte
 	key    []byte
 	val    []byte
+	fn     func(tx *bolt.Tx) error
 }
 
 func (a *auxOp) apply(tx *bolt.Tx) error {
+	if a.fn != nil {
+		return a.fn(tx)
+	}
 	b := tx.Bucket(a.bucket)
 	if b == nil {
 		return fmt.Errorf("no bucket %q", a.bucket)
