@@ -16,20 +16,20 @@ import (
 type past struct{ ev []Event }
 
 // Restore gives t the events of an earlier run (any order) and continues
-// its message IDs: boot is that run's (see Boot). Events older than the
-// retention at now are dropped, and of the rest at most MaxEvents, the
-// newest, are kept. Call it before any ring is written (before the broker
-// starts); it is not safe for concurrent use.
-func (t *Tracer) Restore(boot uint64, events []Event, now time.Time) {
+// its message IDs: boot is that run's (see Boot), issued its Issued. Events
+// older than the retention at now are dropped, and of the rest at most
+// MaxEvents, the newest, are kept. Call it before any ring is written
+// (before the broker starts); it is not safe for concurrent use.
+func (t *Tracer) Restore(boot, issued uint64, events []Event, now time.Time) {
 	if boot != 0 {
 		t.boot = boot
 	}
-	var seq uint64
+	seq := issued
 	for _, e := range events {
 		seq = max(seq, e.MsgID&(1<<48-1))
 	}
 	for _, r := range t.rings {
-		r.seq = max(r.seq, seq)
+		r.seq.Store(max(r.seq.Load(), seq))
 	}
 	ev := slices.Clone(events)
 	if r := t.cfg.Retention.Microseconds(); r > 0 {
@@ -42,6 +42,18 @@ func (t *Tracer) Restore(boot uint64, events []Event, now time.Time) {
 	}
 	p := &past{ev: ev}
 	t.past.Store(p)
+}
+
+// Issued returns the highest message counter any ring has issued (the low
+// 48 bits of a message ID), to keep with the events so that a restored run
+// never reissues an ID, even of a message whose events were evicted before
+// they were kept. Safe for concurrent use.
+func (t *Tracer) Issued() uint64 {
+	var n uint64
+	for _, r := range t.rings {
+		n = max(n, r.seq.Load()&(1<<48-1))
+	}
+	return n
 }
 
 // Boot returns the start time that the first half of every formatted

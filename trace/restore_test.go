@@ -24,7 +24,7 @@ func TestRestore(t *testing.T) {
 	text := first.FormatMsgID(past[2].MsgID)
 
 	tr := New(Config{MaxEvents: 100, Retention: time.Hour}, 3, now)
-	tr.Restore(first.Boot(), past, now)
+	tr.Restore(first.Boot(), 0, past, now)
 	id, ok := tr.ParseMsgID(text)
 	if !ok || id != past[2].MsgID {
 		t.Fatalf("ParseMsgID(%s) after Restore = %x, %v; want the earlier run's %x", text, id, ok, past[2].MsgID)
@@ -48,8 +48,15 @@ func TestRestore(t *testing.T) {
 		t.Fatalf("Len %d, want 4", n)
 	}
 
+	// IDs issued whose events were not kept are not reissued either.
+	lost := New(Config{MaxEvents: 100}, 1, now)
+	lost.Restore(first.Boot(), first.Issued()+1000, past, now)
+	if n := lost.Ring(0).NextMsgID(); n&(1<<48-1) != first.Issued()+1001 {
+		t.Fatalf("after Restore with %d issued, the next ID is %x", first.Issued()+1000, n)
+	}
+
 	small := New(Config{MaxEvents: 2}, 1, now)
-	small.Restore(first.Boot(), past[:3], now)
+	small.Restore(first.Boot(), 0, past[:3], now)
 	if got := small.Find(Filter{}, now.UnixMicro()); len(got) != 2 || got[0] != past[1] {
 		t.Fatalf("Restore past the limit kept %+v, want the newest 2", got)
 	}

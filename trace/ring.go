@@ -27,10 +27,10 @@ type Ring struct {
 	// Owner-only.
 	cur   *chunk
 	curN  int32
-	seq   uint64   // message IDs issued
-	limbo []*chunk // dropped from the list; reused once no reader may still hold them
-	free  []*chunk // dropped and no longer readable: reused by grow
-	spare []*chunk // backing array of the list before the published one, likewise
+	seq   atomic.Uint64 // message IDs issued; written by the owner alone (Load and Store, no read-modify-write), read by Tracer.Issued
+	limbo []*chunk      // dropped from the list; reused once no reader may still hold them
+	free  []*chunk      // dropped and no longer readable: reused by grow
+	spare []*chunk      // backing array of the list before the published one, likewise
 
 	list    atomic.Pointer[[]*chunk] // published chunks, oldest first; copy-on-write by the owner
 	readers atomic.Int32             // readers walking a list now (each, Len)
@@ -61,8 +61,9 @@ func (r *Ring) Add(e Event) {
 // NextMsgID returns a new message ID: the ring's index in the top 16 bits,
 // a count of the ring's messages below. Loop-only (the ring's owner).
 func (r *Ring) NextMsgID() uint64 {
-	r.seq++
-	return r.idx<<48 | r.seq&(1<<48-1)
+	s := r.seq.Load() + 1
+	r.seq.Store(s)
+	return r.idx<<48 | s&(1<<48-1)
 }
 
 // grow starts a new chunk, dropping the oldest ones past the bound and

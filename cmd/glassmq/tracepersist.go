@@ -19,7 +19,7 @@ const traceFlushEvery = 2 * time.Second
 // event limit and retention, until stop is called; stop writes the last
 // ones and waits for them. Call it before the broker starts.
 func keepTraces(tracer *trace.Tracer, db *store.DB) (stop func(), err error) {
-	boot, stored, err := db.Traces()
+	boot, issued, stored, err := db.Traces()
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func keepTraces(tracer *trace.Tracer, db *store.DB) (stop func(), err error) {
 		mark = max(mark, e.Time+1)
 	}
 	now := time.Now()
-	tracer.Restore(boot, past, now)
+	tracer.Restore(boot, issued, past, now)
 	cfg := tracer.Config()
 	flush := func(now time.Time) uint64 {
 		evs := tracer.Find(trace.Filter{Begin: mark}, now.UnixMicro())
@@ -45,7 +45,7 @@ func keepTraces(tracer *trace.Tracer, db *store.DB) (stop func(), err error) {
 				Kind: uint8(e.Kind), Info: uint8(e.Info)}
 			mark = max(mark, e.Time) // inclusive: an event of the same µs written again is stored once
 		}
-		return db.PutTraces(tracer.Boot(), out, cfg.MaxEvents, since)
+		return db.PutTraces(tracer.Boot(), tracer.Issued(), out, cfg.MaxEvents, since)
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup

@@ -22,13 +22,15 @@ import (
 //	version (1 byte, traceVersion), info (1 byte)
 //
 // Bucket "tracemeta" holds "boot" (8 bytes: the run whose message IDs the
-// events carry) and "n" (8 bytes: the number of events stored).
+// events carry), "issued" (8 bytes: the highest message counter that run
+// gave out) and "n" (8 bytes: the number of events stored).
 
 var (
 	bucketTraces    = []byte("traces")
 	bucketTraceMeta = []byte("tracemeta")
 	keyTraceBoot    = []byte("boot")
 	keyTraceCount   = []byte("n")
+	keyTraceIssued  = []byte("issued")
 )
 
 // traceVersion is the version of the trace records written now.
@@ -57,14 +59,15 @@ func traceKey(e *TraceEvent) []byte {
 }
 
 // PutTraces stores events, boot being the run their message IDs belong
-// to, then keeps at most keep events, dropping the oldest, and none before
-// since (epoch µs; 0 for no bound). It returns the ticket for WhenDurable.
-// Safe for concurrent use.
-func (d *DB) PutTraces(boot uint64, events []TraceEvent, keep int, since int64) uint64 {
-	return d.applyAux(auxOp{fn: func(tx *bolt.Tx) error { return putTraces(tx, boot, events, keep, since) }})
+// to and issued the highest message counter it gave out, then keeps at
+// most keep events, dropping the oldest, and none before since (epoch µs;
+// 0 for no bound). It returns the ticket for WhenDurable. Safe for
+// concurrent use.
+func (d *DB) PutTraces(boot, issued uint64, events []TraceEvent, keep int, since int64) uint64 {
+	return d.applyAux(auxOp{fn: func(tx *bolt.Tx) error { return putTraces(tx, boot, issued, events, keep, since) }})
 }
 
-func putTraces(tx *bolt.Tx, boot uint64, events []TraceEvent, keep int, since int64) error {
+func putTraces(tx *bolt.Tx, boot, issued uint64, events []TraceEvent, keep int, since int64) error {
 	b, meta := tx.Bucket(bucketTraces), tx.Bucket(bucketTraceMeta)
 	var n uint64
 	if v := meta.Get(keyTraceCount); len(v) == 8 {
@@ -89,22 +92,29 @@ func putTraces(tx *bolt.Tx, boot uint64, events []TraceEvent, keep int, since in
 	if err := meta.Put(keyTraceBoot, binary.BigEndian.AppendUint64(nil, boot)); err != nil {
 		return err
 	}
+	if err := meta.Put(keyTraceIssued, binary.BigEndian.AppendUint64(nil, issued)); err != nil {
+		return err
+	}
 	return meta.Put(keyTraceCount, binary.BigEndian.AppendUint64(nil, n))
 }
 
-// Traces returns the stored trace events, oldest first, and the boot
-// they were written with (0 when none were). A record that does not decode
-// gives a *DamagedError. Safe for concurrent use.
-func (d *DB) Traces() (boot uint64, events []TraceEvent, err error) {
+// Traces returns the stored trace events, oldest first, and the boot and
+// issued they were last written with (0 when none were). A record that
+// does not decode gives a *DamagedError. Safe for concurrent use.
+func (d *DB) Traces() (boot, issued uint64, events []TraceEvent, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			boot, events, err = 0, nil, &DamagedError{Path: d.path, Detail: fmt.Sprint(r)}
+			boot, issued, events, err = 0, 0, nil, &DamagedError{Path: d.path, Detail: fmt.Sprint(r)}
 		}
 	}()
 	err = d.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketTraceMeta).Get(keyTraceBoot); len(v) == 8 {
+		meta := tx.Bucket(bucketTraceMeta)
+		if v := meta.Get(keyTraceBoot); len(v) == 8 {
 			boot = binary.BigEndian.Uint64(v)
+		}
+		if v := meta.Get(keyTraceIssued); len(v) == 8 {
+			issued = binary.BigEndian.Uint64(v)
 		}
 		return tx.Bucket(bucketTraces).ForEach(func(k, v []byte) error {
 			if len(k) < traceKeyLen || len(v) != 2 || v[0] != traceVersion {
@@ -117,7 +127,7 @@ func (d *DB) Traces() (boot uint64, events []TraceEvent, err error) {
 		})
 	})
 	if err != nil {
-		return 0, nil, &DamagedError{Path: d.path, Detail: err.Error(), Err: err}
+		return 0, 0, nil, &DamagedError{Path: d.path, Detail: err.Error(), Err: err}
 	}
-	return boot, events, nil
+	return boot, issued, events, nil
 }
