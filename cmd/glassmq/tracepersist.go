@@ -1,7 +1,6 @@
 package main
 
 import (
-	"log/slog"
 	"sync"
 	"time"
 
@@ -17,7 +16,7 @@ const traceFlushEvery = 2 * time.Second
 // keepTraces gives tracer the events db kept from earlier runs and writes
 // the new ones to db every traceFlushEvery, bounded there by the tracer's
 // event limit and retention, until stop is called; stop writes the last
-// ones and waits for them. Call it before the broker starts.
+// ones for the store's Close to commit. Call it before the broker starts.
 func keepTraces(tracer *trace.Tracer, db *store.DB) (stop func(), err error) {
 	boot, issued, stored, err := db.Traces()
 	if err != nil {
@@ -57,9 +56,7 @@ func keepTraces(tracer *trace.Tracer, db *store.DB) (stop func(), err error) {
 			case now := <-t.C:
 				flush(now)
 			case <-done:
-				if err := db.Wait(flush(time.Now())); err != nil {
-					slog.Warn("the last trace events were not stored", "reason", err)
-				}
+				flush(time.Now()) // db.Close, next, writes and syncs it
 				return
 			}
 		}
