@@ -57,8 +57,8 @@ func (t *Tracer) Issued() uint64 {
 }
 
 // Boot returns the start time that the first half of every formatted
-// message ID carries: this run's, or the earlier run's after Restore.
-// Safe for concurrent use after Restore.
+// message ID carries: this run's, or the earlier run's after Restore
+// (which comes before any concurrent use). Safe for concurrent use.
 func (t *Tracer) Boot() uint64 { return t.boot }
 
 // eachPast calls fn for the restored events at or after since, oldest

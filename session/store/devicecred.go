@@ -91,8 +91,8 @@ func (d *DB) DeleteDeviceCredential(clientID string) uint64 {
 // Wait blocks until every op up to ticket is durable and returns nil, or
 // returns the error of the write or sync that failed first (the ops are
 // retried, see WhenDurable), or ErrClosed. With FsyncInterval that takes
-// up to Options.Interval. Safe for concurrent use; never call it from an
-// event loop.
+// up to Options.Interval. Never call it from an event loop. Safe for
+// concurrent use.
 func (d *DB) Wait(ticket uint64) error {
 	done := make(chan error, 1)
 	d.WhenDurable(ticket, func(err error) { done <- err })
