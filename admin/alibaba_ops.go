@@ -242,8 +242,20 @@ func (s *Server) sendMessage(ctx *fasthttp.RequestCtx, requestID string) (any, f
 	if s.ops == nil {
 		return nil, s.alibabaNoOps()
 	}
-	s.ops.Publish(string(topic), bytes.Clone(payload), 1, false)
-	return &SendMessageResponse{MsgID: strings.ReplaceAll(s.requestID(true), "-", ""), RequestID: requestID}, failure{}
+	id := s.publishedMsgID(s.ops.Publish(string(topic), bytes.Clone(payload), 1, false))
+	if id == "" { // not traced: still a unique ID, as the cloud always gives one
+		id = strings.ReplaceAll(s.requestID(true), "-", "")
+	}
+	return &SendMessageResponse{MsgID: id, RequestID: requestID}, failure{}
+}
+
+// publishedMsgID renders the trace ID of a message the admin API
+// published as the trace actions show it, "" when it is not traced.
+func (s *Server) publishedMsgID(traceID uint64) string {
+	if traceID == 0 || s.tracer == nil {
+		return ""
+	}
+	return s.tracer.FormatMsgID(traceID)
 }
 
 // deviceCredential answers the five device credential actions.
@@ -267,7 +279,7 @@ func (s *Server) deviceCredential(ctx *fasthttp.RequestCtx, act action, requestI
 	case actionRefreshDeviceCredential:
 		c, ok, err = s.devices.Refresh(id, now)
 	case actionUnRegisterDeviceCredential:
-		ok = s.devices.Unregister(id)
+		ok, err = s.devices.Unregister(id)
 	}
 	switch {
 	case err != nil:

@@ -21,8 +21,9 @@ type DeviceCredential struct {
 }
 
 // DeviceCredentials keeps device credentials by client ID. The admin server
-// starts with NewMemoryDeviceCredentials; a persistent implementation can
-// replace it through Server.UseDeviceCredentials. Safe for concurrent use.
+// starts with NewMemoryDeviceCredentials; NewStoredDeviceCredentials (the
+// broker's store) replaces it through Server.UseDeviceCredentials. Safe for
+// concurrent use.
 type DeviceCredentials interface {
 	// Register returns the client's credential, issuing one at now (epoch
 	// ms) when it has none.
@@ -34,7 +35,7 @@ type DeviceCredentials interface {
 	Refresh(clientID string, now int64) (c DeviceCredential, ok bool, err error)
 	// Unregister deletes the client's credential and reports whether it had
 	// one.
-	Unregister(clientID string) bool
+	Unregister(clientID string) (bool, error)
 	// List returns up to n client IDs with a credential, in byte order,
 	// after the client ID after ("" for the first page), whose group (the
 	// part before "@@@") is group, or any group when group is "". more
@@ -103,12 +104,12 @@ func (m *memoryDeviceCredentials) Refresh(clientID string, now int64) (DeviceCre
 	return c, true, nil
 }
 
-func (m *memoryDeviceCredentials) Unregister(clientID string) bool {
+func (m *memoryDeviceCredentials) Unregister(clientID string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, ok := m.creds[clientID]
 	delete(m.creds, clientID)
-	return ok
+	return ok, nil
 }
 
 func (m *memoryDeviceCredentials) List(group, after string, n int) ([]string, bool, int) {

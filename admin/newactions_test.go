@@ -31,16 +31,17 @@ func (f *fakeBroker) has(id string) bool {
 	return ok
 }
 
-func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) {
+func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) uint64 {
 	f.record(opCall{op: "publish", topic: topic, payload: string(payload), qos: qos, retain: retain})
+	return 0
 }
 
-func (f *fakeBroker) PublishTo(id, topic string, payload []byte, qos byte) bool {
+func (f *fakeBroker) PublishTo(id, topic string, payload []byte, qos byte) (uint64, bool) {
 	if !f.has(id) {
-		return false
+		return 0, false
 	}
 	f.record(opCall{op: "publishTo", clientID: id, topic: topic, payload: string(payload), qos: qos})
-	return true
+	return 0, true
 }
 
 func (f *fakeBroker) Subscribe(id, filter string, qos byte) bool {

@@ -11,13 +11,15 @@ import (
 type Operations interface {
 	// Publish publishes a message as the broker, routed to every matching
 	// subscription; retain also stores (or, with an empty payload, clears)
-	// the topic's retained message. topic must be a valid topic name.
-	Publish(topic string, payload []byte, qos byte, retain bool)
+	// the topic's retained message. topic must be a valid topic name. It
+	// returns the message's trace ID, the one its trace events carry (0
+	// when -message-trace does not trace it).
+	Publish(topic string, payload []byte, qos byte, retain bool) (traceID uint64)
 	// PublishTo queues a message for clientID's session alone, at qos (QoS 0
 	// is sent at QoS 1: one client's queue is the only way to it), whether
 	// or not the client is connected. It reports false when there is no
-	// session.
-	PublishTo(clientID, topic string, payload []byte, qos byte) bool
+	// session; traceID is as Publish's.
+	PublishTo(clientID, topic string, payload []byte, qos byte) (traceID uint64, ok bool)
 	// Subscribe adds filter at qos to clientID's session (or changes the
 	// QoS of an existing one), as a SUBSCRIBE from the client would, and
 	// sends the matching retained messages if it is connected. It reports

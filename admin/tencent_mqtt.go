@@ -392,15 +392,28 @@ func (s *Server) publishMessage(a tcArgs, requestID string) (any, failure) {
 	if s.ops == nil {
 		return nil, s.noOps()
 	}
+	var traceID uint64
 	if target != "" {
 		if retain {
 			return nil, failure{code: tcOperationDenied, msg: "A message for one client (`TargetClientId`) cannot be retained."}
 		}
-		if !s.ops.PublishTo(target, topic, body, byte(qos)) {
+		var ok bool
+		if traceID, ok = s.ops.PublishTo(target, topic, body, byte(qos)); !ok {
 			return nil, noClient(target)
 		}
 	} else {
-		s.ops.Publish(topic, body, byte(qos), retain)
+		traceID = s.ops.Publish(topic, body, byte(qos), retain)
 	}
-	return &requestIDOnly{requestID}, failure{}
+	return &PublishMessageResponse{MessageID: s.publishedMsgID(traceID), RequestID: requestID}, failure{}
+}
+
+// PublishMessageResponse is the "Response" of Tencent Cloud MQTT
+// PublishMessage (service mqtt, version 2024-05-16),
+// https://cloud.tencent.com/document/api/1778/116689. The cloud answers
+// RequestId alone; MessageId is glassmq's addition (SDKs ignore fields they
+// do not know): the ID the message's trace carries, so
+// QueryMqttTraceMessagePublish and /api/v1/traces/messages/{id} find it.
+type PublishMessageResponse struct {
+	MessageID string `json:"MessageId,omitempty"`
+	RequestID string `json:"RequestId"`
 }

@@ -56,6 +56,41 @@ var adminAPIs = []adminAPI{
 			return status == 200 && bytes.Contains(body, []byte(`"OnlineStatus":true`)), false
 		},
 	},
+	{
+		// The darabonba v2 SDK's style: action and version in x-acs-*
+		// headers, parameters in the query. Unsigned, so it measures a
+		// broker without -admin-credentials, as the other APIs here do.
+		name: "QuerySessionByClientId/ACS3",
+		request: func(base, instance, clientID string) (*http.Request, error) {
+			q := url.Values{"InstanceId": {instance}, "ClientId": {clientID}}
+			req, err := http.NewRequest(http.MethodPost, base+"/?"+q.Encode(), nil)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("x-acs-action", "QuerySessionByClientId")
+			req.Header.Set("x-acs-version", "2020-04-20")
+			req.Header.Set("Accept", "application/json")
+			return req, nil
+		},
+		classify: func(status int, body []byte) (bool, bool) {
+			if bytes.Contains(body, []byte(`"SystemOverFlow"`)) {
+				return false, true
+			}
+			return status == 200 && bytes.Contains(body, []byte(`"OnlineStatus":true`)), false
+		},
+	},
+	{
+		name: "native /api/v1/clients",
+		request: func(base, _, clientID string) (*http.Request, error) {
+			return http.NewRequest(http.MethodGet, base+"/api/v1/clients/"+url.PathEscape(clientID), nil)
+		},
+		classify: func(status int, body []byte) (bool, bool) {
+			if status == http.StatusTooManyRequests {
+				return false, true
+			}
+			return status == 200 && bytes.Contains(body, []byte(`"status":"online"`)), false
+		},
+	},
 }
 
 // adminStats is what one API's callers measured.

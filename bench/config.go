@@ -65,7 +65,7 @@ type Config struct {
 	CurveSize     int           // curve-retained, curve-subscriptions: retained messages or subscriptions held
 
 	AdminAddr  string  // admin: the broker's admin HTTP address, host:port
-	AdminRate  float64 // admin: requests per second offered to each of the two APIs
+	AdminRate  float64 // admin: requests per second offered to each admin API
 	InstanceID string  // admin: InstanceId the requests name
 	// AdminLoad is what the admin scenario does with its pairs while it
 	// measures: "pairs" publishes through them (the load and the probes share

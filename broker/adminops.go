@@ -11,25 +11,32 @@ import (
 
 // Publish publishes a message as the broker, as a will or $SYS message is
 // published: routed to every matching subscription, and stored as the
-// retained message of topic when retain is set. Safe for concurrent use.
-func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) {
+// retained message of topic when retain is set. It returns the message's
+// trace ID (0 when it is not traced), the one its trace events carry.
+// Safe for concurrent use.
+func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) (traceID uint64) {
 	m := session.NewMessage([]byte(topic), payload, qos, retain)
 	e.withForeignLoop(func(ls *loopState) {
 		m.TraceID = ls.tracePublishAPI(qos)
 		e.publishMessage(ls, m)
 	})
+	return m.TraceID
 }
 
 // PublishTo queues a message for clientID's session alone, at QoS max(qos,
-// 1), and reports false when there is no session. Safe for concurrent use.
-func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) bool {
+// 1), and reports false when there is no session; traceID is as Publish's.
+// Safe for concurrent use.
+func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) (traceID uint64, ok bool) {
 	s := e.reg.Lookup(clientID)
 	if s == nil {
-		return false
+		return 0, false
 	}
 	m := session.NewMessage([]byte(topic), payload, max(qos, 1), false)
-	e.withForeignLoop(func(ls *loopState) { ls.enqueue(s, session.Queued{Msg: m, QoS: m.QoS}) })
-	return true
+	e.withForeignLoop(func(ls *loopState) {
+		m.TraceID = ls.tracePublishAPI(m.QoS)
+		ls.enqueue(s, session.Queued{Msg: m, QoS: m.QoS})
+	})
+	return m.TraceID, true
 }
 
 // Subscribe adds filter at qos to clientID's session as a SUBSCRIBE would:

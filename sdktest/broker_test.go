@@ -96,6 +96,7 @@ type brokerConfig struct {
 	rateDescribe int  // -rate-describe-mqtt-client; 0 means highRate
 	rateQuery    int  // -rate-query-session-by-client-id; 0 means highRate
 	extraArgs    []string
+	dataDir      string // -data-dir; "" means a fresh temporary directory
 }
 
 // broker is one running glassmq process.
@@ -108,6 +109,8 @@ type broker struct {
 	out  *syncBuffer // stdout and stderr
 	done chan struct{}
 	err  error // from Wait, valid once done is closed
+
+	ended bool // ended on purpose by the test (restart, kill -9)
 }
 
 // startBroker starts a broker for t and stops it when t ends, failing t with
@@ -146,6 +149,10 @@ func tryStartBroker(t *testing.T, bin string, cfg brokerConfig) (*broker, error)
 	if rateQuery == 0 {
 		rateQuery = highRate
 	}
+	dataDir := cfg.dataDir
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
 	b := &broker{
 		MQTT:  freeAddr(t),
 		Admin: freeAddr(t),
@@ -156,7 +163,7 @@ func tryStartBroker(t *testing.T, bin string, cfg brokerConfig) (*broker, error)
 		"-listen", b.MQTT,
 		"-admin-listen", b.Admin,
 		"-instance-id", instanceID,
-		"-data-dir", t.TempDir(),
+		"-data-dir", dataDir,
 		"-rate-describe-mqtt-client", strconv.Itoa(rateDescribe),
 		"-rate-query-session-by-client-id", strconv.Itoa(rateQuery),
 	}
@@ -240,7 +247,7 @@ func (b *broker) probe(hc *http.Client) string {
 func (b *broker) stop(t *testing.T) {
 	select {
 	case <-b.done:
-		if !t.Failed() {
+		if !t.Failed() && !b.ended {
 			t.Errorf("broker exited during the test: %v\n--- broker output ---\n%s", b.err, b.out.String())
 		}
 		return
@@ -256,6 +263,27 @@ func (b *broker) stop(t *testing.T) {
 	if t.Failed() {
 		t.Logf("--- broker output (%s) ---\n%s", strings.Join(b.args, " "), b.out.tail(8<<10))
 	}
+}
+
+// restart ends the process, gracefully (SIGTERM) or with SIGKILL, and
+// starts a new one with the same flags and data directory but fresh ports.
+func (b *broker) restart(t *testing.T, cfg brokerConfig, kill bool) *broker {
+	t.Helper()
+	b.ended = true
+	if kill {
+		b.kill()
+	} else {
+		b.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("broker did not exit 10s after SIGTERM\n--- broker output ---\n%s", b.out.tail(8<<10))
+		}
+		if b.err != nil {
+			t.Fatalf("broker exited with %v after SIGTERM\n--- broker output ---\n%s", b.err, b.out.tail(8<<10))
+		}
+	}
+	return startBroker(t, cfg)
 }
 
 func (b *broker) kill() {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,8 +82,9 @@ func (c Config) Validate() error {
 // ring has one writer (see Ring).
 type Tracer struct {
 	cfg   Config
-	boot  uint64 // start time in ns: the first half of every formatted message ID
+	boot  uint64 // start time in ns: the first half of every formatted message ID (an earlier run's after Restore)
 	rings []*Ring
+	past  atomic.Pointer[past] // events of earlier runs (restore.go); nil when none
 }
 
 // New returns a Tracer with rings writers (one per event loop, plus one
@@ -110,7 +112,7 @@ func (t *Tracer) Config() Config { return t.cfg }
 
 // Len returns how many events the rings show now. Safe for concurrent use.
 func (t *Tracer) Len() int {
-	n := 0
+	n := t.pastLen()
 	for _, r := range t.rings {
 		n += r.Len()
 	}
@@ -165,27 +167,21 @@ func (t *Tracer) Find(f Filter, now int64) []Event {
 		since = max(since, now-r)
 	}
 	var out []Event
-	for _, r := range t.rings {
-		r.each(since, func(e *Event) {
-			switch {
-			case f.End != 0 && e.Time > f.End,
-				f.Kinds != 0 && f.Kinds&(1<<e.Kind) == 0,
-				f.MsgID != 0 && e.MsgID != f.MsgID,
-				f.ClientID != "" && e.ClientID != f.ClientID:
-				return
-			}
-			out = append(out, *e)
-		})
-	}
-	slices.SortStableFunc(out, func(a, b Event) int {
+	keep := func(e *Event) {
 		switch {
-		case a.Time < b.Time:
-			return -1
-		case a.Time > b.Time:
-			return 1
+		case f.End != 0 && e.Time > f.End,
+			f.Kinds != 0 && f.Kinds&(1<<e.Kind) == 0,
+			f.MsgID != 0 && e.MsgID != f.MsgID,
+			f.ClientID != "" && e.ClientID != f.ClientID:
+			return
 		}
-		return int(a.Kind.order()) - int(b.Kind.order())
-	})
+		out = append(out, *e)
+	}
+	t.eachPast(since, keep)
+	for _, r := range t.rings {
+		r.each(since, keep)
+	}
+	slices.SortStableFunc(out, byTime)
 	return out
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/glassmq/glassmq/admin"
 	"github.com/glassmq/glassmq/broker"
+	"github.com/glassmq/glassmq/session/store"
 )
 
 // deviceAuthorizer lets devices written for Alibaba Cloud connect
@@ -43,4 +44,43 @@ func (d deviceAuthorizer) Generation() uint64 {
 		return d.next.Generation()
 	}
 	return 0
+}
+
+// storedCredentials writes the admin API's device credentials to the
+// broker's store: with -fsync always a change is answered only once it is
+// fsynced, so it survives kill -9; with interval it is written with the
+// next group commit and synced within -fsync-interval, like a session.
+type storedCredentials struct {
+	db     *store.DB
+	always bool
+}
+
+func (s storedCredentials) SaveDeviceCredential(c admin.DeviceCredential) error {
+	return s.wait(s.db.PutDeviceCredential(store.DeviceCredential(c)))
+}
+
+func (s storedCredentials) DeleteDeviceCredential(clientID string) error {
+	return s.wait(s.db.DeleteDeviceCredential(clientID))
+}
+
+func (s storedCredentials) wait(ticket uint64) error {
+	if !s.always {
+		return nil
+	}
+	return s.db.Wait(ticket)
+}
+
+// useStoredCredentials loads the device credentials db holds and makes the
+// admin server keep them there.
+func useStoredCredentials(adm *admin.Server, db *store.DB, always bool) error {
+	stored, err := db.DeviceCredentials()
+	if err != nil {
+		return err
+	}
+	loaded := make([]admin.DeviceCredential, len(stored))
+	for i, c := range stored {
+		loaded[i] = admin.DeviceCredential(c)
+	}
+	adm.UseDeviceCredentials(admin.NewStoredDeviceCredentials(storedCredentials{db: db, always: always}, loaded))
+	return nil
 }

@@ -95,6 +95,8 @@ type settings struct {
 	traceMax        *int
 	traceRetention  *time.Duration
 	messageTrace    *string
+	// Trace persistence (issue 14).
+	tracePersist *bool
 }
 
 // newFlags returns glassmq's flag set, with the embedded defaults, and
@@ -119,6 +121,8 @@ func newFlags() (*flag.FlagSet, *settings) {
 	st.traceMax = fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
 	st.traceRetention = fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
 	st.messageTrace = fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
+	// Trace persistence (issue 14).
+	st.tracePersist = fs.Bool("trace-persist", false, "keep the trace events in the store, so they and their message IDs outlive a restart (bounded like in memory by -trace-max-events and -trace-retention; written every 2s); needs -persistence on")
 	st.configPath = fs.String("config", "", "TOML `file` of settings: each key is a flag name without the dash (listen = \":1883\", session-expiry = \"2h\"); flags on the command line win; SIGHUP rereads it")
 	return fs, st
 }
@@ -174,6 +178,9 @@ func run(args []string, stderr io.Writer) int {
 	tmode, modeErr := trace.ParseMode(*st.messageTrace)
 	tcfg.Messages = tmode
 	traceErr := errors.Join(modeErr, tcfg.Validate())
+	if *st.tracePersist && bcfg.Persistence != "on" {
+		traceErr = errors.Join(traceErr, fmt.Errorf("glassmq: -trace-persist needs -persistence on (it is %q): traces are kept in the store", bcfg.Persistence))
+	}
 	if *adminTLS && (bcfg.TLSCert == "" || bcfg.TLSKey == "") {
 		tlsErr = fmt.Errorf("glassmq: -admin-tls needs -tls-cert and -tls-key")
 	}
@@ -231,6 +238,7 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 	var db *store.DB
+	stopTraces := func() {} // -trace-persist: writes the last trace events
 	if bcfg.Persistence == "on" {
 		mode := store.FsyncInterval
 		if bcfg.Fsync == "always" {
@@ -259,6 +267,17 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if db != nil {
 		adm.WatchStore(db) // /healthz answers 503 while the store fails
+		// Device credentials (issue 14): kept in the store, loaded here.
+		if err := useStoredCredentials(adm, db, bcfg.Fsync == "always"); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if *st.tracePersist { // before the broker starts: it restores the rings' message IDs
+			if stopTraces, err = keepTraces(tracer, db); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+		}
 	}
 	ln, err := net.Listen("tcp", acfg.Listen)
 	if err != nil {
@@ -334,6 +353,7 @@ wait:
 		status = 1
 	}
 	if db != nil {
+		stopTraces()
 		if err := db.Close(); err != nil {
 			slog.Error("closing the store", "reason", err)
 			status = 1

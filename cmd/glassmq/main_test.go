@@ -25,6 +25,7 @@ func TestBadFlagsExit2WithASentence(t *testing.T) {
 		{[]string{"-store-max-pending", "10"}, []string{"-store-max-pending 10: must be 64 to 16777216 ops"}},
 		{[]string{"-log-level", "verbose"}, []string{`-log-level "verbose": want debug, info, warn or error`}},
 		{[]string{"-log-format", "xml"}, []string{`-log-format "xml": want text or json`}},
+		{[]string{"-trace-persist", "-persistence", "off"}, []string{`-trace-persist needs -persistence on (it is "off")`}},
 		{[]string{"-log-level", "INFO", "-log-format", "", "-loops", "-1"}, []string{`-log-level "INFO"`, `-log-format "": want text or json`, "-loops -1"}},
 	} {
 		var stderr bytes.Buffer

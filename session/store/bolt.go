@@ -72,6 +72,7 @@ type DB struct {
 	mu      sync.Mutex
 	room    sync.Cond    // signalled when pending ops are written; uses mu
 	ops     []session.Op // applied, not yet taken by the writer; guarded by mu
+	aux     []auxOp      // records beside the sessions (devicecred.go), like ops; guarded by mu
 	pending int          // ops applied and not yet written (ops plus the writer's batch); guarded by mu
 	next    uint64       // last ticket given, guarded by mu
 	wait    []waiter     // guarded by mu
@@ -79,6 +80,7 @@ type DB struct {
 
 	// Touched by the writer goroutine only.
 	batch    []session.Op // ops being written, kept across failed attempts
+	auxBatch []auxOp      // aux ops being written, likewise
 	batchEnd uint64       // last ticket of batch
 	logged   time.Time    // last failure logged
 	skipped  int          // failures not logged since
@@ -153,7 +155,7 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketMessages, bucketRel, bucketRetained, bucketMeta} {
+		for _, b := range [][]byte{bucketSessions, bucketMessages, bucketRel, bucketRetained, bucketMeta, bucketDeviceCreds, bucketTraces, bucketTraceMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -182,6 +184,19 @@ func openChecked(path string, opts Options) (db *bolt.DB, err error) {
 // use.
 func (d *DB) Apply(op session.Op) uint64 {
 	d.mu.Lock()
+	t, ok := d.admitLocked()
+	if ok {
+		d.ops = append(d.ops, op)
+	}
+	d.mu.Unlock()
+	d.poke()
+	return t
+}
+
+// admitLocked waits while Options.MaxPending ops are pending and gives the
+// next ticket; ok is false once the store is closing (the op is dropped).
+// The caller holds mu and, when ok, queues exactly one op.
+func (d *DB) admitLocked() (ticket uint64, ok bool) {
 	if d.pending >= d.opts.MaxPending && !d.closed {
 		start := time.Now()
 		for d.pending >= d.opts.MaxPending && !d.closed {
@@ -191,18 +206,20 @@ func (d *DB) Apply(op session.Op) uint64 {
 		d.st.WaitNanos.Add(uint64(time.Since(start)))
 	}
 	d.next++
-	t := d.next
-	if !d.closed {
-		d.ops = append(d.ops, op)
-		d.pending++
-		d.st.Pending.Store(int64(d.pending))
+	if d.closed {
+		return d.next, false
 	}
-	d.mu.Unlock()
+	d.pending++
+	d.st.Pending.Store(int64(d.pending))
+	return d.next, true
+}
+
+// poke wakes the writer.
+func (d *DB) poke() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
-	return t
 }
 
 // WhenDurable implements session.Store: fn(nil) once every op up to ticket
@@ -326,21 +343,26 @@ func (d *DB) commit() (ok bool) {
 	d.batch = append(d.batch, d.ops...)
 	clear(d.ops)
 	d.ops = d.ops[:0]
-	if len(d.batch) > 0 {
-		d.batchEnd = d.next // every op applied so far is in batch
+	d.auxBatch = append(d.auxBatch, d.aux...)
+	clear(d.aux)
+	d.aux = d.aux[:0]
+	if len(d.batch)+len(d.auxBatch) > 0 {
+		d.batchEnd = d.next // every op applied so far is in batch or auxBatch
 	}
 	d.mu.Unlock()
-	if len(d.batch) == 0 {
+	if len(d.batch)+len(d.auxBatch) == 0 {
 		return true
 	}
-	err := d.update(d.batch)
+	err := d.update(d.batch, d.auxBatch)
 	if err != nil {
 		d.fail(OpWrite, fmt.Errorf("store: writing %s: %w", d.path, err))
 		return false
 	}
-	n := len(d.batch)
+	n := len(d.batch) + len(d.auxBatch)
 	clear(d.batch)
 	d.batch = d.batch[:0]
+	clear(d.auxBatch)
+	d.auxBatch = d.auxBatch[:0]
 	d.committed.Store(d.batchEnd)
 	d.mu.Lock()
 	d.pending -= n
@@ -353,7 +375,7 @@ func (d *DB) commit() (ok bool) {
 // update applies ops in one write transaction. A panic inside bbolt (a
 // damaged page, or a fault reading the mapping: the writer runs with
 // panic-on-fault) rolls the transaction back and becomes the error.
-func (d *DB) update(ops []session.Op) (err error) {
+func (d *DB) update(ops []session.Op, aux []auxOp) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &DamagedError{Path: d.path, Detail: fmt.Sprint(r)}
@@ -368,6 +390,11 @@ func (d *DB) update(ops []session.Op) (err error) {
 		w := txWriter{tx: tx, msgs: tx.Bucket(bucketMessages)}
 		for i := range ops {
 			if err := w.apply(&ops[i]); err != nil {
+				return err
+			}
+		}
+		for i := range aux {
+			if err := aux[i].apply(tx); err != nil {
 				return err
 			}
 		}
@@ -430,7 +457,7 @@ func (d *DB) fail(op string, err error) {
 
 func (d *DB) markDurable(t uint64) {
 	d.durable.Store(t)
-	if d.failed.Load() != nil && len(d.batch) == 0 {
+	if d.failed.Load() != nil && len(d.batch)+len(d.auxBatch) == 0 {
 		d.failed.Store(nil)
 		slog.Info("store recovered", "file", d.path, "durable", t)
 	}
