@@ -78,7 +78,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		return
 	}
 	c.state = stateConnecting
-	c.claim(id)
+	c.claimOwned(id)
 }
 
 // rejectConnect answers CONNACK with a refusal code and closes [MQTT-3.2.2-5].
@@ -146,6 +146,7 @@ func (c *Conn) resumeConnect() {
 func (c *Conn) finishConnect() {
 	s := c.sess
 	if c.state == stateClosed { // the network went away while waiting
+		c.settleAbandoned(s.ClientID)
 		c.sess = nil
 		if s.Abandon(c, (c.meta.CleanSession || c.v5&v5On != 0) && c.meta.SessionExpiry == 0) {
 			c.e.dropSession(s)
@@ -154,6 +155,7 @@ func (c *Conn) finishConnect() {
 	}
 	a, ok := s.Attach(c, c.meta, c.e.nowMillis())
 	if !ok { // a newer CONNECT claimed it meanwhile
+		c.settleAbandoned(s.ClientID)
 		c.sess = nil
 		c.closeReason.Store(uint32(session.ReasonTakenOver))
 		c.state = stateClosed
@@ -172,6 +174,7 @@ func (c *Conn) finishConnect() {
 	c.resend(a.Resend)
 	c.needPump = true
 	c.ls.touch(c)
+	c.settleOwned() // in a cluster: closed at once if another node claimed the client meanwhile
 }
 
 // resend re-sends the in-flight window of a resumed session: PUBLISH with
@@ -199,4 +202,5 @@ func (e *Engine) dropSession(s *clientSession) {
 		e.stats.Subscriptions.Add(-1)
 	}
 	e.stats.Sessions.Add(-1)
+	e.forgetOwned(s.ClientID)
 }

@@ -33,6 +33,7 @@ type Engine struct {
 	store     session.Store // nil with -persistence off
 	auth      Authorizer    // nil: everyone may do everything
 	authQueue chan authJob  // CONNECTs waiting for an authentication worker
+	own       *ownSeam      // cluster-wide client ID claims; nil outside a cluster (clusterown.go)
 	tracer    *trace.Tracer // nil: no traces (tracehooks.go)
 	// outboundHardLimit is the most output one connection may have waiting:
 	// -max-outbound of QoS 0, a full in-flight window of the largest

@@ -1,0 +1,256 @@
+package cluster_test
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/glassmq/glassmq/broker"
+	"github.com/glassmq/glassmq/cluster"
+	"github.com/glassmq/glassmq/codec"
+)
+
+// testNode is one node of an in-process cluster: a real nats-server with
+// JetStream, routed to its peers, and a real broker engine with a TCP
+// listener that claims client IDs through cluster.Owners.
+type testNode struct {
+	name   string
+	ns     *server.Server
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	eng    *broker.Engine
+	srv    *broker.Server
+	owners *cluster.Owners
+}
+
+func (n *testNode) addr() string { return n.srv.Addr().String() }
+
+// freePorts returns n loopback TCP ports that were free a moment ago.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// startCluster starts n nodes routed to each other, waits for JetStream
+// and the ownership bucket, and stops everything when the test ends.
+func startCluster(t testing.TB, n int) []*testNode {
+	t.Helper()
+	ports := freePorts(t, n)
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	nodes := make([]*testNode, n)
+	for i := range n {
+		name := fmt.Sprintf("node-%c", 'a'+i)
+		opts := &server.Options{ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
+			StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+			Cluster: server.ClusterOpts{Name: "glassmq-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ","))}
+		ns, err := server.NewServer(opts)
+		if err != nil {
+			t.Fatalf("nats-server %s: %v", name, err)
+		}
+		go ns.Start()
+		t.Cleanup(ns.Shutdown)
+		if !ns.ReadyForConnections(20 * time.Second) {
+			t.Fatalf("nats-server %s not ready", name)
+		}
+		nodes[i] = &testNode{name: name, ns: ns}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, nd := range nodes {
+		nc, err := nats.Connect(nd.ns.ClientURL(), nats.InProcessServer(nd.ns), nats.Name(nd.name))
+		if err != nil {
+			t.Fatalf("connect %s: %v", nd.name, err)
+		}
+		t.Cleanup(nc.Close)
+		nd.nc = nc
+		if nd.js, err = jetstream.New(nc); err != nil {
+			t.Fatal(err)
+		}
+		cfg := broker.DefaultConfig()
+		cfg.Listen = "127.0.0.1:0"
+		cfg.Loops = 1
+		cfg.DataDir = t.TempDir()
+		cfg.SysInterval = 0
+		cfg.LogInterval = time.Hour
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		nd.eng = broker.NewEngine(cfg)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nd.owners, errs[i] = cluster.StartOwners(cluster.OwnersConfig{NC: nd.nc, JS: nd.js, Node: nd.name,
+				Replicas: min(3, n), Timeout: 10 * time.Second}, nd.eng)
+		}()
+	}
+	wg.Wait()
+	for i, nd := range nodes {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", nd.name, errs[i])
+		}
+		t.Cleanup(func() { nd.owners.Close() })
+		nd.eng.SetOwners(nd.owners)
+		nd.srv = broker.NewServer(nd.eng)
+		if err := nd.srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nd.srv.Shutdown(5 * time.Second) })
+	}
+	return nodes
+}
+
+// raw is an MQTT client speaking hand-made packets; a goroutine reads its
+// frames into frames until the connection ends, then closes gone.
+type raw struct {
+	t      testing.TB
+	c      net.Conn
+	frames chan []byte
+	gone   chan struct{}
+}
+
+func dialRaw(t testing.TB, addr string) *raw {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &raw{t: t, c: c, frames: make(chan []byte, 1024), gone: make(chan struct{})}
+	t.Cleanup(func() { c.Close() })
+	go r.read()
+	return r
+}
+
+func (r *raw) read() {
+	defer close(r.gone)
+	var buf []byte
+	tmp := make([]byte, 64<<10)
+	for {
+		for {
+			n, err := codec.Frame(buf, 1<<20)
+			if err != nil || n == 0 {
+				break
+			}
+			select {
+			case r.frames <- append([]byte(nil), buf[:n]...):
+			default: // nobody reads: drop
+			}
+			buf = buf[n:]
+		}
+		n, err := r.c.Read(tmp)
+		if n > 0 {
+			buf = append(buf, tmp[:n]...)
+		}
+		if err != nil {
+			return // io.EOF or a reset: the broker closed it
+		}
+	}
+}
+
+func (r *raw) write(b []byte) {
+	r.t.Helper()
+	if _, err := r.c.Write(b); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+// next returns the next frame, failing the test after a generous wait.
+func (r *raw) next() []byte {
+	r.t.Helper()
+	select {
+	case f := <-r.frames:
+		return f
+	case <-time.After(20 * time.Second):
+		r.t.Fatal("no packet within 20s")
+		return nil
+	}
+}
+
+// expectType returns the next frame, which must be of type want.
+func (r *raw) expectType(want codec.Type) []byte {
+	r.t.Helper()
+	f := r.next()
+	if got := codec.PacketType(f); got != want {
+		r.t.Fatalf("got %v % x, want %v", got, f, want)
+	}
+	return f
+}
+
+// closed reports whether the broker closed the connection.
+func (r *raw) closed() bool {
+	select {
+	case <-r.gone:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *raw) waitClosed() {
+	r.t.Helper()
+	select {
+	case <-r.gone:
+	case <-time.After(20 * time.Second):
+		r.t.Fatal("connection still open after 20s")
+	}
+}
+
+func connectPacket(id string, level byte, clean bool) []byte {
+	p := &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: level, CleanSession: clean, KeepAlive: 60,
+		ClientID: []byte(id)}
+	if level == codec.ProtocolLevel5 && !clean {
+		p.Props.SessionExpiry = 3600
+		p.Props.Set(codec.PropSessionExpiry)
+	}
+	return codec.AppendConnect(nil, p)
+}
+
+// connect sends CONNECT and returns the CONNACK's session-present flag and
+// return code.
+func (r *raw) connect(id string, level byte, clean bool) (present bool, code byte) {
+	r.t.Helper()
+	r.write(connectPacket(id, level, clean))
+	f := r.expectType(codec.TypeConnack)
+	return f[2]&1 != 0, f[3]
+}
+
+func (r *raw) subscribe(filter string, qos byte) {
+	r.t.Helper()
+	r.write(codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte(filter), QoS: qos}}))
+	r.expectType(codec.TypeSuback)
+}
+
+// waitFor polls cond until it holds, failing after a generous deadline.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 30s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
