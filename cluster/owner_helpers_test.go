@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/glassmq/glassmq/admin"
 	"github.com/glassmq/glassmq/broker"
 	"github.com/glassmq/glassmq/cluster"
 	"github.com/glassmq/glassmq/codec"
@@ -28,6 +30,9 @@ type testNode struct {
 	eng    *broker.Engine
 	srv    *broker.Server
 	owners *cluster.Owners
+	ca     *cluster.Admin
+	adm    *admin.Server
+	http   string // the admin API's host:port
 }
 
 func (n *testNode) addr() string { return n.srv.Addr().String() }
@@ -119,8 +124,79 @@ func startCluster(t testing.TB, n int) []*testNode {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { nd.srv.Shutdown(5 * time.Second) })
+		startAdmin(t, nd)
 	}
+	waitFor(t, "every node hears every other", func() bool {
+		for _, nd := range nodes {
+			if nd.ca.LiveNodes() != n {
+				return false
+			}
+		}
+		return true
+	})
 	return nodes
+}
+
+// startAdmin starts the node's cluster-wide admin and a real admin API
+// server on a loopback port, reading through it.
+func startAdmin(t testing.TB, nd *testNode) {
+	t.Helper()
+	var err error
+	var shared atomic.Pointer[admin.Server]
+	nd.ca, err = cluster.StartAdmin(cluster.AdminConfig{NC: nd.nc, Name: "glassmq-test", Node: nd.name,
+		Address: nd.addr(), Stats: nd.eng.Stats(), Owners: nd.owners, Server: nd.ns,
+		HelloInterval: 200 * time.Millisecond, Timeout: 10 * time.Second,
+		OnNodes: func(n int) {
+			if adm := shared.Load(); adm != nil {
+				adm.ShareLimits(n)
+			}
+		}}, nd.eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nd.ca.Close() })
+	acfg := admin.DefaultConfig()
+	acfg.Listen = "127.0.0.1:0"
+	adm, err := admin.New(acfg, nd.ca, nd.eng.Stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.Store(adm)
+	adm.ShareLimits(nd.ca.LiveNodes())
+	adm.UseCluster(clusterView{nd.ca})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go adm.Serve(ln)
+	t.Cleanup(func() { adm.Shutdown() })
+	nd.adm, nd.http = adm, ln.Addr().String()
+}
+
+// clusterView adapts cluster.Admin to admin.Cluster, as cmd/glassmq does.
+type clusterView struct{ a *cluster.Admin }
+
+func (v clusterView) ClusterCounters() admin.ClusterCounters {
+	st := v.a.Status()
+	return admin.ClusterCounters{LiveNodes: v.a.LiveNodes(), Claims: st.Owners.Claims, RemoteRequests: st.Admin.Requests,
+		RemoteServed: st.Admin.Served, RemoteErrors: st.Admin.Errors, Gathers: st.Admin.Gathers}
+}
+
+func (v clusterView) ClusterStatus() admin.ClusterStatus {
+	st := v.a.Status()
+	out := admin.ClusterStatus{Name: st.Name, Node: st.Node, Counters: v.ClusterCounters(),
+		JetStream: admin.ClusterJetStream{MetaLeader: st.JetStream.MetaLeader, MetaSize: st.JetStream.MetaSize,
+			Bucket: st.JetStream.Bucket, BucketLeader: st.JetStream.BucketLeader}}
+	for _, n := range st.Nodes {
+		out.Nodes = append(out.Nodes, admin.ClusterNode{Name: n.Name, Address: n.Address, Alive: n.Alive, Connections: n.Connections})
+	}
+	for _, r := range st.Routes {
+		out.Routes = append(out.Routes, admin.ClusterRoute{Remote: r.Remote, Address: r.Address})
+	}
+	for _, r := range st.JetStream.BucketReplicas {
+		out.JetStream.BucketReplicas = append(out.JetStream.BucketReplicas, admin.ClusterReplica{Name: r.Name, Current: r.Current})
+	}
+	return out
 }
 
 // raw is an MQTT client speaking hand-made packets; a goroutine reads its

@@ -1,0 +1,162 @@
+package cluster_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/glassmq/glassmq/codec"
+)
+
+// get does an HTTP request to a node's admin API and decodes the JSON
+// answer into v.
+func httpDo(t *testing.T, method, u string, header map[string]string, body string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, val := range header {
+		req.Header.Set(k, val)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, u, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestAdminAnswersForAnyNode: the admin API of node c answers in every
+// dialect for a client connected to node a (Tencent DescribeMQTTClient,
+// Alibaba QuerySessionByClientId, native client), lists the clients of
+// every node once each, describes the cluster, counts the remote questions
+// in /metrics, and kicks the client on a.
+func TestAdminAnswersForAnyNode(t *testing.T) {
+	nodes := startCluster(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	const id = "GID_test@@@device-1 on a"
+	ra := dialRaw(t, a.addr())
+	if _, code := ra.connect(id, codec.ProtocolLevel311, false); code != 0 {
+		t.Fatalf("CONNACK %d", code)
+	}
+	ra.subscribe("sensors/+/temp", 1)
+	rb := dialRaw(t, b.addr())
+	rb.connect("on b", codec.ProtocolLevel311, true)
+	rc := dialRaw(t, c.addr())
+	rc.connect("on c", codec.ProtocolLevel311, true)
+	base := "http://" + c.http
+
+	var tc struct {
+		Response struct {
+			ClientId                string
+			ConnectionStatus        string
+			MQTTClientSubscriptions []struct{ TopicFilter string }
+			Error                   *struct{ Code string }
+		}
+	}
+	httpDo(t, "POST", base+"/", map[string]string{"Content-Type": "application/json", "X-TC-Action": "DescribeMQTTClient",
+		"X-TC-Version": "2023-03-08"}, fmt.Sprintf(`{"InstanceId":"mqtt-local","ClientId":%q}`, id), &tc)
+	if r := tc.Response; r.Error != nil || r.ClientId != id || r.ConnectionStatus != "CONNECTED" ||
+		len(r.MQTTClientSubscriptions) != 1 || r.MQTTClientSubscriptions[0].TopicFilter != "sensors/+/temp" {
+		t.Fatalf("Tencent DescribeMQTTClient on c: %+v", r)
+	}
+
+	var al struct {
+		OnlineStatus bool
+		Code         string
+	}
+	q := url.Values{"Action": {"QuerySessionByClientId"}, "InstanceId": {"mqtt-local"}, "ClientId": {id}, "Version": {"2020-04-20"}}
+	httpDo(t, "GET", base+"/?"+q.Encode(), nil, "", &al)
+	if !al.OnlineStatus || al.Code != "" {
+		t.Fatalf("Alibaba QuerySessionByClientId on c: %+v, want online", al)
+	}
+
+	var nat struct {
+		ClientID string `json:"client_id"`
+		Status   string `json:"status"`
+	}
+	if code := httpDo(t, "GET", base+"/api/v1/clients/"+url.PathEscape(id), nil, "", &nat); code != 200 || nat.ClientID != id || nat.Status != "online" {
+		t.Fatalf("native client on c: %d %+v", code, nat)
+	}
+
+	var list struct {
+		Clients []struct {
+			ClientID string `json:"client_id"`
+		} `json:"clients"`
+	}
+	httpDo(t, "GET", base+"/api/v1/clients?limit=100", nil, "", &list)
+	var ids []string
+	for _, cl := range list.Clients {
+		ids = append(ids, cl.ClientID)
+	}
+	if want := []string{id, "on b", "on c"}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("native list on c: %q, want %q", ids, want)
+	}
+
+	var cs struct {
+		Nodes []struct {
+			Name  string
+			Alive bool
+		} `json:"nodes"`
+		JetStream struct {
+			MetaLeader     string `json:"meta_leader"`
+			BucketReplicas []struct {
+				Name string `json:"name"`
+			} `json:"bucket_replicas"`
+		} `json:"jetstream"`
+		Routes []struct {
+			Remote string `json:"remote"`
+		} `json:"routes"`
+	}
+	httpDo(t, "GET", base+"/api/v1/cluster", nil, "", &cs)
+	alive := 0
+	for _, n := range cs.Nodes {
+		if n.Alive {
+			alive++
+		}
+	}
+	if alive != 3 || cs.JetStream.MetaLeader == "" || len(cs.JetStream.BucketReplicas) != 3 || len(cs.Routes) < 2 {
+		t.Fatalf("/api/v1/cluster on c: %+v; want 3 nodes alive, a meta leader, 3 bucket replicas, routes to 2 peers", cs)
+	}
+
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "glassmq_cluster_nodes 3") ||
+		strings.Contains(string(metrics), `glassmq_cluster_remote_admin_requests_total{direction="sent"} 0`) {
+		t.Fatalf("/metrics on c lacks cluster figures:\n%s", grepLines(string(metrics), "glassmq_cluster_"))
+	}
+
+	var kick struct {
+		Kicked bool `json:"kicked"`
+	}
+	httpDo(t, "DELETE", base+"/api/v1/clients/"+url.PathEscape(id), nil, "", &kick)
+	if !kick.Kicked {
+		t.Fatal("kick from c: kicked false")
+	}
+	ra.waitClosed()
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
