@@ -54,8 +54,8 @@ func EncodeToken(s string) string {
 }
 
 // appendToken appends the encoding of s to dst.
-func appendToken(dst []byte, s string) []byte {
-	if s == "" {
+func appendToken[T ~string | ~[]byte](dst []byte, s T) []byte {
+	if len(s) == 0 {
 		return append(dst, emptyToken...)
 	}
 	for i := 0; i < len(s); i++ {
