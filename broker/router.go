@@ -35,8 +35,9 @@ type node struct {
 // take every reader's lock, in index order (a "big reader" lock: writes are
 // rare and cost one lock per loop).
 type router struct {
-	readers []readLock
-	root    node
+	readers  []readLock
+	root     node
+	interest func(filter string, add bool) // nil, or the cluster's (cluster.go)
 }
 
 // readLock is one reader's lock, padded so two loops' locks never share a
@@ -84,6 +85,9 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	if n.subs == nil {
 		n.subs = make(map[*clientSession]byte)
 	}
+	if r.interest != nil && len(n.subs) == 0 {
+		r.interest(filter, true) // the filter's first subscriber on this node
+	}
 	if only != nil {
 		if n.filtered == nil {
 			n.filtered = make(map[*clientSession]Permissions)
@@ -101,6 +105,9 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 func (r *router) remove(filter string, s *clientSession) {
 	r.lock()
 	defer r.unlock()
+	if r.interest != nil && r.lastSubscriberLocked(filter, s) {
+		defer r.interest(filter, false)
+	}
 	r.root.remove(filter, s)
 }
 

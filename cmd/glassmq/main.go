@@ -40,6 +40,7 @@ var flagGroups = []struct {
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
 	{"Traces", []string{"trace-", "message-trace"}},
+	{"Cluster", []string{"cluster-", "node-name", "nats-url"}},
 	{"Operations", []string{"config", "sys-interval", "log-", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
@@ -91,6 +92,8 @@ type settings struct {
 	traceMax        *int
 	traceRetention  *time.Duration
 	messageTrace    *string
+	// cluster on NATS (cluster.go)
+	cluster *clusterFlags
 }
 
 // newFlags returns glassmq's flag set, with the embedded defaults, and
@@ -115,6 +118,7 @@ func newFlags() (*flag.FlagSet, *settings) {
 	st.traceMax = fs.Int("trace-max-events", trace.DefaultMaxEvents, "connection and message trace events kept in memory, oldest evicted (about 50 bytes each)")
 	st.traceRetention = fs.Duration("trace-retention", trace.DefaultRetention, "trace events older than this are dropped (0: kept until evicted by -trace-max-events)")
 	st.messageTrace = fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
+	st.cluster = registerClusterFlags(fs) // cluster on NATS (cluster.go)
 	st.configPath = fs.String("config", "", "TOML `file` of settings: each key is a flag name without the dash (listen = \":1883\", session-expiry = \"2h\"); flags on the command line win; SIGHUP rereads it")
 	return fs, st
 }
@@ -177,7 +181,8 @@ func run(args []string, stderr io.Writer) int {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
 	logger, logErr := newLogger(stderr, *st.logLevel, *st.logFormat)
-	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr, traceErr); err != nil {
+	ccfg, clusterErr := st.cluster.config(bcfg.DataDir) // cluster on NATS (cluster.go)
+	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr, traceErr, clusterErr); err != nil {
 		fmt.Fprintln(stderr, cfgFile.annotate(err, cmdline))
 		return 2
 	}
@@ -240,6 +245,12 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		}
 	}
+	stopCluster, err := startCluster(st.cluster, ccfg, eng) // cluster on NATS (cluster.go)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer stopCluster()
 	srv := broker.NewServer(eng)
 	adm, err := admin.New(acfg, eng, eng.Stats())
 	if err != nil {

@@ -1,0 +1,315 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Local is the node's MQTT engine as the Router sees it. DeliverRemote
+// calls each once, on the Router's goroutine; each calls deliver for every
+// message of a batch, which the engine routes to its local subscribers
+// (and, with retain, stores as retained) as if published on this node,
+// without forwarding it again. The slices passed to deliver are valid only
+// during the call. broker.Engine implements it.
+type Local interface {
+	DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)))
+}
+
+// Router forwards local PUBLISHes to the nodes that want them and hands
+// messages from other nodes to the local engine. Its methods are safe for
+// concurrent use.
+//
+// Interest: for each topic filter with local subscribers the engine calls
+// Interest(filter, true) once and Interest(filter, false) when the last one
+// goes; the Router keeps one NATS subscription per subject those filters
+// map to, counted, so NATS sends a message only to nodes that want it and
+// drops it when none does.
+//
+// Order: every forward goes through one NATS connection under one lock,
+// numbered; NATS keeps one connection's order to each receiver, and the
+// receiver drains one channel in a single goroutine, so one publisher's
+// messages on one topic arrive in the order the publisher's node routed
+// them. A message matching several of the receiver's subscriptions arrives
+// once per subscription, back to back; the number drops the copies.
+type Router struct {
+	node   *Node
+	local  Local
+	log    *slog.Logger
+	origin string // this run of this node: name and a start time, so numbers restart safely
+
+	mu   sync.Mutex // orders numbering and publishing; guards seq and the scratch buffers
+	seq  uint64
+	subj []byte
+	env  []byte
+
+	subsMu sync.Mutex
+	subs   map[string]*counted // by subject
+
+	in      chan *nats.Msg
+	retSub  *nats.Subscription
+	done    chan struct{}
+	stopped chan struct{}
+
+	// Counters, for metrics and tests.
+	Forwarded atomic.Uint64 // messages published to NATS
+	Received  atomic.Uint64 // messages from other nodes handed to the engine
+	Dropped   atomic.Uint64 // messages not forwarded (too large) or not decodable
+}
+
+// counted is one NATS subscription and how many local filters need it.
+type counted struct {
+	sub  *nats.Subscription
+	refs int
+}
+
+// inboxSize is how many messages from other nodes may wait for the
+// Router's goroutine; past it nats.go drops them as a slow consumer (and
+// the error handler logs it).
+const inboxSize = 1 << 18
+
+// maxBatch bounds the messages handed to the engine in one DeliverRemote.
+const maxBatch = 512
+
+// NewRouter starts routing for n: it subscribes to every retained message
+// of the cluster and starts the goroutine that hands messages to local.
+// Safe for concurrent use.
+func NewRouter(n *Node, local Local) (*Router, error) {
+	r := &Router{node: n, local: local, log: n.log,
+		origin: n.Name() + "@" + fmt.Sprint(time.Now().UnixNano()),
+		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
+		done: make(chan struct{}), stopped: make(chan struct{})}
+	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
+	}
+	r.retSub = sub
+	go r.run()
+	return r, nil
+}
+
+// Interest records that a local subscription filter gained its first
+// subscriber (add) or lost its last (!add). filter is a valid topic filter.
+// Safe for concurrent use; calls for one filter must come in order.
+func (r *Router) Interest(filter string, add bool) {
+	r.subsMu.Lock()
+	defer r.subsMu.Unlock()
+	for _, s := range FilterSubjects(filter) {
+		c := r.subs[s]
+		switch {
+		case add && c != nil:
+			c.refs++
+		case add:
+			sub, err := r.node.nc.ChanSubscribe(s, r.in)
+			if err != nil {
+				r.log.Error("cluster: subscribe", "filter", filter, "subject", s, "err", err)
+				continue
+			}
+			r.subs[s] = &counted{sub: sub, refs: 1}
+		case c != nil:
+			if c.refs--; c.refs == 0 {
+				c.sub.Unsubscribe()
+				delete(r.subs, s)
+			}
+		}
+	}
+}
+
+// Subjects returns the number of NATS subjects the node subscribes to for
+// its local filters. Safe for concurrent use.
+func (r *Router) Subjects() int {
+	r.subsMu.Lock()
+	defer r.subsMu.Unlock()
+	return len(r.subs)
+}
+
+// Forward sends a message published on this node to the other nodes that
+// want it: a retained one to every node (which stores it and delivers it
+// to its subscribers), any other one to the nodes subscribed to its
+// topic's subject. from is the publisher's client ID ("" for the broker).
+// The slices need stay valid only during the call. Safe for concurrent use.
+func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
+	prefix := prefixFor(topic)
+	if retain {
+		prefix = RetainedPrefix
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	r.env = appendEnvelope(r.env[:0], envelope{origin: r.origin, seq: r.seq, qos: qos, retain: retain,
+		expires: expires, from: from, topic: topic, props: props, payload: payload})
+	if int64(len(r.env)) > r.node.nc.MaxPayload() {
+		r.Dropped.Add(1)
+		return
+	}
+	r.subj = AppendSubject(r.subj[:0], prefix, topic)
+	if err := r.node.nc.Publish(string(r.subj), r.env); err != nil {
+		r.Dropped.Add(1)
+		r.log.Warn("cluster: forward", "topic", string(topic), "err", err)
+		return
+	}
+	r.Forwarded.Add(1)
+}
+
+// run hands messages from other nodes to the engine in batches until
+// Close.
+func (r *Router) run() {
+	defer close(r.stopped)
+	last := map[string]uint64{} // highest number seen per origin
+	batch := make([]envelope, 0, maxBatch)
+	for {
+		var m *nats.Msg
+		select {
+		case m = <-r.in:
+		case <-r.done:
+			return
+		}
+		batch = r.take(batch[:0], m, last)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case m = <-r.in:
+				batch = r.take(batch, m, last)
+			default:
+				break more
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
+			for i := range batch {
+				e := &batch[i]
+				deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
+			}
+		})
+		r.Received.Add(uint64(len(batch)))
+		clear(batch)
+	}
+}
+
+// take decodes m and appends it to batch unless it is a copy already taken
+// (it matched more than one of this node's subscriptions) or undecodable.
+func (r *Router) take(batch []envelope, m *nats.Msg, last map[string]uint64) []envelope {
+	var e envelope
+	if err := e.decode(m.Data); err != nil {
+		r.Dropped.Add(1)
+		r.log.Warn("cluster: undecodable message", "subject", m.Subject, "err", err)
+		return batch
+	}
+	if seen, ok := last[e.origin]; ok && e.seq <= seen {
+		return batch // another subscription's copy
+	}
+	last[e.origin] = e.seq
+	return append(batch, e)
+}
+
+// Close stops routing: it unsubscribes everything and stops the goroutine.
+// Safe for concurrent use; call once.
+func (r *Router) Close() {
+	r.subsMu.Lock()
+	for s, c := range r.subs {
+		c.sub.Unsubscribe()
+		delete(r.subs, s)
+	}
+	r.subsMu.Unlock()
+	r.retSub.Unsubscribe()
+	close(r.done)
+	<-r.stopped
+}
+
+// envelope is a message between nodes. Its encoding, after a version byte:
+// flags (QoS in bits 0-1, retain in bit 2), origin, number, expiry (epoch
+// ms, 0: never), publisher client ID, topic, properties (MQTT 5.0
+// forwardable properties, encoded as in a PUBLISH), then the payload to the
+// end. Strings and byte fields are a uvarint length and the bytes; numbers
+// are uvarints.
+type envelope struct {
+	origin  string
+	seq     uint64
+	qos     byte
+	retain  bool
+	expires int64
+	from    string
+	topic   []byte
+	props   []byte
+	payload []byte
+}
+
+const envelopeVersion = 1
+
+var errEnvelope = errors.New("cluster: bad envelope")
+
+func appendEnvelope(dst []byte, e envelope) []byte {
+	flags := e.qos & 3
+	if e.retain {
+		flags |= 4
+	}
+	dst = append(dst, envelopeVersion, flags)
+	dst = appendField(dst, e.origin)
+	dst = binary.AppendUvarint(dst, e.seq)
+	dst = binary.AppendUvarint(dst, uint64(max(e.expires, 0)))
+	dst = appendField(dst, e.from)
+	dst = appendField(dst, e.topic)
+	dst = appendField(dst, e.props)
+	return append(dst, e.payload...)
+}
+
+func appendField[T ~string | ~[]byte](dst []byte, s T) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// decode reads e from b; the byte fields of e are views into b.
+func (e *envelope) decode(b []byte) error {
+	if len(b) < 2 || b[0] != envelopeVersion || b[1]&^7 != 0 || b[1]&3 == 3 {
+		return errEnvelope
+	}
+	e.qos, e.retain = b[1]&3, b[1]&4 != 0
+	b = b[2:]
+	var origin, from []byte
+	var expires uint64
+	var ok bool
+	if origin, b, ok = field(b); !ok {
+		return errEnvelope
+	}
+	if e.seq, b, ok = uvarint(b); !ok {
+		return errEnvelope
+	}
+	if expires, b, ok = uvarint(b); !ok || expires > 1<<62 {
+		return errEnvelope
+	}
+	if from, b, ok = field(b); !ok {
+		return errEnvelope
+	}
+	if e.topic, b, ok = field(b); !ok {
+		return errEnvelope
+	}
+	if e.props, b, ok = field(b); !ok {
+		return errEnvelope
+	}
+	e.origin, e.from, e.expires, e.payload = string(origin), string(from), int64(expires), b
+	return nil
+}
+
+func uvarint(b []byte) (uint64, []byte, bool) {
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return v, b[n:], true
+}
+
+func field(b []byte) ([]byte, []byte, bool) {
+	n, b, ok := uvarint(b)
+	if !ok || n > uint64(len(b)) {
+		return nil, nil, false
+	}
+	return b[:n], b[n:], true
+}
