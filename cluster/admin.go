@@ -219,14 +219,19 @@ func (a *Admin) helloLoop() {
 }
 
 func (a *Admin) announce() {
+	b, _ := json.Marshal(a.self())
+	if err := a.cfg.NC.Publish(a.cfg.Prefix+".admin.hello", b); err != nil {
+		a.Stats.Errors.Add(1)
+	}
+}
+
+// self is this node's hello.
+func (a *Admin) self() hello {
 	h := hello{Node: a.cfg.Node, Address: a.cfg.Address}
 	if st := a.cfg.Stats; st != nil {
 		h.Connections, h.Sessions = st.Connections.Load(), st.Sessions.Load()
 	}
-	b, _ := json.Marshal(h)
-	if err := a.cfg.NC.Publish(a.cfg.Prefix+".admin.hello", b); err != nil {
-		a.Stats.Errors.Add(1)
-	}
+	return h
 }
 
 // heard records another node's hello.
@@ -691,10 +696,15 @@ type AdminCounts struct {
 // may wait up to the timeout for JetStream. Safe for concurrent use.
 func (a *Admin) Status() Status {
 	st := Status{Name: a.cfg.Name, Node: a.cfg.Node}
+	me := a.self()
+	st.Nodes = append(st.Nodes, NodeStatus{Name: me.Node, Address: me.Address, Alive: true,
+		LastSeenMs: time.Now().UnixMilli(), Connections: me.Connections, Sessions: me.Sessions})
 	a.mu.Lock()
 	for name, p := range a.peers {
-		st.Nodes = append(st.Nodes, NodeStatus{Name: name, Address: p.Address, Alive: a.alive(p.seen) || name == a.cfg.Node,
-			LastSeenMs: p.seen.UnixMilli(), Connections: p.Connections, Sessions: p.Sessions})
+		if name != a.cfg.Node { // a NoEcho connection never hears itself; another may
+			st.Nodes = append(st.Nodes, NodeStatus{Name: name, Address: p.Address, Alive: a.alive(p.seen),
+				LastSeenMs: p.seen.UnixMilli(), Connections: p.Connections, Sessions: p.Sessions})
+		}
 	}
 	a.mu.Unlock()
 	slices.SortFunc(st.Nodes, func(x, y NodeStatus) int { return strings.Compare(x.Name, y.Name) })

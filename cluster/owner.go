@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,9 +41,10 @@ import (
 // along a chain of quick takeovers A→B→C reaches C: waits always go from a
 // higher epoch to a lower one, which cannot form a cycle.
 
-// Local is what ownership needs of the broker on this node. Implementations
-// are safe for concurrent use.
-type Local interface {
+// Handovers is what ownership needs of the broker on this node;
+// broker.Engine implements it. Implementations are safe for concurrent
+// use.
+type Handovers interface {
 	// HandOver closes the local connection of clientID, if any, as taken
 	// over, waits up to timeout for it to close, then ends the client's
 	// persistent session here and returns it; ok is false when there is no
@@ -83,7 +83,7 @@ type OwnerStats struct {
 // requests. Create it with StartOwners.
 type Owners struct {
 	cfg   OwnersConfig
-	local Local
+	local Handovers
 	kv    jetstream.KeyValue
 	log   *slog.Logger
 	sub   *nats.Subscription
@@ -131,9 +131,9 @@ const (
 
 // StartOwners opens (creating when absent) the ownership bucket, serves
 // hand-over requests for cfg.Node and watches the bucket. Close stops it.
-func StartOwners(cfg OwnersConfig, local Local) (*Owners, error) {
+func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 	if cfg.NC == nil || cfg.JS == nil || cfg.Node == "" || local == nil {
-		return nil, errors.New("cluster: StartOwners: want a NATS connection, JetStream, a node name and a Local")
+		return nil, errors.New("cluster: StartOwners: want a NATS connection, JetStream, a node name and Handovers")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "glassmq"
@@ -204,24 +204,12 @@ func (o *Owners) KV() jetstream.KeyValue { return o.kv }
 // Node returns this node's name. Safe for concurrent use.
 func (o *Owners) Node() string { return o.cfg.Node }
 
-// OwnerKey returns the bucket key of clientID: base64url without padding,
-// which any UTF-8 client ID maps to, reversibly, within the characters
-// JetStream allows in keys.
-func OwnerKey(clientID string) string {
-	if clientID == "" {
-		return "_" // an assigned ID is never empty; keep the key valid anyway
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(clientID))
-}
+// OwnerKey returns the bucket key of clientID (EncodeToken: any UTF-8
+// client ID maps, reversibly, into the characters keys allow).
+func OwnerKey(clientID string) string { return EncodeToken(clientID) }
 
 // ClientOfKey is the inverse of OwnerKey.
-func ClientOfKey(key string) (string, error) {
-	if key == "_" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(key)
-	return string(b), err
-}
+func ClientOfKey(key string) (string, error) { return DecodeToken(key) }
 
 func (o *Owners) handoverSubject(node string) string {
 	return o.cfg.Prefix + ".own." + OwnerKey(node)
@@ -511,12 +499,4 @@ func (o *Owners) watchLoop() {
 			o.Stats.Fenced.Add(1)
 		}
 	}
-}
-
-// cut shortens client text for messages.
-func cut(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
 }

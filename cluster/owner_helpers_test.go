@@ -3,13 +3,11 @@ package cluster_test
 import (
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -24,7 +22,7 @@ import (
 // listener that claims client IDs through cluster.Owners.
 type testNode struct {
 	name   string
-	ns     *server.Server
+	node   *cluster.Node
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	eng    *broker.Engine
@@ -37,64 +35,41 @@ type testNode struct {
 
 func (n *testNode) addr() string { return n.srv.Addr().String() }
 
-// freePorts returns n loopback TCP ports that were free a moment ago.
-func freePorts(t testing.TB, n int) []int {
+// startCluster starts n nodes (cluster.Start: embedded nats-servers routed
+// to each other on loopback, JetStream), each with a broker engine routing
+// through cluster.Router and claiming client IDs through cluster.Owners,
+// and stops everything when the test ends.
+func startCluster(t testing.TB, n int) []*testNode {
 	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// startCluster starts n nodes routed to each other, waits for JetStream
-// and the ownership bucket, and stops everything when the test ends.
-func startCluster(t testing.TB, n int) []*testNode {
-	t.Helper()
-	ports := freePorts(t, n)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+		addrs[i] = ln.Addr().String()
+		ln.Close()
 	}
 	nodes := make([]*testNode, n)
 	for i := range n {
+		var peers []string
+		for j, a := range addrs {
+			if j != i {
+				peers = append(peers, a)
+			}
+		}
 		name := fmt.Sprintf("node-%c", 'a'+i)
-		opts := &server.Options{ServerName: name, Host: "127.0.0.1", Port: -1, JetStream: true,
-			StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-			Cluster: server.ClusterOpts{Name: "glassmq-test", Host: "127.0.0.1", Port: ports[i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ","))}
-		ns, err := server.NewServer(opts)
+		nd, err := cluster.Start(cluster.Config{Name: "glassmq-test", NodeName: name, Listen: addrs[i], Peers: peers,
+			DataDir: t.TempDir()})
 		if err != nil {
-			t.Fatalf("nats-server %s: %v", name, err)
+			t.Fatalf("%s: %v", name, err)
 		}
-		go ns.Start()
-		t.Cleanup(ns.Shutdown)
-		if !ns.ReadyForConnections(20 * time.Second) {
-			t.Fatalf("nats-server %s not ready", name)
-		}
-		nodes[i] = &testNode{name: name, ns: ns}
+		t.Cleanup(func() { nd.Close() })
+		nodes[i] = &testNode{name: name, node: nd, nc: nd.NC(), js: nd.JS()}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i, nd := range nodes {
-		nc, err := nats.Connect(nd.ns.ClientURL(), nats.InProcessServer(nd.ns), nats.Name(nd.name))
-		if err != nil {
-			t.Fatalf("connect %s: %v", nd.name, err)
-		}
-		t.Cleanup(nc.Close)
-		nd.nc = nc
-		if nd.js, err = jetstream.New(nc); err != nil {
-			t.Fatal(err)
-		}
 		cfg := broker.DefaultConfig()
 		cfg.Listen = "127.0.0.1:0"
 		cfg.Loops = 1
@@ -105,11 +80,17 @@ func startCluster(t testing.TB, n int) []*testNode {
 			t.Fatal(err)
 		}
 		nd.eng = broker.NewEngine(cfg)
+		r, err := cluster.NewRouter(nd.node, nd.eng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		nd.eng.UseCluster(r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			nd.owners, errs[i] = cluster.StartOwners(cluster.OwnersConfig{NC: nd.nc, JS: nd.js, Node: nd.name,
-				Replicas: min(3, n), Timeout: 10 * time.Second}, nd.eng)
+				Replicas: nd.node.Replicas(), Timeout: 10 * time.Second}, nd.eng)
 		}()
 	}
 	wg.Wait()
@@ -144,7 +125,7 @@ func startAdmin(t testing.TB, nd *testNode) {
 	var err error
 	var shared atomic.Pointer[admin.Server]
 	nd.ca, err = cluster.StartAdmin(cluster.AdminConfig{NC: nd.nc, Name: "glassmq-test", Node: nd.name,
-		Address: nd.addr(), Stats: nd.eng.Stats(), Owners: nd.owners, Server: nd.ns,
+		Address: nd.addr(), Stats: nd.eng.Stats(), Owners: nd.owners, Server: nd.node.Server(),
 		HelloInterval: 200 * time.Millisecond, Timeout: 10 * time.Second,
 		OnNodes: func(n int) {
 			if adm := shared.Load(); adm != nil {
