@@ -691,6 +691,19 @@ type AdminCounts struct {
 	Requests, Served, Errors, Gathers uint64
 }
 
+// Counters reads the ownership and remote-admin counters; it never
+// blocks. Safe for concurrent use.
+func (a *Admin) Counters() (OwnerCounts, AdminCounts) {
+	var oc OwnerCounts
+	if o := a.cfg.Owners; o != nil {
+		s := &o.Stats
+		oc = OwnerCounts{s.Claims.Load(), s.Conflicts.Load(), s.Takeovers.Load(), s.HandedOver.Load(),
+			s.Received.Load(), s.Fenced.Load(), s.Errors.Load()}
+	}
+	s := &a.Stats
+	return oc, AdminCounts{s.Requests.Load(), s.Served.Load(), s.Errors.Load(), s.Gathers.Load()}
+}
+
 // Status describes the cluster: the nodes heard, the routes and JetStream
 // health of the embedded server, and the ownership bucket's replicas. It
 // may wait up to the timeout for JetStream. Safe for concurrent use.
@@ -736,12 +749,8 @@ func (a *Admin) Status() Status {
 				}
 			}
 		}
-		s := &o.Stats
-		st.Owners = OwnerCounts{s.Claims.Load(), s.Conflicts.Load(), s.Takeovers.Load(), s.HandedOver.Load(),
-			s.Received.Load(), s.Fenced.Load(), s.Errors.Load()}
 	}
-	s := &a.Stats
-	st.Admin = AdminCounts{s.Requests.Load(), s.Served.Load(), s.Errors.Load(), s.Gathers.Load()}
+	st.Owners, st.Admin = a.Counters()
 	return st
 }
 

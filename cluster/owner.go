@@ -64,7 +64,10 @@ type OwnersConfig struct {
 	Bucket   string        // key-value bucket; "glassmq_owners" when empty
 	Replicas int           // bucket replicas: min(3, nodes); 1 when 0
 	Timeout  time.Duration // a hand-over's whole wait; 5s when 0
-	Logger   *slog.Logger  // slog.Default() when nil
+	// StartTimeout bounds StartOwners' wait for JetStream (its meta leader
+	// is elected once a majority of the nodes run); 2m when 0.
+	StartTimeout time.Duration
+	Logger       *slog.Logger // slog.Default() when nil
 }
 
 // OwnerStats counts ownership events, for /metrics.
@@ -148,10 +151,14 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
 	defer cancel()
 	var kv jetstream.KeyValue
 	var err error
+	logged := time.Now()
 	for {
 		// JetStream answers only once the cluster has elected its meta
 		// leader: a node starting with its peers retries until then.
@@ -163,7 +170,10 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 		if err == nil {
 			break
 		}
-		cfg.Logger.Debug("cluster: ownership bucket not ready", "err", err)
+		if time.Since(logged) > 5*time.Second {
+			cfg.Logger.Info("cluster: waiting for JetStream (a majority of the nodes must run)", "err", err)
+			logged = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("cluster: ownership bucket %q: %w", cfg.Bucket, err)

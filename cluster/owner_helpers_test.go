@@ -158,9 +158,9 @@ func startAdmin(t testing.TB, nd *testNode) {
 type clusterView struct{ a *cluster.Admin }
 
 func (v clusterView) ClusterCounters() admin.ClusterCounters {
-	st := v.a.Status()
-	return admin.ClusterCounters{LiveNodes: v.a.LiveNodes(), Claims: st.Owners.Claims, RemoteRequests: st.Admin.Requests,
-		RemoteServed: st.Admin.Served, RemoteErrors: st.Admin.Errors, Gathers: st.Admin.Gathers}
+	o, s := v.a.Counters()
+	return admin.ClusterCounters{LiveNodes: v.a.LiveNodes(), Claims: o.Claims, RemoteRequests: s.Requests,
+		RemoteServed: s.Served, RemoteErrors: s.Errors, Gathers: s.Gathers}
 }
 
 func (v clusterView) ClusterStatus() admin.ClusterStatus {

@@ -99,24 +99,31 @@ func routeAddr(s string, listen bool) string {
 }
 
 // startCluster joins the cluster and makes eng one of its nodes; the
-// returned function leaves it. With no cluster flags it does nothing.
-func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (stop func(), err error) {
+// returned function leaves it. With no cluster flags it does nothing (own
+// is nil).
+func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own *clusterOwn, stop func(), err error) {
 	if !f.on() {
-		return func() {}, nil
+		return nil, func() {}, nil
 	}
 	cfg.Logger = slog.Default()
 	node, err := cluster.Start(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := cluster.NewRouter(node, eng)
 	if err != nil {
 		node.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	eng.UseCluster(r)
+	if own, err = startOwnership(node, eng); err != nil { // one owner per client ID, cluster-wide admin (clusterown.go)
+		r.Close()
+		node.Close()
+		return nil, nil, err
+	}
 	slog.Info("cluster node started", "cluster", cfg.Name, "node", cfg.NodeName, "routes", cfg.Listen, "peers", cfg.Peers, "nats", cfg.NATSURL)
-	return func() {
+	return own, func() {
+		own.close()
 		r.Close()
 		node.Close()
 	}, nil

@@ -245,18 +245,19 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		}
 	}
-	stopCluster, err := startCluster(st.cluster, ccfg, eng) // cluster on NATS (cluster.go)
+	own, stopCluster, err := startCluster(st.cluster, ccfg, eng) // cluster on NATS (cluster.go)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer stopCluster()
 	srv := broker.NewServer(eng)
-	adm, err := admin.New(acfg, eng, eng.Stats())
+	adm, err := admin.New(acfg, own.broker(eng), eng.Stats()) // in a cluster: answers for every node's clients
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	own.attach(adm) // /api/v1/cluster, cluster metrics, rate limits shared by the nodes (clusterown.go)
 	adm.UseTracer(tracer)
 	if *st.deviceAuth {
 		eng.SetAuthorizer(deviceAuthorizer{adm: adm, next: authz})
