@@ -10,6 +10,7 @@ import (
 
 	"github.com/glassmq/glassmq/cluster"
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -21,6 +22,7 @@ import (
 // bucket names b as the owner. The client ID has the characters NATS
 // reserves in subjects and keys.
 func TestTakeoverAcrossNodes(t *testing.T) {
+	longtest.Skip(t, "starts three NATS servers and brokers")
 	nodes := startCluster(t, 3)
 	a, b := nodes[0], nodes[1]
 	const id = "GID_test@@@dev 1.*>"
@@ -76,6 +78,7 @@ func TestTakeoverAcrossNodes(t *testing.T) {
 // CONNECT on another node gets DISCONNECT with reason 0x8E, Session taken
 // over [MQTT5-3.14.2.1].
 func TestTakeoverV5SendsDisconnect(t *testing.T) {
+	longtest.Skip(t, "starts three NATS servers and brokers")
 	nodes := startCluster(t, 3)
 	ra := dialRaw(t, nodes[0].addr())
 	if _, code := ra.connect("v5 client", codec.ProtocolLevel5, false); code != 0 {
@@ -96,6 +99,7 @@ func TestTakeoverV5SendsDisconnect(t *testing.T) {
 // a paho client with its ID connects to node b, which finds the session
 // present with its subscription, and receives what is published after.
 func TestTakeoverPaho(t *testing.T) {
+	longtest.Skip(t, "starts three NATS servers and brokers")
 	nodes := startCluster(t, 3)
 	lost := make(chan error, 1)
 	opts := func(addr string) *paho.ClientOptions {
@@ -133,6 +137,7 @@ func TestTakeoverPaho(t *testing.T) {
 // connections open, on the node the bucket names, and the bucket's history
 // of the key has strictly growing epochs.
 func TestOneOwnerUnderRace(t *testing.T) {
+	longtest.Skip(t, "starts three NATS servers and brokers")
 	nodes := startCluster(t, 3)
 	const id = "racer@@@1"
 	for round := range 20 {
