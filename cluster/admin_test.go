@@ -63,7 +63,7 @@ func httpDo(t *testing.T, method, u string, header map[string]string, body strin
 // in /metrics, and kicks the client on a.
 func TestAdminAnswersForAnyNode(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
-	nodes := startCluster(t, 3)
+	nodes := startOwnedCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	const id = "GID_test@@@device-1 on a"
 	ra := dialRaw(t, a.addr())

@@ -35,11 +35,11 @@ type testNode struct {
 
 func (n *testNode) addr() string { return n.srv.Addr().String() }
 
-// startCluster starts n nodes (cluster.Start: embedded nats-servers routed
+// startOwnedCluster starts n nodes (cluster.Start: embedded nats-servers routed
 // to each other on loopback, JetStream), each with a broker engine routing
 // through cluster.Router and claiming client IDs through cluster.Owners,
 // and stops everything when the test ends.
-func startCluster(t testing.TB, n int) []*testNode {
+func startOwnedCluster(t testing.TB, n int) []*testNode {
 	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
@@ -107,7 +107,7 @@ func startCluster(t testing.TB, n int) []*testNode {
 		t.Cleanup(func() { nd.srv.Shutdown(5 * time.Second) })
 		startAdmin(t, nd)
 	}
-	waitFor(t, "every node hears every other", func() bool {
+	waitUntil(t, "every node hears every other", func() bool {
 		for _, nd := range nodes {
 			if nd.ca.LiveNodes() != n {
 				return false
@@ -300,8 +300,8 @@ func (r *raw) subscribe(filter string, qos byte) {
 	r.expectType(codec.TypeSuback)
 }
 
-// waitFor polls cond until it holds, failing after a generous deadline.
-func waitFor(t testing.TB, what string, cond func() bool) {
+// waitUntil polls cond until it holds, failing after a generous deadline.
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

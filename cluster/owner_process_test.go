@@ -119,7 +119,7 @@ func startProcesses(t *testing.T) []*proc {
 		ps[i] = p
 	}
 	for _, p := range ps {
-		waitFor(t, p.name+" sees three live nodes", func() bool {
+		waitUntil(t, p.name+" sees three live nodes", func() bool {
 			var cs struct {
 				Counters struct {
 					LiveNodes int `json:"live_nodes"`
@@ -177,7 +177,7 @@ func TestProcessesTakeoverAndAdmin(t *testing.T) {
 		}
 	}
 	var seen []string
-	waitFor(t, "n1's client has m1 and m2 unacknowledged", func() bool {
+	waitUntil(t, "n1's client has m1 and m2 unacknowledged", func() bool {
 		select {
 		case f := <-r1.frames:
 			var p codec.Publish
@@ -194,7 +194,7 @@ func TestProcessesTakeoverAndAdmin(t *testing.T) {
 		t.Fatalf("CONNACK on n2: present %v, code %d; want true, 0", present, code)
 	}
 	var resent []string
-	waitFor(t, "n2 sends the unacknowledged messages again", func() bool {
+	waitUntil(t, "n2 sends the unacknowledged messages again", func() bool {
 		select {
 		case f := <-r2.frames:
 			var p codec.Publish

@@ -23,7 +23,7 @@ import (
 // reserves in subjects and keys.
 func TestTakeoverAcrossNodes(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
-	nodes := startCluster(t, 3)
+	nodes := startOwnedCluster(t, 3)
 	a, b := nodes[0], nodes[1]
 	const id = "GID_test@@@dev 1.*>"
 	ra := dialRaw(t, a.addr())
@@ -79,7 +79,7 @@ func TestTakeoverAcrossNodes(t *testing.T) {
 // over [MQTT5-3.14.2.1].
 func TestTakeoverV5SendsDisconnect(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
-	nodes := startCluster(t, 3)
+	nodes := startOwnedCluster(t, 3)
 	ra := dialRaw(t, nodes[0].addr())
 	if _, code := ra.connect("v5 client", codec.ProtocolLevel5, false); code != 0 {
 		t.Fatalf("CONNACK code %#x", code)
@@ -100,7 +100,7 @@ func TestTakeoverV5SendsDisconnect(t *testing.T) {
 // present with its subscription, and receives what is published after.
 func TestTakeoverPaho(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
-	nodes := startCluster(t, 3)
+	nodes := startOwnedCluster(t, 3)
 	lost := make(chan error, 1)
 	opts := func(addr string) *paho.ClientOptions {
 		return paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("clean up").SetCleanSession(false).
@@ -138,7 +138,7 @@ func TestTakeoverPaho(t *testing.T) {
 // of the key has strictly growing epochs.
 func TestOneOwnerUnderRace(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
-	nodes := startCluster(t, 3)
+	nodes := startOwnedCluster(t, 3)
 	const id = "racer@@@1"
 	for round := range 20 {
 		rs := make([]*raw, len(nodes))
@@ -160,7 +160,7 @@ func TestOneOwnerUnderRace(t *testing.T) {
 			}
 			return n, at
 		}
-		waitFor(t, fmt.Sprintf("round %d: one connection left", round), func() bool {
+		waitUntil(t, fmt.Sprintf("round %d: one connection left", round), func() bool {
 			n, at := open()
 			if n != 1 {
 				return false
