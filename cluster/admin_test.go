@@ -12,6 +12,7 @@ import (
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/internal/longtest"
+	"github.com/glassmq/glassmq/session"
 )
 
 func httpGet(u string) (*http.Response, error) { return http.Get(u) }
@@ -190,6 +191,19 @@ func TestAdminAnswersForAnyNode(t *testing.T) {
 		strings.Contains(string(metrics), `glassmq_cluster_remote_admin_requests_total{direction="sent"} 0`) {
 		t.Fatalf("/metrics on c lacks cluster figures:\n%s", grepLines(string(metrics), "glassmq_cluster_"))
 	}
+
+	var add struct {
+		Response struct{ Error *struct{ Code string } }
+	}
+	httpPostJSON(t, base+"/", map[string]string{"X-TC-Action": "AddClientSubscription", "X-TC-Version": "2024-05-16"},
+		fmt.Sprintf(`{"InstanceId":"mqtt-local","ClientId":%q,"TopicFilter":"cmd/#","Qos":"1"}`, id), &add)
+	if add.Response.Error != nil {
+		t.Fatalf("Tencent AddClientSubscription on c: %+v", add.Response.Error)
+	}
+	waitUntil(t, "the subscription added from c is on a", func() bool {
+		var info session.Info
+		return a.eng.SessionInfo(id, &info) && len(info.Subscriptions) == 2 && info.Subscriptions[1].TopicFilter == "cmd/#"
+	})
 
 	var kick struct {
 		Kicked bool `json:"kicked"`
