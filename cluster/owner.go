@@ -180,7 +180,7 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	o := &Owners{cfg: cfg, local: local, kv: kv, log: cfg.Logger, sem: make(chan struct{}, 64),
+	o := &Owners{cfg: cfg, local: local, kv: kv, log: cfg.Logger, sem: make(chan struct{}, 256),
 		done: make(chan struct{}), clients: make(map[string]*claimState)}
 	o.sub, err = cfg.NC.Subscribe(o.handoverSubject(cfg.Node), o.serveHandover)
 	if err != nil {
@@ -431,12 +431,21 @@ func (o *Owners) serveHandover(m *nats.Msg) {
 		o.Stats.Errors.Add(1)
 		return // not ours to answer; the asker times out
 	}
+	// At most cap(sem) at once; past that, wait (NATS holds the requests
+	// behind this one), but not past the timeout, after which the asker
+	// has given up anyway.
 	select {
 	case o.sem <- struct{}{}:
 	default:
-		o.Stats.Errors.Add(1)
-		o.log.Warn("cluster: too many hand-overs at once, one refused", "client", req.ClientID, "node", req.Node)
-		return
+		t := time.NewTimer(o.cfg.Timeout)
+		defer t.Stop()
+		select {
+		case o.sem <- struct{}{}:
+		case <-t.C:
+			o.Stats.Errors.Add(1)
+			o.log.Warn("cluster: hand-overs backed up, one dropped", "client", req.ClientID, "node", req.Node)
+			return
+		}
 	}
 	go func() {
 		defer func() { <-o.sem }()
@@ -469,6 +478,9 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 			o.Stats.Errors.Add(1)
 			return []byte{handoverNone}
 		}
+	}
+	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
+		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
 	}
 	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)
 	o.Forget(req.ClientID)

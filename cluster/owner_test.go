@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -195,5 +196,39 @@ func TestOneOwnerUnderRace(t *testing.T) {
 	}
 	if len(hist) < 16 { // the bucket keeps 16; 60 claims were made
 		t.Fatalf("history holds %d claims, want 16", len(hist))
+	}
+}
+
+// TestStaleHandoverRequest: a hand-over request carrying an epoch older
+// than the node's own newest claim (a claimer that lost a later race) is
+// answered "stale" and leaves the node's connection open; a malformed
+// request gets no answer and breaks nothing.
+func TestStaleHandoverRequest(t *testing.T) {
+	longtest.Skip(t, "starts three NATS servers and brokers")
+	nodes := startOwnedCluster(t, 3)
+	a := nodes[0]
+	const id = "stale test"
+	first := dialRaw(t, a.addr())
+	first.connect(id, codec.ProtocolLevel311, false)
+	second := dialRaw(t, a.addr()) // a local takeover: a's epoch for the key is now 2
+	if present, code := second.connect(id, codec.ProtocolLevel311, false); code != 0 || !present {
+		t.Fatalf("second CONNACK present %v code %d", present, code)
+	}
+	first.waitClosed()
+	subject := "glassmq.own." + cluster.EncodeToken(a.name)
+	if _, err := nodes[1].nc.Request(subject, []byte("not json"), 500*time.Millisecond); err == nil {
+		t.Fatal("a malformed hand-over request was answered")
+	}
+	req := fmt.Sprintf(`{"client_id":%q,"epoch":1,"node":%q}`, id, nodes[1].name)
+	m, err := nodes[1].nc.Request(subject, []byte(req), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Data) != 1 || m.Data[0] != 2 {
+		t.Fatalf("reply % x, want the stale status 02", m.Data)
+	}
+	var info session.Info
+	if !a.eng.SessionInfo(id, &info) || !info.Connected || second.closed() {
+		t.Fatal("a stale hand-over request closed the newer connection")
 	}
 }
