@@ -229,14 +229,17 @@ func (e *Engine) CloseTakenOver(clientID string) bool {
 	return true
 }
 
-func (e *Engine) closeTakenOver(c *Conn) {
+// closeTakenOver has c closed on its loop as taken over, and reports
+// false when it was closing already.
+func (e *Engine) closeTakenOver(c *Conn) bool {
 	if !c.closeReason.CompareAndSwap(0, uint32(session.ReasonTakenOver)) {
-		return // closing already
+		return false // closing already
 	}
 	c.ls.loop.Execute(func() {
 		c.closeWith(session.ReasonTakenOver, "by another node", true)
 		c.ls.flush()
 	})
+	return true
 }
 
 // forgetOwned tells the cluster that clientID's session ended here.
@@ -244,4 +247,18 @@ func (e *Engine) forgetOwned(clientID string) {
 	if e.own != nil {
 		e.own.owners.Forget(clientID)
 	}
+}
+
+// CloseAllTakenOver closes every connection as taken over (wills
+// published, DISCONNECT 0x8E for MQTT 5.0), without waiting, and returns
+// how many it closed: what a cluster node cut off from the majority does,
+// since another node may now own its clients. Safe for concurrent use.
+func (e *Engine) CloseAllTakenOver() int {
+	n := 0
+	e.conns.each(func(c *Conn) {
+		if e.closeTakenOver(c) {
+			n++
+		}
+	})
+	return n
 }

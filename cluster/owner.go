@@ -64,6 +64,9 @@ type OwnersConfig struct {
 	Bucket   string        // key-value bucket; "glassmq_owners" when empty
 	Replicas int           // bucket replicas: min(3, nodes); 1 when 0
 	Timeout  time.Duration // a hand-over's whole wait; 5s when 0
+	// Lease is how long a node cut off from the cluster majority may
+	// still hold connections (see owner_lease.go); 9s when 0.
+	Lease time.Duration
 	// StartTimeout bounds StartOwners' wait for JetStream (its meta leader
 	// is elected once a majority of the nodes run); 2m when 0.
 	StartTimeout time.Duration
@@ -96,6 +99,8 @@ type Owners struct {
 	done  chan struct{}
 
 	Stats OwnerStats
+
+	lease leaseState
 
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
@@ -182,8 +187,12 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 	}
 	o := &Owners{cfg: cfg, local: local, kv: kv, log: cfg.Logger, sem: make(chan struct{}, 256),
 		done: make(chan struct{}), clients: make(map[string]*claimState)}
+	if err := o.startLease(ctx); err != nil {
+		return nil, err
+	}
 	o.sub, err = cfg.NC.Subscribe(o.handoverSubject(cfg.Node), o.serveHandover)
 	if err != nil {
+		o.stopLease()
 		return nil, fmt.Errorf("cluster: hand-over subject: %w", err)
 	}
 	wctx, wcancel := context.WithCancel(context.Background())
@@ -192,6 +201,7 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 	if err != nil {
 		wcancel()
 		o.sub.Unsubscribe()
+		o.stopLease()
 		return nil, fmt.Errorf("cluster: watch ownership bucket: %w", err)
 	}
 	go o.watchLoop()
@@ -205,6 +215,7 @@ func (o *Owners) Close() error {
 	err := o.sub.Unsubscribe()
 	o.watch.Stop()
 	<-o.done
+	o.stopLease()
 	return err
 }
 
@@ -234,6 +245,10 @@ func (o *Owners) handoverSubject(node string) string {
 // attached or gave up; with an error, the CONNECT must be refused and
 // neither is needed. Safe for concurrent use.
 func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored, err error) {
+	if o.lease.fenced.Load() {
+		o.Stats.Errors.Add(1)
+		return 0, nil, errFenced
+	}
 	f := &flow{known: make(chan struct{}), fetched: make(chan struct{})}
 	o.mu.Lock()
 	st := o.stateLocked(clientID)
@@ -264,8 +279,13 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 	handed, err = o.askHandover(ctx, prev, clientID, epoch)
 	o.Stats.HandoverMillis.Add(uint64(time.Since(start).Milliseconds()))
 	if err != nil {
+		// The previous owner is dead, cut off or overloaded. Give it a
+		// whole lease to notice and close its connection, so the two are
+		// never live together (owner_lease.go).
 		o.Stats.Errors.Add(1)
-		o.log.Warn("cluster: no session from the previous owner", "client", clientID, "node", prev, "err", err)
+		o.log.Warn("cluster: no session from the previous owner; waiting out its lease", "client", clientID, "node", prev,
+			"lease", o.cfg.Lease, "err", err)
+		time.Sleep(o.cfg.Lease)
 		return epoch, nil, nil
 	}
 	if handed != nil {

@@ -39,7 +39,7 @@ func (n *testNode) addr() string { return n.srv.Addr().String() }
 // to each other on loopback, JetStream), each with a broker engine routing
 // through cluster.Router and claiming client IDs through cluster.Owners,
 // and stops everything when the test ends.
-func startOwnedCluster(t testing.TB, n int) []*testNode {
+func startOwnedCluster(t testing.TB, n int, mods ...func(*cluster.OwnersConfig)) []*testNode {
 	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
@@ -89,8 +89,12 @@ func startOwnedCluster(t testing.TB, n int) []*testNode {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			nd.owners, errs[i] = cluster.StartOwners(cluster.OwnersConfig{NC: nd.nc, JS: nd.js, Node: nd.name,
-				Replicas: nd.node.Replicas(), Timeout: 10 * time.Second}, nd.eng)
+			oc := cluster.OwnersConfig{NC: nd.nc, JS: nd.js, Node: nd.name, Replicas: nd.node.Replicas(),
+				Timeout: 10 * time.Second}
+			for _, m := range mods {
+				m(&oc)
+			}
+			nd.owners, errs[i] = cluster.StartOwners(oc, nd.eng)
 		}()
 	}
 	wg.Wait()

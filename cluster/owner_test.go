@@ -232,3 +232,41 @@ func TestStaleHandoverRequest(t *testing.T) {
 		t.Fatal("a stale hand-over request closed the newer connection")
 	}
 }
+
+// TestPartitionedOwnerFencesItself cuts node a off from the cluster (its
+// embedded NATS server stops; its broker runs on) while a client is
+// connected there, then connects the same client ID to node b. b's claim
+// wins in the bucket (b and c are a majority), a cannot answer the
+// hand-over, so b waits out a's lease; a, unable to renew its lease,
+// closes its connection first. When b's CONNACK arrives, a's connection is
+// already closed: never two live owners, across a partition too. a then
+// refuses CONNECTs (CONNACK 0x03) until it reaches the majority again.
+func TestPartitionedOwnerFencesItself(t *testing.T) {
+	longtest.Skip(t, "starts three NATS servers and brokers, waits out a lease")
+	nodes := startOwnedCluster(t, 3, func(c *cluster.OwnersConfig) { c.Lease = 3 * time.Second; c.Timeout = 2 * time.Second })
+	a, b := nodes[0], nodes[1]
+	const id = "partitioned"
+	ra := dialRaw(t, a.addr())
+	if _, code := ra.connect(id, codec.ProtocolLevel311, false); code != 0 {
+		t.Fatalf("CONNACK on a: %d", code)
+	}
+	a.node.Server().Shutdown() // a is alone now
+	rb := dialRaw(t, b.addr())
+	rb.write(connectPacket(id, codec.ProtocolLevel311, false))
+	f := rb.expectType(codec.TypeConnack)
+	var info session.Info
+	if a.eng.SessionInfo(id, &info) && info.Connected {
+		t.Fatal("b answered CONNACK while a's connection of the same client was still live")
+	}
+	if f[3] != 0 {
+		t.Fatalf("CONNACK on b: code %d", f[3])
+	}
+	ra.waitClosed()
+	if !a.owners.Fenced() {
+		t.Fatal("a did not fence itself")
+	}
+	r := dialRaw(t, a.addr())
+	if _, code := r.connect("new on a", codec.ProtocolLevel311, true); code != 3 {
+		t.Fatalf("CONNECT to a fenced node: CONNACK code %d, want 3 (server unavailable)", code)
+	}
+}
