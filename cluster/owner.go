@@ -55,6 +55,12 @@ type Handovers interface {
 	CloseTakenOver(clientID string) bool
 }
 
+// ownerHistory is how many claims of one client ID the bucket keeps: the
+// current one and a few before it, for operators; one entry per client
+// would do for the protocol, and a fleet of a million clients keeps this
+// many entries each.
+const ownerHistory = 4
+
 // OwnersConfig configures ownership claims.
 type OwnersConfig struct {
 	NC       *nats.Conn
@@ -168,7 +174,7 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 		// JetStream answers only once the cluster has elected its meta
 		// leader: a node starting with its peers retries until then.
 		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		kv, err = cfg.JS.CreateOrUpdateKeyValue(actx, jetstream.KeyValueConfig{Bucket: cfg.Bucket, History: 16,
+		kv, err = cfg.JS.CreateOrUpdateKeyValue(actx, jetstream.KeyValueConfig{Bucket: cfg.Bucket, History: ownerHistory,
 			Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
 			Description: "glassmq: client ID -> owning node; the revision is the ownership epoch"})
 		acancel()
