@@ -205,6 +205,27 @@ func TestAdminAnswersForAnyNode(t *testing.T) {
 		return a.eng.SessionInfo(id, &info) && len(info.Subscriptions) == 2 && info.Subscriptions[1].TopicFilter == "cmd/#"
 	})
 
+	// PublishMessage on c: to the one client (queued in its session on a),
+	// then to every subscriber (routed from c to a).
+	for _, body := range []string{
+		fmt.Sprintf(`{"InstanceId":"mqtt-local","Payload":"to you","TargetTopic":"direct/1","TargetClientId":%q,"Qos":"1"}`, id),
+		`{"InstanceId":"mqtt-local","Payload":"to everyone","TargetTopic":"sensors/9/temp","Qos":"1"}`,
+	} {
+		var pub struct {
+			Response struct{ Error *struct{ Code string } }
+		}
+		httpPostJSON(t, base+"/", map[string]string{"X-TC-Action": "PublishMessage", "X-TC-Version": "2024-05-16"}, body, &pub)
+		if pub.Response.Error != nil {
+			t.Fatalf("Tencent PublishMessage on c: %+v", pub.Response.Error)
+		}
+	}
+	for _, want := range []string{"to you", "to everyone"} {
+		var p codec.Publish
+		if _, err := p.Decode(ra.expectType(codec.TypePublish)); err != nil || string(p.Payload) != want {
+			t.Fatalf("client on a got %q (%v), want %q", p.Payload, err, want)
+		}
+	}
+
 	var kick struct {
 		Kicked bool `json:"kicked"`
 	}
