@@ -438,13 +438,18 @@ func (a *Admin) remote(req *adminRequest) (adminReply, bool) {
 
 // SessionInfo fills dst with the session of clientID, from this node or
 // from its owner. Safe for concurrent use.
+//
+// A connected local session is the answer. An offline one is too, unless
+// the client's owner is another node that has a session for it: a node
+// that was down while its client moved keeps a stale offline copy.
 func (a *Admin) SessionInfo(clientID string, dst *session.Info) bool {
-	if a.local.SessionInfo(clientID, dst) {
+	local := a.local.SessionInfo(clientID, dst)
+	if local && dst.Connected {
 		return true
 	}
 	rep, ok := a.remote(&adminRequest{Op: "info", ClientID: clientID})
 	if !ok || !rep.OK || rep.Info == nil {
-		return false
+		return local
 	}
 	*dst = *rep.Info
 	return true
@@ -627,10 +632,18 @@ func (a *Admin) RetainedWithPrefix(prefix string, dst []*session.Message) []*ses
 	return a.local.RetainedWithPrefix(prefix, dst)
 }
 
-// hasLocal reports whether this node has a session for clientID.
+// hasLocal reports whether this node holds clientID's session: connected
+// here, or offline here while the bucket names no other owner.
 func (a *Admin) hasLocal(clientID string) bool {
 	var info session.Info
-	return a.local.SessionInfo(clientID, &info)
+	if !a.local.SessionInfo(clientID, &info) {
+		return false
+	}
+	if info.Connected {
+		return true
+	}
+	node, _ := a.ownerOf(clientID, true)
+	return node == ""
 }
 
 // Status is the cluster as this node sees it, for GET /api/v1/cluster.
