@@ -70,8 +70,8 @@ type OwnersConfig struct {
 	Bucket   string        // key-value bucket; "glassmq_owners" when empty
 	Replicas int           // bucket replicas: min(3, nodes); 1 when 0
 	Timeout  time.Duration // a hand-over's whole wait; 5s when 0
-	// Lease is how long a node cut off from the cluster majority may
-	// still hold connections (see owner_lease.go); 9s when 0.
+	// Lease bounds how long a node cut off from the cluster majority may
+	// still hold connections (see owner_lease.go); 30s when 0.
 	Lease time.Duration
 	// StartTimeout bounds StartOwners' wait for JetStream (its meta leader
 	// is elected once a majority of the nodes run); 2m when 0.
@@ -289,9 +289,9 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		// whole lease to notice and close its connection, so the two are
 		// never live together (owner_lease.go).
 		o.Stats.Errors.Add(1)
-		o.log.Warn("cluster: no session from the previous owner; waiting out its lease", "client", clientID, "node", prev,
-			"lease", o.cfg.Lease, "err", err)
-		time.Sleep(o.cfg.Lease)
+		waited := o.waitOutLease(prev)
+		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
+			"waited", waited, "err", err)
 		return epoch, nil, nil
 	}
 	if handed != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,16 +16,22 @@ import (
 // A node cut off from the majority of the cluster cannot see that another
 // node claimed one of its clients, nor answer that node's hand-over
 // request. So every node renews a lease: it writes its key in the
-// replicated leases bucket every Lease/9, which succeeds only while it is
-// in contact with a JetStream majority. A node whose last successful
-// renewal is more than 4/9 of a Lease old fences itself: it closes all its
-// MQTT connections (as taken over) and refuses claims until a renewal
-// succeeds again. Checked every Lease/9, that happens at most 5/9 of a
-// Lease after the node lost the majority. A claimer whose hand-over
-// request fails (no answer: the previous owner is dead or cut off) waits a
-// whole Lease before it lets its connection attach, by which time a cut-off
-// owner has closed its connections. Both sides measure on their own
-// monotonic clocks; only their rates must agree within the margin.
+// replicated leases bucket every second (a tenth of the lease when that is
+// shorter), which succeeds only while it is in contact with a JetStream
+// majority. A node whose last successful renewal is more than half a lease
+// old fences itself: it closes all its MQTT connections (as taken over)
+// and refuses claims until a renewal succeeds again; so it holds no
+// connection later than 0.6 leases after its last renewal. Every node
+// watches the leases and notes, on its own clock, when it last saw each
+// node renew. A claimer whose hand-over request goes unanswered (the
+// previous owner is dead or cut off) lets its connection attach only a
+// whole lease after it last saw that owner renew: at once for a node long
+// dead, at most a lease later for one just lost. Only the nodes' clock
+// rates must agree, within the margin, not their clocks.
+//
+// The lease is long (30 s by default) because a JetStream write stalls
+// while the bucket's stream elects a new leader (NATS elections take
+// seconds): a short lease would fence healthy nodes whenever one node dies.
 
 // errFenced refuses claims while this node has no majority.
 var errFenced = errors.New("cluster: this node has lost contact with the cluster majority (lease not renewed)")
@@ -32,10 +39,15 @@ var errFenced = errors.New("cluster: this node has lost contact with the cluster
 // leaseState is the lease part of Owners.
 type leaseState struct {
 	kv      jetstream.KeyValue
-	renewed atomic.Int64 // monoNow of the last successful renewal
+	renewed atomic.Int64 // leaseNow of the last successful renewal
 	fenced  atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
+	watch   jetstream.KeyWatcher
+	wdone   chan struct{}
+
+	mu   sync.Mutex
+	seen map[string]int64 // node name -> leaseNow when its renewal was last seen; guarded by mu
 }
 
 // Fencer is a broker that can close all its connections at once, as a
@@ -56,7 +68,7 @@ func leaseNow() int64 { return int64(time.Since(leaseBase)) }
 // startLease opens the leases bucket, renews once, and starts renewing.
 func (o *Owners) startLease(ctx context.Context) error {
 	if o.cfg.Lease <= 0 {
-		o.cfg.Lease = 9 * time.Second
+		o.cfg.Lease = 30 * time.Second
 	}
 	var err error
 	for {
@@ -75,15 +87,55 @@ func (o *Owners) startLease(ctx context.Context) error {
 		}
 	}
 	o.lease.renewed.Store(leaseNow())
-	o.lease.stop, o.lease.done = make(chan struct{}), make(chan struct{})
+	o.lease.seen = make(map[string]int64)
+	if o.lease.watch, err = o.lease.kv.WatchAll(context.Background()); err != nil {
+		return fmt.Errorf("cluster: watch leases: %w", err)
+	}
+	o.lease.stop, o.lease.done, o.lease.wdone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go o.leaseLoop()
+	go o.leaseWatch()
 	return nil
+}
+
+// leaseWatch notes when each node's renewal is seen. A lease present when
+// the watch starts counts as seen now: this node cannot know how old it
+// is.
+func (o *Owners) leaseWatch() {
+	defer close(o.lease.wdone)
+	for e := range o.lease.watch.Updates() {
+		if e == nil || e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		node, err := DecodeToken(e.Key())
+		if err != nil {
+			continue
+		}
+		o.lease.mu.Lock()
+		o.lease.seen[node] = leaseNow()
+		o.lease.mu.Unlock()
+	}
+}
+
+// waitOutLease returns once node's lease, as last seen here, has run out:
+// a whole lease after its last renewal seen, or after now when none was.
+func (o *Owners) waitOutLease(node string) time.Duration {
+	o.lease.mu.Lock()
+	seen, ok := o.lease.seen[node]
+	o.lease.mu.Unlock()
+	if !ok {
+		seen = leaseNow()
+	}
+	wait := time.Duration(seen + int64(o.cfg.Lease) - leaseNow())
+	if wait > 0 {
+		time.Sleep(wait)
+	}
+	return max(wait, 0)
 }
 
 // leaseLoop renews the lease and fences the node when renewals fail.
 func (o *Owners) leaseLoop() {
 	defer close(o.lease.done)
-	every := o.cfg.Lease / 9
+	every := min(time.Second, o.cfg.Lease/10)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	key := OwnerKey(o.cfg.Node)
@@ -103,7 +155,7 @@ func (o *Owners) leaseLoop() {
 			}
 			continue
 		}
-		if time.Duration(leaseNow()-o.lease.renewed.Load()) <= o.cfg.Lease*4/9 || o.lease.fenced.Load() {
+		if time.Duration(leaseNow()-o.lease.renewed.Load()) <= o.cfg.Lease/2 || o.lease.fenced.Load() {
 			continue
 		}
 		o.lease.fenced.Store(true)
@@ -121,6 +173,8 @@ func (o *Owners) stopLease() {
 	if o.lease.stop != nil {
 		close(o.lease.stop)
 		<-o.lease.done
+		o.lease.watch.Stop()
+		<-o.lease.wdone
 	}
 }
 
