@@ -52,7 +52,10 @@ type Router struct {
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject
 
-	in      chan *nats.Msg
+	in      chan *nats.Msg // what NATS delivers, drained at once into queue by pull
+	qmu     sync.Mutex
+	queue   []*nats.Msg   // messages waiting for run, unbounded: never a slow consumer
+	wake    chan struct{} // one pending signal that queue is not empty
 	retSub  *nats.Subscription
 	done    chan struct{}
 	stopped chan struct{}
@@ -69,10 +72,11 @@ type counted struct {
 	refs int
 }
 
-// inboxSize is how many messages from other nodes may wait for the
-// Router's goroutine; past it nats.go drops them as a slow consumer (and
-// the error handler logs it).
-const inboxSize = 1 << 18
+// inboxSize is how many messages nats.go may hand over before pull takes
+// them; pull only moves them to the Router's unbounded queue, so the
+// channel never fills unless that goroutine is starved (nats.go would then
+// drop messages as a slow consumer, and the error handler logs it).
+const inboxSize = 1 << 16
 
 // maxBatch bounds the messages handed to the engine in one DeliverRemote.
 const maxBatch = 512
@@ -84,12 +88,13 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 	r := &Router{node: n, local: local, log: n.log,
 		origin: n.Name() + "@" + fmt.Sprint(time.Now().UnixNano()),
 		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
-		done: make(chan struct{}), stopped: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
 	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
 	}
 	r.retSub = sub
+	go r.pull()
 	go r.run()
 	return r, nil
 }
@@ -157,40 +162,61 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	r.Forwarded.Add(1)
 }
 
-// run hands messages from other nodes to the engine in batches until
-// Close.
+// pull moves what NATS delivers into the Router's queue until Close.
+func (r *Router) pull() {
+	for {
+		select {
+		case m := <-r.in:
+			r.qmu.Lock()
+			r.queue = append(r.queue, m)
+			r.qmu.Unlock()
+			select {
+			case r.wake <- struct{}{}:
+			default:
+			}
+		case <-r.done:
+			return
+		}
+	}
+}
+
+// run hands queued messages to the engine in batches of at most maxBatch
+// until Close.
 func (r *Router) run() {
 	defer close(r.stopped)
 	last := map[string]uint64{} // highest number seen per origin
 	batch := make([]envelope, 0, maxBatch)
+	var work []*nats.Msg
 	for {
-		var m *nats.Msg
 		select {
-		case m = <-r.in:
+		case <-r.wake:
 		case <-r.done:
 			return
 		}
-		batch = r.take(batch[:0], m, last)
-	more:
-		for len(batch) < maxBatch {
-			select {
-			case m = <-r.in:
+		r.qmu.Lock()
+		work, r.queue = r.queue, work[:0]
+		r.qmu.Unlock()
+		for len(work) > 0 {
+			n := min(len(work), maxBatch)
+			for _, m := range work[:n] {
 				batch = r.take(batch, m, last)
-			default:
-				break more
 			}
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
-			for i := range batch {
-				e := &batch[i]
-				deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
+			clear(work[:n])
+			work = work[n:]
+			if len(batch) == 0 {
+				continue
 			}
-		})
-		r.Received.Add(uint64(len(batch)))
-		clear(batch)
+			r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
+				for i := range batch {
+					e := &batch[i]
+					deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
+				}
+			})
+			r.Received.Add(uint64(len(batch)))
+			clear(batch)
+			batch = batch[:0]
+		}
+		work = work[:0:0] // let the drained backing array go; the queue grows anew
 	}
 }
 
@@ -210,7 +236,7 @@ func (r *Router) take(batch []envelope, m *nats.Msg, last map[string]uint64) []e
 	return append(batch, e)
 }
 
-// Close stops routing: it unsubscribes everything and stops the goroutine.
+// Close stops routing: it unsubscribes everything and stops the goroutines.
 // Safe for concurrent use; call once.
 func (r *Router) Close() {
 	r.subsMu.Lock()
