@@ -56,6 +56,19 @@ func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []by
 	})
 }
 
+// StoreRetained stores retained messages that the cluster kept while this
+// node was away: each calls store once per message, and the engine sets
+// (or, for an empty payload, clears) the topic's retained message without
+// delivering it to anyone. The slices need stay valid only during store.
+// Safe for concurrent use.
+func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte, qos byte, expires int64))) {
+	e.withForeignLoop(func(ls *loopState) {
+		each(func(topic, payload, props []byte, qos byte, expires int64) {
+			e.setRetained(ls, session.NewMessageProps(topic, payload, props, qos, true, expires))
+		})
+	})
+}
+
 // forward hands a message published here to the cluster, if any: not
 // $-topics, which each node has its own of. Loop-only (any loop).
 func (e *Engine) forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {

@@ -61,19 +61,15 @@ func (o *output) String() string {
 
 // node is one glassmq process of a test cluster.
 type node struct {
-	name, mqtt string
-	cmd        *exec.Cmd
-	log        *output
+	name, mqtt, route string
+	cmd               *exec.Cmd
+	log               *output
 }
 
 // startCluster starts n glassmq processes on loopback ports, each routing
 // to the others, and waits until every one accepts MQTT connections.
 func startCluster(t *testing.T, n int) []*node {
 	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	routes := make([]string, n)
 	for i := range routes {
 		routes[i] = freeAddr(t)
@@ -86,38 +82,55 @@ func startCluster(t *testing.T, n int) []*node {
 				peers = append(peers, r)
 			}
 		}
-		nd := &node{name: fmt.Sprintf("node-%c", 'a'+i), mqtt: freeAddr(t), log: &output{}}
-		nd.cmd = exec.Command(bin, "-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
-			"-sys-interval", "0", "-loops", "2", "-node-name", nd.name, "-cluster-listen", routes[i],
-			"-cluster-peers", strings.Join(peers, ","))
-		nd.cmd.Stderr = nd.log
-		if err := nd.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			nd.cmd.Process.Kill()
-			nd.cmd.Wait()
-			if t.Failed() {
-				t.Logf("%s log:\n%s", nd.name, nd.log)
-			}
-		})
-		nodes[i] = nd
+		nodes[i] = startNode(t, fmt.Sprintf("node-%c", 'a'+i), routes[i], peers)
 	}
-	deadline := time.Now().Add(30 * time.Second)
 	for _, nd := range nodes {
-		for {
-			c, err := net.Dial("tcp", nd.mqtt)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not start: %s", nd.name, nd.log)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		nd.waitReady(t)
 	}
 	return nodes
+}
+
+// startNode starts one glassmq process with route address route, dialling
+// peers; it is killed when the test ends.
+func startNode(t *testing.T, name, route string, peers []string) *node {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := &node{name: name, mqtt: freeAddr(t), route: route, log: &output{}}
+	nd.cmd = exec.Command(bin, "-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
+		"-sys-interval", "0", "-loops", "2", "-node-name", nd.name, "-cluster-listen", route,
+		"-cluster-peers", strings.Join(peers, ","))
+	nd.cmd.Stderr = nd.log
+	if err := nd.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nd.cmd.Process.Kill()
+		nd.cmd.Wait()
+		if t.Failed() || os.Getenv("CLUSTER_LOGS") != "" {
+			t.Logf("%s log:\n%s", nd.name, nd.log)
+		}
+	})
+	return nd
+}
+
+// waitReady waits until nd accepts MQTT connections.
+func (nd *node) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", nd.mqtt)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not start: %s", nd.name, nd.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // client connects a paho client with clientID to nd.
@@ -340,6 +353,36 @@ func TestClusterProcesses(t *testing.T) {
 		})
 		if len(got) != 1 {
 			t.Fatalf("got %d retained messages after clearing ret/1, want only ret/2", len(got))
+		}
+	})
+
+	t.Run("retained on a node that joins later", func(t *testing.T) {
+		for _, nd := range nodes {
+			waitFor(t, nd.name+" to load the cluster's retained messages", func() bool {
+				return strings.Contains(nd.log.String(), "retained messages loaded")
+			})
+		}
+		pub := client(t, a, "pub-late", nil)
+		publish(t, pub, "late/1", 1, true, "before d")
+		publish(t, pub, "late/2", 1, true, "cleared before d")
+		publish(t, pub, "late/2", 1, true, "")
+		var peers []string
+		for _, nd := range nodes {
+			peers = append(peers, nd.route)
+		}
+		d := startNode(t, "node-d", freeAddr(t), peers)
+		d.waitReady(t)
+		waitFor(t, "node-d to load the cluster's retained messages", func() bool {
+			return strings.Contains(d.log.String(), "retained messages loaded")
+		})
+		var in inbox
+		sub := client(t, d, "sub-late", nil)
+		subscribe(t, sub, "late/#", 1, &in)
+		waitFor(t, "the retained message on node-d", func() bool { return len(in.received()) > 0 })
+		time.Sleep(100 * time.Millisecond)
+		got := in.received()
+		if len(got) != 1 || got[0].Topic() != "late/1" || string(got[0].Payload()) != "before d" || !got[0].Retained() {
+			t.Fatalf("node-d has %d retained messages under late/#, first %q %q; want only late/1 \"before d\"", len(got), got[0].Topic(), got[0].Payload())
 		}
 	})
 

@@ -20,6 +20,9 @@ import (
 // during the call. broker.Engine implements it.
 type Local interface {
 	DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)))
+	// StoreRetained stores retained messages (an empty payload clears
+	// one) without delivering them to anyone, the same way.
+	StoreRetained(each func(store func(topic, payload, props []byte, qos byte, expires int64)))
 }
 
 // Router forwards local PUBLISHes to the nodes that want them and hands
@@ -52,13 +55,14 @@ type Router struct {
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject
 
-	in      chan *nats.Msg // what NATS delivers, drained at once into queue by pull
-	qmu     sync.Mutex
-	queue   []*nats.Msg   // messages waiting for run, unbounded: never a slow consumer
-	wake    chan struct{} // one pending signal that queue is not empty
-	retSub  *nats.Subscription
-	done    chan struct{}
-	stopped chan struct{}
+	in       chan *nats.Msg // what NATS delivers, drained at once into queue by pull
+	qmu      sync.Mutex
+	queue    []inMsg       // messages waiting for run, unbounded: never a slow consumer
+	wake     chan struct{} // one pending signal that queue is not empty
+	retSub   *nats.Subscription
+	done     chan struct{}
+	stopped  chan struct{}
+	caughtUp chan struct{} // closed when catchUp returns
 
 	// Counters, for metrics and tests.
 	Forwarded atomic.Uint64 // messages published to NATS
@@ -88,7 +92,7 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 	r := &Router{node: n, local: local, log: n.log,
 		origin: n.Name() + "@" + fmt.Sprint(time.Now().UnixNano()),
 		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
-		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{})}
 	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
@@ -96,6 +100,7 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 	r.retSub = sub
 	go r.pull()
 	go r.run()
+	go r.catchUp()
 	return r, nil
 }
 
@@ -147,8 +152,8 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
-	r.env = appendEnvelope(r.env[:0], envelope{origin: r.origin, seq: r.seq, qos: qos, retain: retain,
-		expires: expires, from: from, topic: topic, props: props, payload: payload})
+	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
+		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
 	if int64(len(r.env)) > r.node.nc.MaxPayload() {
 		r.Dropped.Add(1)
 		return
@@ -162,18 +167,38 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	r.Forwarded.Add(1)
 }
 
+// inMsg is one item of the Router's queue.
+type inMsg struct {
+	kind    inKind
+	subject string
+	data    []byte
+}
+
+type inKind byte
+
+const (
+	live     inKind = iota // from another node, through NATS: deliver
+	stored                 // from RetainedStream at start: store only
+	caughtUp               // every stored message is queued before this
+)
+
+// enqueue adds m to the Router's queue and wakes run.
+func (r *Router) enqueue(m inMsg) {
+	r.qmu.Lock()
+	r.queue = append(r.queue, m)
+	r.qmu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
 // pull moves what NATS delivers into the Router's queue until Close.
 func (r *Router) pull() {
 	for {
 		select {
 		case m := <-r.in:
-			r.qmu.Lock()
-			r.queue = append(r.queue, m)
-			r.qmu.Unlock()
-			select {
-			case r.wake <- struct{}{}:
-			default:
-			}
+			r.enqueue(inMsg{subject: m.Subject, data: m.Data})
 		case <-r.done:
 			return
 		}
@@ -181,12 +206,15 @@ func (r *Router) pull() {
 }
 
 // run hands queued messages to the engine in batches of at most maxBatch
-// until Close.
+// until Close. Until catchUp is done it remembers which topics had a
+// retained message from another node, so that an older stored one does
+// not replace it.
 func (r *Router) run() {
 	defer close(r.stopped)
-	last := map[string]uint64{} // highest number seen per origin
-	batch := make([]envelope, 0, maxBatch)
-	var work []*nats.Msg
+	var rs runState
+	rs.last = map[string]*uint64{}
+	rs.seenLive = map[string]struct{}{}
+	var work []inMsg
 	for {
 		select {
 		case <-r.wake:
@@ -196,44 +224,89 @@ func (r *Router) run() {
 		r.qmu.Lock()
 		work, r.queue = r.queue, work[:0]
 		r.qmu.Unlock()
-		for len(work) > 0 {
-			n := min(len(work), maxBatch)
-			for _, m := range work[:n] {
-				batch = r.take(batch, m, last)
+		for i := range work {
+			r.take(&rs, &work[i])
+			if len(rs.batch) == maxBatch {
+				r.deliver(&rs)
 			}
-			clear(work[:n])
-			work = work[n:]
-			if len(batch) == 0 {
-				continue
-			}
-			r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
-				for i := range batch {
-					e := &batch[i]
-					deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
-				}
-			})
-			r.Received.Add(uint64(len(batch)))
-			clear(batch)
-			batch = batch[:0]
 		}
+		r.deliver(&rs)
+		clear(work)
 		work = work[:0:0] // let the drained backing array go; the queue grows anew
 	}
 }
 
-// take decodes m and appends it to batch unless it is a copy already taken
-// (it matched more than one of this node's subscriptions) or undecodable.
-func (r *Router) take(batch []envelope, m *nats.Msg, last map[string]uint64) []envelope {
+// runState is run's: the batch being gathered and what it remembers.
+type runState struct {
+	batch    []envelope
+	kind     inKind              // of every message in batch
+	last     map[string]*uint64  // highest number seen per origin
+	seenLive map[string]struct{} // topics with a live retained message; nil once caught up
+}
+
+// deliver hands the batch to the engine.
+func (r *Router) deliver(rs *runState) {
+	if len(rs.batch) == 0 {
+		return
+	}
+	batch := rs.batch
+	if rs.kind == stored {
+		r.local.StoreRetained(func(store func(topic, payload, props []byte, qos byte, expires int64)) {
+			for i := range batch {
+				e := &batch[i]
+				store(e.topic, e.payload, e.props, e.qos, e.expires)
+			}
+		})
+	} else {
+		r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
+			for i := range batch {
+				e := &batch[i]
+				deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
+			}
+		})
+		r.Received.Add(uint64(len(batch)))
+	}
+	clear(batch)
+	rs.batch = batch[:0]
+}
+
+// take decodes m and adds it to the batch unless it is a copy already
+// taken (it matched more than one of this node's subscriptions), a stored
+// retained message older than a live one, or undecodable.
+func (r *Router) take(rs *runState, m *inMsg) {
+	if m.kind == caughtUp {
+		rs.seenLive = nil
+		return
+	}
 	var e envelope
-	if err := e.decode(m.Data); err != nil {
+	if err := e.decode(m.data); err != nil {
 		r.Dropped.Add(1)
-		r.log.Warn("cluster: undecodable message", "subject", m.Subject, "err", err)
-		return batch
+		r.log.Warn("cluster: undecodable message", "subject", m.subject, "err", err)
+		return
 	}
-	if seen, ok := last[e.origin]; ok && e.seq <= seen {
-		return batch // another subscription's copy
+	if m.kind == stored {
+		if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
+			return // a live one came since this node started: it is newer
+		}
+	} else {
+		seen := rs.last[string(e.origin)]
+		if seen != nil && e.seq <= *seen {
+			return // another subscription's copy
+		}
+		if seen == nil {
+			seen = new(uint64)
+			rs.last[string(e.origin)] = seen
+		}
+		*seen = e.seq
+		if e.retain && rs.seenLive != nil {
+			rs.seenLive[string(e.topic)] = struct{}{}
+		}
 	}
-	last[e.origin] = e.seq
-	return append(batch, e)
+	if len(rs.batch) > 0 && rs.kind != m.kind {
+		r.deliver(rs)
+	}
+	rs.kind = m.kind
+	rs.batch = append(rs.batch, e)
 }
 
 // Close stops routing: it unsubscribes everything and stops the goroutines.
@@ -248,6 +321,7 @@ func (r *Router) Close() {
 	r.retSub.Unsubscribe()
 	close(r.done)
 	<-r.stopped
+	<-r.caughtUp
 }
 
 // envelope is a message between nodes. Its encoding, after a version byte:
@@ -257,12 +331,12 @@ func (r *Router) Close() {
 // end. Strings and byte fields are a uvarint length and the bytes; numbers
 // are uvarints.
 type envelope struct {
-	origin  string
+	origin  []byte
 	seq     uint64
 	qos     byte
 	retain  bool
 	expires int64
-	from    string
+	from    []byte
 	topic   []byte
 	props   []byte
 	payload []byte
@@ -272,16 +346,18 @@ const envelopeVersion = 1
 
 var errEnvelope = errors.New("cluster: bad envelope")
 
-func appendEnvelope(dst []byte, e envelope) []byte {
+// appendEnvelope appends e with origin and from (its byte fields by those
+// names are ignored) to dst.
+func appendEnvelope(dst []byte, e *envelope, origin, from string) []byte {
 	flags := e.qos & 3
 	if e.retain {
 		flags |= 4
 	}
 	dst = append(dst, envelopeVersion, flags)
-	dst = appendField(dst, e.origin)
+	dst = appendField(dst, origin)
 	dst = binary.AppendUvarint(dst, e.seq)
 	dst = binary.AppendUvarint(dst, uint64(max(e.expires, 0)))
-	dst = appendField(dst, e.from)
+	dst = appendField(dst, from)
 	dst = appendField(dst, e.topic)
 	dst = appendField(dst, e.props)
 	return append(dst, e.payload...)
@@ -299,10 +375,9 @@ func (e *envelope) decode(b []byte) error {
 	}
 	e.qos, e.retain = b[1]&3, b[1]&4 != 0
 	b = b[2:]
-	var origin, from []byte
 	var expires uint64
 	var ok bool
-	if origin, b, ok = field(b); !ok {
+	if e.origin, b, ok = field(b); !ok {
 		return errEnvelope
 	}
 	if e.seq, b, ok = uvarint(b); !ok {
@@ -311,7 +386,7 @@ func (e *envelope) decode(b []byte) error {
 	if expires, b, ok = uvarint(b); !ok || expires > 1<<62 {
 		return errEnvelope
 	}
-	if from, b, ok = field(b); !ok {
+	if e.from, b, ok = field(b); !ok {
 		return errEnvelope
 	}
 	if e.topic, b, ok = field(b); !ok {
@@ -320,7 +395,7 @@ func (e *envelope) decode(b []byte) error {
 	if e.props, b, ok = field(b); !ok {
 		return errEnvelope
 	}
-	e.origin, e.from, e.expires, e.payload = string(origin), string(from), int64(expires), b
+	e.expires, e.payload = int64(expires), b
 	return nil
 }
 

@@ -214,15 +214,15 @@ func FuzzMapping(f *testing.F) {
 // TestEnvelope: an envelope decodes to what was encoded, and every
 // truncation of it is refused rather than misread.
 func TestEnvelope(t *testing.T) {
-	in := envelope{origin: "node-a@1", seq: 1 << 40, qos: 2, retain: true, expires: 1767225600000,
-		from: "GID_test@@@device-1", topic: []byte("a/b c"), props: []byte{0x03, 0, 4, 't', 'e', 'x', 't'}, payload: []byte("hello")}
-	b := appendEnvelope(nil, in)
+	in := envelope{origin: []byte("node-a@1"), seq: 1 << 40, qos: 2, retain: true, expires: 1767225600000,
+		from: []byte("GID_test@@@device-1"), topic: []byte("a/b c"), props: []byte{0x03, 0, 4, 't', 'e', 'x', 't'}, payload: []byte("hello")}
+	b := appendEnvelope(nil, &in, string(in.origin), string(in.from))
 	var out envelope
 	if err := out.decode(b); err != nil {
 		t.Fatal(err)
 	}
-	if out.origin != in.origin || out.seq != in.seq || out.qos != in.qos || out.retain != in.retain || out.expires != in.expires ||
-		out.from != in.from || string(out.topic) != string(in.topic) || string(out.props) != string(in.props) || string(out.payload) != string(in.payload) {
+	if string(out.origin) != string(in.origin) || out.seq != in.seq || out.qos != in.qos || out.retain != in.retain || out.expires != in.expires ||
+		string(out.from) != string(in.from) || string(out.topic) != string(in.topic) || string(out.props) != string(in.props) || string(out.payload) != string(in.payload) {
 		t.Fatalf("decode(encode(%+v)) = %+v", in, out)
 	}
 	// The payload runs to the end, so only cuts inside the header can fail.
