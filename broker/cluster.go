@@ -20,6 +20,9 @@ type Cluster interface {
 	// that want it. The slices are valid only during the call; from is
 	// the publisher's client ID, "" for the broker. It must not block.
 	Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string)
+	// Flush sends what Forward gathered; every loop calls it at the end
+	// of each round, before writing the round's acknowledgements.
+	Flush()
 }
 
 // UseCluster makes the engine one node of a cluster: it reports the

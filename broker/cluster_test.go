@@ -33,6 +33,8 @@ func (r *recordingCluster) Forward(topic, payload []byte, qos byte, retain bool,
 	r.forwards = append(r.forwards, fmt.Sprintf("%s %s %d %v %s", topic, payload, qos, retain, from))
 }
 
+func (r *recordingCluster) Flush() {}
+
 func (r *recordingCluster) calls() (interest, forwards []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -47,10 +47,16 @@ type Router struct {
 	log    *slog.Logger
 	origin string // this run of this node: name and a start time, so numbers restart safely
 
-	mu   sync.Mutex // orders numbering and publishing; guards seq and the scratch buffers
-	seq  uint64
-	subj []byte
-	env  []byte
+	mu           sync.Mutex // orders numbering and publishing; guards what follows
+	seq          uint64
+	subj         []byte
+	env          []byte
+	pending      map[string]*pendingBatch // by topic: forwards waiting for Flush
+	order        []*pendingBatch          // the same, in the order their topics came
+	free         []*pendingBatch
+	pendingBytes int
+	subjects     map[string]cachedSubject // by topic
+	hasPending   atomic.Bool              // pending is not empty: Flush has work
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject
@@ -92,6 +98,7 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 	r := &Router{node: n, local: local, log: n.log,
 		origin: n.Name() + "@" + fmt.Sprint(time.Now().UnixNano()),
 		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
+		pending: map[string]*pendingBatch{}, subjects: map[string]cachedSubject{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{})}
 	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
 	if err != nil {
@@ -143,28 +150,122 @@ func (r *Router) Subjects() int {
 // want it: a retained one to every node (which stores it and delivers it
 // to its subscribers), any other one to the nodes subscribed to its
 // topic's subject. from is the publisher's client ID ("" for the broker).
-// The slices need stay valid only during the call. Safe for concurrent use.
+// The message waits, with the others of its topic, until Flush (or until
+// the waiting messages pass flushBytes). The slices need stay valid only
+// during the call. Safe for concurrent use.
 func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
-	prefix := prefixFor(topic)
-	if retain {
-		prefix = RetainedPrefix
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
 	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
 		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
-	if int64(len(r.env)) > r.node.nc.MaxPayload() {
+	maxPayload := int(r.node.nc.MaxPayload())
+	if len(r.env)+1+binary.MaxVarintLen32 > maxPayload {
 		r.Dropped.Add(1)
 		return
 	}
-	r.subj = AppendSubject(r.subj[:0], prefix, topic)
-	if err := r.node.nc.Publish(string(r.subj), r.env); err != nil {
-		r.Dropped.Add(1)
-		r.log.Warn("cluster: forward", "topic", string(topic), "err", err)
+	p := r.pending[string(topic)]
+	if p != nil && (p.retain != retain || len(p.buf)+len(r.env)+binary.MaxVarintLen32 > maxPayload) {
+		// A topic's retained and live messages travel on two subjects, so
+		// switching keeps their order only by sending what waits first; a
+		// full batch goes too, with everything before it.
+		r.flushLocked()
+		p = nil
+	}
+	if p == nil {
+		p = r.newPendingLocked(topic, retain)
+	}
+	n := len(p.buf)
+	p.buf = binary.AppendUvarint(p.buf, uint64(len(r.env)))
+	p.buf = append(p.buf, r.env...)
+	p.n++
+	r.pendingBytes += len(p.buf) - n
+	r.hasPending.Store(true)
+	if r.pendingBytes >= flushBytes {
+		r.flushLocked()
+	}
+}
+
+// flushBytes is how many bytes of forwards may wait for Flush.
+const flushBytes = 256 << 10
+
+// batchVersion starts every NATS message between nodes: a batch of
+// envelopes of one topic, each preceded by its length as a uvarint.
+const batchVersion = 1
+
+// pendingBatch is the forwards of one topic waiting for Flush.
+type pendingBatch struct {
+	subject string
+	retain  bool
+	buf     []byte // batchVersion, then length-prefixed envelopes
+	n       int    // envelopes in buf
+}
+
+// topicSubjects caches subjects by topic, so a busy topic's subject is
+// built once; it is emptied when it reaches maxCachedSubjects.
+const maxCachedSubjects = 1 << 16
+
+type cachedSubject struct{ topic, live, retained string }
+
+// newPendingLocked starts the batch of topic. The caller holds mu.
+func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
+	cs, ok := r.subjects[string(topic)]
+	if !ok {
+		if len(r.subjects) >= maxCachedSubjects {
+			clear(r.subjects)
+		}
+		cs.topic = string(topic)
+		cs.live = string(AppendSubject(r.subj[:0], prefixFor(topic), topic))
+		cs.retained = string(AppendSubject(r.subj[:0], RetainedPrefix, topic))
+		r.subjects[cs.topic] = cs
+	}
+	var p *pendingBatch
+	if k := len(r.free); k > 0 {
+		p, r.free = r.free[k-1], r.free[:k-1]
+	} else {
+		p = &pendingBatch{}
+	}
+	p.subject, p.retain, p.n = cs.live, retain, 0
+	if retain {
+		p.subject = cs.retained
+	}
+	p.buf = append(p.buf[:0], batchVersion)
+	r.pending[cs.topic] = p
+	r.order = append(r.order, p)
+	return p
+}
+
+// Flush publishes the forwards waiting since the last Flush, in the order
+// their topics first came. The engine calls it at the end of every loop
+// round, before it writes the acknowledgements of that round. Safe for
+// concurrent use.
+func (r *Router) Flush() {
+	if !r.hasPending.Load() {
 		return
 	}
-	r.Forwarded.Add(1)
+	r.mu.Lock()
+	r.flushLocked()
+	r.mu.Unlock()
+}
+
+func (r *Router) flushLocked() {
+	for i, p := range r.order {
+		if err := r.node.nc.Publish(p.subject, p.buf); err != nil {
+			r.Dropped.Add(uint64(p.n))
+			r.log.Warn("cluster: forward", "subject", p.subject, "err", err)
+		} else {
+			r.Forwarded.Add(uint64(p.n))
+		}
+		if cap(p.buf) > flushBytes {
+			p.buf = nil // do not pin a burst's memory
+		}
+		r.free = append(r.free, p)
+		r.order[i] = nil
+	}
+	r.order = r.order[:0]
+	clear(r.pending)
+	r.pendingBytes = 0
+	r.hasPending.Store(false)
 }
 
 // inMsg is one item of the Router's queue.
@@ -212,7 +313,6 @@ func (r *Router) pull() {
 func (r *Router) run() {
 	defer close(r.stopped)
 	var rs runState
-	rs.last = map[string]*uint64{}
 	rs.seenLive = map[string]struct{}{}
 	var work []inMsg
 	for {
@@ -226,9 +326,6 @@ func (r *Router) run() {
 		r.qmu.Unlock()
 		for i := range work {
 			r.take(&rs, &work[i])
-			if len(rs.batch) == maxBatch {
-				r.deliver(&rs)
-			}
 		}
 		r.deliver(&rs)
 		clear(work)
@@ -238,10 +335,11 @@ func (r *Router) run() {
 
 // runState is run's: the batch being gathered and what it remembers.
 type runState struct {
-	batch    []envelope
-	kind     inKind              // of every message in batch
-	last     map[string]*uint64  // highest number seen per origin
-	seenLive map[string]struct{} // topics with a live retained message; nil once caught up
+	batch      []envelope
+	kind       inKind              // of every message in batch
+	lastOrigin []byte              // origin of the first message of the last live batch taken
+	lastSeq    uint64              // and its number
+	seenLive   map[string]struct{} // topics with a live retained message; nil once caught up
 }
 
 // deliver hands the batch to the engine.
@@ -270,43 +368,57 @@ func (r *Router) deliver(rs *runState) {
 	rs.batch = batch[:0]
 }
 
-// take decodes m and adds it to the batch unless it is a copy already
-// taken (it matched more than one of this node's subscriptions), a stored
-// retained message older than a live one, or undecodable.
+// take decodes the batch m and adds its messages to rs.batch, unless it
+// is a copy of the batch just taken (it matched more than one of this
+// node's subscriptions: NATS hands the copies over back to back) or
+// undecodable. A stored retained message is left out when one of its
+// topic came live since this node started.
 func (r *Router) take(rs *runState, m *inMsg) {
 	if m.kind == caughtUp {
 		rs.seenLive = nil
 		return
 	}
-	var e envelope
-	if err := e.decode(m.data); err != nil {
-		r.Dropped.Add(1)
-		r.log.Warn("cluster: undecodable message", "subject", m.subject, "err", err)
+	b := m.data
+	if len(b) < 1 || b[0] != batchVersion {
+		r.undecodable(m, errEnvelope)
 		return
 	}
-	if m.kind == stored {
-		if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
-			return // a live one came since this node started: it is newer
+	for b, first := b[1:], true; len(b) > 0; first = false {
+		env, rest, ok := field(b)
+		var e envelope
+		if !ok {
+			r.undecodable(m, errEnvelope)
+			return
 		}
-	} else {
-		seen := rs.last[string(e.origin)]
-		if seen != nil && e.seq <= *seen {
-			return // another subscription's copy
+		if err := e.decode(env); err != nil {
+			r.undecodable(m, err)
+			return
 		}
-		if seen == nil {
-			seen = new(uint64)
-			rs.last[string(e.origin)] = seen
+		b = rest
+		if first && m.kind == live {
+			if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
+				return // another subscription's copy of the batch just taken
+			}
+			rs.lastSeq, rs.lastOrigin = e.seq, append(rs.lastOrigin[:0], e.origin...)
 		}
-		*seen = e.seq
-		if e.retain && rs.seenLive != nil {
+		if m.kind == stored {
+			if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
+				continue // a live one came since this node started: it is newer
+			}
+		} else if e.retain && rs.seenLive != nil {
 			rs.seenLive[string(e.topic)] = struct{}{}
 		}
+		if len(rs.batch) > 0 && rs.kind != m.kind || len(rs.batch) == maxBatch {
+			r.deliver(rs)
+		}
+		rs.kind = m.kind
+		rs.batch = append(rs.batch, e)
 	}
-	if len(rs.batch) > 0 && rs.kind != m.kind {
-		r.deliver(rs)
-	}
-	rs.kind = m.kind
-	rs.batch = append(rs.batch, e)
+}
+
+func (r *Router) undecodable(m *inMsg, err error) {
+	r.Dropped.Add(1)
+	r.log.Warn("cluster: undecodable message", "subject", m.subject, "err", err)
 }
 
 // Close stops routing: it unsubscribes everything and stops the goroutines.
