@@ -3,9 +3,7 @@ package cluster
 import (
 	"errors"
 	"slices"
-	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/glassmq/glassmq/codec"
 	"github.com/nats-io/nats-server/v2/server"
@@ -177,38 +175,6 @@ func natsMatches(filter, topic string) bool {
 		}
 	}
 	return false
-}
-
-// FuzzMapping checks, for any topic and filter: the topic's subject is a
-// valid literal subject that maps back to the topic, and the filter's
-// subjects match it in NATS exactly when the filter matches the topic in
-// MQTT.
-func FuzzMapping(f *testing.F) {
-	for _, tc := range matchTable {
-		f.Add(tc.filter, tc.topic)
-	}
-	for _, tc := range filterCases {
-		for _, s := range subjectCases {
-			f.Add(tc.filter, s.topic)
-		}
-	}
-	f.Fuzz(func(t *testing.T, filter, topic string) {
-		if codec.ValidTopicName(topic) && utf8.ValidString(topic) {
-			subject := TopicSubject(topic)
-			if !server.IsValidLiteralSubject(subject) {
-				t.Fatalf("TopicSubject(%q) = %q is not a literal subject", topic, subject)
-			}
-			if back, err := SubjectTopic(subject); err != nil || back != topic {
-				t.Fatalf("SubjectTopic(TopicSubject(%q)) = %q, %v", topic, back, err)
-			}
-		}
-		if !codec.ValidTopicFilter(filter) || !codec.ValidTopicName(topic) || strings.HasPrefix(filter, "$share/") {
-			return
-		}
-		if m, n := codec.MatchTopic(filter, topic), natsMatches(filter, topic); m != n {
-			t.Fatalf("filter %q, topic %q: MQTT match %v, NATS match %v (%q, %q)", filter, topic, m, n, FilterSubjects(filter), TopicSubject(topic))
-		}
-	})
 }
 
 // TestEnvelope: an envelope decodes to what was encoded, and every
