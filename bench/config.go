@@ -131,6 +131,10 @@ func (c *Config) Validate() error {
 	if c.SubAddr != "" {
 		if err := c.checkAddr(c.SubAddr); err != nil {
 			bad("sub-addr", fmt.Sprintf("%q", c.SubAddr), err.Error())
+		} else if !slices.Contains([]string{"fanin", "fanout", "pairs", "latency"}, c.Scenario) {
+			bad("sub-addr", fmt.Sprintf("%q", c.SubAddr), "is for -scenario fanin, fanout, pairs and latency")
+		} else if c.Relay {
+			bad("sub-addr", fmt.Sprintf("%q", c.SubAddr), "needs MQTT brokers, not -relay")
 		}
 	}
 	c.validateRemote(bad)
