@@ -13,6 +13,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/glassmq/glassmq/internal/longtest"
 )
@@ -94,14 +95,22 @@ func startCluster(t *testing.T, n int) []*node {
 // peers; it is killed when the test ends.
 func startNode(t *testing.T, name, route string, peers []string) *node {
 	t.Helper()
+	nd := startProcess(t, name, "-cluster-listen", route, "-cluster-peers", strings.Join(peers, ","))
+	nd.route = route
+	return nd
+}
+
+// startProcess starts one glassmq process named name with the cluster
+// flags args; it is killed when the test ends.
+func startProcess(t *testing.T, name string, args ...string) *node {
+	t.Helper()
 	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd := &node{name: name, mqtt: freeAddr(t), route: route, log: &output{}}
-	nd.cmd = exec.Command(bin, "-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
-		"-sys-interval", "0", "-loops", "2", "-node-name", nd.name, "-cluster-listen", route,
-		"-cluster-peers", strings.Join(peers, ","))
+	nd := &node{name: name, mqtt: freeAddr(t), log: &output{}}
+	nd.cmd = exec.Command(bin, append([]string{"-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
+		"-sys-interval", "0", "-loops", "2", "-node-name", nd.name}, args...)...)
 	nd.cmd.Stderr = nd.log
 	if err := nd.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -407,4 +416,53 @@ func TestClusterProcesses(t *testing.T) {
 			t.Fatalf("got %q %q, want the will", m.Topic(), m.Payload())
 		}
 	})
+}
+
+// TestClusterExternalNATS: two glassmq processes joined through a NATS
+// server they do not embed (-nats-url) route a QoS 1 message and share a
+// retained message, including with a node that starts after it was set.
+func TestClusterExternalNATS(t *testing.T) {
+	longtest.Skip(t, "starts a nats-server and three broker processes")
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(20 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	url := ns.ClientURL()
+	a := startProcess(t, "ext-a", "-nats-url", url)
+	b := startProcess(t, "ext-b", "-nats-url", url)
+	a.waitReady(t)
+	b.waitReady(t)
+	var in inbox
+	sub := client(t, b, "ext-sub", nil)
+	subscribe(t, sub, "ext/#", 1, &in)
+	pub := client(t, a, "ext-pub", nil)
+	probe(t, pub, "ext/probe", &in)
+	publish(t, pub, "ext/x y", 1, false, "crossed")
+	waitFor(t, "the message from ext-a on ext-b", func() bool { return len(in.received()) > 0 })
+	if m := in.received()[0]; m.Topic() != "ext/x y" || string(m.Payload()) != "crossed" || m.Qos() != 1 {
+		t.Fatalf("got %q %q QoS %d, want \"ext/x y\" \"crossed\" QoS 1", m.Topic(), m.Payload(), m.Qos())
+	}
+	for _, nd := range []*node{a, b} {
+		waitFor(t, nd.name+" to load the cluster's retained messages", func() bool {
+			return strings.Contains(nd.log.String(), "retained messages loaded")
+		})
+	}
+	publish(t, pub, "ext/state", 1, true, "kept")
+	c := startProcess(t, "ext-c", "-nats-url", url)
+	c.waitReady(t)
+	waitFor(t, "ext-c to load the cluster's retained messages", func() bool {
+		return strings.Contains(c.log.String(), "retained messages loaded")
+	})
+	var late inbox
+	subscribe(t, client(t, c, "ext-late", nil), "ext/state", 1, &late)
+	waitFor(t, "the retained message on ext-c", func() bool { return len(late.received()) > 0 })
+	if m := late.received()[0]; string(m.Payload()) != "kept" || !m.Retained() {
+		t.Fatalf("ext-c: got %q retain %v, want \"kept\" retained", m.Payload(), m.Retained())
+	}
 }
