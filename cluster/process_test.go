@@ -466,3 +466,38 @@ func TestClusterExternalNATS(t *testing.T) {
 		t.Fatalf("ext-c: got %q retain %v, want \"kept\" retained", m.Payload(), m.Retained())
 	}
 }
+
+// TestClusterNodeDies: when one node is killed (SIGKILL), the others keep
+// routing between themselves, in order and complete at QoS 1, and a node
+// started afterwards joins them.
+func TestClusterNodeDies(t *testing.T) {
+	longtest.Skip(t, "starts four broker processes")
+	nodes := startCluster(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	var onB inbox
+	subscribe(t, client(t, b, "dies-sub-b", nil), "f/#", 1, &onB)
+	var in inbox
+	subscribe(t, client(t, c, "dies-sub-c", nil), "f/#", 1, &in)
+	pub := client(t, a, "dies-pub", nil)
+	probe(t, pub, "f/probe", &in)
+	probe(t, pub, "f/probe", &onB)
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Wait()
+	const n = 100
+	for i := range n {
+		publish(t, pub, "f/x", 1, false, fmt.Sprint(i))
+	}
+	waitFor(t, "every message on node-c after node-b died", func() bool { return len(in.received()) >= n })
+	for i, m := range in.received() {
+		if string(m.Payload()) != fmt.Sprint(i) {
+			t.Fatalf("message %d on node-c is %q, want %d (in order, once)", i, m.Payload(), i)
+		}
+	}
+	d := startNode(t, "node-d", freeAddr(t), []string{a.route, c.route})
+	d.waitReady(t)
+	var onD inbox
+	subscribe(t, client(t, d, "dies-sub-d", nil), "f/#", 1, &onD)
+	probe(t, pub, "f/probe", &onD)
+}
