@@ -20,6 +20,9 @@ type Cluster interface {
 	// that want it. The slices are valid only during the call; from is
 	// the publisher's client ID, "" for the broker. It must not block.
 	Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string)
+	// Flush sends what Forward gathered; every loop calls it at the end
+	// of each round, before writing the round's acknowledgements.
+	Flush()
 }
 
 // UseCluster makes the engine one node of a cluster: it reports the
@@ -52,6 +55,19 @@ func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []by
 			ls.props5, ls.expires = props, expires
 			ls.route(topic, payload, qos, msg) // live deliveries carry RETAIN 0 [MQTT-3.3.1-9]
 			ls.props5, ls.expires = nil, 0
+		})
+	})
+}
+
+// StoreRetained stores retained messages that the cluster kept while this
+// node was away: each calls store once per message, and the engine sets
+// (or, for an empty payload, clears) the topic's retained message without
+// delivering it to anyone. The slices need stay valid only during store.
+// Safe for concurrent use.
+func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte, qos byte, expires int64))) {
+	e.withForeignLoop(func(ls *loopState) {
+		each(func(topic, payload, props []byte, qos byte, expires int64) {
+			e.setRetained(ls, session.NewMessageProps(topic, payload, props, qos, true, expires))
 		})
 	})
 }

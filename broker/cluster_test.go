@@ -33,6 +33,8 @@ func (r *recordingCluster) Forward(topic, payload []byte, qos byte, retain bool,
 	r.forwards = append(r.forwards, fmt.Sprintf("%s %s %d %v %s", topic, payload, qos, retain, from))
 }
 
+func (r *recordingCluster) Flush() {}
+
 func (r *recordingCluster) calls() (interest, forwards []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -134,5 +136,31 @@ func TestClusterForward(t *testing.T) {
 	want := []string{"t/1 one 1 false pub", "t/2 two 0 true pub"}
 	if !slices.Equal(fw, want) {
 		t.Fatalf("Forward calls %q, want %q", fw, want)
+	}
+}
+
+// TestClusterRestoredInterest: filters the engine already routes when it
+// joins the cluster (persistent sessions restored by UseStore) are
+// reported as interest, once each.
+func TestClusterRestoredInterest(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Loops, cfg.DataDir = 2, t.TempDir()
+	e := NewEngine(cfg)
+	s1, _ := e.reg.Open("restored-1", 0)
+	s2, _ := e.reg.Open("restored-2", 0)
+	e.router.add("a/#", s1, 1, nil)
+	e.router.add("a/#", s2, 0, nil)
+	e.router.add("b/c", s2, 2, nil)
+	rc := &recordingCluster{}
+	e.UseCluster(rc)
+	got, _ := rc.calls()
+	slices.Sort(got)
+	if want := []string{"+a/#", "+b/c"}; !slices.Equal(got, want) {
+		t.Fatalf("Interest calls %q, want %q", got, want)
+	}
+	e.router.remove("a/#", s1)
+	e.router.remove("a/#", s2)
+	if got, _ = rc.calls(); got[len(got)-1] != "-a/#" || len(got) != 3 {
+		t.Fatalf("after the last subscriber of a/# left: %q, want one -a/# more", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -139,6 +140,11 @@ func startServer(cfg Config, token string, log *slog.Logger) (*server.Server, er
 	for _, p := range cfg.Peers {
 		o.Routes = append(o.Routes, &url.URL{Scheme: "nats", Host: p})
 	}
+	if len(o.Routes) == 0 {
+		// A first node with no peers yet: clustered JetStream insists on a
+		// configured route, and NATS recognises and skips a route to itself.
+		o.Routes = []*url.URL{{Scheme: "nats", Host: net.JoinHostPort(host, strconv.Itoa(port))}}
+	}
 	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: nats-server: %w", err)
@@ -239,6 +245,13 @@ type serverLog struct{ l *slog.Logger }
 func (s serverLog) Noticef(f string, v ...any) { s.l.Debug("nats: " + fmt.Sprintf(f, v...)) }
 func (s serverLog) Warnf(f string, v ...any)   { s.l.Warn("nats: " + fmt.Sprintf(f, v...)) }
 func (s serverLog) Fatalf(f string, v ...any)  { s.l.Error("nats: " + fmt.Sprintf(f, v...)) }
-func (s serverLog) Errorf(f string, v ...any)  { s.l.Error("nats: " + fmt.Sprintf(f, v...)) }
-func (s serverLog) Debugf(f string, v ...any)  { s.l.Debug("nats: " + fmt.Sprintf(f, v...)) }
-func (s serverLog) Tracef(f string, v ...any)  {}
+func (s serverLog) Errorf(f string, v ...any) {
+	msg := "nats: " + fmt.Sprintf(f, v...)
+	if strings.HasPrefix(f, "Error trying to connect to route") {
+		s.l.Warn(msg) // a peer not up yet: NATS retries, as nodes start in any order
+		return
+	}
+	s.l.Error(msg)
+}
+func (s serverLog) Debugf(f string, v ...any) { s.l.Debug("nats: " + fmt.Sprintf(f, v...)) }
+func (s serverLog) Tracef(f string, v ...any) {}

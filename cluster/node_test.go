@@ -87,3 +87,40 @@ func TestNodesRoute(t *testing.T) {
 		t.Fatalf("Name() = %q, want b", nodes[1].Name())
 	}
 }
+
+// TestNodeAloneThenPeer: a first node with no peers starts (clustered
+// JetStream needs a configured route: the node routes to itself, which
+// NATS skips), and once a second node names it as a peer, messages cross
+// and JetStream answers on both.
+func TestNodeAloneThenPeer(t *testing.T) {
+	longtest.Skip(t, "starts two nats-servers and waits for a JetStream leader")
+	first := startNodes(t, 1)[0]
+	if r := first.Replicas(); r != 1 {
+		t.Fatalf("Replicas() = %d alone, want 1", r)
+	}
+	second, err := Start(Config{Name: "test", NodeName: "b", Listen: freeAddr(t),
+		Peers: []string{first.cfg.Listen}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	got := make(chan *nats.Msg, 16)
+	if _, err := first.NC().ChanSubscribe("probe.y", got); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(got) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no message crossed from the second node to the first")
+		}
+		second.NC().Publish("probe.y", []byte("hi"))
+		time.Sleep(100 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, nd := range []*Node{first, second} {
+		if err := nd.JetStreamReady(ctx); err != nil {
+			t.Fatalf("%s: %v", nd.Name(), err)
+		}
+	}
+}

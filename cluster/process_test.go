@@ -13,6 +13,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/glassmq/glassmq/internal/longtest"
 )
@@ -61,19 +62,15 @@ func (o *output) String() string {
 
 // node is one glassmq process of a test cluster.
 type node struct {
-	name, mqtt string
-	cmd        *exec.Cmd
-	log        *output
+	name, mqtt, route string
+	cmd               *exec.Cmd
+	log               *output
 }
 
 // startCluster starts n glassmq processes on loopback ports, each routing
 // to the others, and waits until every one accepts MQTT connections.
 func startCluster(t *testing.T, n int) []*node {
 	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	routes := make([]string, n)
 	for i := range routes {
 		routes[i] = freeAddr(t)
@@ -86,38 +83,63 @@ func startCluster(t *testing.T, n int) []*node {
 				peers = append(peers, r)
 			}
 		}
-		nd := &node{name: fmt.Sprintf("node-%c", 'a'+i), mqtt: freeAddr(t), log: &output{}}
-		nd.cmd = exec.Command(bin, "-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
-			"-sys-interval", "0", "-loops", "2", "-node-name", nd.name, "-cluster-listen", routes[i],
-			"-cluster-peers", strings.Join(peers, ","))
-		nd.cmd.Stderr = nd.log
-		if err := nd.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			nd.cmd.Process.Kill()
-			nd.cmd.Wait()
-			if t.Failed() {
-				t.Logf("%s log:\n%s", nd.name, nd.log)
-			}
-		})
-		nodes[i] = nd
+		nodes[i] = startNode(t, fmt.Sprintf("node-%c", 'a'+i), routes[i], peers)
 	}
-	deadline := time.Now().Add(30 * time.Second)
 	for _, nd := range nodes {
-		for {
-			c, err := net.Dial("tcp", nd.mqtt)
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not start: %s", nd.name, nd.log)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		nd.waitReady(t)
 	}
 	return nodes
+}
+
+// startNode starts one glassmq process with route address route, dialling
+// peers; it is killed when the test ends.
+func startNode(t *testing.T, name, route string, peers []string) *node {
+	t.Helper()
+	nd := startProcess(t, name, "-cluster-listen", route, "-cluster-peers", strings.Join(peers, ","))
+	nd.route = route
+	return nd
+}
+
+// startProcess starts one glassmq process named name with the cluster
+// flags args; it is killed when the test ends.
+func startProcess(t *testing.T, name string, args ...string) *node {
+	t.Helper()
+	bin, err := buildBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := &node{name: name, mqtt: freeAddr(t), log: &output{}}
+	nd.cmd = exec.Command(bin, append([]string{"-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
+		"-sys-interval", "0", "-loops", "2", "-node-name", nd.name}, args...)...)
+	nd.cmd.Stderr = nd.log
+	if err := nd.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		nd.cmd.Process.Kill()
+		nd.cmd.Wait()
+		if t.Failed() || os.Getenv("CLUSTER_LOGS") != "" {
+			t.Logf("%s log:\n%s", nd.name, nd.log)
+		}
+	})
+	return nd
+}
+
+// waitReady waits until nd accepts MQTT connections.
+func (nd *node) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", nd.mqtt)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not start: %s", nd.name, nd.log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // client connects a paho client with clientID to nd.
@@ -343,6 +365,36 @@ func TestClusterProcesses(t *testing.T) {
 		}
 	})
 
+	t.Run("retained on a node that joins later", func(t *testing.T) {
+		for _, nd := range nodes {
+			waitFor(t, nd.name+" to load the cluster's retained messages", func() bool {
+				return strings.Contains(nd.log.String(), "retained messages loaded")
+			})
+		}
+		pub := client(t, a, "pub-late", nil)
+		publish(t, pub, "late/1", 1, true, "before d")
+		publish(t, pub, "late/2", 1, true, "cleared before d")
+		publish(t, pub, "late/2", 1, true, "")
+		var peers []string
+		for _, nd := range nodes {
+			peers = append(peers, nd.route)
+		}
+		d := startNode(t, "node-d", freeAddr(t), peers)
+		d.waitReady(t)
+		waitFor(t, "node-d to load the cluster's retained messages", func() bool {
+			return strings.Contains(d.log.String(), "retained messages loaded")
+		})
+		var in inbox
+		sub := client(t, d, "sub-late", nil)
+		subscribe(t, sub, "late/#", 1, &in)
+		waitFor(t, "the retained message on node-d", func() bool { return len(in.received()) > 0 })
+		time.Sleep(100 * time.Millisecond)
+		got := in.received()
+		if len(got) != 1 || got[0].Topic() != "late/1" || string(got[0].Payload()) != "before d" || !got[0].Retained() {
+			t.Fatalf("node-d has %d retained messages under late/#, first %q %q; want only late/1 \"before d\"", len(got), got[0].Topic(), got[0].Payload())
+		}
+	})
+
 	t.Run("will", func(t *testing.T) {
 		var in inbox
 		sub := client(t, b, "sub-will", nil)
@@ -364,4 +416,88 @@ func TestClusterProcesses(t *testing.T) {
 			t.Fatalf("got %q %q, want the will", m.Topic(), m.Payload())
 		}
 	})
+}
+
+// TestClusterExternalNATS: two glassmq processes joined through a NATS
+// server they do not embed (-nats-url) route a QoS 1 message and share a
+// retained message, including with a node that starts after it was set.
+func TestClusterExternalNATS(t *testing.T) {
+	longtest.Skip(t, "starts a nats-server and three broker processes")
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
+		JetStream: true, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(20 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	url := ns.ClientURL()
+	a := startProcess(t, "ext-a", "-nats-url", url)
+	b := startProcess(t, "ext-b", "-nats-url", url)
+	a.waitReady(t)
+	b.waitReady(t)
+	var in inbox
+	sub := client(t, b, "ext-sub", nil)
+	subscribe(t, sub, "ext/#", 1, &in)
+	pub := client(t, a, "ext-pub", nil)
+	probe(t, pub, "ext/probe", &in)
+	publish(t, pub, "ext/x y", 1, false, "crossed")
+	waitFor(t, "the message from ext-a on ext-b", func() bool { return len(in.received()) > 0 })
+	if m := in.received()[0]; m.Topic() != "ext/x y" || string(m.Payload()) != "crossed" || m.Qos() != 1 {
+		t.Fatalf("got %q %q QoS %d, want \"ext/x y\" \"crossed\" QoS 1", m.Topic(), m.Payload(), m.Qos())
+	}
+	for _, nd := range []*node{a, b} {
+		waitFor(t, nd.name+" to load the cluster's retained messages", func() bool {
+			return strings.Contains(nd.log.String(), "retained messages loaded")
+		})
+	}
+	publish(t, pub, "ext/state", 1, true, "kept")
+	c := startProcess(t, "ext-c", "-nats-url", url)
+	c.waitReady(t)
+	waitFor(t, "ext-c to load the cluster's retained messages", func() bool {
+		return strings.Contains(c.log.String(), "retained messages loaded")
+	})
+	var late inbox
+	subscribe(t, client(t, c, "ext-late", nil), "ext/state", 1, &late)
+	waitFor(t, "the retained message on ext-c", func() bool { return len(late.received()) > 0 })
+	if m := late.received()[0]; string(m.Payload()) != "kept" || !m.Retained() {
+		t.Fatalf("ext-c: got %q retain %v, want \"kept\" retained", m.Payload(), m.Retained())
+	}
+}
+
+// TestClusterNodeDies: when one node is killed (SIGKILL), the others keep
+// routing between themselves, in order and complete at QoS 1, and a node
+// started afterwards joins them.
+func TestClusterNodeDies(t *testing.T) {
+	longtest.Skip(t, "starts four broker processes")
+	nodes := startCluster(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	var onB inbox
+	subscribe(t, client(t, b, "dies-sub-b", nil), "f/#", 1, &onB)
+	var in inbox
+	subscribe(t, client(t, c, "dies-sub-c", nil), "f/#", 1, &in)
+	pub := client(t, a, "dies-pub", nil)
+	probe(t, pub, "f/probe", &in)
+	probe(t, pub, "f/probe", &onB)
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Wait()
+	const n = 100
+	for i := range n {
+		publish(t, pub, "f/x", 1, false, fmt.Sprint(i))
+	}
+	waitFor(t, "every message on node-c after node-b died", func() bool { return len(in.received()) >= n })
+	for i, m := range in.received() {
+		if string(m.Payload()) != fmt.Sprint(i) {
+			t.Fatalf("message %d on node-c is %q, want %d (in order, once)", i, m.Payload(), i)
+		}
+	}
+	d := startNode(t, "node-d", freeAddr(t), []string{a.route, c.route})
+	d.waitReady(t)
+	var onD inbox
+	subscribe(t, client(t, d, "dies-sub-d", nil), "f/#", 1, &onD)
+	probe(t, pub, "f/probe", &onD)
 }
