@@ -46,7 +46,7 @@ var importRules = map[string]rule{
 	"bench": {own: []string{"codec"},
 		third: []string{"gonum.org/", "github.com/schollz/progressbar/"},
 		never: []string{"broker", "session"}, why: "it measures any broker from outside, over TCP"},
-	"cluster": {own: []string{"codec", "session", "stats"},
+	"cluster": {own: []string{"codec", "session", "session/store", "stats"},
 		third: []string{"github.com/nats-io/nats-server/", "github.com/nats-io/nats.go"},
 		never: []string{"broker", "admin"}, why: "it implements interfaces that broker and admin declare"},
 }

@@ -74,10 +74,7 @@ func (s *Server) SetRateLimits(c Config) error {
 		return err
 	}
 	for a := range numLimited {
-		lim := cur.limit(a)
-		b := s.limits.buckets[a]
-		b.SetLimit(rate.Limit(lim.Rate))
-		b.SetBurst(lim.Burst)
+		s.setLimit(a, cur.limit(a)) // this node's share in a cluster (cluster.go)
 	}
 	return nil
 }

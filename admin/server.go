@@ -61,7 +61,8 @@ type Server struct {
 	metrics  *metrics
 	store    atomic.Pointer[Store] // nil: no store (persistence off)
 	httpd    *fasthttp.Server
-	states   sync.Pool // of *reqState
+	states   sync.Pool    // of *reqState
+	cl       clusterState // in a cluster: /api/v1/cluster, its metrics, shared rate limits (cluster.go)
 
 	// now and newUUID are time.Now and uuid.New; tests replace them.
 	now     func() time.Time
@@ -224,6 +225,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.serveOverview(ctx)
 	case string(path) == retainedPath:
 		s.serveRetained(ctx)
+	case string(path) == clusterPath:
+		s.serveCluster(ctx)
 	case string(path) == uiPath || bytes.HasPrefix(path, []byte(uiPath+"/")):
 		s.serveUI(ctx, string(path))
 	default:

@@ -35,11 +35,17 @@ func dial(addr string, timeout time.Duration) (*net.TCPConn, error) {
 // dialFlow opens a connection of a throughput scenario: TCP, or TLS over it
 // when c.TLS is set, with the settings of tlsConfig.
 func (c *Config) dialFlow(timeout time.Duration) (net.Conn, error) {
+	return c.dialFlowTo(c.Addr, timeout)
+}
+
+// dialFlowTo is dialFlow to addr: c.Addr, or c.SubAddr for the subscribers
+// of a cross-node run.
+func (c *Config) dialFlowTo(addr string, timeout time.Duration) (net.Conn, error) {
 	tlsc, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
-	tc, err := dial(c.Addr, timeout)
+	tc, err := dial(addr, timeout)
 	if err != nil || !c.TLS {
 		return tc, err
 	}

@@ -14,7 +14,11 @@ var Scenarios = []string{"fanin", "fanout", "pairs", "pairs-v5", "latency", "con
 
 // Config is one scenario run against one broker.
 type Config struct {
-	Addr     string // broker MQTT address, host:port; on loopback unless AllowRemote
+	Addr string // broker MQTT address, host:port; on loopback unless AllowRemote
+	// SubAddr, when set, is where fanin, fanout, pairs and latency
+	// subscribers connect instead of Addr: another node of a cluster, so
+	// every message crosses from the publishers' node to it.
+	SubAddr  string
 	Target   string // label for reports: "glassmq", "mosquitto", "relay"
 	Relay    bool   // Addr is cmd/glassmq-relay: a raw forwarder, QoS 0 only
 	Scenario string // one of Scenarios, or fanin, fanout or latency with "-v5" (protocol.go)
@@ -128,6 +132,15 @@ func (c *Config) Validate() error {
 	}
 	if err := c.checkAddr(c.Addr); err != nil {
 		bad("addr", fmt.Sprintf("%q", c.Addr), err.Error())
+	}
+	if c.SubAddr != "" {
+		if err := c.checkAddr(c.SubAddr); err != nil {
+			bad("sub-addr", fmt.Sprintf("%q", c.SubAddr), err.Error())
+		} else if !slices.Contains([]string{"fanin", "fanout", "pairs", "latency"}, c.Scenario) {
+			bad("sub-addr", fmt.Sprintf("%q", c.SubAddr), "is for -scenario fanin, fanout, pairs and latency")
+		} else if c.Relay {
+			bad("sub-addr", fmt.Sprintf("%q", c.SubAddr), "needs MQTT brokers, not -relay")
+		}
 	}
 	c.validateRemote(bad)
 	c.validateProtocol(bad)

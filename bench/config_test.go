@@ -24,6 +24,9 @@ func TestConfigValidate(t *testing.T) {
 		{"unknown scenario", func(c *Config) { c.Scenario = "storm" }, `-scenario "storm"`},
 		{"connections on the relay", func(c *Config) { c.Relay, c.Scenario = true, "connections" }, "needs an MQTT broker"},
 		{"tls on the relay", func(c *Config) { c.Relay, c.TLS = true, true }, "TLS is for"},
+		{"remote subscribers", func(c *Config) { c.SubAddr = "10.0.0.1:1883" }, `-sub-addr "10.0.0.1:1883"`},
+		{"subscribers' node without port", func(c *Config) { c.SubAddr = "127.0.0.1" }, "want host:port"},
+		{"subscribers' node for connections", func(c *Config) { c.SubAddr, c.Scenario = "127.0.0.1:1884", "connections" }, "is for -scenario fanin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()

@@ -76,8 +76,12 @@ func (f *flow) connect() error {
 	f.nonce = newNonce()
 	deadline := time.Now().Add(10 * time.Second)
 	hint := int(min(c.Count, 1<<20))
+	subAddr := c.Addr
+	if c.SubAddr != "" {
+		subAddr = c.SubAddr // another node of a cluster: every message crosses nodes
+	}
 	for i, t := range f.top.subTopic {
-		conn, err := c.dialFlow(5 * time.Second)
+		conn, err := c.dialFlowTo(subAddr, 5*time.Second)
 		if err != nil {
 			return fmt.Errorf("subscriber %d: %w", i, err)
 		}
@@ -92,6 +96,12 @@ func (f *flow) connect() error {
 				return fmt.Errorf("subscriber %d: %w", i, err)
 			}
 		}
+	}
+	if c.SubAddr != "" {
+		// The subscriptions reach the publishers' node through the
+		// cluster, normally within milliseconds; a second covers a loaded
+		// machine, so no message is lost before they arrive.
+		time.Sleep(time.Second)
 	}
 	for i, t := range f.top.pubTopic {
 		conn, err := c.dialFlow(5 * time.Second)

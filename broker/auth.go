@@ -150,7 +150,7 @@ func (c *Conn) afterAuth(id string, code byte, user string, proven bool) {
 	c.meta.Authenticated = proven
 	c.perms = c.e.auth.For(user, id)
 	c.permsGen = c.e.auth.Generation()
-	c.claim(id)
+	c.claimOwned(id)
 	if c.state == stateConnected && len(c.t.Peek()) > 0 && c.OnTraffic() {
 		c.t.Close()
 	}

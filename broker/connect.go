@@ -89,7 +89,7 @@ func (c *Conn) handleConnect(frame []byte) {
 		return
 	}
 	c.state = stateConnecting
-	c.claim(id)
+	c.claimOwned(id)
 }
 
 // rejectConnect answers CONNACK with a refusal code and closes [MQTT-3.2.2-5].
@@ -157,6 +157,7 @@ func (c *Conn) resumeConnect() {
 func (c *Conn) finishConnect() {
 	s := c.sess
 	if c.state == stateClosed { // the network went away while waiting
+		c.settleAbandoned(s.ClientID)
 		c.sess = nil
 		if s.Abandon(c, (c.meta.CleanSession || c.v5&v5On != 0) && c.meta.SessionExpiry == 0) {
 			c.e.dropSession(s)
@@ -165,6 +166,7 @@ func (c *Conn) finishConnect() {
 	}
 	a, ok := s.Attach(c, c.meta, c.e.nowMillis())
 	if !ok { // a newer CONNECT claimed it meanwhile
+		c.settleAbandoned(s.ClientID)
 		c.sess = nil
 		c.closeReason.Store(uint32(session.ReasonTakenOver))
 		c.state = stateClosed
@@ -185,6 +187,7 @@ func (c *Conn) finishConnect() {
 	c.resend(a.Resend)
 	c.needPump = true
 	c.ls.touch(c)
+	c.settleOwned() // in a cluster: closed at once if another node claimed the client meanwhile
 }
 
 // resend re-sends the in-flight window of a resumed session: PUBLISH with
@@ -213,4 +216,5 @@ func (e *Engine) dropSession(s *clientSession) {
 		e.stats.Subscriptions.Add(-1)
 	}
 	e.stats.Sessions.Add(-1)
+	e.forgetOwned(s.ClientID)
 }

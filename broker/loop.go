@@ -208,6 +208,9 @@ func (ls *loopState) flush() {
 		return
 	}
 	ls.flushing = true
+	if ls.e.cluster != nil {
+		ls.e.cluster.Flush() // this round's forwards leave before its acks (cluster.go)
+	}
 	for i := 0; i < len(ls.touched); i++ { // pump may touch more
 		c := ls.touched[i]
 		c.touched = false

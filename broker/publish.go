@@ -50,6 +50,9 @@ func (c *Conn) handlePublish(frame []byte) {
 		}
 		c.ls.from = c.sess                                           // No Local at 5.0; the publisher's client ID for shared subscriptions
 		c.ls.route(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]; at most -max-qos
+		if c.e.cluster != nil {
+			c.e.forward(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), p.Retain, c.ls.props5, c.ls.expires, c.sess.ClientID)
+		}
 		c.ls.msgID, c.ls.from = 0, nil
 	}
 	c.ls.props5, c.ls.expires = c.ls.props5[:0], 0 // later routes on this loop are not this PUBLISH's
@@ -125,4 +128,5 @@ func (e *Engine) publishMessage(ls *loopState, m *session.Message) {
 		e.setRetained(ls, m)
 	}
 	ls.route(m.Topic, m.Payload, m.QoS, m) // immutable, so shared by every QoS 1/2 delivery
+	e.forward(m.Topic, m.Payload, m.QoS, m.Retain, m.Props, m.Expires, "")
 }

@@ -108,6 +108,19 @@ func (n *node) eachChild(fn func(level string, c *node)) {
 	}
 }
 
+// subscribed reports whether any subscription, plain or shared, ends at n.
+func (n *node) subscribed() bool { return len(n.subs) > 0 || len(n.groups) > 0 }
+
+// lookup returns the node of filter, nil when it has none.
+func (n *node) lookup(filter string) *node {
+	for level := range strings.SplitSeq(filter, "/") {
+		if n = n.child(level); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
 // empty reports whether n holds no subscription and no child.
 func (n *node) empty() bool {
 	return len(n.subs) == 0 && len(n.children) == 0 && n.plus == nil && n.hash == nil && len(n.groups) == 0
@@ -176,10 +189,11 @@ func (n *node) dropSub(s *clientSession) {
 // take every reader's lock, in index order (a "big reader" lock: writes are
 // rare and cost one lock per loop).
 type router struct {
-	readers []readLock
-	root    node
-	share   shareStrategy // how a shared subscription's member is picked
-	seed    maphash.Seed  // for shareHashClientID
+	readers  []readLock
+	root     node
+	share    shareStrategy                 // how a shared subscription's member is picked
+	seed     maphash.Seed                  // for shareHashClientID
+	interest func(filter string, add bool) // nil, or the cluster's (cluster.go)
 }
 
 // readLock is one reader's lock, padded so two loops' locks never share a
@@ -224,6 +238,9 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	for level := range strings.SplitSeq(filter, "/") {
 		n = n.addChild(level)
 	}
+	if r.interest != nil && !n.subscribed() {
+		defer r.interest(filter, true) // the filter's first subscriber on this node (plain or shared)
+	}
 	if shared {
 		n.join(group, shareMember{s: s, qos: qos, only: only})
 		return
@@ -250,7 +267,15 @@ func (r *router) remove(filter string, s *clientSession) {
 	}
 	r.lock()
 	defer r.unlock()
+	var n *node
+	if r.interest != nil {
+		n = r.root.lookup(filter)
+	}
+	had := n != nil && n.subscribed()
 	r.root.remove(filter, group, shared, s)
+	if had && !n.subscribed() {
+		r.interest(filter, false) // the filter's last subscriber on this node went
+	}
 }
 
 func (n *node) remove(filter, group string, shared bool, s *clientSession) (empty bool) {

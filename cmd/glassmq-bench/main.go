@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // the load settings Compare shares.
 func registerRunFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "broker MQTT `host:port` (loopback unless -allow-remote)")
+	fs.StringVar(&c.SubAddr, "sub-addr", c.SubAddr, "fanin, fanout, pairs, latency: subscribers connect to this MQTT `host:port` (another node of a glassmq cluster) instead of -addr")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", c.AllowRemote, "allow -addr and -admin-addr off loopback: load a broker on another host (a staging one, never production)")
 	fs.StringVar(&c.Username, "username", c.Username, "user `name` sent in every CONNECT")
 	fs.StringVar(&c.Password, "password", c.Password, "`password` sent in every CONNECT (needs -username; or set "+passwordEnv+", which ps does not show)")

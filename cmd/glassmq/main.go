@@ -44,6 +44,7 @@ var flagGroups = []struct {
 	{"Admin credentials", []string{"admin-credentials", "admin-tls", "tencent-", "alibaba-", "admin-"}},
 	{"Client authentication", []string{"password-file", "acl-file", "allow-anonymous", "alibaba-device-auth"}},
 	{"Traces", []string{"trace-", "message-trace"}},
+	{"Cluster", []string{"cluster-", "node-name", "nats-url"}},
 	{"Operations", []string{"config", "sys-interval", "log-", "shutdown-timeout", "cpuprofile", "memprofile", "gc-heap-floor"}},
 }
 
@@ -97,6 +98,8 @@ type settings struct {
 	messageTrace    *string
 	// Trace persistence (issue 14).
 	tracePersist *bool
+	// cluster on NATS (cluster.go)
+	cluster *clusterFlags
 }
 
 // newFlags returns glassmq's flag set, with the embedded defaults, and
@@ -123,6 +126,7 @@ func newFlags() (*flag.FlagSet, *settings) {
 	st.messageTrace = fs.String("message-trace", "qos12", "which messages get a message ID and a trace: off, qos12 or all (QoS 0 too)")
 	// Trace persistence (issue 14).
 	st.tracePersist = fs.Bool("trace-persist", false, "keep the trace events in the store, so they and their message IDs outlive a restart (bounded like in memory by -trace-max-events and -trace-retention; written every 2s); needs -persistence on")
+	st.cluster = registerClusterFlags(fs) // cluster on NATS (cluster.go)
 	st.configPath = fs.String("config", "", "TOML `file` of settings: each key is a flag name without the dash (listen = \":1883\", session-expiry = \"2h\"); flags on the command line win; SIGHUP rereads it")
 	return fs, st
 }
@@ -188,7 +192,8 @@ func run(args []string, stderr io.Writer) int {
 		floorErr = fmt.Errorf("glassmq: -gc-heap-floor %d: want a size in MiB from 0 to 1048576", *heapFloor)
 	}
 	logger, logErr := newLogger(stderr, *st.logLevel, *st.logFormat)
-	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr, traceErr); err != nil {
+	ccfg, clusterErr := st.cluster.config(bcfg.DataDir) // cluster on NATS (cluster.go)
+	if err := errors.Join(bcfg.Validate(), acfg.Validate(), tlsErr, floorErr, logErr, traceErr, clusterErr); err != nil {
 		fmt.Fprintln(stderr, cfgFile.annotate(err, cmdline))
 		return 2
 	}
@@ -255,12 +260,19 @@ func run(args []string, stderr io.Writer) int {
 			return 1
 		}
 	}
+	own, stopCluster, err := startCluster(st.cluster, ccfg, eng) // cluster on NATS (cluster.go)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer stopCluster()
 	srv := broker.NewServer(eng)
-	adm, err := admin.New(acfg, eng, eng.Stats())
+	adm, err := admin.New(acfg, own.broker(eng), eng.Stats()) // in a cluster: answers for every node's clients
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	own.attach(adm) // /api/v1/cluster, cluster metrics, rate limits shared by the nodes (clusterown.go)
 	adm.UseTracer(tracer)
 	if *st.deviceAuth {
 		eng.SetAuthorizer(deviceAuthorizer{adm: adm, next: authz})

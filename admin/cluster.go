@@ -1,0 +1,211 @@
+package admin
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
+)
+
+// This file is what admin does in a cluster: GET /api/v1/cluster, cluster
+// metrics, and rate limits shared by the nodes. Answers about clients of
+// other nodes need nothing here: the broker admin reads through (Broker,
+// Operations) is then the cluster's fan-out, which asks the owning node.
+
+// clusterPath serves the cluster's description.
+const clusterPath = "/api/v1/cluster"
+
+// Cluster is what admin shows of the cluster this node belongs to;
+// cmd/glassmq adapts the cluster package's Admin to it. Safe for
+// concurrent use.
+type Cluster interface {
+	// ClusterStatus describes the cluster; it may wait on the network, for
+	// a bounded time.
+	ClusterStatus() ClusterStatus
+	// ClusterCounters reads the cluster counters; it never blocks.
+	ClusterCounters() ClusterCounters
+}
+
+// ClusterStatus answers GET /api/v1/cluster.
+type ClusterStatus struct {
+	Name      string           `json:"name"`
+	Node      string           `json:"node"` // the node that answered
+	Nodes     []ClusterNode    `json:"nodes"`
+	Routes    []ClusterRoute   `json:"routes"`
+	JetStream ClusterJetStream `json:"jetstream"`
+	Counters  ClusterCounters  `json:"counters"`
+}
+
+// ClusterNode is one node of the cluster, as its announcements say.
+type ClusterNode struct {
+	Name        string `json:"name"`
+	Address     string `json:"address"` // its MQTT listener
+	Alive       bool   `json:"alive"`   // heard from within three announcement intervals
+	LastSeenMs  int64  `json:"last_seen_ms"`
+	Connections int64  `json:"connections"`
+	Sessions    int64  `json:"sessions"`
+}
+
+// ClusterRoute is one NATS route of this node's embedded server.
+type ClusterRoute struct {
+	Remote  string `json:"remote"` // the peer's server name
+	Address string `json:"address"`
+	RTT     string `json:"rtt"`
+	InMsgs  int64  `json:"in_msgs"`
+	OutMsgs int64  `json:"out_msgs"`
+}
+
+// ClusterJetStream is the health of JetStream and of the ownership bucket.
+type ClusterJetStream struct {
+	MetaLeader     string           `json:"meta_leader"` // "" with no leader, or with an external NATS
+	MetaSize       int              `json:"meta_size"`
+	Bucket         string           `json:"bucket"`
+	BucketLeader   string           `json:"bucket_leader"`
+	BucketReplicas []ClusterReplica `json:"bucket_replicas"`
+	Error          string           `json:"error,omitempty"`
+}
+
+// ClusterReplica is one replica of the ownership bucket.
+type ClusterReplica struct {
+	Name    string `json:"name"`
+	Current bool   `json:"current"`
+	Offline bool   `json:"offline"`
+	Lag     uint64 `json:"lag"`
+}
+
+// ClusterCounters are the cluster's counters on this node.
+type ClusterCounters struct {
+	LiveNodes      int    `json:"live_nodes"`
+	Claims         uint64 `json:"claims"`          // ownership claims won
+	Conflicts      uint64 `json:"conflicts"`       // compare-and-set attempts lost to another claim
+	Takeovers      uint64 `json:"takeovers"`       // claims that took a client from another node
+	HandedOut      uint64 `json:"handed_out"`      // sessions handed to another node
+	HandedIn       uint64 `json:"handed_in"`       // sessions received from another node
+	Fenced         uint64 `json:"fenced"`          // connections closed because another node claimed their client
+	OwnerErrors    uint64 `json:"owner_errors"`    // failed claims and hand-overs
+	RemoteRequests uint64 `json:"remote_requests"` // admin questions asked of other nodes
+	RemoteServed   uint64 `json:"remote_served"`   // admin questions answered for other nodes
+	RemoteErrors   uint64 `json:"remote_errors"`   // admin questions that failed or timed out
+	Gathers        uint64 `json:"gathers"`         // client lists gathered from every node
+}
+
+// clusterState is the Server's cluster part.
+type clusterState struct {
+	mu     sync.Mutex
+	c      Cluster              // nil outside a cluster; guarded by mu
+	base   [numLimited]Limit    // the configured limits, before sharing; guarded by mu
+	set    [numLimited]bool     // base[a] was recorded; guarded by mu
+	nodes  int                  // live nodes the limits are shared by, at least 1; guarded by mu
+	metric prometheus.Collector // registered once
+}
+
+// UseCluster serves GET /api/v1/cluster from c and adds the cluster's
+// counters to /metrics. Call it once, before Serve.
+func (s *Server) UseCluster(c Cluster) {
+	s.cl.mu.Lock()
+	s.cl.c = c
+	s.cl.mu.Unlock()
+	s.cl.metric = clusterCollector{c}
+	s.metrics.reg.MustRegister(s.cl.metric)
+}
+
+// ShareLimits splits every action's rate limit among nodes live nodes: each
+// node's bucket gets the configured rate and burst divided by nodes (a
+// burst of at least one), so the cluster as a whole serves about the
+// configured rate however requests spread over the nodes. The cluster calls
+// it whenever the number of live nodes changes; SetRateLimits keeps the
+// share. Safe for concurrent use.
+func (s *Server) ShareLimits(nodes int) {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	s.cl.nodes = max(1, nodes)
+	for a := range numLimited {
+		if !s.cl.set[a] {
+			s.cl.base[a], s.cl.set[a] = s.cfg.limit(a), true
+		}
+		s.applyLimitLocked(a)
+	}
+}
+
+// setLimit records lim as a's configured limit and applies this node's
+// share of it. Safe for concurrent use.
+func (s *Server) setLimit(a action, lim Limit) {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	s.cl.base[a], s.cl.set[a] = lim, true
+	s.applyLimitLocked(a)
+}
+
+func (s *Server) applyLimitLocked(a action) {
+	lim, n := s.cl.base[a], max(1, s.cl.nodes)
+	b := s.limits.buckets[a]
+	b.SetLimit(rate.Limit(lim.Rate / float64(n)))
+	b.SetBurst(max(1, lim.Burst/n))
+}
+
+func (s *Server) serveCluster(ctx *fasthttp.RequestCtx) {
+	if !s.apiGuard(ctx, clusterPath) {
+		return
+	}
+	s.cl.mu.Lock()
+	c := s.cl.c
+	s.cl.mu.Unlock()
+	if c == nil {
+		s.metrics.request(actionNative, resultError)
+		nativeError(ctx, fasthttp.StatusNotFound, "not_clustered", "admin: this node is not in a cluster; start it with -cluster-name or -nats-url")
+		return
+	}
+	st := c.ClusterStatus()
+	if st.Nodes == nil {
+		st.Nodes = []ClusterNode{}
+	}
+	if st.Routes == nil {
+		st.Routes = []ClusterRoute{}
+	}
+	if st.JetStream.BucketReplicas == nil {
+		st.JetStream.BucketReplicas = []ClusterReplica{}
+	}
+	s.metrics.request(actionNative, resultOK)
+	writeJSON(ctx, fasthttp.StatusOK, &st)
+}
+
+var (
+	descClusterNodes     = desc("glassmq_cluster_nodes", "Cluster nodes alive now, as this node hears their announcements (this node included).")
+	descClusterClaims    = desc("glassmq_cluster_claims_total", "Client ID ownership claims by this node: won, or conflict (a compare-and-set lost to another claim, then retried).", "result")
+	descClusterTakeovers = desc("glassmq_cluster_takeovers_total", "Claims that took a client from another node.")
+	descClusterHanded    = desc("glassmq_cluster_sessions_handed_total", "Persistent sessions handed between nodes: out (to a claimer) or in (from a previous owner).", "direction")
+	descClusterFenced    = desc("glassmq_cluster_fenced_total", "Local connections closed because another node claimed their client ID.")
+	descClusterRemote    = desc("glassmq_cluster_remote_admin_requests_total", "Admin questions about clients of other nodes: sent by this node, or served for another.", "direction")
+	descClusterGathers   = desc("glassmq_cluster_list_gathers_total", "Client lists gathered from every node.")
+	descClusterErrors    = desc("glassmq_cluster_errors_total", "Cluster failures: ownership (claims and hand-overs) or admin (remote questions and lists).", "kind")
+)
+
+// clusterCollector exposes ClusterCounters to Prometheus.
+type clusterCollector struct{ c Cluster }
+
+func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descClusterNodes, descClusterClaims, descClusterTakeovers, descClusterHanded,
+		descClusterFenced, descClusterRemote, descClusterGathers, descClusterErrors} {
+		ch <- d
+	}
+}
+
+func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	n := c.c.ClusterCounters()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	ch <- prometheus.MustNewConstMetric(descClusterNodes, prometheus.GaugeValue, float64(n.LiveNodes))
+	counter(descClusterClaims, n.Claims, "won")
+	counter(descClusterClaims, n.Conflicts, "conflict")
+	counter(descClusterTakeovers, n.Takeovers)
+	counter(descClusterHanded, n.HandedOut, "out")
+	counter(descClusterHanded, n.HandedIn, "in")
+	counter(descClusterFenced, n.Fenced)
+	counter(descClusterRemote, n.RemoteRequests, "sent")
+	counter(descClusterRemote, n.RemoteServed, "served")
+	counter(descClusterGathers, n.Gathers)
+	counter(descClusterErrors, n.OwnerErrors, "ownership")
+	counter(descClusterErrors, n.RemoteErrors, "admin")
+}

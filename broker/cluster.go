@@ -1,0 +1,92 @@
+package broker
+
+import (
+	"strings"
+
+	"github.com/glassmq/glassmq/session"
+)
+
+// Cluster is what the engine needs of a cluster of brokers: to be told
+// which topic filters have local subscribers, and to send a message
+// published here to the other nodes that want it. The cluster package
+// implements it; a single node has none (Engine.cluster is nil and costs
+// one nil check per PUBLISH).
+type Cluster interface {
+	// Interest reports that filter gained its first local subscriber
+	// (add) or lost its last. Calls for one filter come in order, under
+	// the subscription tree's write lock: it must not block.
+	Interest(filter string, add bool)
+	// Forward sends a PUBLISH accepted on this node to the other nodes
+	// that want it. The slices are valid only during the call; from is
+	// the publisher's client ID, "" for the broker. It must not block.
+	Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string)
+	// Flush sends what Forward gathered; every loop calls it at the end
+	// of each round, before writing the round's acknowledgements.
+	Flush()
+}
+
+// UseCluster makes the engine one node of a cluster: it reports the
+// filters it already routes (sessions restored by UseStore) to c and, from
+// then on, every first and last subscriber of a filter, and forwards the
+// messages its clients publish. Call it once, before Start.
+func (e *Engine) UseCluster(c Cluster) {
+	e.router.lock()
+	defer e.router.unlock()
+	e.cluster = c
+	e.router.interest = c.Interest
+	e.router.root.eachFilter(nil, func(filter string) { c.Interest(filter, true) })
+}
+
+// DeliverRemote routes messages that another node of the cluster
+// forwarded to this one: each calls deliver once per message, and the
+// engine delivers it to the matching local subscriptions (storing it first
+// when retain is set) exactly as a PUBLISH from a local client, except
+// that it is not forwarded again. The slices need stay valid only during
+// deliver. Safe for concurrent use.
+func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64))) {
+	e.withForeignLoop(func(ls *loopState) {
+		each(func(topic, payload, props []byte, qos byte, retain bool, expires int64) {
+			ls.msgsIn++
+			var msg *session.Message
+			if retain {
+				msg = session.NewMessageProps(topic, payload, props, qos, true, expires)
+				e.setRetained(ls, msg)
+			}
+			ls.props5, ls.expires = props, expires
+			ls.route(topic, payload, qos, msg) // live deliveries carry RETAIN 0 [MQTT-3.3.1-9]
+			ls.props5, ls.expires = nil, 0
+		})
+	})
+}
+
+// StoreRetained stores retained messages that the cluster kept while this
+// node was away: each calls store once per message, and the engine sets
+// (or, for an empty payload, clears) the topic's retained message without
+// delivering it to anyone. The slices need stay valid only during store.
+// Safe for concurrent use.
+func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte, qos byte, expires int64))) {
+	e.withForeignLoop(func(ls *loopState) {
+		each(func(topic, payload, props []byte, qos byte, expires int64) {
+			e.setRetained(ls, session.NewMessageProps(topic, payload, props, qos, true, expires))
+		})
+	})
+}
+
+// forward hands a message published here to the cluster, if any: not
+// $-topics, which each node has its own of. Loop-only (any loop).
+func (e *Engine) forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
+	if e.cluster != nil && (len(topic) == 0 || topic[0] != '$') {
+		e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
+	}
+}
+
+// eachFilter calls fn with every filter that has subscribers at or below
+// n, whose levels so far are path.
+func (n *node) eachFilter(path []string, fn func(string)) {
+	if n.subscribed() && path != nil {
+		fn(strings.Join(path, "/"))
+	}
+	n.eachChild(func(level string, c *node) {
+		c.eachFilter(append(path, level), fn)
+	})
+}

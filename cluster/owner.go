@@ -1,0 +1,550 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/glassmq/glassmq/session"
+	"github.com/glassmq/glassmq/session/store"
+)
+
+// Ownership: one node owns each client ID cluster-wide.
+//
+// The owner of a client ID is the value of its key in a replicated
+// JetStream key-value bucket; its epoch is that entry's revision, so epochs
+// of one client ID only grow. A node claims a client ID with
+// compare-and-set: Create when the key is absent, Update with the revision
+// it read otherwise; a claim that loses the race reads again. The winner
+// then asks the previous owner, on that node's hand-over subject, to close
+// its connection (as taken over: will published, DISCONNECT 0x8E for MQTT
+// 5.0) and to send it the persistent session, which it registers before
+// the CONNECT is answered.
+//
+// Each node keeps, per client ID it has claimed, the fence: the highest
+// epoch it knows of. A connection may attach only while its epoch is the
+// fence; one that attaches under a stale epoch is closed at once as taken
+// over. The fence rises on three events: a claim of this node, a hand-over
+// request from another node, and the bucket's watch (which also closes the
+// local connection at once, in case the hand-over request was lost).
+//
+// Hand-over requests wait for this node's own claims of the same client ID
+// with lower epochs to finish fetching their session, so a session moving
+// along a chain of quick takeovers A→B→C reaches C: waits always go from a
+// higher epoch to a lower one, which cannot form a cycle.
+
+// Handovers is what ownership needs of the broker on this node;
+// broker.Engine implements it. Implementations are safe for concurrent
+// use.
+type Handovers interface {
+	// HandOver closes the local connection of clientID, if any, as taken
+	// over, waits up to timeout for it to close, then ends the client's
+	// persistent session here and returns it; ok is false when there is no
+	// session left to hand over.
+	HandOver(clientID string, timeout time.Duration) (r session.Restored, ok bool)
+	// CloseTakenOver closes the local connection of clientID, if any, as
+	// taken over, without waiting, and reports whether there was one.
+	CloseTakenOver(clientID string) bool
+}
+
+// ownerHistory is how many claims of one client ID the bucket keeps: the
+// current one and a few before it, for operators; one entry per client
+// would do for the protocol, and a fleet of a million clients keeps this
+// many entries each.
+const ownerHistory = 4
+
+// OwnersConfig configures ownership claims.
+type OwnersConfig struct {
+	NC       *nats.Conn
+	JS       jetstream.JetStream
+	Node     string        // this node's name, unique in the cluster
+	Prefix   string        // subject prefix; "glassmq" when empty
+	Bucket   string        // key-value bucket; "glassmq_owners" when empty
+	Replicas int           // bucket replicas: min(3, nodes); 1 when 0
+	Timeout  time.Duration // a hand-over's whole wait; 5s when 0
+	// Lease bounds how long a node cut off from the cluster majority may
+	// still hold connections (see owner_lease.go); 30s when 0.
+	Lease time.Duration
+	// StartTimeout bounds StartOwners' wait for JetStream (its meta leader
+	// is elected once a majority of the nodes run); 2m when 0.
+	StartTimeout time.Duration
+	Logger       *slog.Logger // slog.Default() when nil
+}
+
+// OwnerStats counts ownership events, for /metrics.
+type OwnerStats struct {
+	Claims         atomic.Uint64 // claims won
+	Conflicts      atomic.Uint64 // compare-and-set attempts lost to another claim
+	Takeovers      atomic.Uint64 // claims that took a client from another node
+	HandedOver     atomic.Uint64 // sessions this node handed to another
+	Received       atomic.Uint64 // sessions another node handed to this one
+	Fenced         atomic.Uint64 // local connections closed because another node claimed their client
+	Errors         atomic.Uint64 // failed claims, hand-over requests and replies
+	HandoverMillis atomic.Uint64 // total time spent asking previous owners, ms
+}
+
+// Owners claims client IDs for this node and answers other nodes' hand-over
+// requests. Create it with StartOwners.
+type Owners struct {
+	cfg   OwnersConfig
+	local Handovers
+	kv    jetstream.KeyValue
+	log   *slog.Logger
+	sub   *nats.Subscription
+	watch jetstream.KeyWatcher
+	sem   chan struct{} // bounds hand-over requests served at once
+	stop  context.CancelFunc
+	done  chan struct{}
+
+	Stats OwnerStats
+
+	lease leaseState
+
+	mu      sync.Mutex
+	clients map[string]*claimState // guarded by mu
+}
+
+// claimState is what this node knows of one client ID it has claimed.
+type claimState struct {
+	epoch   uint64  // the newest epoch this node claimed
+	fence   uint64  // the newest epoch known, this node's or another's
+	pending []*flow // claims of this node still fetching their session
+}
+
+// flow is one claim of this node from its compare-and-set until its
+// connection attaches or gives up (Settle).
+type flow struct {
+	epoch   uint64        // set before known closes
+	known   chan struct{} // closed once the compare-and-set is decided
+	fetched chan struct{} // closed once the session fetched is registered (or the claim failed)
+	closed  bool          // fetched is closed; guarded by Owners.mu
+}
+
+// handoverRequest is the body of a hand-over request.
+type handoverRequest struct {
+	ClientID string `json:"client_id"`
+	Epoch    uint64 `json:"epoch"`
+	Node     string `json:"node"` // the claimer
+}
+
+// Hand-over replies: a status byte, then the session (store.EncodeSession)
+// when the status is handoverSession.
+const (
+	handoverNone    = 0 // no persistent session here
+	handoverSession = 1
+	handoverStale   = 2 // this node holds a newer claim than the request's
+)
+
+// StartOwners opens (creating when absent) the ownership bucket, serves
+// hand-over requests for cfg.Node and watches the bucket. Close stops it.
+func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
+	if cfg.NC == nil || cfg.JS == nil || cfg.Node == "" || local == nil {
+		return nil, errors.New("cluster: StartOwners: want a NATS connection, JetStream, a node name and Handovers")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "glassmq"
+	}
+	if cfg.Bucket == "" {
+		cfg.Bucket = "glassmq_owners"
+	}
+	cfg.Replicas = max(1, min(cfg.Replicas, 3))
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.StartTimeout)
+	defer cancel()
+	var kv jetstream.KeyValue
+	var err error
+	logged := time.Now()
+	for {
+		// JetStream answers only once the cluster has elected its meta
+		// leader: a node starting with its peers retries until then.
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		kv, err = cfg.JS.CreateOrUpdateKeyValue(actx, jetstream.KeyValueConfig{Bucket: cfg.Bucket, History: ownerHistory,
+			Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
+			Description: "glassmq: client ID -> owning node; the revision is the ownership epoch"})
+		acancel()
+		if err == nil {
+			break
+		}
+		if time.Since(logged) > 5*time.Second {
+			cfg.Logger.Info("cluster: waiting for JetStream (a majority of the nodes must run)", "err", err)
+			logged = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("cluster: ownership bucket %q: %w", cfg.Bucket, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	o := &Owners{cfg: cfg, local: local, kv: kv, log: cfg.Logger, sem: make(chan struct{}, 256),
+		done: make(chan struct{}), clients: make(map[string]*claimState)}
+	if err := o.startLease(ctx); err != nil {
+		return nil, err
+	}
+	o.sub, err = cfg.NC.Subscribe(o.handoverSubject(cfg.Node), o.serveHandover)
+	if err != nil {
+		o.stopLease()
+		return nil, fmt.Errorf("cluster: hand-over subject: %w", err)
+	}
+	wctx, wcancel := context.WithCancel(context.Background())
+	o.stop = wcancel
+	o.watch, err = kv.WatchAll(wctx, jetstream.UpdatesOnly())
+	if err != nil {
+		wcancel()
+		o.sub.Unsubscribe()
+		o.stopLease()
+		return nil, fmt.Errorf("cluster: watch ownership bucket: %w", err)
+	}
+	go o.watchLoop()
+	return o, nil
+}
+
+// Close stops serving hand-over requests and watching the bucket. Safe for
+// concurrent use; call once.
+func (o *Owners) Close() error {
+	o.stop()
+	err := o.sub.Unsubscribe()
+	o.watch.Stop()
+	<-o.done
+	o.stopLease()
+	return err
+}
+
+// KV returns the ownership bucket. Safe for concurrent use.
+func (o *Owners) KV() jetstream.KeyValue { return o.kv }
+
+// Node returns this node's name. Safe for concurrent use.
+func (o *Owners) Node() string { return o.cfg.Node }
+
+// OwnerKey returns the bucket key of clientID (EncodeToken: any UTF-8
+// client ID maps, reversibly, into the characters keys allow).
+func OwnerKey(clientID string) string { return EncodeToken(clientID) }
+
+// ClientOfKey is the inverse of OwnerKey.
+func ClientOfKey(key string) (string, error) { return DecodeToken(key) }
+
+func (o *Owners) handoverSubject(node string) string {
+	return o.cfg.Prefix + ".own." + OwnerKey(node)
+}
+
+// Claim makes this node the owner of clientID cluster-wide and returns its
+// epoch, with the persistent session the previous owner handed over (nil
+// when there was none, or when the previous owner did not answer within
+// the timeout: its connection is then closed by its own watch). It blocks
+// on the network; never call it on an event loop. After registering the
+// session, call Fetched with the epoch, and Settle once the connection
+// attached or gave up; with an error, the CONNECT must be refused and
+// neither is needed. Safe for concurrent use.
+func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored, err error) {
+	if o.lease.fenced.Load() {
+		o.Stats.Errors.Add(1)
+		return 0, nil, errFenced
+	}
+	f := &flow{known: make(chan struct{}), fetched: make(chan struct{})}
+	o.mu.Lock()
+	st := o.stateLocked(clientID)
+	st.pending = append(st.pending, f)
+	o.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
+	defer cancel()
+	prev, epoch, err := o.cas(ctx, clientID)
+	o.mu.Lock()
+	f.epoch = epoch
+	close(f.known)
+	if err != nil {
+		o.endFlowLocked(clientID, f)
+		o.mu.Unlock()
+		o.Stats.Errors.Add(1)
+		return 0, nil, err
+	}
+	st.epoch = max(st.epoch, epoch)
+	st.fence = max(st.fence, epoch)
+	o.mu.Unlock()
+	o.Stats.Claims.Add(1)
+	if prev == "" || prev == o.cfg.Node {
+		return epoch, nil, nil // a local takeover, if any, is the broker's own
+	}
+	o.Stats.Takeovers.Add(1)
+	start := time.Now()
+	handed, err = o.askHandover(ctx, prev, clientID, epoch)
+	o.Stats.HandoverMillis.Add(uint64(time.Since(start).Milliseconds()))
+	if err != nil {
+		// The previous owner is dead, cut off or overloaded. Give it a
+		// whole lease to notice and close its connection, so the two are
+		// never live together (owner_lease.go).
+		o.Stats.Errors.Add(1)
+		waited := o.waitOutLease(prev)
+		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
+			"waited", waited, "err", err)
+		return epoch, nil, nil
+	}
+	if handed != nil {
+		o.Stats.Received.Add(1)
+	}
+	return epoch, handed, nil
+}
+
+// cas writes this node as the owner of clientID with compare-and-set and
+// returns the previous owner ("" for none) and the new revision.
+func (o *Owners) cas(ctx context.Context, clientID string) (prev string, epoch uint64, err error) {
+	key, me := OwnerKey(clientID), []byte(o.cfg.Node)
+	for {
+		e, err := o.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			if epoch, err = o.kv.Create(ctx, key, me); err == nil {
+				return "", epoch, nil
+			}
+		case err != nil:
+			return "", 0, fmt.Errorf("cluster: read owner of %q: %w", cut(clientID), err)
+		default:
+			if epoch, err = o.kv.Update(ctx, key, me, e.Revision()); err == nil {
+				return string(e.Value()), epoch, nil
+			}
+		}
+		if ctx.Err() != nil {
+			return "", 0, fmt.Errorf("cluster: claim %q: %w", cut(clientID), err)
+		}
+		o.Stats.Conflicts.Add(1) // another claim won the race: read again
+	}
+}
+
+// askHandover asks node for clientID's session on behalf of the claim with
+// epoch.
+func (o *Owners) askHandover(ctx context.Context, node, clientID string, epoch uint64) (*session.Restored, error) {
+	req, _ := json.Marshal(handoverRequest{ClientID: clientID, Epoch: epoch, Node: o.cfg.Node})
+	msg, err := o.cfg.NC.RequestWithContext(ctx, o.handoverSubject(node), req)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg.Data) == 0 {
+		return nil, errors.New("empty hand-over reply")
+	}
+	switch msg.Data[0] {
+	case handoverNone, handoverStale:
+		return nil, nil
+	case handoverSession:
+		r, err := store.DecodeSession(msg.Data[1:])
+		if err != nil {
+			return nil, err
+		}
+		if r.Record.ClientID != clientID {
+			return nil, fmt.Errorf("hand-over of %q answered with %q", cut(clientID), cut(r.Record.ClientID))
+		}
+		return &r, nil
+	}
+	return nil, fmt.Errorf("hand-over reply status %d", msg.Data[0])
+}
+
+// Fetched says the claim of clientID with epoch registered the session it
+// fetched, if any, so hand-over requests waiting for it may proceed. Safe
+// for concurrent use.
+func (o *Owners) Fetched(clientID string, epoch uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if f := o.flowLocked(clientID, epoch); f != nil && !f.closed {
+		f.closed = true
+		close(f.fetched)
+	}
+}
+
+// Settle ends the claim of clientID with epoch, once its connection has
+// attached (or closed first), and reports whether epoch is still the
+// newest claim this node knows of: a connection attached under an epoch
+// that is not must be closed as taken over. Safe for concurrent use.
+func (o *Owners) Settle(clientID string, epoch uint64) (current bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if f := o.flowLocked(clientID, epoch); f != nil {
+		o.endFlowLocked(clientID, f)
+	}
+	st := o.clients[clientID]
+	return st != nil && st.fence <= epoch
+}
+
+func (o *Owners) flowLocked(clientID string, epoch uint64) *flow {
+	if st := o.clients[clientID]; st != nil {
+		for _, f := range st.pending {
+			if f.epoch == epoch {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// Forget drops what this node knows of clientID once its session here has
+// ended and no claim is in progress. Safe for concurrent use.
+func (o *Owners) Forget(clientID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if st := o.clients[clientID]; st != nil && len(st.pending) == 0 {
+		delete(o.clients, clientID)
+	}
+}
+
+// Known returns how many client IDs this node keeps claim state for. Safe
+// for concurrent use.
+func (o *Owners) Known() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.clients)
+}
+
+func (o *Owners) stateLocked(clientID string) *claimState {
+	st := o.clients[clientID]
+	if st == nil {
+		st = &claimState{}
+		o.clients[clientID] = st
+	}
+	return st
+}
+
+// endFlowLocked removes f from clientID's pending claims and releases the
+// requests waiting for it.
+func (o *Owners) endFlowLocked(clientID string, f *flow) {
+	st := o.clients[clientID]
+	if st == nil {
+		return
+	}
+	for i, p := range st.pending {
+		if p == f {
+			st.pending = append(st.pending[:i], st.pending[i+1:]...)
+			if !f.closed {
+				f.closed = true
+				close(f.fetched)
+			}
+			break
+		}
+	}
+}
+
+// raiseFence records epoch as known for clientID and returns the claims of
+// this node with lower epochs, which a hand-over must wait for, and
+// whether this node holds a newer claim (the request is stale).
+func (o *Owners) raiseFence(clientID string, epoch uint64) (wait []*flow, stale bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.stateLocked(clientID)
+	st.fence = max(st.fence, epoch)
+	if st.epoch > epoch {
+		return nil, true
+	}
+	return append([]*flow(nil), st.pending...), false
+}
+
+// serveHandover answers one hand-over request, on a goroutine of its own
+// (it may wait for this node's claims), at most cap(sem) at once.
+func (o *Owners) serveHandover(m *nats.Msg) {
+	var req handoverRequest
+	if err := json.Unmarshal(m.Data, &req); err != nil || req.Epoch == 0 {
+		o.Stats.Errors.Add(1)
+		return // not ours to answer; the asker times out
+	}
+	// At most cap(sem) at once; past that, wait (NATS holds the requests
+	// behind this one), but not past the timeout, after which the asker
+	// has given up anyway.
+	select {
+	case o.sem <- struct{}{}:
+	default:
+		t := time.NewTimer(o.cfg.Timeout)
+		defer t.Stop()
+		select {
+		case o.sem <- struct{}{}:
+		case <-t.C:
+			o.Stats.Errors.Add(1)
+			o.log.Warn("cluster: hand-overs backed up, one dropped", "client", req.ClientID, "node", req.Node)
+			return
+		}
+	}
+	go func() {
+		defer func() { <-o.sem }()
+		o.respond(m, o.handover(&req))
+	}()
+}
+
+// handover closes this node's connection of req's client and takes out its
+// session, once this node's older claims have fetched theirs.
+func (o *Owners) handover(req *handoverRequest) []byte {
+	wait, stale := o.raiseFence(req.ClientID, req.Epoch)
+	if stale {
+		return []byte{handoverStale}
+	}
+	deadline := time.NewTimer(o.cfg.Timeout)
+	defer deadline.Stop()
+	for _, f := range wait {
+		select {
+		case <-f.known:
+		case <-deadline.C:
+			o.Stats.Errors.Add(1)
+			return []byte{handoverNone}
+		}
+		if f.epoch == 0 || f.epoch > req.Epoch {
+			continue // failed, or newer than the request: not waited for
+		}
+		select {
+		case <-f.fetched:
+		case <-deadline.C:
+			o.Stats.Errors.Add(1)
+			return []byte{handoverNone}
+		}
+	}
+	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
+		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
+	}
+	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)
+	o.Forget(req.ClientID)
+	if !ok {
+		return []byte{handoverNone}
+	}
+	o.Stats.HandedOver.Add(1)
+	return store.EncodeSession([]byte{handoverSession}, &r)
+}
+
+func (o *Owners) respond(m *nats.Msg, data []byte) {
+	if err := m.Respond(data); err != nil {
+		o.Stats.Errors.Add(1)
+		o.log.Warn("cluster: hand-over reply failed", "err", err)
+	}
+}
+
+// watchLoop closes local connections of client IDs another node claimed,
+// as soon as the bucket says so.
+func (o *Owners) watchLoop() {
+	defer close(o.done)
+	for e := range o.watch.Updates() {
+		if e == nil || e.Operation() != jetstream.KeyValuePut || string(e.Value()) == o.cfg.Node {
+			continue
+		}
+		id, err := ClientOfKey(e.Key())
+		if err != nil {
+			continue
+		}
+		o.mu.Lock()
+		st := o.clients[id]
+		fenced := st != nil && st.epoch < e.Revision() && st.fence < e.Revision()
+		if fenced {
+			st.fence = e.Revision()
+		}
+		o.mu.Unlock()
+		if fenced && o.local.CloseTakenOver(id) {
+			o.Stats.Fenced.Add(1)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Leases keep ownership single across partitions.
+//
+// A node cut off from the majority of the cluster cannot see that another
+// node claimed one of its clients, nor answer that node's hand-over
+// request. So every node renews a lease: it writes its key in the
+// replicated leases bucket every second (a tenth of the lease when that is
+// shorter), which succeeds only while it is in contact with a JetStream
+// majority. A node whose last successful renewal is more than half a lease
+// old fences itself: it closes all its MQTT connections (as taken over)
+// and refuses claims until a renewal succeeds again; so it holds no
+// connection later than 0.6 leases after its last renewal. Every node
+// watches the leases and notes, on its own clock, when it last saw each
+// node renew. A claimer whose hand-over request goes unanswered (the
+// previous owner is dead or cut off) lets its connection attach only a
+// whole lease after it last saw that owner renew: at once for a node long
+// dead, at most a lease later for one just lost. Only the nodes' clock
+// rates must agree, within the margin, not their clocks.
+//
+// The lease is long (30 s by default) because a JetStream write stalls
+// while the bucket's stream elects a new leader (NATS elections take
+// seconds): a short lease would fence healthy nodes whenever one node dies.
+
+// errFenced refuses claims while this node has no majority.
+var errFenced = errors.New("cluster: this node has lost contact with the cluster majority (lease not renewed)")
+
+// leaseState is the lease part of Owners.
+type leaseState struct {
+	kv      jetstream.KeyValue
+	renewed atomic.Int64 // leaseNow of the last successful renewal
+	fenced  atomic.Bool
+	stop    chan struct{}
+	done    chan struct{}
+	watch   jetstream.KeyWatcher
+	wdone   chan struct{}
+
+	mu   sync.Mutex
+	seen map[string]int64 // node name -> leaseNow when its renewal was last seen; guarded by mu
+}
+
+// Fencer is a broker that can close all its connections at once, as a
+// node that fences itself must; broker.Engine implements it. When the
+// Handovers given to StartOwners implement it, Owners uses it.
+type Fencer interface {
+	// CloseAllTakenOver closes every MQTT connection of this node as
+	// taken over, and returns how many it closed.
+	CloseAllTakenOver() int
+}
+
+// leaseBase anchors leaseNow.
+var leaseBase = time.Now()
+
+// leaseNow is monotonic nanoseconds since the process started.
+func leaseNow() int64 { return int64(time.Since(leaseBase)) }
+
+// startLease opens the leases bucket, renews once, and starts renewing.
+func (o *Owners) startLease(ctx context.Context) error {
+	if o.cfg.Lease <= 0 {
+		o.cfg.Lease = 30 * time.Second
+	}
+	var err error
+	for {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		o.lease.kv, err = o.cfg.JS.CreateOrUpdateKeyValue(actx, jetstream.KeyValueConfig{Bucket: o.cfg.Bucket + "_leases",
+			History: 1, Replicas: o.cfg.Replicas, Storage: jetstream.FileStorage,
+			Description: "glassmq: each node's lease, renewed while it reaches a majority"})
+		cancel()
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: leases bucket: %w", err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	o.lease.renewed.Store(leaseNow())
+	o.lease.seen = make(map[string]int64)
+	if o.lease.watch, err = o.lease.kv.WatchAll(context.Background()); err != nil {
+		return fmt.Errorf("cluster: watch leases: %w", err)
+	}
+	o.lease.stop, o.lease.done, o.lease.wdone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go o.leaseLoop()
+	go o.leaseWatch()
+	return nil
+}
+
+// leaseWatch notes when each node's renewal is seen. A lease present when
+// the watch starts counts as seen now: this node cannot know how old it
+// is.
+func (o *Owners) leaseWatch() {
+	defer close(o.lease.wdone)
+	for e := range o.lease.watch.Updates() {
+		if e == nil || e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		node, err := DecodeToken(e.Key())
+		if err != nil {
+			continue
+		}
+		o.lease.mu.Lock()
+		o.lease.seen[node] = leaseNow()
+		o.lease.mu.Unlock()
+	}
+}
+
+// waitOutLease returns once node's lease, as last seen here, has run out:
+// a whole lease after its last renewal seen, or after now when none was.
+func (o *Owners) waitOutLease(node string) time.Duration {
+	o.lease.mu.Lock()
+	seen, ok := o.lease.seen[node]
+	o.lease.mu.Unlock()
+	if !ok {
+		seen = leaseNow()
+	}
+	wait := time.Duration(seen + int64(o.cfg.Lease) - leaseNow())
+	if wait > 0 {
+		time.Sleep(wait)
+	}
+	return max(wait, 0)
+}
+
+// leaseLoop renews the lease and fences the node when renewals fail.
+func (o *Owners) leaseLoop() {
+	defer close(o.lease.done)
+	every := min(time.Second, o.cfg.Lease/10)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	key := OwnerKey(o.cfg.Node)
+	for {
+		select {
+		case <-o.lease.stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		_, err := o.lease.kv.Put(ctx, key, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		cancel()
+		if err == nil {
+			o.lease.renewed.Store(leaseNow())
+			if o.lease.fenced.Swap(false) {
+				o.log.Warn("cluster: lease renewed, this node takes clients again")
+			}
+			continue
+		}
+		if time.Duration(leaseNow()-o.lease.renewed.Load()) <= o.cfg.Lease/2 || o.lease.fenced.Load() {
+			continue
+		}
+		o.lease.fenced.Store(true)
+		n := 0
+		if f, ok := o.local.(Fencer); ok {
+			n = f.CloseAllTakenOver()
+		}
+		o.Stats.Fenced.Add(uint64(n))
+		o.log.Error("cluster: lease not renewed: no contact with the cluster majority; connections closed, claims refused until it is",
+			"closed", n, "err", err)
+	}
+}
+
+func (o *Owners) stopLease() {
+	if o.lease.stop != nil {
+		close(o.lease.stop)
+		<-o.lease.done
+		o.lease.watch.Stop()
+		<-o.lease.wdone
+	}
+}
+
+// Fenced reports whether this node has fenced itself for want of a
+// majority. Safe for concurrent use.
+func (o *Owners) Fenced() bool { return o.lease.fenced.Load() }

@@ -1,0 +1,250 @@
+package cluster_test
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/internal/longtest"
+)
+
+// buildGlassmq builds cmd/glassmq once per test binary run.
+var buildGlassmq = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "glassmq-cluster-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "glassmq")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/glassmq/glassmq/cmd/glassmq").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// lockedBuf collects a process's output while it runs.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// proc is one glassmq process of a cluster.
+type proc struct {
+	name, mqtt, admin string
+	out               *lockedBuf
+}
+
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	var ls []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range ls {
+		ln.Close()
+	}
+	return out
+}
+
+// startProcesses runs three glassmq processes forming a cluster, as the
+// README's three commands do, and waits until each admin API lists three
+// live nodes.
+func startProcesses(t *testing.T) []*proc {
+	t.Helper()
+	bin, err := buildGlassmq()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs := freeAddrs(t, 9)
+	routes := addrs[6:9]
+	ps := make([]*proc, 3)
+	for i := range ps {
+		p := &proc{name: fmt.Sprintf("n%d", i+1), mqtt: addrs[i], admin: addrs[3+i], out: &lockedBuf{}}
+		var peers []string
+		for j, r := range routes {
+			if j != i {
+				peers = append(peers, r)
+			}
+		}
+		cmd := exec.Command(bin, "-listen", p.mqtt, "-admin-listen", p.admin, "-data-dir", t.TempDir(),
+			"-sys-interval", "0", "-cluster-name", "proc-test", "-node-name", p.name,
+			"-cluster-listen", routes[i], "-cluster-peers", strings.Join(peers, ","))
+		cmd.Stderr, cmd.Stdout = p.out, p.out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+			if t.Failed() {
+				t.Logf("%s output:\n%s", p.name, p.out.String())
+			}
+		})
+		ps[i] = p
+	}
+	for _, p := range ps {
+		waitUntil(t, p.name+" sees three live nodes", func() bool {
+			var cs struct {
+				Counters struct {
+					LiveNodes int `json:"live_nodes"`
+				} `json:"counters"`
+			}
+			resp, err := httpGet("http://" + p.admin + "/api/v1/cluster")
+			if err != nil {
+				return false
+			}
+			return jsonInto(resp, &cs) == nil && cs.Counters.LiveNodes == 3
+		})
+	}
+	return ps
+}
+
+// TestProcessesTakeoverAndAdmin runs three glassmq processes: a persistent
+// session on n1 with QoS 1 messages published on n3 and not acknowledged
+// moves to n2 when its client ID connects there (n1's connection closed,
+// session present, the messages sent again); n3's admin API answers for
+// the client on n2 in every dialect and kicks it.
+func TestProcessesTakeoverAndAdmin(t *testing.T) {
+	longtest.Skip(t, "starts three glassmq processes")
+	ps := startProcesses(t)
+	const id = "GID_test@@@proc 1"
+	r1 := dialRaw(t, ps[0].mqtt)
+	if _, code := r1.connect(id, codec.ProtocolLevel311, false); code != 0 {
+		t.Fatalf("CONNACK %d", code)
+	}
+	r1.subscribe("fleet/+/cmd", 1)
+
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + ps[2].mqtt).SetClientID("publisher on n3"))
+	if tok := pub.Connect(); !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(0)
+	// The subscription's interest reaches n3 through NATS: publish until
+	// the first message arrives, then two more.
+	first := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-first:
+				return
+			default:
+			}
+			pub.Publish("fleet/7/cmd", 1, false, "probe").WaitTimeout(5 * time.Second)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	r1.expectType(codec.TypePublish)
+	close(first)
+	for _, m := range []string{"m1", "m2"} {
+		if tok := pub.Publish("fleet/7/cmd", 1, false, m); !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	var seen []string
+	waitUntil(t, "n1's client has m1 and m2 unacknowledged", func() bool {
+		select {
+		case f := <-r1.frames:
+			var p codec.Publish
+			if _, err := p.Decode(f); err == nil {
+				seen = append(seen, string(p.Payload))
+			}
+		default:
+		}
+		return strings.Contains(strings.Join(seen, ","), "m1,m2")
+	})
+
+	r2 := dialRaw(t, ps[1].mqtt)
+	if present, code := r2.connect(id, codec.ProtocolLevel311, false); code != 0 || !present {
+		t.Fatalf("CONNACK on n2: present %v, code %d; want true, 0", present, code)
+	}
+	var resent []string
+	waitUntil(t, "n2 sends the unacknowledged messages again", func() bool {
+		select {
+		case f := <-r2.frames:
+			var p codec.Publish
+			if _, err := p.Decode(f); err == nil && p.Dup {
+				resent = append(resent, string(p.Payload))
+			}
+		default:
+		}
+		return strings.Contains(strings.Join(resent, ","), "m1,m2")
+	})
+	r1.waitClosed()
+
+	base := "http://" + ps[2].admin
+	var tc struct {
+		Response struct {
+			ClientId         string
+			ConnectionStatus string
+			Error            *struct{ Code string }
+		}
+	}
+	httpPostJSON(t, base+"/", map[string]string{"X-TC-Action": "DescribeMQTTClient", "X-TC-Version": "2023-03-08"},
+		fmt.Sprintf(`{"InstanceId":"mqtt-local","ClientId":%q}`, id), &tc)
+	if tc.Response.Error != nil || tc.Response.ConnectionStatus != "CONNECTED" {
+		t.Fatalf("Tencent DescribeMQTTClient on n3: %+v", tc.Response)
+	}
+	var al struct{ OnlineStatus bool }
+	q := url.Values{"Action": {"QuerySessionByClientId"}, "InstanceId": {"mqtt-local"}, "ClientId": {id}}
+	resp, err := httpGet(base + "/?" + q.Encode())
+	if err != nil || jsonInto(resp, &al) != nil || !al.OnlineStatus {
+		t.Fatalf("Alibaba QuerySessionByClientId on n3: %+v %v", al, err)
+	}
+	var nat struct {
+		Status        string `json:"status"`
+		Subscriptions []struct {
+			TopicFilter string `json:"topic_filter"`
+		} `json:"subscriptions"`
+	}
+	resp, err = httpGet(base + "/api/v1/clients/" + url.PathEscape(id))
+	if err != nil || jsonInto(resp, &nat) != nil || nat.Status != "online" || len(nat.Subscriptions) != 1 {
+		t.Fatalf("native client on n3: %+v %v", nat, err)
+	}
+	var kick struct {
+		Response struct {
+			Error *struct{ Code string }
+		}
+	}
+	httpPostJSON(t, base+"/", map[string]string{"X-TC-Action": "KickOutClient", "X-TC-Version": "2024-05-16"},
+		fmt.Sprintf(`{"InstanceId":"mqtt-local","ClientId":%q}`, id), &kick)
+	if kick.Response.Error != nil {
+		t.Fatalf("Tencent KickOutClient on n3: %+v", kick.Response.Error)
+	}
+	r2.waitClosed()
+}

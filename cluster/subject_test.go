@@ -1,0 +1,206 @@
+package cluster
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/glassmq/glassmq/codec"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+var tokenCases = []struct{ in, want string }{
+	{"", "="},
+	{"a", "a"},
+	{"device-1", "device-1"},
+	{"GID_test@@@device-1", "GID_5Ftest_40_40_40device-1"},
+	{"clean up", "clean_20up"},
+	{"a.b", "a_2Eb"},
+	{"*", "_2A"},
+	{">", "_3E"},
+	{"$SYS", "_24SYS"},
+	{"=", "_3D"},
+	{"_", "_5F"},
+	{"é", "_C3_A9"},
+	{"温度", "_E6_B8_A9_E5_BA_A6"},
+	{"tab\there", "tab_09here"},
+}
+
+func TestEncodeToken(t *testing.T) {
+	for _, tc := range tokenCases {
+		got := EncodeToken(tc.in)
+		if got != tc.want {
+			t.Errorf("EncodeToken(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		back, err := DecodeToken(got)
+		if err != nil || back != tc.in {
+			t.Errorf("DecodeToken(%q) = %q, %v; want %q, nil", got, back, err, tc.in)
+		}
+		if !validToken(got) {
+			t.Errorf("EncodeToken(%q) = %q is not a valid subject token and key", tc.in, got)
+		}
+	}
+}
+
+// validToken reports whether t is a literal NATS subject token and a valid
+// JetStream key-value key.
+func validToken(t string) bool {
+	if t == "" || !server.IsValidLiteralSubject("x."+t) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(plain(c) || c == '_' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+func TestDecodeTokenRejects(t *testing.T) {
+	for _, bad := range []string{"", "a.b", "a b", "_", "_4", "_4g", "_41" /* 'A' needs no escape */, "a=", "==", "_2a", "*", ">"} {
+		if got, err := DecodeToken(bad); !errors.Is(err, ErrToken) {
+			t.Errorf("DecodeToken(%q) = %q, %v; want ErrToken", bad, got, err)
+		}
+	}
+}
+
+var subjectCases = []struct{ topic, subject string }{
+	{"a", "mq.m.a"},
+	{"a/b/c", "mq.m.a.b.c"},
+	{"/", "mq.m.=.="},
+	{"a//b", "mq.m.a.=.b"},
+	{"a/", "mq.m.a.="},
+	{"clean up/room 1", "mq.m.clean_20up.room_201"},
+	{"v1.2/x", "mq.m.v1_2E2.x"},
+	{"a/*/>", "mq.m.a._2A._3E"},
+	{"dev/$state", "mq.m.dev._24state"},
+	{"$SYS/broker/uptime", "mq.s._24SYS.broker.uptime"},
+	{"capteur/température", "mq.m.capteur.temp_C3_A9rature"},
+}
+
+func TestTopicSubject(t *testing.T) {
+	for _, tc := range subjectCases {
+		got := TopicSubject(tc.topic)
+		if got != tc.subject {
+			t.Errorf("TopicSubject(%q) = %q, want %q", tc.topic, got, tc.subject)
+		}
+		if !server.IsValidLiteralSubject(got) {
+			t.Errorf("TopicSubject(%q) = %q is not a literal NATS subject", tc.topic, got)
+		}
+		back, err := SubjectTopic(got)
+		if err != nil || back != tc.topic {
+			t.Errorf("SubjectTopic(%q) = %q, %v; want %q, nil", got, back, err, tc.topic)
+		}
+	}
+	for _, bad := range []string{"x.a", "mq.m", "mq.m.a b", "mq.s.a", "mq.m._24SYS", "mq.m.a..b"} {
+		if got, err := SubjectTopic(bad); !errors.Is(err, ErrSubject) {
+			t.Errorf("SubjectTopic(%q) = %q, %v; want ErrSubject", bad, got, err)
+		}
+	}
+}
+
+var filterCases = []struct {
+	filter   string
+	subjects []string
+}{
+	{"a/b", []string{"mq.m.a.b"}},
+	{"+", []string{"mq.m.*"}},
+	{"#", []string{"mq.m.>"}},
+	{"a/#", []string{"mq.m.a", "mq.m.a.>"}}, // MQTT-4.7.1-2: the parent level too
+	{"+/#", []string{"mq.m.*", "mq.m.*.>"}},
+	{"a/+/c", []string{"mq.m.a.*.c"}},
+	{"+/+", []string{"mq.m.*.*"}},
+	{"/+", []string{"mq.m.=.*"}},
+	{"a b/+/c.d", []string{"mq.m.a_20b.*.c_2Ed"}},
+	{"$SYS/#", []string{"mq.s._24SYS", "mq.s._24SYS.>"}},
+	{"$SYS/+/x", []string{"mq.s._24SYS.*.x"}},
+}
+
+func TestFilterSubjects(t *testing.T) {
+	for _, tc := range filterCases {
+		got := FilterSubjects(tc.filter)
+		if !slices.Equal(got, tc.subjects) {
+			t.Errorf("FilterSubjects(%q) = %q, want %q", tc.filter, got, tc.subjects)
+		}
+		for _, s := range got {
+			if !server.IsValidSubject(s) {
+				t.Errorf("FilterSubjects(%q) gives %q, not a valid NATS subject", tc.filter, s)
+			}
+		}
+	}
+}
+
+// matchTable: whether MQTT matching and NATS matching of the mapped names
+// agree, on the cases where brokers most often go wrong.
+var matchTable = []struct {
+	filter, topic string
+	want          bool
+}{
+	{"a/#", "a", true},       // MQTT-4.7.1-2
+	{"a/#", "a/b/c", true},   // MQTT-4.7.1-2
+	{"a/+", "a", false},      // MQTT-4.7.1-3
+	{"a/+", "a/", true},      // an empty level is a level
+	{"+", "/", false},        // two levels
+	{"+/+", "/", true},       // MQTT-4.7.1-3
+	{"#", "$SYS/x", false},   // MQTT-4.7.2-1
+	{"+/x", "$SYS/x", false}, // MQTT-4.7.2-1
+	{"$SYS/#", "$SYS/x", true},
+	{"a.b", "a/b", false},
+	{"a/*", "a/b", false},
+	{"a/*", "a/*", true},
+	{"a/>", "a/b/c", false},
+	{"a/b c", "a/b c", true},
+}
+
+func TestMappedMatching(t *testing.T) {
+	for _, tc := range matchTable {
+		if got := codec.MatchTopic(tc.filter, tc.topic); got != tc.want {
+			t.Fatalf("table is wrong: codec.MatchTopic(%q, %q) = %v", tc.filter, tc.topic, got)
+		}
+		if got := natsMatches(tc.filter, tc.topic); got != tc.want {
+			t.Errorf("NATS matching of %q against %q = %v, want %v (subjects %q, %q)", tc.filter, tc.topic, got, tc.want, FilterSubjects(tc.filter), TopicSubject(tc.topic))
+		}
+	}
+}
+
+// natsMatches reports whether a subscription to the subjects of filter
+// receives a message published to the subject of topic, by nats-server's
+// own matching.
+func natsMatches(filter, topic string) bool {
+	subject := TopicSubject(topic)
+	for _, f := range FilterSubjects(filter) {
+		if server.SubjectMatchesFilter(subject, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEnvelope: an envelope decodes to what was encoded, and every
+// truncation of it is refused rather than misread.
+func TestEnvelope(t *testing.T) {
+	in := envelope{origin: []byte("node-a@1"), seq: 1 << 40, qos: 2, retain: true, expires: 1767225600000,
+		from: []byte("GID_test@@@device-1"), topic: []byte("a/b c"), props: []byte{0x03, 0, 4, 't', 'e', 'x', 't'}, payload: []byte("hello")}
+	b := appendEnvelope(nil, &in, string(in.origin), string(in.from))
+	var out envelope
+	if err := out.decode(b); err != nil {
+		t.Fatal(err)
+	}
+	if string(out.origin) != string(in.origin) || out.seq != in.seq || out.qos != in.qos || out.retain != in.retain || out.expires != in.expires ||
+		string(out.from) != string(in.from) || string(out.topic) != string(in.topic) || string(out.props) != string(in.props) || string(out.payload) != string(in.payload) {
+		t.Fatalf("decode(encode(%+v)) = %+v", in, out)
+	}
+	// The payload runs to the end, so only cuts inside the header can fail.
+	header := len(b) - len(in.payload)
+	for n := range header {
+		if err := out.decode(b[:n]); err == nil {
+			t.Errorf("decode of the first %d of %d header bytes succeeded", n, header)
+		}
+	}
+	for _, bad := range [][]byte{{2, 0}, {1, 3}, {1, 8}} { // version, QoS 3, unknown flag
+		if err := out.decode(append(bad, b[2:]...)); err == nil {
+			t.Errorf("decode accepted version/flags % x", bad)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/glassmq/glassmq/admin"
+	"github.com/glassmq/glassmq/broker"
+	"github.com/glassmq/glassmq/cluster"
+)
+
+// clusterOwn is a node's part of cluster-wide ownership and administration
+// (docs/CLUSTER.md): client ID claims with session hand-over, and the
+// admin API answering for every client of the cluster. nil outside a
+// cluster; its methods accept a nil receiver.
+type clusterOwn struct {
+	owners *cluster.Owners
+	admin  *cluster.Admin
+	adm    *admin.Server
+}
+
+// startOwnership makes eng claim client IDs cluster-wide and starts the
+// cluster-wide admin of node. Call it before the engine starts.
+func startOwnership(node *cluster.Node, eng *broker.Engine) (*clusterOwn, error) {
+	o, err := cluster.StartOwners(cluster.OwnersConfig{NC: node.NC(), JS: node.JS(), Node: node.Name(),
+		Replicas: node.Replicas()}, eng)
+	if err != nil {
+		return nil, err
+	}
+	c := &clusterOwn{owners: o}
+	c.admin, err = cluster.StartAdmin(cluster.AdminConfig{NC: node.NC(), Name: node.ClusterName(), Node: node.Name(),
+		Address: eng.Config().Listen, Stats: eng.Stats(), Owners: o, Server: node.Server(),
+		OnNodes: c.share}, eng)
+	if err != nil {
+		o.Close()
+		return nil, err
+	}
+	eng.SetOwners(o)
+	return c, nil
+}
+
+// broker returns what the admin API reads: the cluster-wide view in a
+// cluster, else the engine itself.
+func (c *clusterOwn) broker(eng *broker.Engine) admin.Broker {
+	if c == nil {
+		return eng
+	}
+	return c.admin
+}
+
+// attach serves /api/v1/cluster and cluster metrics on adm and splits its
+// rate limits among the live nodes.
+func (c *clusterOwn) attach(adm *admin.Server) {
+	if c == nil {
+		return
+	}
+	c.adm = adm
+	adm.UseCluster(clusterView{c.admin})
+	adm.ShareLimits(c.admin.LiveNodes())
+}
+
+// share splits the admin rate limits among n live nodes, once attached.
+func (c *clusterOwn) share(n int) {
+	if c.adm != nil {
+		c.adm.ShareLimits(n)
+	}
+}
+
+func (c *clusterOwn) close() error {
+	if c == nil {
+		return nil
+	}
+	return errors.Join(c.admin.Close(), c.owners.Close())
+}
+
+// clusterView adapts cluster.Admin to admin.Cluster.
+type clusterView struct{ a *cluster.Admin }
+
+func (v clusterView) ClusterCounters() admin.ClusterCounters {
+	o, s := v.a.Counters()
+	return admin.ClusterCounters{LiveNodes: v.a.LiveNodes(), Claims: o.Claims, Conflicts: o.Conflicts,
+		Takeovers: o.Takeovers, HandedOut: o.HandedOver, HandedIn: o.Received, Fenced: o.Fenced, OwnerErrors: o.Errors,
+		RemoteRequests: s.Requests, RemoteServed: s.Served, RemoteErrors: s.Errors, Gathers: s.Gathers}
+}
+
+func (v clusterView) ClusterStatus() admin.ClusterStatus {
+	st := v.a.Status()
+	out := admin.ClusterStatus{Name: st.Name, Node: st.Node, Counters: v.ClusterCounters(),
+		JetStream: admin.ClusterJetStream{MetaLeader: st.JetStream.MetaLeader, MetaSize: st.JetStream.MetaSize,
+			Bucket: st.JetStream.Bucket, BucketLeader: st.JetStream.BucketLeader, Error: st.JetStream.Error}}
+	for _, n := range st.Nodes {
+		out.Nodes = append(out.Nodes, admin.ClusterNode{Name: n.Name, Address: n.Address, Alive: n.Alive,
+			LastSeenMs: n.LastSeenMs, Connections: n.Connections, Sessions: n.Sessions})
+	}
+	for _, r := range st.Routes {
+		out.Routes = append(out.Routes, admin.ClusterRoute{Remote: r.Remote, Address: r.Address, RTT: r.RTT,
+			InMsgs: r.InMsgs, OutMsgs: r.OutMsgs})
+	}
+	for _, r := range st.JetStream.BucketReplicas {
+		out.JetStream.BucketReplicas = append(out.JetStream.BucketReplicas,
+			admin.ClusterReplica{Name: r.Name, Current: r.Current, Offline: r.Offline, Lag: r.Lag})
+	}
+	return out
+}
