@@ -223,8 +223,9 @@ func (n *Node) JetStreamReady(ctx context.Context) error {
 	}
 }
 
-// Close drains nothing: it closes the NATS connection and shuts the
-// embedded server down. Safe for concurrent use; later calls do nothing.
+// Close closes the NATS connection (without draining: the Router is
+// closed first) and shuts the embedded server down. Safe for concurrent
+// use; later calls do nothing.
 func (n *Node) Close() error {
 	if n.nc != nil {
 		n.nc.Close()

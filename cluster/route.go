@@ -35,12 +35,18 @@ type Local interface {
 // map to, counted, so NATS sends a message only to nodes that want it and
 // drops it when none does.
 //
-// Order: every forward goes through one NATS connection under one lock,
-// numbered; NATS keeps one connection's order to each receiver, and the
-// receiver drains one channel in a single goroutine, so one publisher's
-// messages on one topic arrive in the order the publisher's node routed
-// them. A message matching several of the receiver's subscriptions arrives
-// once per subscription, back to back; the number drops the copies.
+// Batches: Forward gathers the messages of one topic, numbered under one
+// lock, and Flush (at the end of every loop round) publishes each topic's
+// batch as one NATS message through the node's one connection. NATS keeps
+// one connection's order to each receiver, and the receiver hands batches
+// to the engine from a single goroutine, so one publisher's messages on one
+// topic arrive in the order the publisher's node routed them. A batch
+// matching several of the receiver's subscriptions arrives once per
+// subscription, back to back; the origin and number of its first message
+// drop the copies.
+//
+// Shared subscriptions ($share/GROUP/FILTER) are not mapped yet: they are
+// to become NATS queue groups, one delivery per group cluster-wide.
 type Router struct {
 	node   *Node
 	local  Local
