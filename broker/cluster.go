@@ -46,7 +46,7 @@ func (e *Engine) UseCluster(c Cluster) {
 func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64))) {
 	e.withForeignLoop(func(ls *loopState) {
 		each(func(topic, payload, props []byte, qos byte, retain bool, expires int64) {
-			ls.msgsIn++
+			// Not counted as received: the origin node counted it.
 			var msg *session.Message
 			if retain {
 				msg = session.NewMessageProps(topic, payload, props, qos, true, expires)
