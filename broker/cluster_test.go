@@ -33,7 +33,7 @@ func (r *recordingCluster) Forward(topic, payload []byte, qos byte, retain bool,
 	r.forwards = append(r.forwards, fmt.Sprintf("%s %s %d %v %s", topic, payload, qos, retain, from))
 }
 
-func (r *recordingCluster) Flush() {}
+func (r *recordingCluster) Flush(bool) {}
 
 func (r *recordingCluster) calls() (interest, forwards []string) {
 	r.mu.Lock()
@@ -102,7 +102,7 @@ func TestClusterForward(t *testing.T) {
 	pub.expectPacket("40 02 00 07")
 	pub.publish("t/2", "two", 0, true, 0)
 	pub.publish("$SYS/x", "no", 0, false, 0) // clients may not publish to $-topics
-	var local []string // QoS 0 may overtake QoS 1 on another topic
+	var local []string                       // QoS 0 may overtake QoS 1 on another topic
 	for range 2 {
 		p := sub.readPublish()
 		local = append(local, string(p.TopicName))

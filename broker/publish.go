@@ -53,7 +53,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		}
 		c.ls.route(p.TopicName, p.Payload, p.QoS, msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]
 		if c.e.cluster != nil {
-			c.e.forward(p.TopicName, p.Payload, p.QoS, p.Retain, c.ls.props5, c.ls.expires, c.sess.ClientID)
+			c.e.forward(c.ls, p.TopicName, p.Payload, p.QoS, p.Retain, c.ls.props5, c.ls.expires, c.sess.ClientID)
 		}
 		c.ls.msgID, c.ls.from = 0, nil
 	}
@@ -126,5 +126,5 @@ func (e *Engine) publishMessage(ls *loopState, m *session.Message) {
 		e.setRetained(ls, m)
 	}
 	ls.route(m.Topic, m.Payload, m.QoS, m) // immutable, so shared by every QoS 1/2 delivery
-	e.forward(m.Topic, m.Payload, m.QoS, m.Retain, m.Props, m.Expires, "")
+	e.forward(ls, m.Topic, m.Payload, m.QoS, m.Retain, m.Props, m.Expires, "")
 }

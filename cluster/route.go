@@ -63,6 +63,13 @@ type Router struct {
 	pendingBytes int
 	subjects     map[string]cachedSubject // by topic
 	hasPending   atomic.Bool              // pending is not empty: Flush has work
+	lastQoS12    uint64                   // number of the last QoS 1/2 message forwarded
+	markSeq      uint64                   // number of the last marker published (confirm.go)
+	mk           []byte
+
+	confirm              confirmer // confirm.go
+	hbSub, ackSub, mkSub *nats.Subscription
+	hb, ack              []byte // heartbeat; scratch of run's answers
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject
@@ -80,6 +87,9 @@ type Router struct {
 	Forwarded atomic.Uint64 // messages published to NATS
 	Received  atomic.Uint64 // messages from other nodes handed to the engine
 	Dropped   atomic.Uint64 // messages not forwarded (too large) or not decodable
+	// Unconfirmed counts waits for QoS 1/2 confirmation that ended at
+	// confirmTimeout with some live node silent (confirm.go).
+	Unconfirmed atomic.Uint64
 }
 
 // counted is one NATS subscription and how many local filters need it.
@@ -111,6 +121,11 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
 	}
 	r.retSub = sub
+	if err := r.startConfirm(); err != nil {
+		r.closeConfirm()
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe for confirmations: %w", err)
+	}
 	go r.pull()
 	go r.run()
 	go r.catchUp()
@@ -163,6 +178,9 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
+	if qos > 0 {
+		r.lastQoS12 = r.seq
+	}
 	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
 		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
 	maxPayload := int(r.node.nc.MaxPayload())
@@ -242,16 +260,25 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 }
 
 // Flush publishes the forwards waiting since the last Flush, in the order
-// their topics first came. The engine calls it at the end of every loop
-// round, before it writes the acknowledgements of that round. Safe for
-// concurrent use.
-func (r *Router) Flush() {
-	if !r.hasPending.Load() {
+// their topics first came. With wait, it then returns only once every
+// other live node has taken every QoS 1/2 message forwarded so far
+// (confirm.go). Each event loop calls it at the end of its round, before it
+// writes the round's acknowledgements, with wait when the round forwarded
+// a QoS 1/2 message; other callers never wait. Safe for concurrent use.
+func (r *Router) Flush(wait bool) {
+	if !wait && !r.hasPending.Load() {
 		return
 	}
 	r.mu.Lock()
 	r.flushLocked()
+	target := r.lastQoS12
+	if wait && target > r.markSeq {
+		r.markLocked()
+	}
 	r.mu.Unlock()
+	if wait && target > 0 {
+		r.waitConfirmed(target)
+	}
 }
 
 func (r *Router) flushLocked() {
@@ -384,6 +411,11 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		rs.seenLive = nil
 		return
 	}
+	if m.subject == MarkerSubject {
+		r.deliver(rs) // everything before the marker, to the engine first
+		r.answer(m.data)
+		return
+	}
 	b := m.data
 	if len(b) < 1 || b[0] != batchVersion {
 		r.undecodable(m, errEnvelope)
@@ -437,6 +469,7 @@ func (r *Router) Close() {
 	}
 	r.subsMu.Unlock()
 	r.retSub.Unsubscribe()
+	r.closeConfirm()
 	close(r.done)
 	<-r.stopped
 	<-r.caughtUp
