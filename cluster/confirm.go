@@ -173,9 +173,10 @@ func (r *Router) waitConfirmed(seq uint64) {
 		}
 		c.cond.Wait() // woken by answers, heartbeats and the heartbeat ticker
 	}
-	// Forget the markers every node has answered.
-	k := 0
-	for k < len(c.marks) && c.confirmedLocked(c.marks[k].seq, c.marks[k].at, time.Now()) {
+	// Forget the markers every node has answered, and those nobody waits
+	// for any more.
+	k, now := 0, time.Now()
+	for k < len(c.marks) && (now.Sub(c.marks[k].at) > confirmTimeout || c.confirmedLocked(c.marks[k].seq, c.marks[k].at, now)) {
 		k++
 	}
 	c.marks = c.marks[k:]
