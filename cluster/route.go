@@ -225,10 +225,12 @@ type pendingBatch struct {
 	n       int    // envelopes in buf
 }
 
-// topicSubjects caches subjects by topic, so a busy topic's subject is
-// built once; it is emptied when it reaches maxCachedSubjects.
+// maxCachedSubjects bounds Router.subjects, which keeps the subjects of
+// the topics seen so that a busy topic's subjects are built once; it is
+// emptied when it reaches the bound.
 const maxCachedSubjects = 1 << 16
 
+// cachedSubject is a topic and its two subjects, live and retained.
 type cachedSubject struct{ topic, live, retained string }
 
 // newPendingLocked starts the batch of topic. The caller holds mu.
@@ -239,8 +241,10 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 			clear(r.subjects)
 		}
 		cs.topic = string(topic)
-		cs.live = string(AppendSubject(r.subj[:0], prefixFor(topic), topic))
-		cs.retained = string(AppendSubject(r.subj[:0], RetainedPrefix, topic))
+		r.subj = AppendSubject(r.subj[:0], prefixFor(topic), topic)
+		cs.live = string(r.subj)
+		r.subj = AppendSubject(r.subj[:0], RetainedPrefix, topic)
+		cs.retained = string(r.subj)
 		r.subjects[cs.topic] = cs
 	}
 	var p *pendingBatch
