@@ -113,6 +113,7 @@ func startProcess(t *testing.T, name string, args ...string) *node {
 	nd.cmd = exec.Command(bin, append([]string{"-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
 		"-sys-interval", "0", "-loops", "2", "-node-name", nd.name}, args...)...)
 	nd.cmd.Stderr = nd.log
+	dieWithTest(nd.cmd)
 	if err := nd.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
