@@ -21,8 +21,12 @@ type Cluster interface {
 	// the publisher's client ID, "" for the broker. It must not block.
 	Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string)
 	// Flush sends what Forward gathered; every loop calls it at the end
-	// of each round, before writing the round's acknowledgements.
-	Flush()
+	// of each round, before writing the round's acknowledgements. With
+	// wait (the round forwarded a QoS 1/2 message from a client) it
+	// returns once the other live nodes have those messages, so the acks
+	// that follow promise delivery cluster-wide; it may then block the
+	// loop for a round trip between nodes.
+	Flush(wait bool)
 }
 
 // UseCluster makes the engine one node of a cluster: it reports the
@@ -46,7 +50,7 @@ func (e *Engine) UseCluster(c Cluster) {
 func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64))) {
 	e.withForeignLoop(func(ls *loopState) {
 		each(func(topic, payload, props []byte, qos byte, retain bool, expires int64) {
-			ls.msgsIn++
+			// Not counted as received: the origin node counted it.
 			var msg *session.Message
 			if retain {
 				msg = session.NewMessageProps(topic, payload, props, qos, true, expires)
@@ -73,11 +77,20 @@ func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte
 }
 
 // forward hands a message published here to the cluster, if any: not
-// $-topics, which each node has its own of. Loop-only (any loop).
-func (e *Engine) forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
+// $-topics, which each node has its own of. A QoS 1/2 message makes ls's
+// round end waiting for the other nodes (see Cluster.Flush). Loop-only
+// (ls's loop).
+func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
 	if e.cluster != nil && (len(topic) == 0 || topic[0] != '$') {
 		e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
+		ls.clusterWait = ls.clusterWait || qos > 0 && ls.loop != nil // the foreign loopState acknowledges no client
 	}
+}
+
+// flushCluster ends ls's round for the cluster. Loop-only (ls's loop).
+func (ls *loopState) flushCluster() {
+	ls.e.cluster.Flush(ls.clusterWait)
+	ls.clusterWait = false
 }
 
 // eachFilter calls fn with every filter that has subscribers at or below

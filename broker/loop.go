@@ -58,6 +58,8 @@ type loopState struct {
 
 	heldConns []*Conn // connections whose held acks wait for a store sync
 
+	clusterWait bool // this round forwarded a client's QoS 1/2 message to the cluster (cluster.go)
+
 	in handoff // batches other loops hand to this one (unused on the foreign loopState)
 
 	bufs    [][]byte // empty large output buffers for connections to take (see Conn.reserve)
@@ -209,7 +211,7 @@ func (ls *loopState) flush() {
 	}
 	ls.flushing = true
 	if ls.e.cluster != nil {
-		ls.e.cluster.Flush() // this round's forwards leave before its acks (cluster.go)
+		ls.flushCluster() // this round's forwards leave, and QoS 1/2 ones arrive, before its acks (cluster.go)
 	}
 	for i := 0; i < len(ls.touched); i++ { // pump may touch more
 		c := ls.touched[i]

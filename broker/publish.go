@@ -51,7 +51,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.ls.from = c.sess                                           // No Local at 5.0; the publisher's client ID for shared subscriptions
 		c.ls.route(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]; at most -max-qos
 		if c.e.cluster != nil {
-			c.e.forward(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), p.Retain, c.ls.props5, c.ls.expires, c.sess.ClientID)
+			c.e.forward(c.ls, p.TopicName, p.Payload, c.e.routeQoS(p.QoS), p.Retain, c.ls.props5, c.ls.expires, c.sess.ClientID)
 		}
 		c.ls.msgID, c.ls.from = 0, nil
 	}
@@ -128,5 +128,5 @@ func (e *Engine) publishMessage(ls *loopState, m *session.Message) {
 		e.setRetained(ls, m)
 	}
 	ls.route(m.Topic, m.Payload, m.QoS, m) // immutable, so shared by every QoS 1/2 delivery
-	e.forward(m.Topic, m.Payload, m.QoS, m.Retain, m.Props, m.Expires, "")
+	e.forward(ls, m.Topic, m.Payload, m.QoS, m.Retain, m.Props, m.Expires, "")
 }

@@ -29,12 +29,12 @@ func TestForwardAllocs(t *testing.T) {
 	defer r.Close()
 	topic, payload := []byte("sensors/room 1/temp"), []byte("21.5")
 	r.Forward(topic, payload, 1, false, nil, 0, "dev-1")
-	r.Flush()
+	r.Flush(false)
 	n := testing.AllocsPerRun(1000, func() {
 		for range 8 {
 			r.Forward(topic, payload, 1, false, nil, 0, "dev-1")
 		}
-		r.Flush()
+		r.Flush(false)
 	})
 	if n > 1 {
 		t.Fatalf("8 Forwards and a Flush: %v allocs, want at most 1 (the server's, per NATS message)", n)

@@ -145,6 +145,15 @@ func startServer(cfg Config, token string, log *slog.Logger) (*server.Server, er
 		// configured route, and NATS recognises and skips a route to itself.
 		o.Routes = []*url.URL{{Scheme: "nats", Host: net.JoinHostPort(host, strconv.Itoa(port))}}
 	}
+	if port != 0 {
+		// nats-server reports a busy route port only when its start times
+		// out; find out at once.
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: cannot listen for routes on %s: %w", cfg.Listen, err)
+		}
+		ln.Close()
+	}
 	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: nats-server: %w", err)
@@ -223,8 +232,9 @@ func (n *Node) JetStreamReady(ctx context.Context) error {
 	}
 }
 
-// Close drains nothing: it closes the NATS connection and shuts the
-// embedded server down. Safe for concurrent use; later calls do nothing.
+// Close closes the NATS connection (without draining: the Router is
+// closed first) and shuts the embedded server down. Safe for concurrent
+// use; later calls do nothing.
 func (n *Node) Close() error {
 	if n.nc != nil {
 		n.nc.Close()

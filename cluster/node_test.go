@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,5 +123,23 @@ func TestNodeAloneThenPeer(t *testing.T) {
 		if err := nd.JetStreamReady(ctx); err != nil {
 			t.Fatalf("%s: %v", nd.Name(), err)
 		}
+	}
+}
+
+// TestStartRouteAddressBusy: a route address in use is an error at once,
+// naming it, not a start that times out.
+func TestStartRouteAddressBusy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	nd, err := Start(Config{Name: "test", NodeName: "busy", Listen: ln.Addr().String(), DataDir: t.TempDir()})
+	if err == nil {
+		nd.Close()
+		t.Fatal("Start on a busy route address succeeded")
+	}
+	if !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("error %q does not name %s", err, ln.Addr())
 	}
 }

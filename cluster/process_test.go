@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,6 +113,7 @@ func startProcess(t *testing.T, name string, args ...string) *node {
 	nd.cmd = exec.Command(bin, append([]string{"-listen", nd.mqtt, "-admin-listen", freeAddr(t), "-data-dir", t.TempDir(),
 		"-sys-interval", "0", "-loops", "2", "-node-name", nd.name}, args...)...)
 	nd.cmd.Stderr = nd.log
+	dieWithTest(nd.cmd)
 	if err := nd.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -500,4 +502,45 @@ func TestClusterNodeDies(t *testing.T) {
 	var onD inbox
 	subscribe(t, client(t, d, "dies-sub-d", nil), "f/#", 1, &onD)
 	probe(t, pub, "f/probe", &onD)
+}
+
+// TestClusterNodeRestarts: a node restarted on its data directory reports
+// the filters of its restored persistent sessions as interest, so messages
+// published on another node while the client is offline are queued for it.
+func TestClusterNodeRestarts(t *testing.T) {
+	longtest.Skip(t, "starts and restarts broker processes")
+	nodes := startCluster(t, 2)
+	a, b := nodes[0], nodes[1]
+	dir, route := t.TempDir(), freeAddr(t)
+	args := []string{"-data-dir", dir, "-cluster-listen", route, "-cluster-peers", a.route + "," + b.route}
+	c := startProcess(t, "node-c", args...)
+	c.waitReady(t)
+	var in inbox
+	persistent := func(o *mqtt.ClientOptions) { o.SetCleanSession(false).SetDefaultPublishHandler(in.handler) }
+	keeper := client(t, c, "keeper", persistent)
+	if tok := keeper.Subscribe("keep/#", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	keeper.Disconnect(100)
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+
+	c = startProcess(t, "node-c", args...)
+	c.waitReady(t)
+	pub := client(t, a, "keep-pub", nil)
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; len(in.received()) == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("no message published on node-a reached the restored session on node-c")
+		}
+		publish(t, pub, "keep/x", 1, false, fmt.Sprint(i)) // while keeper is offline
+		k := client(t, c, "keeper", persistent)            // collects what was queued
+		time.Sleep(200 * time.Millisecond)
+		k.Disconnect(100)
+	}
+	if m := in.received()[0]; m.Topic() != "keep/x" {
+		t.Fatalf("got %q, want keep/x", m.Topic())
+	}
 }

@@ -35,12 +35,18 @@ type Local interface {
 // map to, counted, so NATS sends a message only to nodes that want it and
 // drops it when none does.
 //
-// Order: every forward goes through one NATS connection under one lock,
-// numbered; NATS keeps one connection's order to each receiver, and the
-// receiver drains one channel in a single goroutine, so one publisher's
-// messages on one topic arrive in the order the publisher's node routed
-// them. A message matching several of the receiver's subscriptions arrives
-// once per subscription, back to back; the number drops the copies.
+// Batches: Forward gathers the messages of one topic, numbered under one
+// lock, and Flush (at the end of every loop round) publishes each topic's
+// batch as one NATS message through the node's one connection. NATS keeps
+// one connection's order to each receiver, and the receiver hands batches
+// to the engine from a single goroutine, so one publisher's messages on one
+// topic arrive in the order the publisher's node routed them. A batch
+// matching several of the receiver's subscriptions arrives once per
+// subscription, back to back; the origin and number of its first message
+// drop the copies.
+//
+// Shared subscriptions ($share/GROUP/FILTER) are not mapped yet: they are
+// to become NATS queue groups, one delivery per group cluster-wide.
 type Router struct {
 	node   *Node
 	local  Local
@@ -57,6 +63,13 @@ type Router struct {
 	pendingBytes int
 	subjects     map[string]cachedSubject // by topic
 	hasPending   atomic.Bool              // pending is not empty: Flush has work
+	lastQoS12    uint64                   // number of the last QoS 1/2 message forwarded
+	markSeq      uint64                   // number of the last marker published (confirm.go)
+	mk           []byte
+
+	confirm              confirmer // confirm.go
+	hbSub, ackSub, mkSub *nats.Subscription
+	hb, ack              []byte // heartbeat; scratch of run's answers
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject
@@ -74,6 +87,9 @@ type Router struct {
 	Forwarded atomic.Uint64 // messages published to NATS
 	Received  atomic.Uint64 // messages from other nodes handed to the engine
 	Dropped   atomic.Uint64 // messages not forwarded (too large) or not decodable
+	// Unconfirmed counts waits for QoS 1/2 confirmation that ended at
+	// confirmTimeout with some live node silent (confirm.go).
+	Unconfirmed atomic.Uint64
 }
 
 // counted is one NATS subscription and how many local filters need it.
@@ -105,6 +121,11 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
 	}
 	r.retSub = sub
+	if err := r.startConfirm(); err != nil {
+		r.closeConfirm()
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe for confirmations: %w", err)
+	}
 	go r.pull()
 	go r.run()
 	go r.catchUp()
@@ -157,6 +178,9 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
+	if qos > 0 {
+		r.lastQoS12 = r.seq
+	}
 	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
 		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
 	maxPayload := int(r.node.nc.MaxPayload())
@@ -201,10 +225,12 @@ type pendingBatch struct {
 	n       int    // envelopes in buf
 }
 
-// topicSubjects caches subjects by topic, so a busy topic's subject is
-// built once; it is emptied when it reaches maxCachedSubjects.
+// maxCachedSubjects bounds Router.subjects, which keeps the subjects of
+// the topics seen so that a busy topic's subjects are built once; it is
+// emptied when it reaches the bound.
 const maxCachedSubjects = 1 << 16
 
+// cachedSubject is a topic and its two subjects, live and retained.
 type cachedSubject struct{ topic, live, retained string }
 
 // newPendingLocked starts the batch of topic. The caller holds mu.
@@ -215,8 +241,10 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 			clear(r.subjects)
 		}
 		cs.topic = string(topic)
-		cs.live = string(AppendSubject(r.subj[:0], prefixFor(topic), topic))
-		cs.retained = string(AppendSubject(r.subj[:0], RetainedPrefix, topic))
+		r.subj = AppendSubject(r.subj[:0], prefixFor(topic), topic)
+		cs.live = string(r.subj)
+		r.subj = AppendSubject(r.subj[:0], RetainedPrefix, topic)
+		cs.retained = string(r.subj)
 		r.subjects[cs.topic] = cs
 	}
 	var p *pendingBatch
@@ -236,16 +264,25 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 }
 
 // Flush publishes the forwards waiting since the last Flush, in the order
-// their topics first came. The engine calls it at the end of every loop
-// round, before it writes the acknowledgements of that round. Safe for
-// concurrent use.
-func (r *Router) Flush() {
-	if !r.hasPending.Load() {
+// their topics first came. With wait, it then returns only once every
+// other live node has taken every QoS 1/2 message forwarded so far
+// (confirm.go). Each event loop calls it at the end of its round, before it
+// writes the round's acknowledgements, with wait when the round forwarded
+// a QoS 1/2 message; other callers never wait. Safe for concurrent use.
+func (r *Router) Flush(wait bool) {
+	if !wait && !r.hasPending.Load() {
 		return
 	}
 	r.mu.Lock()
 	r.flushLocked()
+	target := r.lastQoS12
+	if wait && target > r.markSeq {
+		r.markLocked()
+	}
 	r.mu.Unlock()
+	if wait && target > 0 {
+		r.waitConfirmed(target)
+	}
 }
 
 func (r *Router) flushLocked() {
@@ -378,6 +415,11 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		rs.seenLive = nil
 		return
 	}
+	if m.subject == MarkerSubject {
+		r.deliver(rs) // everything before the marker, to the engine first
+		r.answer(m.data)
+		return
+	}
 	b := m.data
 	if len(b) < 1 || b[0] != batchVersion {
 		r.undecodable(m, errEnvelope)
@@ -431,6 +473,7 @@ func (r *Router) Close() {
 	}
 	r.subsMu.Unlock()
 	r.retSub.Unsubscribe()
+	r.closeConfirm()
 	close(r.done)
 	<-r.stopped
 	<-r.caughtUp
