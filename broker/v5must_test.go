@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/gorilla/websocket"
 )
 
 // Raw-packet tests of the MQTT 5.0 server obligations that no feature test
@@ -586,5 +587,191 @@ func TestV5MustSubscribe(t *testing.T) {
 		sendPublish5(pub, &codec.Publish{TopicName: []byte("ms/d"), Payload: []byte("unsubscribed")})
 		sendPublish5(pub, &codec.Publish{TopicName: []byte("ms/a"), Payload: []byte("marker")})
 		r.expectPayload("marker")
+	})
+}
+
+// TestV5MustExpiry: message and session expiry on the broker's clock (a
+// fake one, so nothing sleeps).
+func TestV5MustExpiry(t *testing.T) {
+	clock := newFakeClock()
+	s := startBroker(t, func(c *Config) { c.Clock = clock })
+	pub := dialRaw(t, s)
+	pub.connectOK("ex-pub", true, nil, false)
+	publish := func(qos byte, retain bool, topic, payload string, expiry uint32) {
+		p := codec.Publish{QoS: qos, Retain: retain, PacketID: 1, TopicName: []byte(topic), Payload: []byte(payload)}
+		if expiry > 0 {
+			p.Props.MessageExpiry = expiry
+			p.Props.Set(codec.PropMessageExpiry)
+		}
+		sendPublish5(pub, &p)
+		switch qos {
+		case 1:
+			pub.readAck5(codec.TypePuback)
+		case 2:
+			pub.readAck5(codec.TypePubrec)
+			pub.send(codec.AppendPubrel(nil, 1))
+			pub.expectPacket("70 02 00 01")
+		}
+	}
+	offline := func(id string) {
+		t.Helper()
+		waitFor(t, id+" offline", func() bool { c := s.Engine().reg.Lookup(id); return c != nil && !c.IsConnected() })
+	}
+
+	sub := dialRaw(t, s)
+	sub.connectOK("ex-sub", false, expiryProps(3600), false)
+	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("ex/#"), QoS: 2})
+	sub.c.Close()
+	offline("ex-sub")
+	publish(2, false, "ex/q", "short", 5)
+	publish(2, false, "ex/q", "long", 100)
+	publish(2, false, "ex/q", "none", 0)
+	clock.Advance(10 * time.Second)
+	var long codec.Publish
+	t.Run("MQTT5-3.3.2-5 a queued message whose interval has passed is not sent", func(t *testing.T) {
+		sub = dialRaw(t, s)
+		sub.connectOK("ex-sub", false, expiryProps(3600), true)
+		long = sub.expectPayload("long") // "short" came first if it were sent
+		t.Run("MQTT5-3.3.2-6 the interval sent is what is left", func(t *testing.T) {
+			if !long.Props.Has(codec.PropMessageExpiry) || long.Props.MessageExpiry > 90 || long.Props.MessageExpiry < 80 {
+				t.Fatalf("Message Expiry Interval %d (present %v), want 90 left of 100", long.Props.MessageExpiry, long.Props.Has(codec.PropMessageExpiry))
+			}
+		})
+		none := sub.expectPayload("none")
+		if none.Props.Has(codec.PropMessageExpiry) {
+			t.Errorf("a message without an interval was sent with one (%d)", none.Props.MessageExpiry)
+		}
+		sub.send(codec.AppendPubrec(nil, none.PacketID))
+		sub.expectPacket("62 02 " + hex16(none.PacketID))
+		sub.send(codec.AppendPubcomp(nil, none.PacketID))
+	})
+	t.Run("MQTT5-4.3.3-7 a QoS 2 delivery once sent is not expired: resent after its interval has passed", func(t *testing.T) {
+		sub.c.Close() // "long" unacknowledged
+		offline("ex-sub")
+		clock.Advance(200 * time.Second)
+		sub = dialRaw(t, s)
+		sub.connectOK("ex-sub", false, expiryProps(3600), true)
+		again := sub.expectPayload("long")
+		if !again.Dup || again.PacketID != long.PacketID {
+			t.Fatalf("resent DUP %v id %d, want DUP 1 id %d [MQTT5-4.4.0-1]", again.Dup, again.PacketID, long.PacketID)
+		}
+		sub.send(codec.AppendPubrec(nil, again.PacketID))
+		sub.expectPacket("62 02 " + hex16(again.PacketID))
+		sub.send(codec.AppendPubcomp(nil, again.PacketID))
+	})
+	t.Run("MQTT5-4.3.3-13 the receiver finishes a QoS 2 flow whose message has expired", func(t *testing.T) {
+		late := codec.Publish{QoS: 2, PacketID: 3, TopicName: []byte("ex/late"), Payload: []byte("late")}
+		late.Props.MessageExpiry = 1
+		late.Props.Set(codec.PropMessageExpiry)
+		sendPublish5(pub, &late)
+		pub.readAck5(codec.TypePubrec)
+		clock.Advance(5 * time.Second)
+		pub.send(codec.AppendPubrel(nil, 3))
+		pub.expectPacket("70 02 00 03")
+	})
+	t.Run("MQTT5-3.3.2-5 an expired retained message is not sent on SUBSCRIBE", func(t *testing.T) {
+		publish(1, true, "exr/gone", "gone", 5)
+		publish(1, true, "exr/kept", "kept", 0)
+		clock.Advance(10 * time.Second)
+		r := dialRaw(t, s)
+		r.connectOK("ex-ret", true, nil, false)
+		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("exr/#")})
+		r.expectPayload("kept")
+		publish(0, false, "exr/marker", "marker", 0)
+		r.expectPayload("marker")
+	})
+	t.Run("MQTT5-4.1.0-1 a connected session outlives its expiry interval", func(t *testing.T) {
+		r := dialRaw(t, s)
+		r.connectOK("ex-live", false, expiryProps(2), false)
+		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("exl/t")})
+		for i := 0; i < 4; i++ {
+			clock.Advance(time.Second + 100*time.Millisecond)
+		}
+		publish(0, false, "exl/t", "alive", 0)
+		r.expectPayload("alive")
+		t.Run("MQTT5-4.1.0-2 once the connection is gone the session ends after its interval [MQTT5-3.1.2-23]", func(t *testing.T) {
+			r.c.Close()
+			offline("ex-live")
+			clock.Advance(time.Second)
+			clock.Advance(100 * time.Millisecond)
+			if s.Engine().reg.Lookup("ex-live") == nil {
+				t.Fatal("session ended before its interval")
+			}
+			for i := 0; i < 3; i++ {
+				clock.Advance(time.Second)
+			}
+			waitFor(t, "session expired", func() bool { return s.Engine().reg.Lookup("ex-live") == nil })
+			r = dialRaw(t, s)
+			r.connectOK("ex-live", false, expiryProps(2), false)
+		})
+	})
+}
+
+// TestV5MustWebSocket: MQTT 5.0 over WebSocket.
+func TestV5MustWebSocket(t *testing.T) {
+	certs := makeCerts(t, "unused")
+	_, ns := startNetBroker(t, certs, false)
+	dial := func(t *testing.T) *websocket.Conn {
+		d := websocket.Dialer{Subprotocols: []string{"mqtt"}}
+		c, resp, err := d.Dial("ws://"+ns.Addr("ws").String()+"/mqtt", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "mqtt" {
+			t.Fatalf("subprotocol %q, want mqtt [MQTT5-6.0.0-4]", got)
+		}
+		return c
+	}
+	// readPackets reads WebSocket messages until n whole packets arrived.
+	readPackets := func(t *testing.T, c *websocket.Conn, n int) [][]byte {
+		var buf []byte
+		var out [][]byte
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for len(out) < n {
+			for {
+				k, err := codec.Frame(buf, 0)
+				if err != nil {
+					t.Fatalf("frame % x: %v", buf, err)
+				}
+				if k == 0 {
+					break
+				}
+				out = append(out, buf[:k])
+				buf = buf[k:]
+			}
+			if len(out) >= n {
+				break
+			}
+			mt, msg, err := c.ReadMessage()
+			if err != nil || mt != websocket.BinaryMessage {
+				t.Fatalf("read: type %d, %v; want a binary message [MQTT5-6.0.0-1]", mt, err)
+			}
+			buf = append(buf, msg...)
+		}
+		return out
+	}
+	connect := codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5, CleanSession: true, ClientID: []byte("ws5")})
+	t.Run("MQTT5-6.0.0-2 packets split across messages and sharing one are read as a stream [MQTT5-6.0.0-4]", func(t *testing.T) {
+		c := dial(t)
+		c.WriteMessage(websocket.BinaryMessage, connect[:5])
+		c.WriteMessage(websocket.BinaryMessage, codec.AppendPingreq(slices.Clone(connect[5:])))
+		got := readPackets(t, c, 2)
+		var ack codec.Connack
+		if _, err := ack.DecodeV(got[0], 5); err != nil || ack.ReturnCode != 0 || !bytes.Equal(got[1], []byte{0xd0, 0}) {
+			t.Fatalf("got % x, want CONNACK 0x00 then PINGRESP", got)
+		}
+	})
+	t.Run("MQTT5-6.0.0-1 a text message closes the connection", func(t *testing.T) {
+		c := dial(t)
+		c.WriteMessage(websocket.BinaryMessage, connect)
+		readPackets(t, c, 1)
+		c.WriteMessage(websocket.TextMessage, []byte{0xc0, 0})
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if mt, msg, err := c.ReadMessage(); err == nil {
+			t.Fatalf("got message type %d % x, want the connection closed", mt, msg)
+		} else if ne, ok := err.(interface{ Timeout() bool }); ok && ne.Timeout() {
+			t.Fatalf("connection still open: %v", err)
+		}
 	})
 }
