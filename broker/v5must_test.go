@@ -573,8 +573,28 @@ func TestV5MustSubscribe(t *testing.T) {
 				t.Fatalf("SUBSCRIBE %d: retained message sent with RETAIN 0", i+1)
 			}
 		}
-		sendPublish5(pub, &codec.Publish{Retain: true, TopicName: []byte("ms/ret")}) // clear it
-		r.expectPayload("")
+		sendPublish5(pub, &codec.Publish{Retain: true, QoS: 1, PacketID: 3, TopicName: []byte("ms/ret")}) // clear it
+		pub.readAck5(codec.TypePuback)
+		r.expectPayload("") // forwarded like any message [MQTT5-3.3.1-6]
+		t.Run("MQTT5-3.3.1-6 an empty retained payload removes the retained message and is not kept [MQTT5-3.3.1-7]", func(t *testing.T) {
+			n := dialRaw(t, s)
+			n.connectOK("ms-late", true, nil, false)
+			n.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("ms/ret")}, codec.Subscription{TopicFilter: []byte("mslate/m")})
+			sendPublish5(pub, &codec.Publish{TopicName: []byte("mslate/m"), Payload: []byte("marker")})
+			n.expectPayload("marker") // a retained ms/ret would have come on SUBSCRIBE, before it
+		})
+	})
+	t.Run("MQTT5-4.7.3-4 topics are matched byte for byte, never normalized", func(t *testing.T) {
+		n := dialRaw(t, s)
+		n.connectOK("ms-norm", true, nil, false)
+		n.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("nm/Case")}, codec.Subscription{TopicFilter: []byte("nm/x")},
+			codec.Subscription{TopicFilter: []byte("nm/\u00e9")}, codec.Subscription{TopicFilter: []byte("nm/end")})
+		for _, topic := range []string{"nm/case", "nm/x/", "nm/ x", "nm/e\u0301", "nm/Case"} {
+			sendPublish5(pub, &codec.Publish{TopicName: []byte(topic), Payload: []byte(topic)})
+		}
+		sendPublish5(pub, &codec.Publish{TopicName: []byte("nm/end"), Payload: []byte("end")})
+		n.expectPayload("nm/Case") // the near misses before it were not delivered
+		n.expectPayload("end")
 	})
 	t.Run("MQTT5-3.10.4-6 UNSUBSCRIBE of several filters: one UNSUBACK [MQTT5-3.10.4-4], [MQTT5-3.10.4-5], codes in order [MQTT5-3.11.3-1], exact match only [MQTT5-3.10.4-1], deliveries stop [MQTT5-3.10.4-2]", func(t *testing.T) {
 		r.send(codec.AppendUnsubscribeV5(nil, 0x4321, nil, [][]byte{[]byte("ms/+/c"), []byte("ms/never"), []byte("ms/x/c"), []byte("ms/d")}))
