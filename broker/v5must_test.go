@@ -188,6 +188,14 @@ func TestV5MustConnect(t *testing.T) {
 		r.expectDisconnect5(codec.ReasonMalformedPacket)
 		r.expectClosed(5 * time.Second)
 	})
+	t.Run("MQTT5-3.2.2-15 a packet over the announced Maximum Packet Size gets DISCONNECT 0x95", func(t *testing.T) {
+		r := dialRaw(t, s)
+		ack := r.connectOK("toolarge", true, nil, false)
+		n := ack.Props.MaximumPacketSize + 1
+		r.send([]byte{0x30, byte(n) | 0x80, byte(n>>7) | 0x80, byte(n>>14) | 0x80, byte(n >> 21), 0x00, 0x01, 't'}) // the header alone tells
+		r.expectDisconnect5(codec.ReasonPacketTooLarge)
+		r.expectClosed(5 * time.Second)
+	})
 	t.Run("MQTT5-3.6.1-1 PUBREL with flags 0000 is malformed: DISCONNECT 0x81", func(t *testing.T) {
 		r := dialRaw(t, s)
 		r.connectOK("relflags", true, nil, false)
