@@ -803,3 +803,83 @@ func TestV5MustWebSocket(t *testing.T) {
 		}
 	})
 }
+
+// TestV5MustNoUserProperties: the broker adds no User Property to a packet
+// of its own, so none can push one past the client's Maximum Packet Size
+// (and none reaches a client that set Request Problem Information 0). The
+// broker's reason strings are checked against the size in
+// TestV5ProblemInformation and TestV5PublishRefused.
+func TestV5MustNoUserProperties(t *testing.T) {
+	s := startBroker(t, nil)
+	noUser := func(t *testing.T, what string, pr *codec.Properties) {
+		t.Helper()
+		if len(pr.User) != 0 {
+			t.Errorf("%s carries user properties %q", what, pr.User)
+		}
+	}
+	r := dialRaw(t, s)
+	ack := r.connectOK("nu", true, nil, false)
+	t.Run("MQTT5-3.2.2-20 none on CONNACK", func(t *testing.T) {
+		noUser(t, "accepting CONNACK", &ack.Props)
+		f := dialRaw(t, s)
+		refused := f.connect5(strings.Repeat("x", 300), true, nil)
+		if refused.ReturnCode != byte(codec.ReasonClientIdentifierNotValid) {
+			t.Fatalf("CONNACK %#x, want 0x85", refused.ReturnCode)
+		}
+		noUser(t, "refusing CONNACK", &refused.Props)
+	})
+	t.Run("MQTT5-3.9.2-2 none on SUBACK, also one with a reason string", func(t *testing.T) {
+		r.send(codec.AppendSubscribeV5(nil, 1, &codec.Properties{}, []codec.Subscription{{TopicFilter: []byte("nu/#/bad")}, {TopicFilter: []byte("nu/t")}}))
+		b := r.read()
+		var sa codec.Suback
+		if _, err := sa.DecodeV(b, 5); err != nil || !bytes.Equal(sa.ReturnCodes, []byte{0x8f, 0}) {
+			t.Fatalf("SUBACK % x (%v), want codes 8f 00", b, err)
+		}
+		noUser(t, "SUBACK", &sa.Props)
+	})
+	t.Run("MQTT5-3.11.2-2 none on UNSUBACK, nor a reason string [MQTT5-3.11.2-1]", func(t *testing.T) {
+		r.send(codec.AppendUnsubscribeV5(nil, 2, nil, [][]byte{[]byte("nu/t"), []byte("nu/none")}))
+		b := r.read()
+		var ua codec.Unsuback
+		if _, err := ua.DecodeV(b, 5); err != nil {
+			t.Fatalf("UNSUBACK % x: %v", b, err)
+		}
+		noUser(t, "UNSUBACK", &ua.Props)
+		if ua.Props.Has(codec.PropReasonString) {
+			t.Errorf("UNSUBACK carries a reason string %q", ua.Props.ReasonString)
+		}
+	})
+	t.Run("MQTT5-3.4.2-3 none on PUBACK or PUBREC [MQTT5-3.5.2-3], also with a reason string", func(t *testing.T) {
+		for _, qos := range []byte{1, 2} {
+			p := codec.Publish{QoS: qos, PacketID: 3, TopicName: []byte("$nu/t"), Payload: []byte("x")} // refused: 0x87
+			sendPublish5(r, &p)
+			typ := codec.TypePuback
+			if qos == 2 {
+				typ = codec.TypePubrec
+			}
+			a, b := r.readAck5(typ)
+			if a.ReasonCode != codec.ReasonNotAuthorized {
+				t.Fatalf("got % x, want %s 0x87", b, typ)
+			}
+			noUser(t, typ.String(), &a.Props)
+		}
+	})
+	t.Run("MQTT5-3.7.2-3 none on PUBCOMP, nor a reason string [MQTT5-3.7.2-2]; PUBREL is always 4 bytes [MQTT5-3.6.2-2], [MQTT5-3.6.2-3] (TestV5MustQoS)", func(t *testing.T) {
+		r.send(codec.AppendPubrel(nil, 0x77))
+		a, _ := r.readAck5(codec.TypePubcomp)
+		noUser(t, "PUBCOMP 0x92", &a.Props)
+		if a.Props.Has(codec.PropReasonString) {
+			t.Errorf("PUBCOMP carries a reason string %q", a.Props.ReasonString)
+		}
+	})
+	t.Run("MQTT5-3.14.2-4 none on DISCONNECT", func(t *testing.T) {
+		r.sendHex("82 04 0001 0000") // SUBSCRIBE without a filter: malformed
+		b := r.read()
+		var d codec.Disconnect
+		if _, err := d.DecodeV(b, 5); err != nil || codec.PacketType(b) != codec.TypeDisconnect {
+			t.Fatalf("got % x (%v), want DISCONNECT", b, err)
+		}
+		noUser(t, "DISCONNECT", &d.Props)
+		r.expectClosed(5 * time.Second)
+	})
+}
