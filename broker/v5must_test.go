@@ -790,6 +790,21 @@ func TestV5MustWebSocket(t *testing.T) {
 			t.Fatalf("got % x, want CONNACK 0x00 then PINGRESP", got)
 		}
 	})
+	t.Run("MQTT5-6.0.0-3 a client offering no subprotocol mqtt is closed", func(t *testing.T) {
+		c, resp, err := websocket.DefaultDialer.Dial("ws://"+ns.Addr("ws").String()+"/mqtt", nil)
+		if err != nil {
+			return // refused at the upgrade: closed as well
+		}
+		defer c.Close()
+		if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "" {
+			t.Fatalf("subprotocol %q chosen for a client that offered none", got)
+		}
+		c.WriteMessage(websocket.BinaryMessage, connect)
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, msg, err := c.ReadMessage(); !websocket.IsCloseError(err, websocket.CloseProtocolError) {
+			t.Fatalf("got % x, %v; want a close frame (protocol error)", msg, err)
+		}
+	})
 	t.Run("MQTT5-6.0.0-1 a text message closes the connection", func(t *testing.T) {
 		c := dial(t)
 		c.WriteMessage(websocket.BinaryMessage, connect)
