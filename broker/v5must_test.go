@@ -15,17 +15,17 @@ import (
 // covers, against a real broker. Subtest names start with the 5.0 rule they
 // prove; docs/CONFORMANCE.md lists every rule with its test.
 
-// expiryProps returns CONNECT properties with a Session Expiry Interval.
-func expiryProps(secs uint32) *codec.Properties {
+// sessionExpiryProps returns CONNECT properties with a Session Expiry Interval.
+func sessionExpiryProps(secs uint32) *codec.Properties {
 	var pr codec.Properties
 	pr.SessionExpiry = secs
 	pr.Set(codec.PropSessionExpiry)
 	return &pr
 }
 
-// connectOK connects a 5.0 client and checks CONNACK 0x00 and Session
+// connectAccepted5 connects a 5.0 client and checks CONNACK 0x00 and Session
 // Present [MQTT5-3.1.4-5].
-func (r *rawClient) connectOK(id string, clean bool, props *codec.Properties, present bool) codec.Connack {
+func (r *rawClient) connectAccepted5(id string, clean bool, props *codec.Properties, present bool) codec.Connack {
 	r.t.Helper()
 	ack := r.connect5(id, clean, props)
 	if ack.ReturnCode != 0 || ack.SessionPresent != present {
@@ -34,8 +34,8 @@ func (r *rawClient) connectOK(id string, clean bool, props *codec.Properties, pr
 	return ack
 }
 
-// expectPayload reads a 5.0 PUBLISH and checks its payload; it returns it.
-func (r *rawClient) expectPayload(want string) codec.Publish {
+// readPayload5 reads a 5.0 PUBLISH and checks its payload; it returns it.
+func (r *rawClient) readPayload5(want string) codec.Publish {
 	r.t.Helper()
 	p := r.readPublish5()
 	if string(p.Payload) != want {
@@ -44,11 +44,11 @@ func (r *rawClient) expectPayload(want string) codec.Publish {
 	return p
 }
 
-// expectRefusedConnect reads what the broker answers to a CONNECT it must
+// expectRefusedConnect5 reads what the broker answers to a CONNECT it must
 // refuse: nothing, or a 5.0 CONNACK with a reason of 0x80 or more and
 // Session Present 0; then the connection must close [MQTT5-3.2.2-6],
 // [MQTT5-3.2.2-7], [MQTT5-4.13.2-1].
-func (r *rawClient) expectRefusedConnect() {
+func (r *rawClient) expectRefusedConnect5() {
 	r.t.Helper()
 	b, err := r.next(20 * time.Second)
 	if err == nil {
@@ -60,7 +60,7 @@ func (r *rawClient) expectRefusedConnect() {
 	}
 }
 
-func sendPublish5(r *rawClient, p *codec.Publish) {
+func sendPublishV5(r *rawClient, p *codec.Publish) {
 	r.t.Helper()
 	r.send(codec.AppendPublishV5(nil, p))
 }
@@ -74,7 +74,7 @@ func TestV5MustConnect(t *testing.T) {
 	})
 	t.Run("MQTT5-3.1.0-2 a second CONNECT gets DISCONNECT 0x82, no second CONNACK [MQTT5-3.2.0-2], no Session Expiry in it [MQTT5-3.14.2-2]", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("twice", true, nil, false)
+		r.connectAccepted5("twice", true, nil, false)
 		r.send(codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5, CleanSession: true, ClientID: []byte("twice")}))
 		if pr := r.expectDisconnect5(codec.ReasonProtocolError); pr.Has(codec.PropSessionExpiry) {
 			t.Errorf("server DISCONNECT carries a Session Expiry Interval [MQTT5-3.14.2-2]")
@@ -84,12 +84,12 @@ func TestV5MustConnect(t *testing.T) {
 	t.Run("MQTT5-3.1.2-1 a protocol name other than MQTT closes the connection", func(t *testing.T) {
 		r := dialRaw(t, s)
 		r.sendHex("10 0e 0004 4d515458 05 02 003c 00 0001 61") // "MQTX"
-		r.expectRefusedConnect()
+		r.expectRefusedConnect5()
 	})
 	t.Run("MQTT5-3.1.2-3 reserved CONNECT flag set closes the connection [MQTT5-3.1.4-1]", func(t *testing.T) {
 		r := dialRaw(t, s)
 		r.sendHex("10 0e 0004 4d515454 05 03 003c 00 0001 61")
-		r.expectRefusedConnect()
+		r.expectRefusedConnect5()
 	})
 	t.Run("MQTT5-3.2.0-1 CONNACK comes before the answer to a packet sent right behind CONNECT", func(t *testing.T) {
 		r := dialRaw(t, s)
@@ -106,48 +106,48 @@ func TestV5MustConnect(t *testing.T) {
 	})
 	t.Run("MQTT5-3.1.4-6 nothing sent after a refused CONNECT is processed", func(t *testing.T) {
 		w := dialRaw(t, s)
-		w.connectOK("w-314-6", true, nil, false)
+		w.connectAccepted5("w-314-6", true, nil, false)
 		w.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("m3146/#")})
 		r := dialRaw(t, s)
 		b := codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5, CleanSession: true,
 			ClientID: []byte(strings.Repeat("x", 300))}) // over -max-client-id-len: CONNACK 0x85
 		b = codec.AppendPublishV5(b, &codec.Publish{TopicName: []byte("m3146/refused"), Payload: []byte("must not pass")})
 		r.send(b)
-		r.expectRefusedConnect()
+		r.expectRefusedConnect5()
 		p := dialRaw(t, s)
-		p.connectOK("p-314-6", true, nil, false)
-		sendPublish5(p, &codec.Publish{TopicName: []byte("m3146/marker"), Payload: []byte("marker")})
-		w.expectPayload("marker") // the refused client's PUBLISH would have come first
+		p.connectAccepted5("p-314-6", true, nil, false)
+		sendPublishV5(p, &codec.Publish{TopicName: []byte("m3146/marker"), Payload: []byte("marker")})
+		w.readPayload5("marker") // the refused client's PUBLISH would have come first
 	})
 	t.Run("MQTT5-3.1.2-4 Clean Start 1 discards the session, Session Present 0 [MQTT5-3.2.2-2], [MQTT5-3.1.4-4]", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("cs", false, expiryProps(300), false) // no session yet: a new one [MQTT5-3.1.2-6], Session Present 0 [MQTT5-3.2.2-3]
+		r.connectAccepted5("cs", false, sessionExpiryProps(300), false) // no session yet: a new one [MQTT5-3.1.2-6], Session Present 0 [MQTT5-3.2.2-3]
 		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("cs/old")})
 		r.c.Close()
 		// Clean Start 0 resumes it: Session Present 1 [MQTT5-3.1.2-5], [MQTT5-3.2.2-3], its
 		// subscription in force [MQTT5-3.1.2-23].
 		r = dialRaw(t, s)
-		r.connectOK("cs", false, expiryProps(300), true)
+		r.connectAccepted5("cs", false, sessionExpiryProps(300), true)
 		p := dialRaw(t, s)
-		p.connectOK("cs-pub", true, nil, false)
-		sendPublish5(p, &codec.Publish{TopicName: []byte("cs/old"), Payload: []byte("kept")})
-		r.expectPayload("kept")
+		p.connectAccepted5("cs-pub", true, nil, false)
+		sendPublishV5(p, &codec.Publish{TopicName: []byte("cs/old"), Payload: []byte("kept")})
+		r.readPayload5("kept")
 		r.c.Close()
 		r = dialRaw(t, s)
-		r.connectOK("cs", true, expiryProps(300), false)
+		r.connectAccepted5("cs", true, sessionExpiryProps(300), false)
 		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("cs/marker")})
-		sendPublish5(p, &codec.Publish{TopicName: []byte("cs/old"), Payload: []byte("old subscription")})
-		sendPublish5(p, &codec.Publish{TopicName: []byte("cs/marker"), Payload: []byte("marker")})
-		r.expectPayload("marker")
+		sendPublishV5(p, &codec.Publish{TopicName: []byte("cs/old"), Payload: []byte("old subscription")})
+		sendPublishV5(p, &codec.Publish{TopicName: []byte("cs/marker"), Payload: []byte("marker")})
+		r.readPayload5("marker")
 	})
 	t.Run("MQTT5-3.2.2-6 a refused CONNECT for an existing session has Session Present 0 and closes [MQTT5-3.2.2-7]", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("sp-refused", false, expiryProps(300), false)
+		r.connectAccepted5("sp-refused", false, sessionExpiryProps(300), false)
 		r.c.Close()
 		r = dialRaw(t, s)
 		c := &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5, ClientID: []byte("sp-refused"),
 			WillFlag: true, WillTopic: []byte("sp/will"), WillMessage: []byte{0xff, 0xfe}}
-		c.Props = *expiryProps(300)
+		c.Props = *sessionExpiryProps(300)
 		c.WillProps.PayloadFormat = 1
 		c.WillProps.Set(codec.PropPayloadFormat)
 		r.send(codec.AppendConnect(nil, c))
@@ -164,33 +164,33 @@ func TestV5MustConnect(t *testing.T) {
 			pr.RequestResponseInfo = ask
 			pr.Set(codec.PropRequestResponseInfo)
 			r := dialRaw(t, s)
-			if ack := r.connectOK("rri", true, &pr, false); ack.Props.Has(codec.PropResponseInfo) {
+			if ack := r.connectAccepted5("rri", true, &pr, false); ack.Props.Has(codec.PropResponseInfo) {
 				t.Errorf("Request Response Information %d: CONNACK has Response Information %q", ask, ack.Props.ResponseInfo)
 			}
 		}
 	})
 	t.Run("MQTT5-3.1.3-5 a 23-character alphanumeric client ID is accepted", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("0123456789abcdefghijABC", true, nil, false)
+		r.connectAccepted5("0123456789abcdefghijABC", true, nil, false)
 	})
 	t.Run("MQTT5-3.1.3-6 empty client IDs get distinct assigned IDs [MQTT5-3.1.3-7], [MQTT5-3.2.2-16]", func(t *testing.T) {
 		a, b := dialRaw(t, s), dialRaw(t, s)
-		ida := string(a.connectOK("", true, nil, false).Props.AssignedClientID)
-		idb := string(b.connectOK("", true, nil, false).Props.AssignedClientID)
+		ida := string(a.connectAccepted5("", true, nil, false).Props.AssignedClientID)
+		idb := string(b.connectAccepted5("", true, nil, false).Props.AssignedClientID)
 		if ida == "" || ida == idb {
 			t.Fatalf("assigned IDs %q and %q, want two different ones", ida, idb)
 		}
 	})
 	t.Run("MQTT5-3.8.1-1 SUBSCRIBE with flags 0000 is malformed: DISCONNECT 0x81 [MQTT5-4.13.1-1]", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("subflags", true, nil, false)
+		r.connectAccepted5("subflags", true, nil, false)
 		r.sendHex("80 07 0001 00 0001 61 00")
 		r.expectDisconnect5(codec.ReasonMalformedPacket)
 		r.expectClosed(5 * time.Second)
 	})
 	t.Run("MQTT5-3.2.2-15 a packet over the announced Maximum Packet Size gets DISCONNECT 0x95", func(t *testing.T) {
 		r := dialRaw(t, s)
-		ack := r.connectOK("toolarge", true, nil, false)
+		ack := r.connectAccepted5("toolarge", true, nil, false)
 		n := ack.Props.MaximumPacketSize + 1
 		r.send([]byte{0x30, byte(n) | 0x80, byte(n>>7) | 0x80, byte(n>>14) | 0x80, byte(n >> 21), 0x00, 0x01, 't'}) // the header alone tells
 		r.expectDisconnect5(codec.ReasonPacketTooLarge)
@@ -198,7 +198,7 @@ func TestV5MustConnect(t *testing.T) {
 	})
 	t.Run("MQTT5-3.6.1-1 PUBREL with flags 0000 is malformed: DISCONNECT 0x81", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("relflags", true, nil, false)
+		r.connectAccepted5("relflags", true, nil, false)
 		r.sendHex("60 02 0001")
 		r.expectDisconnect5(codec.ReasonMalformedPacket)
 		r.expectClosed(5 * time.Second)
@@ -210,7 +210,7 @@ func TestV5MustConnect(t *testing.T) {
 func TestV5MustWill(t *testing.T) {
 	s := startBroker(t, nil)
 	w := dialRaw(t, s)
-	w.connectOK("will-watch", true, nil, false)
+	w.connectAccepted5("will-watch", true, nil, false)
 	w.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("wr/#")})
 	for _, retain := range []bool{false, true} {
 		r := dialRaw(t, s)
@@ -222,23 +222,23 @@ func TestV5MustWill(t *testing.T) {
 			ClientID: []byte("willer-" + topic[3:]), WillFlag: true, WillRetain: retain, WillTopic: []byte(topic), WillMessage: []byte("gone")}))
 		r.read()    // CONNACK
 		r.c.Close() // no DISCONNECT: the will is due [MQTT5-3.1.2-7], [MQTT5-3.1.2-8]
-		if p := w.expectPayload("gone"); p.Retain {
+		if p := w.readPayload5("gone"); p.Retain {
 			t.Errorf("%s: live will forwarded with RETAIN 1, want 0 [MQTT5-3.3.1-12]", topic)
 		}
 	}
 	n := dialRaw(t, s)
-	n.connectOK("will-late", true, nil, false)
+	n.connectAccepted5("will-late", true, nil, false)
 	n.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("wr/#")})
 	t.Run("MQTT5-3.1.2-15 a will with Will Retain 1 is published retained", func(t *testing.T) {
-		if p := n.expectPayload("gone"); !p.Retain || string(p.TopicName) != "wr/retained" {
+		if p := n.readPayload5("gone"); !p.Retain || string(p.TopicName) != "wr/retained" {
 			t.Fatalf("got %q retain %v, want the retained will on wr/retained", p.TopicName, p.Retain)
 		}
 	})
 	t.Run("MQTT5-3.1.2-14 a will with Will Retain 0 is not retained", func(t *testing.T) {
 		p := dialRaw(t, s)
-		p.connectOK("will-marker", true, nil, false)
-		sendPublish5(p, &codec.Publish{TopicName: []byte("wr/marker"), Payload: []byte("marker")})
-		n.expectPayload("marker") // a retained wr/plain would have come on SUBSCRIBE, before it
+		p.connectAccepted5("will-marker", true, nil, false)
+		sendPublishV5(p, &codec.Publish{TopicName: []byte("wr/marker"), Payload: []byte("marker")})
+		n.readPayload5("marker") // a retained wr/plain would have come on SUBSCRIBE, before it
 	})
 }
 
@@ -246,10 +246,10 @@ func TestV5MustWill(t *testing.T) {
 func TestV5MustPublish(t *testing.T) {
 	s := startBroker(t, nil)
 	sub := dialRaw(t, s)
-	sub.connectOK("mp-sub", true, nil, false)
+	sub.connectAccepted5("mp-sub", true, nil, false)
 	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("mp/#"), QoS: 2})
 	pub := dialRaw(t, s)
-	pub.connectOK("mp-pub", true, nil, false)
+	pub.connectAccepted5("mp-pub", true, nil, false)
 
 	t.Run("MQTT5-3.3.2-17 every property forwarded unaltered: user properties in order [MQTT5-3.3.2-18], payload format [MQTT5-3.3.2-4], response topic [MQTT5-3.3.2-15], correlation data [MQTT5-3.3.2-16], content type [MQTT5-3.3.2-20]", func(t *testing.T) {
 		p := codec.Publish{TopicName: []byte("mp/props"), Payload: []byte("héllo")}
@@ -262,8 +262,8 @@ func TestV5MustPublish(t *testing.T) {
 		p.Props.Set(codec.PropCorrelationData)
 		p.Props.ContentType = []byte("text/plain; charset=utf-8")
 		p.Props.Set(codec.PropContentType)
-		sendPublish5(pub, &p)
-		got := sub.expectPayload("héllo")
+		sendPublishV5(pub, &p)
+		got := sub.readPayload5("héllo")
 		if got.Dup || got.QoS != 0 {
 			t.Errorf("QoS 0 forward with DUP %v QoS %d, want DUP 0 QoS 0 [MQTT5-3.3.1-2], [MQTT5-4.3.1-1]", got.Dup, got.QoS)
 		}
@@ -282,9 +282,9 @@ func TestV5MustPublish(t *testing.T) {
 		}
 	})
 	t.Run("MQTT5-3.3.1-3 the DUP flag of a forward is the broker's own: 0 on a first delivery [MQTT5-3.3.1-1]", func(t *testing.T) {
-		sendPublish5(pub, &codec.Publish{Dup: true, QoS: 1, PacketID: 5, TopicName: []byte("mp/dup"), Payload: []byte("dup")})
+		sendPublishV5(pub, &codec.Publish{Dup: true, QoS: 1, PacketID: 5, TopicName: []byte("mp/dup"), Payload: []byte("dup")})
 		pub.readAck5(codec.TypePuback) // [MQTT5-3.3.4-1], [MQTT5-4.3.2-4]
-		got := sub.expectPayload("dup")
+		got := sub.readPayload5("dup")
 		if got.Dup || got.QoS != 1 || got.PacketID == 0 {
 			t.Fatalf("forward DUP %v QoS %d id %d, want DUP 0 QoS 1 and a packet identifier [MQTT5-4.3.2-1], [MQTT5-4.3.2-2]", got.Dup, got.QoS, got.PacketID)
 		}
@@ -295,51 +295,51 @@ func TestV5MustPublish(t *testing.T) {
 		bad.Props.PayloadFormat = 1
 		bad.Props.Set(codec.PropPayloadFormat)
 		bad.QoS, bad.PacketID = 1, 11
-		sendPublish5(pub, &bad)
+		sendPublishV5(pub, &bad)
 		if a, b := pub.readAck5(codec.TypePuback); a.ReasonCode != codec.ReasonPayloadFormatInvalid || a.PacketID != 11 {
 			t.Fatalf("PUBACK % x, want id 11 reason 0x99", b)
 		}
 		bad.QoS, bad.PacketID = 2, 12
-		sendPublish5(pub, &bad)
+		sendPublishV5(pub, &bad)
 		if a, b := pub.readAck5(codec.TypePubrec); a.ReasonCode != codec.ReasonPayloadFormatInvalid || a.PacketID != 12 {
 			t.Fatalf("PUBREC % x, want id 12 reason 0x99", b)
 		}
 		// After PUBREC 0x99 the identifier starts a new message [MQTT5-4.3.3-9].
-		sendPublish5(pub, &codec.Publish{QoS: 2, PacketID: 12, TopicName: []byte("mp/utf8"), Payload: []byte("fine")})
+		sendPublishV5(pub, &codec.Publish{QoS: 2, PacketID: 12, TopicName: []byte("mp/utf8"), Payload: []byte("fine")})
 		if a, b := pub.readAck5(codec.TypePubrec); a.ReasonCode != 0 {
 			t.Fatalf("PUBREC % x, want 0x00", b)
 		}
 		pub.send(codec.AppendPubrel(nil, 12))
 		pub.expectPacket("70 02 00 0c")
-		got := sub.expectPayload("fine") // the refused ones came first if they were forwarded
+		got := sub.readPayload5("fine") // the refused ones came first if they were forwarded
 		sub.send(codec.AppendPubrec(nil, got.PacketID))
 		sub.expectPacket("62 02 " + hex16(got.PacketID))
 		sub.send(codec.AppendPubcomp(nil, got.PacketID))
 
 		q0 := dialRaw(t, s)
-		q0.connectOK("mp-q0", true, nil, false)
+		q0.connectAccepted5("mp-q0", true, nil, false)
 		bad.QoS, bad.PacketID = 0, 0
-		sendPublish5(q0, &bad)
+		sendPublishV5(q0, &bad)
 		q0.expectDisconnect5(codec.ReasonPayloadFormatInvalid)
 		q0.expectClosed(5 * time.Second)
 	})
 	t.Run("MQTT5-3.3.4-2 overlapping subscriptions: one copy at the highest QoS with every subscription identifier [MQTT5-3.3.4-3], [MQTT5-3.3.4-4]", func(t *testing.T) {
 		o := dialRaw(t, s)
-		o.connectOK("mp-overlap", true, nil, false)
+		o.connectAccepted5("mp-overlap", true, nil, false)
 		o.subscribe5(1, 1, codec.Subscription{TopicFilter: []byte("ov/#"), QoS: 0})
 		o.subscribe5(2, 2, codec.Subscription{TopicFilter: []byte("ov/+"), QoS: 1})
-		sendPublish5(pub, &codec.Publish{QoS: 2, PacketID: 21, TopicName: []byte("ov/a"), Payload: []byte("both")})
+		sendPublishV5(pub, &codec.Publish{QoS: 2, PacketID: 21, TopicName: []byte("ov/a"), Payload: []byte("both")})
 		pub.readAck5(codec.TypePubrec)
 		pub.send(codec.AppendPubrel(nil, 21))
 		pub.expectPacket("70 02 00 15")
-		got := o.expectPayload("both")
+		got := o.readPayload5("both")
 		ids := slices.Sorted(slices.Values(got.Props.SubscriptionIDs))
 		if got.QoS != 1 || !slices.Equal(ids, []uint32{1, 2}) {
 			t.Fatalf("got QoS %d subscription IDs %v, want QoS 1 (min of 2 and the highest grant 1 [MQTT5-3.8.4-8]) with [1 2]", got.QoS, got.Props.SubscriptionIDs)
 		}
 		o.send(codec.AppendPuback(nil, got.PacketID))
-		sendPublish5(pub, &codec.Publish{TopicName: []byte("ov/marker"), Payload: []byte("marker")})
-		o.expectPayload("marker") // a second copy of "both" would have come first
+		sendPublishV5(pub, &codec.Publish{TopicName: []byte("ov/marker"), Payload: []byte("marker")})
+		o.readPayload5("marker") // a second copy of "both" would have come first
 	})
 }
 
@@ -347,10 +347,10 @@ func TestV5MustPublish(t *testing.T) {
 func TestV5MustQoS(t *testing.T) {
 	s := startBroker(t, nil)
 	sub := dialRaw(t, s)
-	sub.connectOK("mq-sub", true, nil, false)
+	sub.connectAccepted5("mq-sub", true, nil, false)
 	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("mq/#"), QoS: 2})
 	pub := dialRaw(t, s)
-	pub.connectOK("mq-pub", true, nil, false)
+	pub.connectAccepted5("mq-pub", true, nil, false)
 	ackAll := func() {
 		// Completes whatever the subscriber got, in its QoS.
 		p := sub.readPublish5()
@@ -365,7 +365,7 @@ func TestV5MustQoS(t *testing.T) {
 	}
 	t.Run("MQTT5-4.3.2-5 after PUBACK the same packet identifier is a new message [MQTT5-4.3.2-4]", func(t *testing.T) {
 		for i := 0; i < 2; i++ {
-			sendPublish5(pub, &codec.Publish{QoS: 1, PacketID: 7, TopicName: []byte("mq/one"), Payload: []byte("x")})
+			sendPublishV5(pub, &codec.Publish{QoS: 1, PacketID: 7, TopicName: []byte("mq/one"), Payload: []byte("x")})
 			if a, b := pub.readAck5(codec.TypePuback); a.PacketID != 7 || a.ReasonCode != 0 {
 				t.Fatalf("PUBACK % x, want id 7 success", b)
 			}
@@ -375,7 +375,7 @@ func TestV5MustQoS(t *testing.T) {
 	})
 	t.Run("MQTT5-4.3.3-10 QoS 2 receiver: a repeat before PUBREL is acknowledged, not forwarded; PUBREL gets PUBCOMP [MQTT5-4.3.3-11]; after it the identifier is new [MQTT5-4.3.3-12]", func(t *testing.T) {
 		send := func(dup bool, payload string) {
-			sendPublish5(pub, &codec.Publish{Dup: dup, QoS: 2, PacketID: 9, TopicName: []byte("mq/two"), Payload: []byte(payload)})
+			sendPublishV5(pub, &codec.Publish{Dup: dup, QoS: 2, PacketID: 9, TopicName: []byte("mq/two"), Payload: []byte(payload)})
 			if a, b := pub.readAck5(codec.TypePubrec); a.PacketID != 9 || a.ReasonCode != 0 { // [MQTT5-4.3.3-8]
 				t.Fatalf("PUBREC % x, want id 9 success", b)
 			}
@@ -389,7 +389,7 @@ func TestV5MustQoS(t *testing.T) {
 		pub.expectPacket("70 02 00 09")
 		// The sender side: QoS 2, DUP 0, a fresh identifier [MQTT5-4.3.3-1], [MQTT5-4.3.3-2];
 		// PUBREL with the same identifier after PUBREC [MQTT5-4.3.3-4].
-		first, second := sub.expectPayload("first"), sub.expectPayload("second")
+		first, second := sub.readPayload5("first"), sub.readPayload5("second")
 		if first.PacketID == second.PacketID {
 			t.Fatalf("two deliveries in flight share packet identifier %d", first.PacketID)
 		}
@@ -415,9 +415,9 @@ func TestV5MustQoS(t *testing.T) {
 func TestV5MustResend(t *testing.T) {
 	s := startBroker(t, nil)
 	pub := dialRaw(t, s)
-	pub.connectOK("rs-pub", true, nil, false)
+	pub.connectAccepted5("rs-pub", true, nil, false)
 	publish := func(qos byte, topic, payload string) {
-		sendPublish5(pub, &codec.Publish{QoS: qos, PacketID: 1, TopicName: []byte(topic), Payload: []byte(payload)})
+		sendPublishV5(pub, &codec.Publish{QoS: qos, PacketID: 1, TopicName: []byte(topic), Payload: []byte(payload)})
 		switch qos {
 		case 1:
 			pub.readAck5(codec.TypePuback)
@@ -433,17 +433,17 @@ func TestV5MustResend(t *testing.T) {
 	}
 	t.Run("MQTT5-4.4.0-1 unacknowledged PUBLISH resent with its identifier and DUP 1, PUBREL resent", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("rs-a", false, expiryProps(300), false)
+		r.connectAccepted5("rs-a", false, sessionExpiryProps(300), false)
 		subscribeAll(r)
 		publish(1, "rs/q1", "q1")
-		p1 := r.expectPayload("q1")
+		p1 := r.readPayload5("q1")
 		publish(2, "rs/q2", "q2")
-		p2 := r.expectPayload("q2")
+		p2 := r.readPayload5("q2")
 		r.send(codec.AppendPubrec(nil, p2.PacketID))
 		r.expectPacket("62 02 " + hex16(p2.PacketID))
 		r.c.Close()
 		r = dialRaw(t, s)
-		r.connectOK("rs-a", false, expiryProps(300), true)
+		r.connectAccepted5("rs-a", false, sessionExpiryProps(300), true)
 		got := map[string]bool{}
 		for i := 0; i < 2; i++ {
 			b := r.read()
@@ -471,36 +471,36 @@ func TestV5MustResend(t *testing.T) {
 	})
 	t.Run("MQTT5-4.4.0-2 PUBACK or PUBREC 0x80 ends the delivery: no PUBREL, nothing resent [MQTT5-4.3.3-4]", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("rs-b", false, expiryProps(300), false)
+		r.connectAccepted5("rs-b", false, sessionExpiryProps(300), false)
 		subscribeAll(r)
 		publish(1, "rs/q1", "refused1")
-		p1 := r.expectPayload("refused1")
+		p1 := r.readPayload5("refused1")
 		r.send(codec.AppendAckV5(nil, codec.TypePuback, p1.PacketID, codec.ReasonUnspecifiedError, nil))
 		publish(2, "rs/q2", "refused2")
-		p2 := r.expectPayload("refused2")
+		p2 := r.readPayload5("refused2")
 		r.send(codec.AppendAckV5(nil, codec.TypePubrec, p2.PacketID, codec.ReasonUnspecifiedError, nil))
 		publish(0, "rsm/1", "marker1")
-		r.expectPayload("marker1") // a PUBREL would have come first
+		r.readPayload5("marker1") // a PUBREL would have come first
 		r.c.Close()
 		r = dialRaw(t, s)
-		r.connectOK("rs-b", false, expiryProps(300), true)
+		r.connectAccepted5("rs-b", false, sessionExpiryProps(300), true)
 		publish(0, "rsm/2", "marker2")
-		r.expectPayload("marker2") // a resend would have come first
+		r.readPayload5("marker2") // a resend would have come first
 	})
 	t.Run("MQTT5-3.10.4-3 a QoS 1 delivery started before UNSUBSCRIBE is still completed", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("rs-c", false, expiryProps(300), false)
+		r.connectAccepted5("rs-c", false, sessionExpiryProps(300), false)
 		subscribeAll(r)
 		publish(1, "rs/u", "started")
-		p := r.expectPayload("started")
+		p := r.readPayload5("started")
 		r.send(codec.AppendUnsubscribeV5(nil, 2, nil, [][]byte{[]byte("rs/#")}))
 		if b := r.read(); codec.PacketType(b) != codec.TypeUnsuback {
 			t.Fatalf("got % x, want UNSUBACK", b)
 		}
 		r.c.Close()
 		r = dialRaw(t, s)
-		r.connectOK("rs-c", false, expiryProps(300), true)
-		again := r.expectPayload("started")
+		r.connectAccepted5("rs-c", false, sessionExpiryProps(300), true)
+		again := r.readPayload5("started")
 		if !again.Dup || again.PacketID != p.PacketID {
 			t.Fatalf("resent DUP %v id %d, want DUP 1 id %d", again.Dup, again.PacketID, p.PacketID)
 		}
@@ -516,27 +516,27 @@ func TestV5MustFlowControl(t *testing.T) {
 	pr.ReceiveMaximum = 2
 	pr.Set(codec.PropReceiveMaximum)
 	sub := dialRaw(t, s)
-	sub.connectOK("fc-sub", true, &pr, false)
+	sub.connectAccepted5("fc-sub", true, &pr, false)
 	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("fc/q"), QoS: 1}, codec.Subscription{TopicFilter: []byte("fc/m")})
 	pub := dialRaw(t, s)
-	pub.connectOK("fc-pub", true, nil, false)
+	pub.connectAccepted5("fc-pub", true, nil, false)
 	for i := 1; i <= 4; i++ {
-		sendPublish5(pub, &codec.Publish{QoS: 1, PacketID: uint16(i), TopicName: []byte("fc/q"), Payload: []byte{'0' + byte(i)}})
+		sendPublishV5(pub, &codec.Publish{QoS: 1, PacketID: uint16(i), TopicName: []byte("fc/q"), Payload: []byte{'0' + byte(i)}})
 		pub.readAck5(codec.TypePuback)
 	}
-	sendPublish5(pub, &codec.Publish{TopicName: []byte("fc/m"), Payload: []byte("marker")})
+	sendPublishV5(pub, &codec.Publish{TopicName: []byte("fc/m"), Payload: []byte("marker")})
 	t.Run("MQTT5-3.3.4-9 no more unacknowledged QoS 1/2 PUBLISHes than the client's Receive Maximum [MQTT5-4.9.0-1], [MQTT5-4.9.0-2]", func(t *testing.T) {
-		a := sub.expectPayload("1")
-		b := sub.expectPayload("2")
-		sub.expectPayload("marker") // QoS 0 is not held back; a third QoS 1 would have come first
+		a := sub.readPayload5("1")
+		b := sub.readPayload5("2")
+		sub.readPayload5("marker") // QoS 0 is not held back; a third QoS 1 would have come first
 		t.Run("MQTT5-4.9.0-3 other packets are answered while the quota is 0 [MQTT5-3.3.4-10]", func(t *testing.T) {
 			sub.sendHex("c0 00")
 			sub.expectPacket("d0 00")
 		})
 		sub.send(codec.AppendPuback(nil, a.PacketID))
-		c := sub.expectPayload("3")
+		c := sub.readPayload5("3")
 		sub.send(codec.AppendPuback(nil, b.PacketID))
-		d := sub.expectPayload("4")
+		d := sub.readPayload5("4")
 		sub.send(codec.AppendPuback(nil, c.PacketID))
 		sub.send(codec.AppendPuback(nil, d.PacketID))
 	})
@@ -546,9 +546,9 @@ func TestV5MustFlowControl(t *testing.T) {
 func TestV5MustSubscribe(t *testing.T) {
 	s := startBroker(t, nil)
 	r := dialRaw(t, s)
-	r.connectOK("ms", true, nil, false)
+	r.connectAccepted5("ms", true, nil, false)
 	pub := dialRaw(t, s)
-	pub.connectOK("ms-pub", true, nil, false)
+	pub.connectAccepted5("ms-pub", true, nil, false)
 	t.Run("MQTT5-3.8.4-5 several filters: one SUBACK with the packet identifier [MQTT5-3.8.4-1], [MQTT5-3.8.4-2], a code per filter [MQTT5-3.8.4-6], [MQTT5-3.8.4-7], in order [MQTT5-3.9.3-1]", func(t *testing.T) {
 		codes := r.subscribe5(0x1234, 0,
 			codec.Subscription{TopicFilter: []byte("ms/a"), QoS: 0},
@@ -562,47 +562,47 @@ func TestV5MustSubscribe(t *testing.T) {
 	t.Run("MQTT5-3.8.4-3 an identical filter replaces the subscription: its new QoS and identifier, one copy", func(t *testing.T) {
 		r.subscribe5(2, 5, codec.Subscription{TopicFilter: []byte("ms/rep"), QoS: 0})
 		r.subscribe5(3, 6, codec.Subscription{TopicFilter: []byte("ms/rep"), QoS: 1})
-		sendPublish5(pub, &codec.Publish{QoS: 1, PacketID: 1, TopicName: []byte("ms/rep"), Payload: []byte("rep")})
+		sendPublishV5(pub, &codec.Publish{QoS: 1, PacketID: 1, TopicName: []byte("ms/rep"), Payload: []byte("rep")})
 		pub.readAck5(codec.TypePuback)
-		got := r.expectPayload("rep")
+		got := r.readPayload5("rep")
 		if got.QoS != 1 || !slices.Equal(got.Props.SubscriptionIDs, []uint32{6}) {
 			t.Fatalf("got QoS %d identifiers %v, want QoS 1 [6]", got.QoS, got.Props.SubscriptionIDs)
 		}
 		r.send(codec.AppendPuback(nil, got.PacketID))
-		sendPublish5(pub, &codec.Publish{TopicName: []byte("ms/a"), Payload: []byte("marker")})
-		r.expectPayload("marker") // a second copy of "rep" would have come first
+		sendPublishV5(pub, &codec.Publish{TopicName: []byte("ms/a"), Payload: []byte("marker")})
+		r.readPayload5("marker") // a second copy of "rep" would have come first
 	})
 	t.Run("MQTT5-3.8.4-4 replacing with Retain Handling 0 sends the retained messages again", func(t *testing.T) {
-		sendPublish5(pub, &codec.Publish{Retain: true, QoS: 1, PacketID: 2, TopicName: []byte("ms/ret"), Payload: []byte("kept")})
+		sendPublishV5(pub, &codec.Publish{Retain: true, QoS: 1, PacketID: 2, TopicName: []byte("ms/ret"), Payload: []byte("kept")})
 		pub.readAck5(codec.TypePuback) // stored before the SUBSCRIBE below
 		for i := 0; i < 2; i++ {
 			r.subscribe5(uint16(10+i), 0, codec.Subscription{TopicFilter: []byte("ms/ret")})
-			if p := r.expectPayload("kept"); !p.Retain {
+			if p := r.readPayload5("kept"); !p.Retain {
 				t.Fatalf("SUBSCRIBE %d: retained message sent with RETAIN 0", i+1)
 			}
 		}
-		sendPublish5(pub, &codec.Publish{Retain: true, QoS: 1, PacketID: 3, TopicName: []byte("ms/ret")}) // clear it
+		sendPublishV5(pub, &codec.Publish{Retain: true, QoS: 1, PacketID: 3, TopicName: []byte("ms/ret")}) // clear it
 		pub.readAck5(codec.TypePuback)
-		r.expectPayload("") // forwarded like any message [MQTT5-3.3.1-6]
+		r.readPayload5("") // forwarded like any message [MQTT5-3.3.1-6]
 		t.Run("MQTT5-3.3.1-6 an empty retained payload removes the retained message and is not kept [MQTT5-3.3.1-7]", func(t *testing.T) {
 			n := dialRaw(t, s)
-			n.connectOK("ms-late", true, nil, false)
+			n.connectAccepted5("ms-late", true, nil, false)
 			n.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("ms/ret")}, codec.Subscription{TopicFilter: []byte("mslate/m")})
-			sendPublish5(pub, &codec.Publish{TopicName: []byte("mslate/m"), Payload: []byte("marker")})
-			n.expectPayload("marker") // a retained ms/ret would have come on SUBSCRIBE, before it
+			sendPublishV5(pub, &codec.Publish{TopicName: []byte("mslate/m"), Payload: []byte("marker")})
+			n.readPayload5("marker") // a retained ms/ret would have come on SUBSCRIBE, before it
 		})
 	})
 	t.Run("MQTT5-4.7.3-4 topics are matched byte for byte, never normalized", func(t *testing.T) {
 		n := dialRaw(t, s)
-		n.connectOK("ms-norm", true, nil, false)
+		n.connectAccepted5("ms-norm", true, nil, false)
 		n.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("nm/Case")}, codec.Subscription{TopicFilter: []byte("nm/x")},
 			codec.Subscription{TopicFilter: []byte("nm/\u00e9")}, codec.Subscription{TopicFilter: []byte("nm/end")})
 		for _, topic := range []string{"nm/case", "nm/x/", "nm/ x", "nm/e\u0301", "nm/Case"} {
-			sendPublish5(pub, &codec.Publish{TopicName: []byte(topic), Payload: []byte(topic)})
+			sendPublishV5(pub, &codec.Publish{TopicName: []byte(topic), Payload: []byte(topic)})
 		}
-		sendPublish5(pub, &codec.Publish{TopicName: []byte("nm/end"), Payload: []byte("end")})
-		n.expectPayload("nm/Case") // the near misses before it were not delivered
-		n.expectPayload("end")
+		sendPublishV5(pub, &codec.Publish{TopicName: []byte("nm/end"), Payload: []byte("end")})
+		n.readPayload5("nm/Case") // the near misses before it were not delivered
+		n.readPayload5("end")
 	})
 	t.Run("MQTT5-3.10.4-6 UNSUBSCRIBE of several filters: one UNSUBACK [MQTT5-3.10.4-4], [MQTT5-3.10.4-5], codes in order [MQTT5-3.11.3-1], exact match only [MQTT5-3.10.4-1], deliveries stop [MQTT5-3.10.4-2]", func(t *testing.T) {
 		r.send(codec.AppendUnsubscribeV5(nil, 0x4321, nil, [][]byte{[]byte("ms/+/c"), []byte("ms/never"), []byte("ms/x/c"), []byte("ms/d")}))
@@ -611,10 +611,10 @@ func TestV5MustSubscribe(t *testing.T) {
 		if !bytes.Equal(b, want) {
 			t.Fatalf("got % x, want UNSUBACK % x", b, want)
 		}
-		sendPublish5(pub, &codec.Publish{TopicName: []byte("ms/x/c"), Payload: []byte("unsubscribed")})
-		sendPublish5(pub, &codec.Publish{TopicName: []byte("ms/d"), Payload: []byte("unsubscribed")})
-		sendPublish5(pub, &codec.Publish{TopicName: []byte("ms/a"), Payload: []byte("marker")})
-		r.expectPayload("marker")
+		sendPublishV5(pub, &codec.Publish{TopicName: []byte("ms/x/c"), Payload: []byte("unsubscribed")})
+		sendPublishV5(pub, &codec.Publish{TopicName: []byte("ms/d"), Payload: []byte("unsubscribed")})
+		sendPublishV5(pub, &codec.Publish{TopicName: []byte("ms/a"), Payload: []byte("marker")})
+		r.readPayload5("marker")
 	})
 }
 
@@ -624,14 +624,14 @@ func TestV5MustExpiry(t *testing.T) {
 	clock := newFakeClock()
 	s := startBroker(t, func(c *Config) { c.Clock = clock })
 	pub := dialRaw(t, s)
-	pub.connectOK("ex-pub", true, nil, false)
+	pub.connectAccepted5("ex-pub", true, nil, false)
 	publish := func(qos byte, retain bool, topic, payload string, expiry uint32) {
 		p := codec.Publish{QoS: qos, Retain: retain, PacketID: 1, TopicName: []byte(topic), Payload: []byte(payload)}
 		if expiry > 0 {
 			p.Props.MessageExpiry = expiry
 			p.Props.Set(codec.PropMessageExpiry)
 		}
-		sendPublish5(pub, &p)
+		sendPublishV5(pub, &p)
 		switch qos {
 		case 1:
 			pub.readAck5(codec.TypePuback)
@@ -647,7 +647,7 @@ func TestV5MustExpiry(t *testing.T) {
 	}
 
 	sub := dialRaw(t, s)
-	sub.connectOK("ex-sub", false, expiryProps(3600), false)
+	sub.connectAccepted5("ex-sub", false, sessionExpiryProps(3600), false)
 	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("ex/#"), QoS: 2})
 	sub.c.Close()
 	offline("ex-sub")
@@ -658,14 +658,14 @@ func TestV5MustExpiry(t *testing.T) {
 	var long codec.Publish
 	t.Run("MQTT5-3.3.2-5 a queued message whose interval has passed is not sent", func(t *testing.T) {
 		sub = dialRaw(t, s)
-		sub.connectOK("ex-sub", false, expiryProps(3600), true)
-		long = sub.expectPayload("long") // "short" came first if it were sent
+		sub.connectAccepted5("ex-sub", false, sessionExpiryProps(3600), true)
+		long = sub.readPayload5("long") // "short" came first if it were sent
 		t.Run("MQTT5-3.3.2-6 the interval sent is what is left", func(t *testing.T) {
 			if !long.Props.Has(codec.PropMessageExpiry) || long.Props.MessageExpiry > 90 || long.Props.MessageExpiry < 80 {
 				t.Fatalf("Message Expiry Interval %d (present %v), want 90 left of 100", long.Props.MessageExpiry, long.Props.Has(codec.PropMessageExpiry))
 			}
 		})
-		none := sub.expectPayload("none")
+		none := sub.readPayload5("none")
 		if none.Props.Has(codec.PropMessageExpiry) {
 			t.Errorf("a message without an interval was sent with one (%d)", none.Props.MessageExpiry)
 		}
@@ -678,8 +678,8 @@ func TestV5MustExpiry(t *testing.T) {
 		offline("ex-sub")
 		clock.Advance(200 * time.Second)
 		sub = dialRaw(t, s)
-		sub.connectOK("ex-sub", false, expiryProps(3600), true)
-		again := sub.expectPayload("long")
+		sub.connectAccepted5("ex-sub", false, sessionExpiryProps(3600), true)
+		again := sub.readPayload5("long")
 		if !again.Dup || again.PacketID != long.PacketID {
 			t.Fatalf("resent DUP %v id %d, want DUP 1 id %d [MQTT5-4.4.0-1]", again.Dup, again.PacketID, long.PacketID)
 		}
@@ -691,7 +691,7 @@ func TestV5MustExpiry(t *testing.T) {
 		late := codec.Publish{QoS: 2, PacketID: 3, TopicName: []byte("ex/late"), Payload: []byte("late")}
 		late.Props.MessageExpiry = 1
 		late.Props.Set(codec.PropMessageExpiry)
-		sendPublish5(pub, &late)
+		sendPublishV5(pub, &late)
 		pub.readAck5(codec.TypePubrec)
 		clock.Advance(5 * time.Second)
 		pub.send(codec.AppendPubrel(nil, 3))
@@ -702,21 +702,21 @@ func TestV5MustExpiry(t *testing.T) {
 		publish(1, true, "exr/kept", "kept", 0)
 		clock.Advance(10 * time.Second)
 		r := dialRaw(t, s)
-		r.connectOK("ex-ret", true, nil, false)
+		r.connectAccepted5("ex-ret", true, nil, false)
 		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("exr/#")})
-		r.expectPayload("kept")
+		r.readPayload5("kept")
 		publish(0, false, "exr/marker", "marker", 0)
-		r.expectPayload("marker")
+		r.readPayload5("marker")
 	})
 	t.Run("MQTT5-4.1.0-1 a connected session outlives its expiry interval", func(t *testing.T) {
 		r := dialRaw(t, s)
-		r.connectOK("ex-live", false, expiryProps(2), false)
+		r.connectAccepted5("ex-live", false, sessionExpiryProps(2), false)
 		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("exl/t")})
 		for i := 0; i < 4; i++ {
 			clock.Advance(time.Second + 100*time.Millisecond)
 		}
 		publish(0, false, "exl/t", "alive", 0)
-		r.expectPayload("alive")
+		r.readPayload5("alive")
 		t.Run("MQTT5-4.1.0-2 once the connection is gone the session ends after its interval [MQTT5-3.1.2-23]", func(t *testing.T) {
 			r.c.Close()
 			offline("ex-live")
@@ -730,7 +730,7 @@ func TestV5MustExpiry(t *testing.T) {
 			}
 			waitFor(t, "session expired", func() bool { return s.Engine().reg.Lookup("ex-live") == nil })
 			r = dialRaw(t, s)
-			r.connectOK("ex-live", false, expiryProps(2), false)
+			r.connectAccepted5("ex-live", false, sessionExpiryProps(2), false)
 		})
 	})
 }
@@ -833,7 +833,7 @@ func TestV5MustNoUserProperties(t *testing.T) {
 		}
 	}
 	r := dialRaw(t, s)
-	ack := r.connectOK("nu", true, nil, false)
+	ack := r.connectAccepted5("nu", true, nil, false)
 	t.Run("MQTT5-3.2.2-20 none on CONNACK", func(t *testing.T) {
 		noUser(t, "accepting CONNACK", &ack.Props)
 		f := dialRaw(t, s)
@@ -867,7 +867,7 @@ func TestV5MustNoUserProperties(t *testing.T) {
 	t.Run("MQTT5-3.4.2-3 none on PUBACK or PUBREC [MQTT5-3.5.2-3], also with a reason string", func(t *testing.T) {
 		for _, qos := range []byte{1, 2} {
 			p := codec.Publish{QoS: qos, PacketID: 3, TopicName: []byte("$nu/t"), Payload: []byte("x")} // refused: 0x87
-			sendPublish5(r, &p)
+			sendPublishV5(r, &p)
 			typ := codec.TypePuback
 			if qos == 2 {
 				typ = codec.TypePubrec
