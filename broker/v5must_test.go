@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -705,11 +706,22 @@ func TestV5MustExpiry(t *testing.T) {
 	t.Run("MQTT5-3.3.2-5 an expired retained message is not sent on SUBSCRIBE", func(t *testing.T) {
 		publish(1, true, "exr/gone", "gone", 5)
 		publish(1, true, "exr/kept", "kept", 0)
+		publish(1, true, "exr/older", "older", 100)
 		clock.Advance(10 * time.Second)
 		r := dialRaw(t, s)
 		r.connectAccepted5("ex-ret", true, nil, false)
 		r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("exr/#")})
-		r.readPayload5("kept")
+		got := map[string]codec.Publish{}
+		for i := 0; i < 2; i++ {
+			p := r.readPublish5()
+			got[string(p.Payload)] = p
+		}
+		if _, ok := got["kept"]; !ok {
+			t.Fatalf("got %v, want the retained kept and older", slices.Collect(maps.Keys(got)))
+		}
+		if o, ok := got["older"]; !ok || !o.Props.Has(codec.PropMessageExpiry) || o.Props.MessageExpiry > 90 || o.Props.MessageExpiry < 80 {
+			t.Fatalf("retained older: present %v, Message Expiry Interval %d, want 90 left of 100 [MQTT5-3.3.2-6]", ok, o.Props.MessageExpiry)
+		}
 		publish(0, false, "exr/marker", "marker", 0)
 		r.readPayload5("marker")
 	})
