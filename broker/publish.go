@@ -13,7 +13,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.fail(codec.TypePublish, err)
 		return
 	}
-	if !c.publishCapable(p) || c.v5&v5On != 0 && !c.publishV5In(p) { // capabilities.go
+	if !c.publishCapable(p) || c.v5&v5On != 0 && (!c.publishV5In(p) || !c.payloadFormatOK(p)) { // capabilities.go, v5flow.go
 		return
 	}
 	c.ls.msgsIn++
@@ -81,11 +81,9 @@ func (c *Conn) handleAck(frame []byte) {
 	}
 	s := c.sess
 	if a.Type == codec.TypePubrel {
-		before := c.ls.ticket
+		before, had := c.ls.ticket, s.AwaitingRel()
 		c.ls.noteTicket(s.Release(a.PacketID))
-		var ack [4]byte
-		c.writeAck(codec.AppendPubcomp(ack[:0], a.PacketID), before) // [MQTT-4.3.3-2]
-		c.countSent(codec.TypePubcomp, 0, 4)
+		c.writePubcomp(a.PacketID, s.AwaitingRel() < had, before) // [MQTT-4.3.3-2]; 0x92 at 5.0 when not found (v5flow.go)
 		return
 	}
 	ok, err := s.Ack(a.Type, a.PacketID)
@@ -95,7 +93,9 @@ func (c *Conn) handleAck(frame []byte) {
 	case !ok:
 		// Not in flight (a late duplicate): ignored.
 	default:
-		if a.Type == codec.TypePubrec {
+		if a.Type == codec.TypePubrec && a.ReasonCode >= 0x80 {
+			s.Ack(codec.TypePubcomp, a.PacketID) // a refusing PUBREC ends the flow: no PUBREL, never resent [MQTT5-4.4.0-2]
+		} else if a.Type == codec.TypePubrec {
 			c.out = codec.AppendPubrel(c.out, a.PacketID)
 			c.countSent(codec.TypePubrel, 1, 4)
 		}

@@ -263,7 +263,8 @@ var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, co
 
 // publishV5 appends to c.out a PUBLISH of p for a 5.0 client, with the
 // forwardable properties props and the seconds left until expires (epoch
-// ms, 0 for never) [MQTT5-3.3.2-6]. A message past its expiry is not sent;
+// ms, 0 for never) [MQTT5-3.3.2-6]. A message past its expiry is not sent,
+// unless it is a resend (sent before, so never expired) [MQTT5-4.3.3-7];
 // nor is one over the client's Maximum Packet Size, which is counted
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
 func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64) int {
@@ -271,11 +272,12 @@ func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64) int {
 	f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
 	c.ls.ids = f.SubscriptionIDs[:0]
 	if expires != 0 {
-		left := expires - c.e.nowMillis()
-		if left <= 0 {
+		switch left := expires - c.e.nowMillis(); {
+		case left > 0:
+			f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
+		case !p.Dup:
 			return 0
-		}
-		f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
+		} // a resend (DUP 1) has started its delivery: it is not expired [MQTT5-4.3.3-7], [MQTT5-3.3.2-5]
 	}
 	topic := p.TopicName
 	a, known := c.outAlias(topic) // [MQTT5-3.3.2-11]
