@@ -106,6 +106,14 @@ func (f *flow) connect() error {
 			return fmt.Errorf("publisher %d: %w", i, err)
 		}
 	}
+	f.start()
+	return nil
+}
+
+// start bounds the backlog, when the run has one, and starts the readers of
+// every connection that connect opened.
+func (f *flow) start() {
+	c := f.cfg
 	if c.Backlog > 0 {
 		fan := make([]uint64, len(f.pubs))
 		for j, t := range f.top.pubTopic {
@@ -141,7 +149,6 @@ func (f *flow) connect() error {
 			}
 		})
 	}
-	return nil
 }
 
 // close closes every connection and waits for the readers.
