@@ -10,8 +10,7 @@ import (
 	"time"
 )
 
-// CrossNodeCases is the matrix CompareCluster runs by default: crossnode at
-// QoS 0 and 1 with 16 B payloads.
+// CrossNodeCases is crossnode at each QoS and payload size given.
 func CrossNodeCases(qos []byte, payloads []int) []Case {
 	var cs []Case
 	for _, q := range qos {
@@ -22,12 +21,16 @@ func CrossNodeCases(qos []byte, payloads []int) []Case {
 	return cs
 }
 
-// ClusterCompareConfig is a comparison of ClusterTargets: crossnode cases,
-// and connections cases (idle clients on node 0, whose memory is read).
+// crossScenarios are the scenarios CompareCluster runs.
+var crossScenarios = []string{"crossnode", "crossnode-latency", "connections"}
+
+// ClusterCompareConfig is a comparison of ClusterTargets: crossnode and
+// crossnode-latency cases, and connections cases (idle clients on node 0,
+// whose memory is read).
 type ClusterCompareConfig struct {
 	Mode    string // "pinned": every node of every target on BrokerCPUs; "free": no pinning
 	Targets []ClusterTarget
-	Cases   []Case // Scenario "crossnode" or "connections"
+	Cases   []Case // Scenario "crossnode", "crossnode-latency" or "connections"
 	Reps    int    // runs of each case on each target
 	Base    Config // load settings; addresses, Target, Scenario, QoS and Payload are set per run
 	// BrokerCPUs is the taskset CPU list every node runs on in pinned mode.
@@ -47,8 +50,8 @@ func CompareCluster(c ClusterCompareConfig) ([]Result, error) {
 		return nil, fmt.Errorf("bench: -reps %d: want at least 1", c.Reps)
 	}
 	for _, cs := range c.Cases {
-		if cs.Scenario != "crossnode" && cs.Scenario != "connections" {
-			return nil, fmt.Errorf("bench: compare-cluster runs crossnode and connections, not %q", cs.Scenario)
+		if !slices.Contains(crossScenarios, cs.Scenario) {
+			return nil, fmt.Errorf("bench: compare-cluster runs %s, not %q", strings.Join(crossScenarios, ", "), cs.Scenario)
 		}
 	}
 	dir, err := filepath.Abs(c.Dir)
@@ -113,6 +116,8 @@ func compareCluster(c *ClusterCompareConfig, t ClusterTarget, cs Case, rep int, 
 		if rs, err = Run(cfg); err == nil {
 			res = rs[0]
 		}
+	case "crossnode-latency":
+		res, err = RunCrossNodeLatency(cfg, cl.addrs())
 	default:
 		res, err = RunCrossNode(cfg, cl.addrs())
 	}
@@ -155,7 +160,7 @@ func WriteClusterSummary(w io.Writer, rs []Result, targets []string, base string
 		if title == "" {
 			title = "results"
 		}
-		var cross, conns []*group
+		var cross, lat, conns []*group
 		for _, g := range gs {
 			if g.mode != mode {
 				continue
@@ -163,6 +168,8 @@ func WriteClusterSummary(w io.Writer, rs []Result, targets []string, base string
 			switch g.scenario {
 			case "crossnode":
 				cross = append(cross, g)
+			case "crossnode-latency":
+				lat = append(lat, g)
 			case "connections":
 				conns = append(conns, g)
 			}
@@ -182,6 +189,24 @@ func WriteClusterSummary(w io.Writer, rs []Result, targets []string, base string
 						fmtStat(st, si), ratio(st, sb),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.P50 }), us),
 						fmtStat(g.stat(t, func(r *Result) float64 { return r.P99 }), us),
+						lossCount(g, t), g.sum(t, func(r *Result) uint64 { return r.Duplicates }))
+				}
+			}
+		}
+		if len(lat) > 0 {
+			fmt.Fprintf(w, "\n### Latency across nodes at a fixed rate, %s: one publisher on node A, its subscriber on B; µs, median over runs (min–max)\n\n", title)
+			fmt.Fprintln(w, "| QoS | target | nodes | p50 | p99 | p99.9 | max | lost | dup |")
+			fmt.Fprintln(w, "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+			for _, g := range lat {
+				for _, t := range targets {
+					if len(g.byTarget[t]) == 0 {
+						continue
+					}
+					fmt.Fprintf(w, "| %d | %s | %d | %s | %s | %s | %s | %s | %d |\n", g.qos, t, nodes(g, t),
+						fmtStat(g.stat(t, func(r *Result) float64 { return r.P50 }), us),
+						fmtStat(g.stat(t, func(r *Result) float64 { return r.P99 }), us),
+						fmtStat(g.stat(t, func(r *Result) float64 { return r.P999 }), us),
+						fmtStat(g.stat(t, func(r *Result) float64 { return r.Max }), us),
 						lossCount(g, t), g.sum(t, func(r *Result) uint64 { return r.Duplicates }))
 				}
 			}

@@ -34,6 +34,20 @@ const CrossNodeReady = 60 * time.Second
 // duplicate and reordered messages and end-to-end latency under that load.
 // It sets c.Addr and c.Scenario itself.
 func RunCrossNode(c Config, nodes []string) (Result, error) {
+	return runCrossNode(c, nodes, "crossnode")
+}
+
+// RunCrossNodeLatency is the latency of crossnode: one publisher on
+// nodes[0] sending c.Rate messages per second, its subscriber on nodes[1]
+// (nodes[0] if alone), so that the percentiles measure a message crossing
+// nodes rather than the queues of a saturated run. Its scenario is
+// "crossnode-latency".
+func RunCrossNodeLatency(c Config, nodes []string) (Result, error) {
+	c.Pairs = 1
+	return runCrossNode(c, nodes, "crossnode-latency")
+}
+
+func runCrossNode(c Config, nodes []string, scenario string) (Result, error) {
 	if len(nodes) == 0 {
 		return Result{}, errors.New("bench: -nodes: want at least one host:port")
 	}
@@ -50,7 +64,7 @@ func RunCrossNode(c Config, nodes []string) (Result, error) {
 			return Result{}, fmt.Errorf("bench: -nodes %q: %w", a, err)
 		}
 	}
-	c.Scenario = "crossnode"
+	c.Scenario = scenario
 	r := newResult(&c)
 	r.Nodes = len(nodes)
 	f := &flow{cfg: &c, top: topologyOf(&Config{Scenario: "pairs", Pairs: c.Pairs})}
@@ -102,7 +116,11 @@ func (f *flow) connectAcross(nodes []string) error {
 		if err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)
 		}
-		p := newPublisher(uint32(i), conn, f.topic(t), c.QoS, c.Payload, c.Window, c.Count, 0, f.clock)
+		rate := 0.0
+		if c.Scenario == "crossnode-latency" {
+			rate = c.Rate
+		}
+		p := newPublisher(uint32(i), conn, f.topic(t), c.QoS, c.Payload, c.Window, c.Count, rate, f.clock)
 		f.pubs = append(f.pubs, p)
 		if err := handshake(conn, fmt.Sprintf("bench-%s-p%d", f.nonce, i), c, "", "", deadline); err != nil {
 			return fmt.Errorf("publisher %d: %w", i, err)

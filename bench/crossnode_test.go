@@ -84,6 +84,15 @@ func TestCrossNodeGlassmqSingle(t *testing.T) {
 	bin := build(t, "github.com/glassmq/glassmq/cmd/glassmq")
 	cl := startCluster(t, SingleNode(GlassmqTarget(bin, false, Limits{Inflight: 32, Queued: 100_000})))
 	checkCrossNode(t, cl, "glassmq", 1)
+	c := crossConfig("glassmq", 1)
+	c.Rate, c.Count = 2000, 400
+	r, err := RunCrossNodeLatency(c, cl.addrs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Scenario != "crossnode-latency" || r.Publishers != 1 || r.Sent != 400 || r.Delivered != 400 || r.Lost != 0 || len(r.Errors) > 0 || r.P50 <= 0 {
+		t.Fatalf("crossnode-latency: %+v; want 400 of 400 delivered by one pair, with latencies", r)
+	}
 }
 
 func TestCrossNodeGlassmqCluster(t *testing.T) {
@@ -144,6 +153,7 @@ func TestWriteClusterSummary(t *testing.T) {
 			Result{Mode: "pinned", Target: "nats-mqtt", Scenario: "crossnode", QoS: 1, Payload: 16, Rep: rep + 1, Nodes: 3,
 				Rate: rate / 10, Delivered: 9, Expected: 10, Lost: 1, P50: 100, P99: 200})
 	}
+	rs = append(rs, Result{Mode: "pinned", Target: "glassmq", Scenario: "crossnode-latency", QoS: 1, Payload: 16, Nodes: 1, P50: 50, P99: 90, P999: 95, Max: 99})
 	rs = append(rs, Result{Mode: "pinned", Target: "nats-mqtt", Scenario: "connections", Nodes: 3, Connections: 1000, RSSPerConnB: 35 * 1024})
 	var b bytes.Buffer
 	WriteClusterSummary(&b, rs, []string{"glassmq", "nats-mqtt", "mosquitto"}, "glassmq")
@@ -152,6 +162,7 @@ func TestWriteClusterSummary(t *testing.T) {
 		"| 1 | 16 B | glassmq | 1 | 200 (100–300) | 1× |",
 		"| 1 | 16 B | nats-mqtt | 3 | 20 (10–30) | 0.1× | 100.0 (100.0–100.0) | 200.0 (200.0–200.0) | 3 (10%) | 0 |",
 		"| nats-mqtt | 3 | 1000 |", "35.0 KiB",
+		"| 1 | glassmq | 1 | 50.0 | 90.0 | 95.0 | 99.0 | 0 | 0 |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary:\n%s\nwant a line with %q", out, want)
