@@ -70,6 +70,7 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 	clientCPUs := fs.String("client-cpus", "1", "pinned: taskset CPU list of the load generator")
 	targetList := fs.String("targets", strings.Join(clusterTargets, ","), "comma-separated `list` of targets: "+strings.Join(clusterTargets, ", "))
 	glassmq := fs.String("glassmq", "bin/glassmq", "glassmq `binary` (glassmq and glassmq-cluster)")
+	glassmqCluster := fs.String("glassmq-cluster", "", "glassmq `binary` of the glassmq-cluster target (default: -glassmq)")
 	mosquitto := fs.String("mosquitto", "mosquitto", "mosquitto `binary` (looked up in PATH; mosquitto and mosquitto-bridge)")
 	natsServer := fs.String("nats-server", "bin/nats-server", "nats-server `binary` (go build -o bin/nats-server github.com/nats-io/nats-server/v2)")
 	nodes := fs.Int("nodes", 3, "nodes of each cluster target (2 to 9)")
@@ -128,7 +129,10 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 	}
 	pinned := *mode == "pinned"
 	limits := bench.Limits{Inflight: *inflight, Queued: *queued}
-	targets, mosq := pickClusterTargets(names, *glassmq, *mosquitto, *natsServer, *nodes, *replicas, pinned, limits, stderr)
+	if *glassmqCluster == "" {
+		*glassmqCluster = *glassmq
+	}
+	targets, mosq := pickClusterTargets(names, *glassmq, *glassmqCluster, *mosquitto, *natsServer, *nodes, *replicas, pinned, limits, stderr)
 	if len(targets) == 0 {
 		fmt.Fprintln(stderr, "glassmq-bench compare-cluster: no target to run (see the notes above)")
 		return 1
@@ -179,11 +183,11 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 // pickClusterTargets builds the targets named, skipping with a note each
 // one whose binary is missing (or, for glassmq-cluster, a glassmq without
 // the cluster flags). It also returns mosquitto's path, "" if not used.
-func pickClusterTargets(names []string, glassmq, mosquitto, natsServer string, nodes, replicas int, pinned bool, l bench.Limits, stderr io.Writer) ([]bench.ClusterTarget, string) {
+func pickClusterTargets(names []string, glassmq, glassmqCluster, mosquitto, natsServer string, nodes, replicas int, pinned bool, l bench.Limits, stderr io.Writer) ([]bench.ClusterTarget, string) {
 	skip := func(name, why string) {
 		fmt.Fprintf(stderr, "glassmq-bench compare-cluster: skipping %s: %s\n", name, why)
 	}
-	glassmq, natsServer = abs(glassmq), abs(natsServer)
+	glassmq, glassmqCluster, natsServer = abs(glassmq), abs(glassmqCluster), abs(natsServer)
 	haveFile := func(p string) error { _, err := os.Stat(p); return err }
 	mosq, mosqErr := "", errors.New("-mosquitto is empty")
 	if mosquitto != "" {
@@ -200,15 +204,15 @@ func pickClusterTargets(names []string, glassmq, mosquitto, natsServer string, n
 			}
 			out = append(out, bench.SingleNode(bench.GlassmqTarget(glassmq, pinned, l)))
 		case "glassmq-cluster":
-			if err := haveFile(glassmq); err != nil {
+			if err := haveFile(glassmqCluster); err != nil {
 				skip(n, fmt.Sprintf("%v (make build)", err))
 				continue
 			}
-			if !bench.HasClusterFlags(glassmq) {
-				skip(n, glassmq+" has no -cluster-listen/-cluster-peers flags (a build without the cluster)")
+			if !bench.HasClusterFlags(glassmqCluster) {
+				skip(n, glassmqCluster+" has no -cluster-listen/-cluster-peers flags (a build without the cluster)")
 				continue
 			}
-			out = append(out, bench.GlassmqClusterTarget(glassmq, nodes, pinned, l))
+			out = append(out, bench.GlassmqClusterTarget(glassmqCluster, nodes, pinned, l))
 		case "mosquitto", "mosquitto-bridge":
 			if mosqErr != nil {
 				skip(n, fmt.Sprintf("%v (apt-get install mosquitto)", mosqErr))

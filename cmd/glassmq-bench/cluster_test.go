@@ -58,7 +58,7 @@ func TestPickClusterTargetsSkipsMissing(t *testing.T) {
 	dir := t.TempDir()
 	var errb bytes.Buffer
 	got, mosq := pickClusterTargets([]string{"glassmq", "glassmq-cluster", "mosquitto", "mosquitto-bridge", "nats-mqtt"},
-		filepath.Join(dir, "glassmq"), "", filepath.Join(dir, "nats-server"), 3, 3, false, bench.Limits{Inflight: 32, Queued: 1000}, &errb)
+		filepath.Join(dir, "glassmq"), "", "", filepath.Join(dir, "nats-server"), 3, 3, false, bench.Limits{Inflight: 32, Queued: 1000}, &errb)
 	if len(got) != 0 || mosq != "" {
 		t.Errorf("pickClusterTargets with no binaries = %d targets, mosquitto %q; want none", len(got), mosq)
 	}
