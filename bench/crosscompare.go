@@ -80,8 +80,8 @@ func CompareCluster(c ClusterCompareConfig) ([]Result, error) {
 				}
 				out = append(out, r)
 				if c.Log != nil {
-					fmt.Fprintf(c.Log, "[%d/%d %s] %s (%d nodes) %s rep %d: %s\n", n, total,
-						time.Since(start).Round(time.Second), t.Name, t.Nodes, cs, rep, brief([]Result{r}))
+					fmt.Fprintf(c.Log, "[%d/%d %s] %s %s rep %d: %s\n", n, total,
+						time.Since(start).Round(time.Second), t.Name, cs, rep, brief([]Result{r}))
 				}
 			}
 		}
