@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,14 +228,13 @@ func (t ClusterTarget) start(dir, cpus string, base *Config) (*cluster, error) {
 	if t.Nodes < 1 {
 		return nil, fmt.Errorf("bench: %s: %d nodes, want at least 1", t.Name, t.Nodes)
 	}
+	free, err := freePorts(4 * t.Nodes)
+	if err != nil {
+		return nil, err
+	}
 	ports := make([]NodePorts, t.Nodes)
 	for i := range ports {
-		var err error
-		for _, p := range []*int{&ports[i].MQTT, &ports[i].Admin, &ports[i].Route, &ports[i].Client} {
-			if *p, err = freePort(); err != nil {
-				return nil, err
-			}
-		}
+		ports[i] = NodePorts{MQTT: free[4*i], Admin: free[4*i+1], Route: free[4*i+2], Client: free[4*i+3]}
 	}
 	c := &cluster{}
 	for i := range ports {
@@ -288,4 +289,30 @@ func waitConnack(p *process, base *Config, deadline time.Time) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// freePorts returns n distinct TCP ports on 127.0.0.1 that were free a
+// moment ago: all are held open together, so that none is handed out twice
+// (one at a time, the kernel may give a port it just released again).
+func freePorts(n int) ([]int, error) {
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	out := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		a, ok := l.Addr().(*net.TCPAddr)
+		if !ok {
+			return nil, errors.New("bench: not a TCP address")
+		}
+		out = append(out, a.Port)
+	}
+	return out, nil
 }

@@ -172,3 +172,17 @@ func TestWriteClusterSummary(t *testing.T) {
 		t.Errorf("summary:\n%s\nhas a row for mosquitto, which did not run", out)
 	}
 }
+
+func TestFreePortsDistinct(t *testing.T) {
+	ps, err := freePorts(40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ps {
+		if p <= 0 || seen[p] {
+			t.Fatalf("freePorts(40) = %v: port %d repeated or invalid", ps, p)
+		}
+		seen[p] = true
+	}
+}
