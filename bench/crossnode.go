@@ -67,7 +67,9 @@ func runCrossNode(c Config, nodes []string, scenario string) (Result, error) {
 	c.Scenario = scenario
 	r := newResult(&c)
 	r.Nodes = len(nodes)
-	f := &flow{cfg: &c, top: topologyOf(&Config{Scenario: "pairs", Pairs: c.Pairs})}
+	// A cluster may pause deliveries for a while (a replicated write, a
+	// leader moving): wait up to 5 s of silence before counting losses.
+	f := &flow{cfg: &c, top: topologyOf(&Config{Scenario: "pairs", Pairs: c.Pairs}), stall: 5 * time.Second}
 	if err := f.connectAcross(nodes); err != nil {
 		f.close()
 		return r, err

@@ -51,6 +51,9 @@ type flow struct {
 	// beforeClose, when set, runs after the deliveries are in and before
 	// the connections close (the admin scenario stops its requests there).
 	beforeClose func()
+	// stall is how long waitDeliveries waits with no delivery before it
+	// counts the rest as lost; 0 means 500 ms.
+	stall time.Duration
 }
 
 func newNonce() string {
@@ -274,7 +277,10 @@ func (f *flow) run(r *Result, label string) {
 // waitDeliveries returns when every subscriber has all its messages, when
 // none has progressed for a while (the rest is lost), or at until.
 func (f *flow) waitDeliveries(until time.Time) {
-	const stall = 500 * time.Millisecond
+	stall := f.stall
+	if stall == 0 {
+		stall = 500 * time.Millisecond
+	}
 	lastN, lastChange := f.delivered(), time.Now()
 	for {
 		done := true
