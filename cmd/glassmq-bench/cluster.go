@@ -27,7 +27,9 @@ func crossnode(args []string, stdout, stderr io.Writer) int {
 	cfg := bench.DefaultConfig()
 	cfg.Password = os.Getenv(passwordEnv)
 	registerRunFlags(fs, &cfg)
-	nodes := fs.String("nodes", "", "comma-separated MQTT `host:port` of the cluster's nodes: publishers on the first, subscribers on the others in turn")
+	nodes := fs.String("nodes", "", "comma-separated MQTT `host:port` of the cluster's nodes: publishers on the first, subscribers on the others in turn (-addr and -scenario are not used)")
+	jsonOnly := fs.Bool("json", false, "print only the JSON line, no Markdown table")
+	latency := fs.Bool("latency", false, "one pair at -rate msg/s instead of -pairs as fast as they go: the latency of crossing nodes")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -47,14 +49,20 @@ func crossnode(args []string, stdout, stderr io.Writer) int {
 	if cfg.Progress == nil && isTerminal(os.Stderr) {
 		cfg.Progress = stderr
 	}
-	r, err := bench.RunCrossNode(cfg, addrs)
+	runOnce := bench.RunCrossNode
+	if *latency {
+		runOnce = bench.RunCrossNodeLatency
+	}
+	r, err := runOnce(cfg, addrs)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	_ = r.WriteJSON(stdout)
-	fmt.Fprintln(stdout)
-	bench.WriteRunTable(stdout, []bench.Result{r})
+	if !*jsonOnly {
+		fmt.Fprintln(stdout)
+		bench.WriteRunTable(stdout, []bench.Result{r})
+	}
 	return 0
 }
 
