@@ -54,16 +54,6 @@ CURVE_MAX ?= 1000000
 
 .PHONY: bench-compare bench-fleet bench-curves load
 
-# Across nodes (bench-cluster): crossnode on single glassmq and mosquitto, a glassmq cluster
-# (when this build has the cluster flags), mosquitto brokers joined by a bridge, and a
-# nats-server MQTT cluster with JetStream (built from the module in go.mod), interleaved.
-CLUSTER_NODES ?= 3
-CLUSTER_REPLICAS ?= 3
-CLUSTER_MODES ?= pinned
-CLUSTER_SCENARIOS ?= crossnode,crossnode-latency,connections
-CLUSTER_CONNECTIONS ?= 5000
-.PHONY: bench-cluster
-
 bench-compare: ## every scenario (the fleet included) on glassmq, mosquitto and the relay, interleaved, BENCH_REPS runs per BENCH_MODES; tables and charts in bench/results
 	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
 	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench ./cmd/glassmq-relay
@@ -87,6 +77,16 @@ bench-curves: ## scale curves (retained messages, subscriptions: 1k to CURVE_MAX
 	bin/glassmq-bench compare -mode pinned -reps $(BENCH_REPS) -scenarios curve-retained,curve-subscriptions -curve-max $(CURVE_MAX) \
 	  -commit "$$(git describe --always --dirty --abbrev=12)" -relay '' \
 	  -mosquitto "$$(command -v mosquitto)" -out bench/results/curves $(BENCH_FLAGS)
+
+# Across nodes (bench-cluster): crossnode on single glassmq and mosquitto, a glassmq cluster
+# (when this build has the cluster flags), mosquitto brokers joined by a bridge, and a
+# nats-server MQTT cluster with JetStream (built from the module in go.mod), interleaved.
+CLUSTER_NODES ?= 3
+CLUSTER_REPLICAS ?= 3
+CLUSTER_MODES ?= pinned
+CLUSTER_SCENARIOS ?= crossnode,crossnode-latency,connections
+CLUSTER_CONNECTIONS ?= 5000
+.PHONY: bench-cluster
 
 bench-cluster: ## crossnode (publishers on node A, subscribers on B and C) on glassmq, mosquitto, glassmq-cluster, mosquitto-bridge and nats-mqtt, interleaved, BENCH_REPS runs per CLUSTER_MODES; tables in bench/results/cluster
 	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
