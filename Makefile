@@ -78,6 +78,28 @@ bench-curves: ## scale curves (retained messages, subscriptions: 1k to CURVE_MAX
 	  -commit "$$(git describe --always --dirty --abbrev=12)" -relay '' \
 	  -mosquitto "$$(command -v mosquitto)" -out bench/results/curves $(BENCH_FLAGS)
 
+# Across nodes (bench-cluster): crossnode on single glassmq and mosquitto, a glassmq cluster
+# (when this build has the cluster flags), mosquitto brokers joined by a bridge, and a
+# nats-server MQTT cluster with JetStream (built from the module in go.mod), interleaved.
+CLUSTER_NODES ?= 3
+CLUSTER_REPLICAS ?= 3
+CLUSTER_MODES ?= pinned
+CLUSTER_SCENARIOS ?= crossnode,crossnode-latency,connections
+CLUSTER_CONNECTIONS ?= 5000
+.PHONY: bench-cluster
+
+bench-cluster: ## crossnode (publishers on node A, subscribers on B and C) on glassmq, mosquitto, glassmq-cluster, mosquitto-bridge and nats-mqtt, interleaved, BENCH_REPS runs per CLUSTER_MODES; tables in bench/results/cluster
+	@command -v mosquitto >/dev/null || (apt-get update && apt-get install -y mosquitto)
+	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
+	commit=$$(git describe --always --dirty --abbrev=12); \
+	for m in $(CLUSTER_MODES); do \
+	  bin/glassmq-bench compare-cluster -mode $$m -reps $(BENCH_REPS) -duration $(BENCH_DURATION) -commit "$$commit" \
+	    -nodes $(CLUSTER_NODES) -replicas $(CLUSTER_REPLICAS) -scenarios $(CLUSTER_SCENARIOS) -connections $(CLUSTER_CONNECTIONS) \
+	    -mosquitto "$$(command -v mosquitto)" -out bench/results/cluster $(BENCH_FLAGS) || exit 1; \
+	done
+	@echo "results: bench/results/cluster/results-MODE.jsonl, summary-MODE.md"
+
 load: ## one scenario against a running broker: make load ARGS='-addr 127.0.0.1:1883 -scenario fanin -qos 1'
 	$(GO) run ./cmd/glassmq-bench $(ARGS)
 

@@ -200,7 +200,7 @@ func brief(rs []Result) string {
 				r.Connections, r.CPUPerMsgUs, r.P99, r.RSSPerConnB, r.ClientCPU)
 		case "curve-retained", "curve-subscriptions", "curve-connections", "curve-fanout":
 			s += fmt.Sprintf("%s held: SUBSCRIBE p50 %.0fµs, routing %.2f µs CPU/msg, %.0f B RSS each", r.Variant, r.P50, r.CPUPerMsgUs, r.RSSPerConnB)
-		case "latency":
+		case "latency", "crossnode-latency":
 			s += fmt.Sprintf("p50 %.1fµs p99 %.1fµs max %.0fµs", r.P50, r.P99, r.Max)
 		case "retained":
 			if r.Variant == "exact" {

@@ -24,6 +24,14 @@
 // freshly started brokers (glassmq, Mosquitto, cmd/glassmq-relay),
 // interleaved, and WriteSummary and WriteChart report medians and ratios.
 //
+// Across nodes: RunCrossNode (crossnode) puts pairs' publishers on one node
+// of a cluster and their subscribers on the others, after probes show each
+// subscription reachable from the publishers' node; RunCrossNodeLatency is
+// one such pair at a fixed rate. CompareCluster runs them, interleaved, on
+// ClusterTargets: single nodes, a glassmq cluster, Mosquitto brokers joined
+// by bridges and nats-server's MQTT on a JetStream cluster, each started as
+// processes on loopback; WriteClusterSummary reports them.
+//
 // The client is never meant to be the bottleneck: publishers write batches
 // of up to 64 KiB, readers read 256 KiB at a time, and there are two
 // goroutines per publisher (writer and acknowledgement reader) and one per
@@ -33,7 +41,7 @@
 // Config.Backlog deliveries are due, so a broker is measured at the rate it
 // sustains.
 //
-// Goroutines: Run and Compare are safe to call from one goroutine at a
+// Goroutines: Run, Compare, RunCrossNode and CompareCluster are safe to call from one goroutine at a
 // time each; they start their own goroutines and stop them before
 // returning. A Histogram or Tracker belongs to one goroutine at a time.
 //

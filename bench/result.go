@@ -17,6 +17,7 @@ type Result struct {
 	Payload  int    `json:"payload"`
 	Rep      int    `json:"rep,omitempty"`
 
+	Nodes       int `json:"nodes,omitempty"` // crossnode: broker processes of the target
 	Publishers  int `json:"publishers,omitempty"`
 	Subscribers int `json:"subscribers,omitempty"`
 

@@ -111,6 +111,11 @@ func (t Target) start(dir, cpus string) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
+	return t.startOn(dir, cpus, port, adminPort)
+}
+
+// startOn is start on the given ports (MQTT, and admin for glassmq).
+func (t Target) startOn(dir, cpus string, port, adminPort int) (*process, error) {
 	args, env, err := t.Args(port, adminPort, dir)
 	if err != nil {
 		return nil, err

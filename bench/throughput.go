@@ -52,6 +52,9 @@ type flow struct {
 	// beforeClose, when set, runs after the deliveries are in and before
 	// the connections close (the admin scenario stops its requests there).
 	beforeClose func()
+	// stall is how long waitDeliveries waits with no delivery before it
+	// counts the rest as lost; 0 means 500 ms.
+	stall time.Duration
 }
 
 func newNonce() string {
@@ -119,6 +122,14 @@ func (f *flow) connect() error {
 			return fmt.Errorf("publisher %d: %w", i, err)
 		}
 	}
+	f.start()
+	return nil
+}
+
+// start bounds the backlog, when the run has one, and starts the readers of
+// every connection that connect opened.
+func (f *flow) start() {
+	c := f.cfg
 	if c.Backlog > 0 {
 		fan := make([]uint64, len(f.pubs))
 		for j, t := range f.top.pubTopic {
@@ -154,7 +165,6 @@ func (f *flow) connect() error {
 			}
 		})
 	}
-	return nil
 }
 
 // close closes every connection and waits for the readers.
@@ -280,7 +290,10 @@ func (f *flow) run(r *Result, label string) {
 // waitDeliveries returns when every subscriber has all its messages, when
 // none has progressed for a while (the rest is lost), or at until.
 func (f *flow) waitDeliveries(until time.Time) {
-	const stall = 500 * time.Millisecond
+	stall := f.stall
+	if stall == 0 {
+		stall = 500 * time.Millisecond
+	}
 	lastN, lastChange := f.delivered(), time.Now()
 	for {
 		done := true

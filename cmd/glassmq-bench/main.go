@@ -6,6 +6,8 @@
 //
 //	glassmq-bench -addr 127.0.0.1:1883 -scenario fanin -qos 1
 //	glassmq-bench compare -mode pinned -reps 3 -out bench/results
+//	glassmq-bench crossnode -nodes 127.0.0.1:1881,127.0.0.1:1882,127.0.0.1:1883 -qos 1
+//	glassmq-bench compare-cluster -mode pinned -reps 3 -out bench/results/cluster
 package main
 
 import (
@@ -30,6 +32,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "report" {
 		return report(args[1:], stdout, stderr)
+	}
+	// Across nodes: crossnode against a running cluster, compare-cluster
+	// against clusters it starts (cluster.go).
+	if len(args) > 0 && args[0] == "crossnode" {
+		return crossnode(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "compare-cluster" {
+		return compareCluster(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("glassmq-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
