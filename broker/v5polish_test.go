@@ -1,0 +1,184 @@
+package broker
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/glassmq/glassmq/codec"
+)
+
+// MQTT 5.0 loose ends: subscription identifiers and No Local per
+// subscription when shared and plain subscriptions overlap, and the other
+// gaps closed beside them. Raw packets against a real broker.
+
+// polishDelivery is one PUBLISH a test client received.
+type polishDelivery struct {
+	payload string
+	qos     byte
+	ids     []uint32
+}
+
+// collectUntil reads 5.0 PUBLISHes until one with payload end, which it
+// leaves out, acknowledging QoS 1 ones; it returns the others by payload.
+func (r *rawClient) collectUntil(end string) map[string]polishDelivery {
+	r.t.Helper()
+	got := make(map[string]polishDelivery)
+	for {
+		p := r.readPublish5()
+		if p.QoS == 1 {
+			r.send(codec.AppendPuback(nil, p.PacketID))
+		}
+		if string(p.Payload) == end {
+			return got
+		}
+		if _, dup := got[string(p.Payload)]; dup {
+			r.t.Fatalf("%q delivered twice", p.Payload)
+		}
+		got[string(p.Payload)] = polishDelivery{string(p.Payload), p.QoS, slices.Clone(p.Props.SubscriptionIDs)}
+	}
+}
+
+// pub5 sends a 5.0 PUBLISH and, at QoS 1, reads its PUBACK.
+func (r *rawClient) pub5(topic, payload string, qos byte, id uint16) {
+	r.t.Helper()
+	r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: qos, PacketID: id, TopicName: []byte(topic), Payload: []byte(payload)}))
+	if qos == 1 {
+		var a codec.Ack
+		if b := r.read(); codec.PacketType(b) != codec.TypePuback {
+			r.t.Fatalf("got % x, want PUBACK", b)
+		} else if _, err := a.DecodeV(b, 5); err != nil || a.PacketID != id {
+			r.t.Fatalf("PUBACK % x (%v), want id %d", b, err, id)
+		}
+	}
+}
+
+// TestV5SharedSubscriptionIDs: a client with a plain subscription (id 1)
+// and a shared one (id 2) to the same topic, beside another member of the
+// group, gets every message through the plain one, and id 2 exactly on
+// those its group gave it; the other member gets the rest, with its own id
+// [MQTT5-3.3.4-3], [MQTT5-4.8.2]. At QoS 0 (encoded per delivery) and QoS 1
+// (queued, identifiers chosen when sent).
+func TestV5SharedSubscriptionIDs(t *testing.T) {
+	s := startBroker(t, nil)
+	for _, qos := range []byte{0, 1} {
+		t.Run(fmt.Sprintf("MQTT5-3.3.4-3 qos%d", qos), func(t *testing.T) {
+			topic := fmt.Sprintf("sid%d/t", qos)
+			a := dialRaw(t, s)
+			a.connect5(fmt.Sprint("sid-a", qos), true, nil)
+			a.subscribe5(1, 1, codec.Subscription{TopicFilter: []byte(topic), QoS: qos})
+			a.subscribe5(2, 2, codec.Subscription{TopicFilter: []byte("$share/g/" + topic), QoS: qos})
+			b := dialRaw(t, s)
+			b.connect5(fmt.Sprint("sid-b", qos), true, nil)
+			b.subscribe5(1, 7, codec.Subscription{TopicFilter: []byte("$share/g/" + topic), QoS: qos})
+			b.subscribe5(2, 0, codec.Subscription{TopicFilter: []byte("end/" + topic), QoS: qos})
+			a.subscribe5(3, 0, codec.Subscription{TopicFilter: []byte("end/" + topic), QoS: qos})
+			pub := dialRaw(t, s)
+			pub.connect5(fmt.Sprint("sid-pub", qos), true, nil)
+			const n = 6
+			for i := range n {
+				pub.pub5(topic, fmt.Sprint(i), qos, uint16(i+1))
+			}
+			pub.pub5("end/"+topic, "end", qos, n+1)
+			atA, atB := a.collectUntil("end"), b.collectUntil("end")
+			if len(atA) != n {
+				t.Fatalf("plain subscriber got %d messages, want all %d: %v", len(atA), n, atA)
+			}
+			picked := 0
+			for i := range n {
+				p := fmt.Sprint(i)
+				da := atA[p]
+				db, toB := atB[p]
+				want := []uint32{1, 2} // the plain one and the group's pick
+				if toB {
+					want = []uint32{1} // the group picked the other member
+					if !slices.Equal(db.ids, []uint32{7}) {
+						t.Errorf("message %s at the other member: ids %v, want [7]", p, db.ids)
+					}
+				} else {
+					picked++
+				}
+				ids := slices.Clone(da.ids)
+				slices.Sort(ids)
+				if !slices.Equal(ids, want) {
+					t.Errorf("message %s: ids %v, want %v (group gave it to the other member: %v)", p, da.ids, want, toB)
+				}
+			}
+			if picked == 0 || picked == n {
+				t.Fatalf("the group gave %d of %d messages to the client with both subscriptions; want some to each member", picked, n)
+			}
+		})
+	}
+}
+
+// TestV5NoLocalPerSubscription: No Local applies to the subscription that
+// has it, not to the session [MQTT5-3.8.3-3].
+func TestV5NoLocalPerSubscription(t *testing.T) {
+	s := startBroker(t, nil)
+	t.Run("MQTT5-3.8.3-3 plain No Local beside a shared subscription", func(t *testing.T) {
+		// The publisher is in a group and has a plain No Local subscription
+		// to the same topic: it gets its own message only when the group
+		// picks it, with only the shared subscription's id.
+		p := dialRaw(t, s)
+		p.connect5("nlps-p", true, nil)
+		p.subscribe5(1, 1, codec.Subscription{TopicFilter: []byte("nlps/t"), NoLocal: true})
+		p.subscribe5(2, 2, codec.Subscription{TopicFilter: []byte("$share/g/nlps/t")})
+		p.subscribe5(3, 0, codec.Subscription{TopicFilter: []byte("nlps/end")})
+		q := dialRaw(t, s)
+		q.connect5("nlps-q", true, nil)
+		q.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("$share/g/nlps/t")})
+		q.subscribe5(2, 0, codec.Subscription{TopicFilter: []byte("nlps/end")})
+		const n = 6
+		for i := range n {
+			p.pub5("nlps/t", fmt.Sprint(i), 0, 0)
+		}
+		p.pub5("nlps/end", "end", 0, 0)
+		atP, atQ := p.collectUntil("end"), q.collectUntil("end")
+		for i := range n {
+			m := fmt.Sprint(i)
+			dp, toP := atP[m]
+			_, toQ := atQ[m]
+			if toP == toQ {
+				t.Errorf("message %s: at the publisher %v, at the other member %v; want exactly one", m, toP, toQ)
+			}
+			if toP && !slices.Equal(dp.ids, []uint32{2}) {
+				t.Errorf("message %s at the publisher: ids %v, want [2] (not the No Local subscription's)", m, dp.ids)
+			}
+		}
+		if len(atP) == 0 || len(atQ) == 0 {
+			t.Fatalf("publisher got %d, other member %d; want the group to share %d", len(atP), len(atQ), n)
+		}
+	})
+	t.Run("MQTT5-3.8.3-3 QoS and ids of the subscriptions without No Local", func(t *testing.T) {
+		// Own message on nlq/t: "nlq/#" (No Local, QoS 1, id 1) takes no
+		// part; "nlq/t" (QoS 0, id 2) delivers it at QoS 0 with id 2.
+		p := dialRaw(t, s)
+		p.connect5("nlq", true, nil)
+		p.subscribe5(1, 1, codec.Subscription{TopicFilter: []byte("nlq/#"), QoS: 1, NoLocal: true})
+		p.subscribe5(2, 2, codec.Subscription{TopicFilter: []byte("nlq/t"), QoS: 0})
+		p.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 9, TopicName: []byte("nlq/t"), Payload: []byte("own")}))
+		var got *codec.Publish
+		for range 2 { // the PUBLISH and the PUBACK, in either order
+			b := p.read()
+			switch codec.PacketType(b) {
+			case codec.TypePuback:
+			case codec.TypePublish:
+				var m codec.Publish
+				if _, err := m.DecodeFromServer(b, 5); err != nil {
+					t.Fatalf("PUBLISH % x: %v", b, err)
+				}
+				c := m.Clone()
+				c.Props = m.Props.Clone()
+				got = &c
+			default:
+				t.Fatalf("got % x, want PUBLISH and PUBACK", b)
+			}
+		}
+		if got == nil {
+			t.Fatal("own message not delivered through the subscription without No Local")
+		}
+		if got.QoS != 0 || !slices.Equal(got.Props.SubscriptionIDs, []uint32{2}) {
+			t.Fatalf("own message at QoS %d with ids %v; want QoS 0, ids [2]", got.QoS, got.Props.SubscriptionIDs)
+		}
+	})
+}
