@@ -3,7 +3,9 @@ package broker
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/glassmq/glassmq/codec"
 )
@@ -181,4 +183,55 @@ func TestV5NoLocalPerSubscription(t *testing.T) {
 			t.Fatalf("own message at QoS %d with ids %v; want QoS 0, ids [2]", got.QoS, got.Props.SubscriptionIDs)
 		}
 	})
+}
+
+// TestV5InboundAliasBytes: with -topic-alias-maximum 65535, a client may
+// set aliases until their names hold maxInAliasBytes; replacing an alias's
+// name by one no longer takes nothing more, and the alias that would pass
+// the bound closes the connection with DISCONNECT 0x97 Quota exceeded
+// [MQTT5-3.14.2.1] instead of making the broker hold the name.
+func TestV5InboundAliasBytes(t *testing.T) {
+	s := startBroker(t, func(c *Config) { c.TopicAliasMaximum = 65535 })
+	sub := dialRaw(t, s)
+	sub.connect5("alb-sub", true, nil)
+	sub.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("alb/#")})
+	r := dialRaw(t, s)
+	if ack := r.connect5("alb", true, nil); ack.Props.TopicAliasMaximum != 65535 {
+		t.Fatalf("CONNACK Topic Alias Maximum %d, want 65535", ack.Props.TopicAliasMaximum)
+	}
+	const size = 1000
+	name := func(i int) string {
+		n := fmt.Sprintf("alb/%d/", i)
+		return n + strings.Repeat("x", size-len(n))
+	}
+	fit := maxInAliasBytes / (size + aliasEntryCost)
+	for i := 1; i <= fit; i++ {
+		r.publish5(name(i), uint16(i), 1, uint16(i), "set")
+	}
+	r.publish5(name(fit+1000), 1, 1, 1, "renamed") // the same size again: fits
+	r.publish5("", 1, 1, 2, "by alias")
+	for i := 1; i <= fit+2; i++ {
+		want, payload := name(i), "set"
+		switch i {
+		case fit + 1:
+			want, payload = name(fit+1000), "renamed"
+		case fit + 2:
+			want, payload = name(fit+1000), "by alias" // alias 1 now names the new topic
+		}
+		if p := sub.readPublish5(); string(p.TopicName) != want || string(p.Payload) != payload {
+			t.Fatalf("subscriber got %.12q on %.20q, want %q on %.20q", p.Payload, p.TopicName, payload, want)
+		}
+	}
+	r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 3, TopicName: []byte(name(fit + 1)), Payload: []byte("over"),
+		Props: aliasProps(uint16(fit + 1))}))
+	r.expectDisconnect5(codec.ReasonQuotaExceeded)
+	r.expectClosed(20 * time.Second)
+}
+
+// aliasProps returns PUBLISH properties with Topic Alias a.
+func aliasProps(a uint16) codec.Properties {
+	var pr codec.Properties
+	pr.TopicAlias = a
+	pr.Set(codec.PropTopicAlias)
+	return pr
 }
