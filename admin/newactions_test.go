@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -31,8 +32,16 @@ func (f *fakeBroker) has(id string) bool {
 	return ok
 }
 
-func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) {
+// refusedPrefix starts the topics and filters the fake refuses, as the
+// broker refuses a capability it has off.
+const refusedPrefix = "refused/"
+
+func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) error {
+	if strings.HasPrefix(topic, refusedPrefix) {
+		return errors.New("broker: retained messages are off")
+	}
 	f.record(opCall{op: "publish", topic: topic, payload: string(payload), qos: qos, retain: retain})
+	return nil
 }
 
 func (f *fakeBroker) PublishTo(id, topic string, payload []byte, qos byte) bool {
@@ -43,12 +52,15 @@ func (f *fakeBroker) PublishTo(id, topic string, payload []byte, qos byte) bool 
 	return true
 }
 
-func (f *fakeBroker) Subscribe(id, filter string, qos byte) bool {
+func (f *fakeBroker) Subscribe(id, filter string, qos byte) (bool, error) {
 	if !f.has(id) {
-		return false
+		return false, nil
+	}
+	if strings.HasPrefix(filter, refusedPrefix) {
+		return true, errors.New("broker: wildcard subscriptions are off")
 	}
 	f.record(opCall{op: "subscribe", clientID: id, topic: filter, qos: qos})
-	return true
+	return true, nil
 }
 
 func (f *fakeBroker) Unsubscribe(id, filter string) bool {
@@ -204,6 +216,8 @@ func TestTencentMQTTOperations(t *testing.T) {
 		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"hi","TargetTopic":"a/b","TargetClientId":"sub_client2","Qos":"2"}`, "",
 			&opCall{op: "publishTo", clientID: "sub_client2", topic: "a/b", payload: "hi", qos: 2}},
 		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"%%","Encoding":"base64","TargetTopic":"a/b"}`, tcInvalidParameterValue, nil},
+		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"x","TargetTopic":"refused/b","Retain":true}`, tcOperationDenied, nil},
+		{"AddClientSubscription", `{"InstanceId":"mqtt-local","ClientId":"sub_client2","TopicFilter":"refused/+","Qos":1}`, tcOperationDenied, nil},
 		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"x","TargetTopic":"$SYS/x"}`, tcInvalidParameterValue, nil},
 		{"PublishMessage", `{"InstanceId":"mqtt-local","TargetTopic":"a"}`, tcMissingParameter, nil},
 		{"KickOutClient", `{"InstanceId":"mqtt-local","ClientId":"nobody"}`, tcResourceNotFoundClient, nil},

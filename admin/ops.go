@@ -11,8 +11,10 @@ import (
 type Operations interface {
 	// Publish publishes a message as the broker, routed to every matching
 	// subscription; retain also stores (or, with an empty payload, clears)
-	// the topic's retained message. topic must be a valid topic name.
-	Publish(topic string, payload []byte, qos byte, retain bool)
+	// the topic's retained message. topic must be a valid topic name. An
+	// error says the broker refused the message (retained messages off)
+	// and published nothing; its text is for the operator.
+	Publish(topic string, payload []byte, qos byte, retain bool) error
 	// PublishTo queues a message for clientID's session alone, at qos (QoS 0
 	// is sent at QoS 1: one client's queue is the only way to it), whether
 	// or not the client is connected. It reports false when there is no
@@ -20,10 +22,12 @@ type Operations interface {
 	PublishTo(clientID, topic string, payload []byte, qos byte) bool
 	// Subscribe adds filter at qos to clientID's session (or changes the
 	// QoS of an existing one), as a SUBSCRIBE from the client would, and
-	// sends the matching retained messages if it is connected. It reports
-	// false when there is no session. The change is made on the client's
-	// event loop and may land just after Subscribe returns.
-	Subscribe(clientID, filter string, qos byte) bool
+	// sends the matching retained messages if it is connected. ok is false
+	// when there is no session; an error says the broker refused the
+	// filter (a capability it has off), its text for the operator. The
+	// change is made on the client's event loop and may land just after
+	// Subscribe returns.
+	Subscribe(clientID, filter string, qos byte) (ok bool, err error)
 	// Unsubscribe removes filter from clientID's session, like Subscribe.
 	// It reports false when there is no session.
 	Unsubscribe(clientID, filter string) bool

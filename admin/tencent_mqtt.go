@@ -283,13 +283,17 @@ func (s *Server) changeClientSubscription(a tcArgs, add bool, requestID string) 
 		return nil, s.noOps()
 	}
 	var ok bool
+	var err error
 	if add {
-		ok = s.ops.Subscribe(id, filter, byte(qos))
+		ok, err = s.ops.Subscribe(id, filter, byte(qos))
 	} else {
 		ok = s.ops.Unsubscribe(id, filter)
 	}
 	if !ok {
 		return nil, noClient(id)
+	}
+	if err != nil {
+		return nil, refused(err)
 	}
 	return &requestIDOnly{requestID}, failure{}
 }
@@ -399,8 +403,14 @@ func (s *Server) publishMessage(a tcArgs, requestID string) (any, failure) {
 		if !s.ops.PublishTo(target, topic, body, byte(qos)) {
 			return nil, noClient(target)
 		}
-	} else {
-		s.ops.Publish(topic, body, byte(qos), retain)
+	} else if err := s.ops.Publish(topic, body, byte(qos), retain); err != nil {
+		return nil, refused(err)
 	}
 	return &requestIDOnly{requestID}, failure{}
+}
+
+// refused answers an operation the broker refused for a capability it has
+// off, with the broker's reason.
+func refused(err error) failure {
+	return failure{code: tcOperationDenied, msg: "The broker refused the operation: " + err.Error() + "."}
 }

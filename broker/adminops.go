@@ -1,33 +1,58 @@
 package broker
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/glassmq/glassmq/session"
 )
 
 // This file holds what the admin API's newer actions do to the broker:
 // publish as the broker, change a session's subscriptions, read a will,
 // delete a session. Each works through the engine's own functions, on the
-// loop that owns the state it touches.
+// loop that owns the state it touches, and is held to the server's
+// capabilities as a client's packet would be: QoS at most -max-qos, no
+// retained message without -retain-available, no wildcard or shared
+// subscription without -wildcard-subscriptions or -shared-subscriptions.
+
+// Errors of the operator actions, for the admin API to answer with: each
+// is wrapped with the request's topic or filter, so test for it with
+// errors.Is.
+var (
+	ErrRetainUnavailable   = errors.New("retained messages are off (-retain-available false)")
+	ErrWildcardUnavailable = errors.New("wildcard subscriptions are off (-wildcard-subscriptions false)")
+	ErrSharedUnavailable   = errors.New("shared subscriptions are off (-shared-subscriptions false)")
+	ErrSharedInvalid       = errors.New("malformed shared subscription filter, want $share/GROUP/FILTER with a group without '+' or '#'")
+)
 
 // Publish publishes a message as the broker, as a will or $SYS message is
-// published: routed to every matching subscription, and stored as the
-// retained message of topic when retain is set. Safe for concurrent use.
-func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) {
-	m := session.NewMessage([]byte(topic), payload, qos, retain)
+// published: routed to every matching subscription at qos, at most
+// -max-qos (as a 3.1.1 client's PUBLISH is), and stored as the retained
+// message of topic when retain is set. A retained message without
+// -retain-available is refused with ErrRetainUnavailable, as a 5.0
+// client's is [MQTT5-3.2.2-14], and nothing is published. Safe for
+// concurrent use.
+func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) error {
+	if retain && !e.cfg.RetainAvailable {
+		return fmt.Errorf("broker: retained message on %s: %w", quote(topic), ErrRetainUnavailable)
+	}
+	m := session.NewMessage([]byte(topic), payload, e.routeQoS(qos), retain)
 	e.withForeignLoop(func(ls *loopState) {
-		m.TraceID = ls.tracePublishAPI(qos)
+		m.TraceID = ls.tracePublishAPI(m.QoS)
 		e.publishMessage(ls, m)
 	})
+	return nil
 }
 
-// PublishTo queues a message for clientID's session alone, at QoS max(qos,
-// 1), and reports false when there is no session. Safe for concurrent use.
+// PublishTo queues a message for clientID's session alone, at qos capped
+// by -max-qos but at least 1 (a session's queue holds QoS 1 and 2 only),
+// and reports false when there is no session. Safe for concurrent use.
 func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) bool {
 	s := e.reg.Lookup(clientID)
 	if s == nil {
 		return false
 	}
-	m := session.NewMessage([]byte(topic), payload, max(qos, 1), false)
+	m := session.NewMessage([]byte(topic), payload, max(e.routeQoS(qos), 1), false)
 	e.withForeignLoop(func(ls *loopState) { ls.enqueue(s, session.Queued{Msg: m, QoS: m.QoS}) })
 	return true
 }
@@ -35,12 +60,31 @@ func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) boo
 // Subscribe adds filter at qos to clientID's session as a SUBSCRIBE would:
 // on the connection's loop when the client is connected (sending the
 // retained messages the filter matches), at once for an offline session.
-// The -max-subscriptions bound applies. It reports false when there is no
-// session, and for a shared subscription filter that a SUBSCRIBE would
-// have refused (shared.go); a shared one gets no retained messages. Safe
-// for concurrent use.
-func (e *Engine) Subscribe(clientID, filter string, qos byte) bool {
-	return e.changeSubscription(clientID, filter, qos, true)
+// The QoS granted is at most -max-qos [MQTT5-3.2.2-10], and -max-subscriptions
+// applies. ok is false when there is no session; err is a filter that a
+// SUBSCRIBE would have refused: ErrWildcardUnavailable, ErrSharedUnavailable
+// or ErrSharedInvalid. A shared one gets no retained messages. Safe for
+// concurrent use.
+func (e *Engine) Subscribe(clientID, filter string, qos byte) (ok bool, err error) {
+	if err := e.operatorFilter(filter); err != nil {
+		return e.reg.Lookup(clientID) != nil, err
+	}
+	return e.changeSubscription(clientID, filter, min(qos, e.maxQoS()), true), nil
+}
+
+// operatorFilter returns the error refusing an operator's subscription to
+// filter for lack of a capability, nil when the server takes it. Safe for
+// concurrent use.
+func (e *Engine) operatorFilter(filter string) error {
+	switch {
+	case e.shareRefused(filter) && !e.cfg.SharedSubscriptions:
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedUnavailable)
+	case e.shareRefused(filter):
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedInvalid)
+	case e.filterRefusal([]byte(filter)) != 0:
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrWildcardUnavailable)
+	}
+	return nil
 }
 
 // Unsubscribe removes filter from clientID's session, like Subscribe. Safe
@@ -51,7 +95,7 @@ func (e *Engine) Unsubscribe(clientID, filter string) bool {
 
 func (e *Engine) changeSubscription(clientID, filter string, qos byte, add bool) bool {
 	s := e.reg.Lookup(clientID)
-	if s == nil || add && e.shareRefused(filter) {
+	if s == nil {
 		return false
 	}
 	if c := s.Owner(); c != nil {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/glassmq/glassmq/codec"
+	"github.com/glassmq/glassmq/session"
 )
 
 // MQTT 5.0 loose ends: subscription identifiers and No Local per
@@ -234,4 +236,54 @@ func aliasProps(a uint16) codec.Properties {
 	pr.TopicAlias = a
 	pr.Set(codec.PropTopicAlias)
 	return pr
+}
+
+// TestOperatorCapabilities: the operator's Publish and Subscribe (the
+// admin API's) are held to -max-qos, -retain-available,
+// -wildcard-subscriptions and -shared-subscriptions as a client's packets
+// are [MQTT5-3.2.2-10], [MQTT5-3.2.2-14], [MQTT5-3.2.2.3.12].
+func TestOperatorCapabilities(t *testing.T) {
+	s := startBroker(t, func(c *Config) {
+		c.MaxQoS, c.RetainAvailable, c.WildcardSubscriptions, c.SharedSubscriptions = 1, false, false, false
+	})
+	e := s.Engine()
+	r := dialRaw(t, s)
+	r.connect5("opcap", true, nil)
+	for _, tc := range []struct {
+		filter string
+		want   error
+	}{
+		{"opcap/+", ErrWildcardUnavailable},
+		{"opcap/#", ErrWildcardUnavailable},
+		{"$share/g/opcap/t", ErrSharedUnavailable},
+	} {
+		if ok, err := e.Subscribe("opcap", tc.filter, 1); !ok || !errors.Is(err, tc.want) {
+			t.Errorf("Subscribe(%q) = %v, %v; want true, %v", tc.filter, ok, err, tc.want)
+		}
+	}
+	if ok, err := e.Subscribe("nobody", "opcap/+", 1); ok || err == nil {
+		t.Errorf("Subscribe for no session = %v, %v; want false and the refusal", ok, err)
+	}
+	if ok, err := e.Subscribe("opcap", "opcap/t", 2); !ok || err != nil {
+		t.Fatalf("Subscribe(opcap/t, QoS 2) = %v, %v; want true, nil", ok, err)
+	}
+	waitSubscribed(t, s, "opcap")
+	var info session.Info
+	e.SessionInfo("opcap", &info)
+	if len(info.Subscriptions) != 1 || info.Subscriptions[0].TopicFilter != "opcap/t" || info.Subscriptions[0].QoS != 1 {
+		t.Fatalf("subscriptions %+v, want opcap/t alone, granted at QoS 1 (-max-qos)", info.Subscriptions)
+	}
+	if err := e.Publish("opcap/t", []byte("kept"), 1, true); !errors.Is(err, ErrRetainUnavailable) {
+		t.Fatalf("retained Publish: %v, want ErrRetainUnavailable", err)
+	}
+	if err := e.Publish("opcap/t", []byte("live"), 2, false); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	p := r.readPublish5() // the refused retained message was not published
+	if string(p.Payload) != "live" || p.QoS != 1 || p.Retain {
+		t.Fatalf("got %q at QoS %d retain %v, want \"live\" at QoS 1 (-max-qos), not retained", p.Payload, p.QoS, p.Retain)
+	}
+	if n := e.stats.Retained.Load(); n != 0 {
+		t.Fatalf("%d retained messages, want 0", n)
+	}
 }
