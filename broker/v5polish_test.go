@@ -3,11 +3,14 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
@@ -285,5 +288,59 @@ func TestOperatorCapabilities(t *testing.T) {
 	}
 	if n := e.stats.Retained.Load(); n != 0 {
 		t.Fatalf("%d retained messages, want 0", n)
+	}
+}
+
+// TestConnectTimeoutDetail: -connect-timeout closes a connection that
+// sent no CONNECT, and one whose CONNECT's AUTH exchange stopped halfway;
+// the client-error log says which, under CONNECT and AUTH.
+func TestConnectTimeoutDetail(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "passwd")
+	setPassword(t, file, "dave", daveSCRAM, "-hash", "scram-sha-256")
+	checker, err := auth.Load(auth.Options{PasswordFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.Loops, cfg.DataDir, cfg.SysInterval, cfg.Persistence = "127.0.0.1:0", 2, t.TempDir(), 0, "off"
+	cfg.ConnectTimeout, cfg.LogInterval = 500*time.Millisecond, time.Hour // one record per packet type
+	out := &procOutput{}
+	e := NewEngine(cfg)
+	e.log.logger = slog.New(slog.NewJSONHandler(out, nil))
+	e.SetAuthorizer(checkerAuth{checker})
+	e.SetEnhancedAuth(scramAuth{checker})
+	s := NewServer(e)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Shutdown(5 * time.Second) })
+
+	mid := dialRaw(t, s)
+	conv := scramClient(t, "dave", daveSCRAM)
+	mid.sendConnectAuth("timeout-mid-auth", auth.SCRAMSHA256, step(t, conv, ""), "")
+	mid.readAuth(codec.ReasonContinueAuthentication) // and then the client says nothing
+	mid.expectClosed(20 * time.Second)
+	silent := dialRaw(t, s)
+	silent.expectClosed(20 * time.Second)
+
+	want := map[string]struct{ remote, reason string }{
+		"AUTH":    {mid.c.LocalAddr().String(), "authentication exchange did not finish within -connect-timeout"},
+		"CONNECT": {silent.c.LocalAddr().String(), "no CONNECT within -connect-timeout"},
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(logRecords(t, out)) < len(want) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	recs := logRecords(t, out)
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d:\n%s", len(recs), len(want), out)
+	}
+	for _, r := range recs {
+		packet, _ := r["packet"].(string)
+		reason, _ := r["reason"].(string)
+		w, ok := want[packet]
+		if !ok || r["remote"] != w.remote || !strings.Contains(reason, w.reason) {
+			t.Errorf("record %v; want packet AUTH or CONNECT with its remote address and reason %q", r, w.reason)
+		}
+		delete(want, packet)
 	}
 }
