@@ -273,8 +273,10 @@ func (ls *loopState) runBatch(b *batch) {
 // route delivers one application message to every matching subscription:
 // once per session at the highest matching QoS, downgraded to the publish
 // QoS. msg, when not nil, is the stored copy of topic and payload; route
-// makes one when a QoS 1/2 delivery needs it. Loop-only.
-func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) {
+// makes one when a QoS 1/2 delivery needs it. matched reports whether a
+// subscription took the message (connected or not), not withheld by No
+// Local or the ACL. Loop-only.
+func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	ls.pubSeq++
 	pub := ""
 	if ls.from != nil {
@@ -313,6 +315,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		if t.only != nil && !t.only.CanReceive(topic) {
 			continue // the ACL withholds this topic from a filtered subscription
 		}
+		matched = true
 		q := min(qos, t.qos)
 		if q == 0 {
 			c := t.s.Owner()
@@ -352,6 +355,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 	}
 	clear(ts)
 	ls.targets = ts[:0]
+	return matched
 }
 
 // mergeTargets merges the targets of each session, adjacent in ts and

@@ -344,3 +344,34 @@ func TestConnectTimeoutDetail(t *testing.T) {
 		delete(want, packet)
 	}
 }
+
+// TestV5NoMatchingSubscribers: a 5.0 QoS 1 or 2 PUBLISH that no
+// subscription takes is acknowledged with reason 0x10 [MQTT5-3.4.2.1],
+// [MQTT5-3.5.2.1], and its QoS 2 flow goes on; once a subscription
+// matches, the ack is plain; a 3.1.1 ack never carries a reason.
+func TestV5NoMatchingSubscribers(t *testing.T) {
+	s := startBroker(t, nil)
+	r := dialRaw(t, s)
+	r.connect5("nms", true, nil)
+	r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 1, TopicName: []byte("nms/a"), Payload: []byte("x")}))
+	r.expectPacket("40 03 0001 10")
+	r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 2, PacketID: 2, TopicName: []byte("nms/a"), Payload: []byte("x")}))
+	r.expectPacket("50 03 0002 10")
+	r.send(codec.AppendAckV5(nil, codec.TypePubrel, 2, 0, nil))
+	r.expectPacket("70 02 0002")
+	// Its own No Local subscription does not count [MQTT5-3.8.3-3].
+	r.subscribe5(1, 0, codec.Subscription{TopicFilter: []byte("nms/#"), QoS: 1, NoLocal: true})
+	r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 3, TopicName: []byte("nms/a"), Payload: []byte("x")}))
+	r.expectPacket("40 03 0003 10")
+	sub := dialRaw(t, s)
+	sub.connect("nms-sub", true, false)
+	sub.subscribe(1, "nms/#", 1)
+	r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 4, TopicName: []byte("nms/a"), Payload: []byte("x")}))
+	r.expectPacket("40 02 0004")
+	old := dialRaw(t, s)
+	old.connect("nms-311", true, false)
+	old.publish("nms-none/a", "x", 1, false, 5)
+	old.expectPacket("40 02 0005")
+	old.publish("nms-none/a", "x", 2, false, 6)
+	old.expectPacket("50 02 0006")
+}
