@@ -49,7 +49,7 @@ func (c *Conn) handlePublish(frame []byte) {
 			msg.TraceID = c.ls.msgID
 			c.e.setRetained(c.ls, msg)
 		}
-		c.ls.from = c.sess                                           // No Local at 5.0; the publisher's client ID for shared subscriptions
+		c.ls.from = c.sess                                                     // No Local at 5.0; the publisher's client ID for shared subscriptions
 		matched = c.ls.route(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]; at most -max-qos
 		c.ls.msgID, c.ls.from = 0, nil
 	}
