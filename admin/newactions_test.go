@@ -36,12 +36,22 @@ func (f *fakeBroker) has(id string) bool {
 // broker refuses a capability it has off.
 const refusedPrefix = "refused/"
 
-func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) error {
-	if strings.HasPrefix(topic, refusedPrefix) {
+func (f *fakeBroker) CheckPublish(topic string, retain bool) error {
+	if retain && strings.HasPrefix(topic, refusedPrefix) {
 		return errors.New("broker: retained messages are off")
 	}
-	f.record(opCall{op: "publish", topic: topic, payload: string(payload), qos: qos, retain: retain})
 	return nil
+}
+
+func (f *fakeBroker) CheckSubscribe(filter string) error {
+	if strings.HasPrefix(filter, refusedPrefix) {
+		return errors.New("broker: wildcard subscriptions are off")
+	}
+	return nil
+}
+
+func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) {
+	f.record(opCall{op: "publish", topic: topic, payload: string(payload), qos: qos, retain: retain})
 }
 
 func (f *fakeBroker) PublishTo(id, topic string, payload []byte, qos byte) bool {
@@ -52,15 +62,12 @@ func (f *fakeBroker) PublishTo(id, topic string, payload []byte, qos byte) bool 
 	return true
 }
 
-func (f *fakeBroker) Subscribe(id, filter string, qos byte) (bool, error) {
+func (f *fakeBroker) Subscribe(id, filter string, qos byte) bool {
 	if !f.has(id) {
-		return false, nil
-	}
-	if strings.HasPrefix(filter, refusedPrefix) {
-		return true, errors.New("broker: wildcard subscriptions are off")
+		return false
 	}
 	f.record(opCall{op: "subscribe", clientID: id, topic: filter, qos: qos})
-	return true, nil
+	return true
 }
 
 func (f *fakeBroker) Unsubscribe(id, filter string) bool {

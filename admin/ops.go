@@ -11,10 +11,8 @@ import (
 type Operations interface {
 	// Publish publishes a message as the broker, routed to every matching
 	// subscription; retain also stores (or, with an empty payload, clears)
-	// the topic's retained message. topic must be a valid topic name. An
-	// error says the broker refused the message (retained messages off)
-	// and published nothing; its text is for the operator.
-	Publish(topic string, payload []byte, qos byte, retain bool) error
+	// the topic's retained message. topic must be a valid topic name.
+	Publish(topic string, payload []byte, qos byte, retain bool)
 	// PublishTo queues a message for clientID's session alone, at qos (QoS 0
 	// is sent at QoS 1: one client's queue is the only way to it), whether
 	// or not the client is connected. It reports false when there is no
@@ -22,12 +20,10 @@ type Operations interface {
 	PublishTo(clientID, topic string, payload []byte, qos byte) bool
 	// Subscribe adds filter at qos to clientID's session (or changes the
 	// QoS of an existing one), as a SUBSCRIBE from the client would, and
-	// sends the matching retained messages if it is connected. ok is false
-	// when there is no session; an error says the broker refused the
-	// filter (a capability it has off), its text for the operator. The
-	// change is made on the client's event loop and may land just after
-	// Subscribe returns.
-	Subscribe(clientID, filter string, qos byte) (ok bool, err error)
+	// sends the matching retained messages if it is connected. It reports
+	// false when there is no session. The change is made on the client's
+	// event loop and may land just after Subscribe returns.
+	Subscribe(clientID, filter string, qos byte) bool
 	// Unsubscribe removes filter from clientID's session, like Subscribe.
 	// It reports false when there is no session.
 	Unsubscribe(clientID, filter string) bool
@@ -39,4 +35,28 @@ type Operations interface {
 	// kicked, will published) and deletes its session: subscriptions and
 	// queued messages are gone. It reports false when there is no session.
 	DeleteSession(clientID string) bool
+}
+
+// Capabilities is implemented by an Operations whose broker refuses some
+// operations for a capability it has off: a retained message, a wildcard
+// or a shared subscription. The actions ask it before they act and answer
+// a refusal with the vendor's "operation denied" and the error's text; the
+// broker refuses such an operation anyway. Safe for concurrent use.
+type Capabilities interface {
+	CheckPublish(topic string, retain bool) error
+	CheckSubscribe(filter string) error
+}
+
+// refusedByBroker returns the failure answering an operation that check
+// says the broker refuses (see Capabilities), or the zero failure when it
+// takes it or cannot say.
+func (s *Server) refusedByBroker(check func(Capabilities) error) failure {
+	c, ok := s.ops.(Capabilities)
+	if !ok {
+		return failure{}
+	}
+	if err := check(c); err != nil {
+		return failure{code: tcOperationDenied, msg: "The broker refused the operation: " + err.Error() + "."}
+	}
+	return failure{}
 }

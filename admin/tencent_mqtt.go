@@ -278,22 +278,21 @@ func (s *Server) changeClientSubscription(a tcArgs, add bool, requestID string) 
 			return nil, failure{code: tcInvalidParameterValue, msg: fmt.Sprintf("The value of parameter `Qos` %d is invalid: want 0, 1 or 2.", q)}
 		}
 		qos = q
+		if f := s.refusedByBroker(func(c Capabilities) error { return c.CheckSubscribe(filter) }); f.code != "" {
+			return nil, f
+		}
 	}
 	if s.ops == nil {
 		return nil, s.noOps()
 	}
 	var ok bool
-	var err error
 	if add {
-		ok, err = s.ops.Subscribe(id, filter, byte(qos))
+		ok = s.ops.Subscribe(id, filter, byte(qos))
 	} else {
 		ok = s.ops.Unsubscribe(id, filter)
 	}
 	if !ok {
 		return nil, noClient(id)
-	}
-	if err != nil {
-		return nil, refused(err)
 	}
 	return &requestIDOnly{requestID}, failure{}
 }
@@ -393,6 +392,9 @@ func (s *Server) publishMessage(a tcArgs, requestID string) (any, failure) {
 	if f.code != "" {
 		return nil, f
 	}
+	if f := s.refusedByBroker(func(c Capabilities) error { return c.CheckPublish(topic, retain) }); f.code != "" && target == "" {
+		return nil, f
+	}
 	if s.ops == nil {
 		return nil, s.noOps()
 	}
@@ -403,14 +405,8 @@ func (s *Server) publishMessage(a tcArgs, requestID string) (any, failure) {
 		if !s.ops.PublishTo(target, topic, body, byte(qos)) {
 			return nil, noClient(target)
 		}
-	} else if err := s.ops.Publish(topic, body, byte(qos), retain); err != nil {
-		return nil, refused(err)
+	} else {
+		s.ops.Publish(topic, body, byte(qos), retain)
 	}
 	return &requestIDOnly{requestID}, failure{}
-}
-
-// refused answers an operation the broker refused for a capability it has
-// off, with the broker's reason.
-func refused(err error) failure {
-	return failure{code: tcOperationDenied, msg: "The broker refused the operation: " + err.Error() + "."}
 }

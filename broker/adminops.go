@@ -14,10 +14,12 @@ import (
 // capabilities as a client's packet would be: QoS at most -max-qos, no
 // retained message without -retain-available, no wildcard or shared
 // subscription without -wildcard-subscriptions or -shared-subscriptions.
+// CheckPublish and CheckSubscribe say why an action would be refused, for
+// the admin API to answer with.
 
-// Errors of the operator actions, for the admin API to answer with: each
-// is wrapped with the request's topic or filter, so test for it with
-// errors.Is.
+// Errors refusing an operator's action for a capability the server has
+// off, from CheckPublish and CheckSubscribe. Each is wrapped with the
+// request's topic or filter: test for it with errors.Is.
 var (
 	ErrRetainUnavailable   = errors.New("retained messages are off (-retain-available false)")
 	ErrWildcardUnavailable = errors.New("wildcard subscriptions are off (-wildcard-subscriptions false)")
@@ -25,23 +27,50 @@ var (
 	ErrSharedInvalid       = errors.New("malformed shared subscription filter, want $share/GROUP/FILTER with a group without '+' or '#'")
 )
 
+// CheckPublish returns the error refusing an operator's Publish to topic,
+// nil when Publish takes it: a retained message while -retain-available
+// is off is ErrRetainUnavailable, as a 5.0 client's is refused
+// [MQTT5-3.2.2-14]. The admin API asks it first, to answer with the
+// reason. Safe for concurrent use.
+func (e *Engine) CheckPublish(topic string, retain bool) error {
+	if retain && !e.cfg.RetainAvailable {
+		return fmt.Errorf("broker: retained message on %s: %w", quote(topic), ErrRetainUnavailable)
+	}
+	return nil
+}
+
+// CheckSubscribe returns the error refusing an operator's Subscribe to
+// filter, nil when Subscribe takes it: ErrSharedUnavailable or
+// ErrSharedInvalid for a shared subscription filter a SUBSCRIBE would
+// have refused (shared.go), ErrWildcardUnavailable for a wildcard one
+// while -wildcard-subscriptions is off [MQTT5-3.2.2.3.12]. Safe for
+// concurrent use.
+func (e *Engine) CheckSubscribe(filter string) error {
+	switch {
+	case e.shareRefused(filter) && !e.cfg.SharedSubscriptions:
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedUnavailable)
+	case e.shareRefused(filter):
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedInvalid)
+	case e.filterRefusal([]byte(filter)) != 0:
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrWildcardUnavailable)
+	}
+	return nil
+}
+
 // Publish publishes a message as the broker, as a will or $SYS message is
 // published: routed to every matching subscription at qos, at most
 // -max-qos (as a 3.1.1 client's PUBLISH is), and stored as the retained
-// message of topic when retain is set. A retained message without
-// -retain-available is refused with ErrRetainUnavailable, as a 5.0
-// client's is [MQTT5-3.2.2-14], and nothing is published. Safe for
-// concurrent use.
-func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) error {
-	if retain && !e.cfg.RetainAvailable {
-		return fmt.Errorf("broker: retained message on %s: %w", quote(topic), ErrRetainUnavailable)
+// message of topic when retain is set. A message CheckPublish refuses is
+// not published. Safe for concurrent use.
+func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) {
+	if e.CheckPublish(topic, retain) != nil {
+		return
 	}
 	m := session.NewMessage([]byte(topic), payload, e.routeQoS(qos), retain)
 	e.withForeignLoop(func(ls *loopState) {
 		m.TraceID = ls.tracePublishAPI(m.QoS)
 		e.publishMessage(ls, m)
 	})
-	return nil
 }
 
 // PublishTo queues a message for clientID's session alone, at qos capped
@@ -60,31 +89,15 @@ func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) boo
 // Subscribe adds filter at qos to clientID's session as a SUBSCRIBE would:
 // on the connection's loop when the client is connected (sending the
 // retained messages the filter matches), at once for an offline session.
-// The QoS granted is at most -max-qos [MQTT5-3.2.2-10], and -max-subscriptions
-// applies. ok is false when there is no session; err is a filter that a
-// SUBSCRIBE would have refused: ErrWildcardUnavailable, ErrSharedUnavailable
-// or ErrSharedInvalid. A shared one gets no retained messages. Safe for
-// concurrent use.
-func (e *Engine) Subscribe(clientID, filter string, qos byte) (ok bool, err error) {
-	if err := e.operatorFilter(filter); err != nil {
-		return e.reg.Lookup(clientID) != nil, err
+// The QoS granted is at most -max-qos [MQTT5-3.2.2-10], and
+// -max-subscriptions applies. It reports false when there is no session,
+// and for a filter CheckSubscribe refuses. A shared one gets no retained
+// messages. Safe for concurrent use.
+func (e *Engine) Subscribe(clientID, filter string, qos byte) bool {
+	if e.CheckSubscribe(filter) != nil {
+		return false
 	}
-	return e.changeSubscription(clientID, filter, min(qos, e.maxQoS()), true), nil
-}
-
-// operatorFilter returns the error refusing an operator's subscription to
-// filter for lack of a capability, nil when the server takes it. Safe for
-// concurrent use.
-func (e *Engine) operatorFilter(filter string) error {
-	switch {
-	case e.shareRefused(filter) && !e.cfg.SharedSubscriptions:
-		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedUnavailable)
-	case e.shareRefused(filter):
-		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedInvalid)
-	case e.filterRefusal([]byte(filter)) != 0:
-		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrWildcardUnavailable)
-	}
-	return nil
+	return e.changeSubscription(clientID, filter, min(qos, e.maxQoS()), true)
 }
 
 // Unsubscribe removes filter from clientID's session, like Subscribe. Safe
