@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -29,6 +30,24 @@ func (f *fakeBroker) has(id string) bool {
 	defer f.mu.Unlock()
 	_, ok := f.sessions[id]
 	return ok
+}
+
+// refusedPrefix starts the topics and filters the fake refuses, as the
+// broker refuses a capability it has off.
+const refusedPrefix = "refused/"
+
+func (f *fakeBroker) CheckPublish(topic string, retain bool) error {
+	if retain && strings.HasPrefix(topic, refusedPrefix) {
+		return errors.New("broker: retained messages are off")
+	}
+	return nil
+}
+
+func (f *fakeBroker) CheckSubscribe(filter string) error {
+	if strings.HasPrefix(filter, refusedPrefix) {
+		return errors.New("broker: wildcard subscriptions are off")
+	}
+	return nil
 }
 
 func (f *fakeBroker) Publish(topic string, payload []byte, qos byte, retain bool) uint64 {
@@ -205,6 +224,8 @@ func TestTencentMQTTOperations(t *testing.T) {
 		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"hi","TargetTopic":"a/b","TargetClientId":"sub_client2","Qos":"2"}`, "",
 			&opCall{op: "publishTo", clientID: "sub_client2", topic: "a/b", payload: "hi", qos: 2}},
 		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"%%","Encoding":"base64","TargetTopic":"a/b"}`, tcInvalidParameterValue, nil},
+		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"x","TargetTopic":"refused/b","Retain":true}`, tcOperationDenied, nil},
+		{"AddClientSubscription", `{"InstanceId":"mqtt-local","ClientId":"sub_client2","TopicFilter":"refused/+","Qos":1}`, tcOperationDenied, nil},
 		{"PublishMessage", `{"InstanceId":"mqtt-local","Payload":"x","TargetTopic":"$SYS/x"}`, tcInvalidParameterValue, nil},
 		{"PublishMessage", `{"InstanceId":"mqtt-local","TargetTopic":"a"}`, tcMissingParameter, nil},
 		{"KickOutClient", `{"InstanceId":"mqtt-local","ClientId":"nobody"}`, tcResourceNotFoundClient, nil},

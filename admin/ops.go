@@ -38,3 +38,27 @@ type Operations interface {
 	// queued messages are gone. It reports false when there is no session.
 	DeleteSession(clientID string) bool
 }
+
+// Capabilities is implemented by an Operations whose broker refuses some
+// operations for a capability it has off: a retained message, a wildcard
+// or a shared subscription. The actions ask it before they act and answer
+// a refusal with the vendor's "operation denied" and the error's text; the
+// broker refuses such an operation anyway. Safe for concurrent use.
+type Capabilities interface {
+	CheckPublish(topic string, retain bool) error
+	CheckSubscribe(filter string) error
+}
+
+// refusedByBroker returns the failure answering an operation that check
+// says the broker refuses (see Capabilities), or the zero failure when it
+// takes it or cannot say.
+func (s *Server) refusedByBroker(check func(Capabilities) error) failure {
+	c, ok := s.ops.(Capabilities)
+	if !ok {
+		return failure{}
+	}
+	if err := check(c); err != nil {
+		return failure{code: tcOperationDenied, msg: "The broker refused the operation: " + err.Error() + "."}
+	}
+	return failure{}
+}

@@ -278,6 +278,9 @@ func (s *Server) changeClientSubscription(a tcArgs, add bool, requestID string) 
 			return nil, failure{code: tcInvalidParameterValue, msg: fmt.Sprintf("The value of parameter `Qos` %d is invalid: want 0, 1 or 2.", q)}
 		}
 		qos = q
+		if f := s.refusedByBroker(func(c Capabilities) error { return c.CheckSubscribe(filter) }); f.code != "" {
+			return nil, f
+		}
 	}
 	if s.ops == nil {
 		return nil, s.noOps()
@@ -387,6 +390,9 @@ func (s *Server) publishMessage(a tcArgs, requestID string) (any, failure) {
 	}
 	retain, _, f := a.bool("Retain")
 	if f.code != "" {
+		return nil, f
+	}
+	if f := s.refusedByBroker(func(c Capabilities) error { return c.CheckPublish(topic, retain) }); f.code != "" && target == "" {
 		return nil, f
 	}
 	if s.ops == nil {

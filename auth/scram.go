@@ -231,6 +231,11 @@ func (s *SCRAM) Step(msg []byte) (reply []byte, done bool, err error) {
 	if s.step > 2 {
 		return nil, true, fmt.Errorf("%w: a message after the conversation ended", ErrSCRAM)
 	}
+	if first && len(msg) > 0 && msg[0] == ',' {
+		// The library indexes the GS2 channel binding flag without checking
+		// that it is there: an empty one would panic inside it.
+		return nil, true, fmt.Errorf("%w: client-first-message: empty channel binding flag, want n, y or p=", ErrSCRAM)
+	}
 	out, err := s.conv.Step(string(msg))
 	switch {
 	case err != nil && first:

@@ -167,6 +167,7 @@ func TestSCRAMMalformed(t *testing.T) {
 		{"empty", "", ""},
 		{"no nonce", "n,,n=user", ""},
 		{"channel binding required", "p=tls-unique,,n=user,r=abc", ""},
+		{"empty channel binding flag", ",,n=user,r=abc", ""}, // panicked inside the library
 		{"extension", "n,,m=ext,n=user,r=abc", ""},
 		{"authzid of another user", "n,a=admin,n=user,r=abc", ""},
 		{"too long", "n,,n=user,r=" + strings.Repeat("a", MaxSCRAMMessage), ""},

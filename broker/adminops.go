@@ -1,37 +1,90 @@
 package broker
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/glassmq/glassmq/session"
 )
 
 // This file holds what the admin API's newer actions do to the broker:
 // publish as the broker, change a session's subscriptions, read a will,
 // delete a session. Each works through the engine's own functions, on the
-// loop that owns the state it touches.
+// loop that owns the state it touches, and is held to the server's
+// capabilities as a client's packet would be: QoS at most -max-qos, no
+// retained message without -retain-available, no wildcard or shared
+// subscription without -wildcard-subscriptions or -shared-subscriptions.
+// CheckPublish and CheckSubscribe say why an action would be refused, for
+// the admin API to answer with.
+
+// Errors refusing an operator's action for a capability the server has
+// off, from CheckPublish and CheckSubscribe. Each is wrapped with the
+// request's topic or filter: test for it with errors.Is.
+var (
+	ErrRetainUnavailable   = errors.New("retained messages are off (-retain-available false)")
+	ErrWildcardUnavailable = errors.New("wildcard subscriptions are off (-wildcard-subscriptions false)")
+	ErrSharedUnavailable   = errors.New("shared subscriptions are off (-shared-subscriptions false)")
+	ErrSharedInvalid       = errors.New("malformed shared subscription filter, want $share/GROUP/FILTER with a group without '+' or '#'")
+)
+
+// CheckPublish returns the error refusing an operator's Publish to topic,
+// nil when Publish takes it: a retained message while -retain-available
+// is off is ErrRetainUnavailable, as a 5.0 client's is refused
+// [MQTT5-3.2.2-14]. The admin API asks it first, to answer with the
+// reason. Safe for concurrent use.
+func (e *Engine) CheckPublish(topic string, retain bool) error {
+	if retain && !e.cfg.RetainAvailable {
+		return fmt.Errorf("broker: retained message on %s: %w", quote(topic), ErrRetainUnavailable)
+	}
+	return nil
+}
+
+// CheckSubscribe returns the error refusing an operator's Subscribe to
+// filter, nil when Subscribe takes it: ErrSharedUnavailable or
+// ErrSharedInvalid for a shared subscription filter a SUBSCRIBE would
+// have refused (shared.go), ErrWildcardUnavailable for a wildcard one
+// while -wildcard-subscriptions is off [MQTT5-3.2.2.3.12]. Safe for
+// concurrent use.
+func (e *Engine) CheckSubscribe(filter string) error {
+	switch {
+	case e.shareRefused(filter) && !e.cfg.SharedSubscriptions:
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedUnavailable)
+	case e.shareRefused(filter):
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrSharedInvalid)
+	case e.filterRefusal([]byte(filter)) != 0:
+		return fmt.Errorf("broker: topic filter %s: %w", quote(filter), ErrWildcardUnavailable)
+	}
+	return nil
+}
 
 // Publish publishes a message as the broker, as a will or $SYS message is
-// published: routed to every matching subscription, and stored as the
-// retained message of topic when retain is set. It returns the message's
-// trace ID (0 when it is not traced), the one its trace events carry.
-// Safe for concurrent use.
+// published: routed to every matching subscription at qos, at most
+// -max-qos (as a 3.1.1 client's PUBLISH is), and stored as the retained
+// message of topic when retain is set. It returns the message's trace ID
+// (0 when it is not traced), the one its trace events carry. A message
+// CheckPublish refuses is not published. Safe for concurrent use.
 func (e *Engine) Publish(topic string, payload []byte, qos byte, retain bool) (traceID uint64) {
-	m := session.NewMessage([]byte(topic), payload, qos, retain)
+	if e.CheckPublish(topic, retain) != nil {
+		return 0
+	}
+	m := session.NewMessage([]byte(topic), payload, e.routeQoS(qos), retain)
 	e.withForeignLoop(func(ls *loopState) {
-		m.TraceID = ls.tracePublishAPI(qos)
+		m.TraceID = ls.tracePublishAPI(m.QoS)
 		e.publishMessage(ls, m)
 	})
 	return m.TraceID
 }
 
-// PublishTo queues a message for clientID's session alone, at QoS max(qos,
-// 1), and reports false when there is no session; traceID is as Publish's.
+// PublishTo queues a message for clientID's session alone, at qos capped
+// by -max-qos but at least 1 (a session's queue holds QoS 1 and 2 only),
+// and reports false when there is no session; traceID is as Publish's.
 // Safe for concurrent use.
 func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) (traceID uint64, ok bool) {
 	s := e.reg.Lookup(clientID)
 	if s == nil {
 		return 0, false
 	}
-	m := session.NewMessage([]byte(topic), payload, max(qos, 1), false)
+	m := session.NewMessage([]byte(topic), payload, max(e.routeQoS(qos), 1), false)
 	e.withForeignLoop(func(ls *loopState) {
 		m.TraceID = ls.tracePublishAPI(m.QoS)
 		ls.enqueue(s, session.Queued{Msg: m, QoS: m.QoS})
@@ -42,12 +95,15 @@ func (e *Engine) PublishTo(clientID, topic string, payload []byte, qos byte) (tr
 // Subscribe adds filter at qos to clientID's session as a SUBSCRIBE would:
 // on the connection's loop when the client is connected (sending the
 // retained messages the filter matches), at once for an offline session.
-// The -max-subscriptions bound applies. It reports false when there is no
-// session, and for a shared subscription filter that a SUBSCRIBE would
-// have refused (shared.go); a shared one gets no retained messages. Safe
-// for concurrent use.
+// The QoS granted is at most -max-qos [MQTT5-3.2.2-10], and
+// -max-subscriptions applies. It reports false when there is no session,
+// and for a filter CheckSubscribe refuses. A shared one gets no retained
+// messages. Safe for concurrent use.
 func (e *Engine) Subscribe(clientID, filter string, qos byte) bool {
-	return e.changeSubscription(clientID, filter, qos, true)
+	if e.CheckSubscribe(filter) != nil {
+		return false
+	}
+	return e.changeSubscription(clientID, filter, min(qos, e.maxQoS()), true)
 }
 
 // Unsubscribe removes filter from clientID's session, like Subscribe. Safe
@@ -58,7 +114,7 @@ func (e *Engine) Unsubscribe(clientID, filter string) bool {
 
 func (e *Engine) changeSubscription(clientID, filter string, qos byte, add bool) bool {
 	s := e.reg.Lookup(clientID)
-	if s == nil || add && e.shareRefused(filter) {
+	if s == nil {
 		return false
 	}
 	if c := s.Owner(); c != nil {

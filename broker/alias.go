@@ -38,9 +38,27 @@ const minAliasTopic = 4
 // Loop-owned.
 type aliases struct {
 	in     map[uint16][]byte // the client's: alias → topic name, a copy the map owns
+	inHeld int               // bytes in holds: capacity of its names plus aliasEntryCost each, at most maxInAliasBytes
 	out    map[string]uint16 // the broker's: topic name → alias, 1..outMax, never changed
 	outMax uint16            // outbound aliases allowed: the client's maximum capped by ours; 0 for none
 }
+
+// maxInAliasBytes bounds the memory one connection's inbound aliases
+// hold: the capacity of their topic names plus aliasEntryCost per alias.
+// Topic Alias Maximum alone would let a client make the broker keep that
+// many names of up to 64 KiB each, 4 GiB per connection at 65535; with
+// the bound it is 64 KiB, room for about 500 aliases of 80-byte topics. A
+// PUBLISH setting an alias past it closes the connection with DISCONNECT
+// 0x97 Quota exceeded: the alias itself is valid (0x94 Topic Alias invalid
+// means one above the maximum [MQTT5-3.3.2-9]), it is the broker's own
+// limit that is reached, which is what 0x97 says [MQTT5-3.14.2.1]. A
+// connection is closed rather than the alias ignored because the client
+// would go on using it, with an empty topic name, for a topic the broker
+// does not know.
+const (
+	maxInAliasBytes = 64 << 10
+	aliasEntryCost  = 48 // one map entry: key, slice header, share of its bucket
+)
 
 // topicAliasMaximum returns the Topic Alias Maximum announced in CONNACK,
 // 0 when aliases are off [MQTT5-3.2.2.3.8].
@@ -67,8 +85,9 @@ func (c *Conn) connectAliases(pr *codec.Properties) {
 // topic name it sets the alias, with an empty one it puts the aliased name
 // in p.TopicName, a view valid until the next PUBLISH of the connection.
 // It reports false, having closed c with a DISCONNECT, for an alias above
-// our maximum (0x94) [MQTT5-3.3.2-12] or an empty topic name with an alias
-// never set on this connection (0x82). Loop-only.
+// our maximum (0x94) [MQTT5-3.3.2-12], an empty topic name with an alias
+// never set on this connection (0x82), or a name that would take the
+// aliases past maxInAliasBytes (0x97). Loop-only.
 func (c *Conn) resolveAlias(p *codec.Publish) bool {
 	a, max := p.Props.TopicAlias, c.e.topicAliasMaximum()
 	if a > max { // 0 was refused by the codec [MQTT5-3.3.2-8]
@@ -86,9 +105,31 @@ func (c *Conn) resolveAlias(p *codec.Publish) bool {
 		if t.in == nil {
 			t.in = make(map[uint16][]byte, min(int(max), 16))
 		}
-		if old := t.in[a]; !bytes.Equal(old, p.TopicName) {
-			t.in[a] = append(old[:0], p.TopicName...) // views of old died with the PUBLISH that used them
+		old, had := t.in[a]
+		if had && bytes.Equal(old, p.TopicName) {
+			return true
 		}
+		held := t.inHeld
+		if had {
+			held -= cap(old) + aliasEntryCost
+		}
+		grown := cap(old) // old is reused when the new name fits, else the copy is exact
+		if grown < len(p.TopicName) {
+			grown = len(p.TopicName)
+		}
+		if held+grown+aliasEntryCost > maxInAliasBytes {
+			c.fail(codec.TypePublish, &codec.Error{Type: codec.TypePublish, Field: "topic alias",
+				Detail: fmt.Sprintf("topic alias %d would make this connection's aliases hold %d bytes, above %d",
+					a, held+grown+aliasEntryCost, maxInAliasBytes),
+				Err: codec.ErrProtocol, Reason: codec.ReasonQuotaExceeded})
+			return false
+		}
+		if cap(old) < len(p.TopicName) {
+			old = make([]byte, 0, len(p.TopicName))
+		}
+		name := append(old[:0], p.TopicName...) // views of an old name died with the PUBLISH that used them
+		t.in[a] = name
+		t.inHeld = held + cap(name) + aliasEntryCost
 		return true
 	}
 	var topic []byte

@@ -66,7 +66,7 @@ func TestPublishV5AliasAllocs(t *testing.T) {
 	c.connectAliases(&pr)
 	m := session.NewMessage([]byte("bench/topic/with/a/longer/name"), []byte("hello"), 1, false)
 	write := func() {
-		c.writePublish(m, 1, false, false, 1)
+		c.writePublish(m, 1, false, false, 1, 0)
 		c.flushOut()
 	}
 	write()

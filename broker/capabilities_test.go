@@ -136,8 +136,8 @@ func TestCapabilitiesMaxQoS(t *testing.T) {
 	t.Run("3.1.1 QoS 2 PUBLISH is acknowledged and routed at 1", func(t *testing.T) {
 		sub := dialRaw(t, s)
 		sub.connect("q2dest", true, false)
-		// An operator's subscription at QoS 2 is not capped: only the
-		// routing cap keeps the delivery at 1.
+		// An operator's subscription at QoS 2 is granted at 1, as a
+		// client's is.
 		if !s.Engine().Subscribe("q2dest", "r/#", 2) {
 			t.Fatal("Subscribe returned false")
 		}

@@ -313,11 +313,12 @@ func (c *Conn) flushCounts() {
 	c.sent0, c.sent0Bytes = 0, 0
 }
 
-// writePublish appends a QoS 1/2 PUBLISH of m. Loop-only.
-func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16) {
+// writePublish appends a QoS 1/2 PUBLISH of m; via says which
+// subscriptions caused it (5.0 subscription identifiers). Loop-only.
+func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) {
 	if c.v5&v5On != 0 {
 		n := c.publishV5(&codec.Publish{Dup: dup, QoS: qos, Retain: retain, TopicName: m.Topic, PacketID: id,
-			Payload: m.Payload}, m.Props, m.Expires)
+			Payload: m.Payload}, m.Props, m.Expires, via)
 		if n == 0 {
 			if !dup { // a resend iterates the window itself: the entry stays until the next session
 				c.notSentV5(qos, id)
@@ -370,7 +371,7 @@ func (c *Conn) pump() {
 	}
 	q := s.Send(c.ls.sending[:0], c.e.nowMillis())
 	for i := range q {
-		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, q[i].PacketID) // first delivery: DUP 0 [MQTT-3.3.1-1]
+		c.writePublish(q[i].Msg, q[i].QoS, q[i].Retain, false, q[i].PacketID, q[i].Via) // first delivery: DUP 0 [MQTT-3.3.1-1]
 		c.tracePush(q[i].Msg)
 		q[i] = session.Inflight{}
 	}

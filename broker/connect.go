@@ -201,7 +201,7 @@ func (c *Conn) resend(window []session.Inflight) {
 			c.countSent(codec.TypePubrel, 1, 4)
 			continue
 		}
-		c.writePublish(f.Msg, f.QoS, f.Retain, true, f.PacketID) // [MQTT-3.3.1-1]
+		c.writePublish(f.Msg, f.QoS, f.Retain, true, f.PacketID, f.Via) // [MQTT-3.3.1-1]
 		c.traceResend(f.Msg)
 	}
 }

@@ -7,10 +7,12 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/glassmq/glassmq/auth"
 	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
@@ -200,7 +202,7 @@ func (r *fuzzRig) serveGood() error {
 			return nil
 		}
 		var reply []byte
-		err := eachServerPacket(out, func(typ codec.Type, p []byte) error {
+		err := eachServerPacket(out, 4, func(typ codec.Type, p []byte) error {
 			switch typ {
 			case codec.TypePublish:
 				var m codec.Publish
@@ -230,32 +232,63 @@ func (r *fuzzRig) serveGood() error {
 	return errors.New("the well-behaved subscriber never caught up")
 }
 
+// serverLevel returns the protocol level of the packets the server wrote
+// in b, from the first: 5 for an AUTH or a CONNACK with properties (a 5.0
+// CONNACK always has their length), else 4.
+func serverLevel(b []byte) byte {
+	switch {
+	case len(b) > 1 && codec.PacketType(b) == codec.TypeAuth,
+		len(b) > 1 && codec.PacketType(b) == codec.TypeConnack && b[1] != 2:
+		return codec.ProtocolLevel5
+	}
+	return 4
+}
+
 // eachServerPacket checks that b is a sequence of whole, well-formed
-// packets that a server may send, and calls fn for each.
-func eachServerPacket(b []byte, fn func(codec.Type, []byte) error) error {
+// packets that a server may send at protocol level level (4 covers 3.1 and
+// 3.1.1), and calls fn for each.
+func eachServerPacket(b []byte, level byte, fn func(codec.Type, []byte) error) error {
 	for off := 0; off < len(b); {
-		n, err := codec.Frame(b[off:], 0)
+		n, err := codec.FrameV(b[off:], 0, level)
 		if err != nil || n == 0 {
 			return fmt.Errorf("broker wrote bytes that do not frame at offset %d (err %v): % x", off, err, b[off:min(len(b), off+16)])
 		}
 		p := b[off : off+n]
 		typ := codec.PacketType(p)
+		v5 := level == codec.ProtocolLevel5
 		switch typ {
 		case codec.TypeConnack:
 			var a codec.Connack
-			_, err = a.Decode(p)
+			_, err = a.DecodeV(p, level)
 		case codec.TypePublish:
 			var m codec.Publish
-			_, err = m.Decode(p)
-		case codec.TypePuback, codec.TypePubrec, codec.TypePubrel, codec.TypePubcomp, codec.TypeUnsuback:
+			_, err = m.DecodeFromServer(p, level)
+		case codec.TypePuback, codec.TypePubrec, codec.TypePubrel, codec.TypePubcomp:
 			var a codec.Ack
-			_, err = a.Decode(p)
+			_, err = a.DecodeV(p, level)
+		case codec.TypeUnsuback:
+			var a codec.Unsuback
+			_, err = a.DecodeV(p, level)
 		case codec.TypeSuback:
 			var a codec.Suback
-			_, err = a.Decode(p)
+			_, err = a.DecodeV(p, level)
 		case codec.TypePingresp:
 			if string(p) != "\xd0\x00" {
 				err = errors.New("bad PINGRESP")
+			}
+		case codec.TypeDisconnect: // a server's DISCONNECT exists at 5.0 only [MQTT5-3.14]
+			var d codec.Disconnect
+			if !v5 {
+				err = errors.New("a 3.1.1 server never sends DISCONNECT")
+			} else if _, err = d.DecodeV(p, level); err == nil && d.Props.Has(codec.PropSessionExpiry) {
+				err = errors.New("server DISCONNECT with a Session Expiry Interval [MQTT5-3.14.2-2]")
+			}
+		case codec.TypeAuth:
+			var a codec.Auth
+			if !v5 {
+				err = errors.New("AUTH at 3.1.1")
+			} else {
+				_, err = a.Decode(p)
 			}
 		default:
 			err = fmt.Errorf("a server never sends %v", typ)
@@ -320,6 +353,9 @@ func (r *fuzzRig) checkEngine(live map[string]bool) error {
 
 func routerLen(n *node) int {
 	total := len(n.subs)
+	for _, g := range n.groups { // shared subscriptions: one per member
+		total += len(g.members)
+	}
 	n.eachChild(func(_ string, c *node) { total += routerLen(c) })
 	return total
 }
@@ -370,6 +406,105 @@ func fuzzSeeds() [][]byte {
 	}
 }
 
+// fuzzSeeds5 are MQTT 5.0 packet streams: properties in CONNECT, will,
+// PUBLISH and DISCONNECT, topic aliases, subscription options and
+// identifiers, shared subscriptions, enhanced authentication, and the
+// protocol errors a 5.0 server answers with DISCONNECT.
+func fuzzSeeds5() [][]byte {
+	props := func(set func(*codec.Properties, func(codec.PropID))) codec.Properties {
+		var pr codec.Properties
+		set(&pr, pr.Set)
+		return pr
+	}
+	conn5 := func(id string, clean bool, pr codec.Properties) []byte {
+		return codec.AppendConnect(nil, &codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5, CleanSession: clean,
+			KeepAlive: 30, ClientID: []byte(id), Props: pr})
+	}
+	pub5 := func(topic string, qos byte, id uint16, alias uint16, payload string) []byte {
+		p := codec.Publish{QoS: qos, TopicName: []byte(topic), PacketID: id, Payload: []byte(payload)}
+		if alias != 0 {
+			p.Props.TopicAlias = alias
+			p.Props.Set(codec.PropTopicAlias)
+		}
+		return codec.AppendPublishV5(nil, &p)
+	}
+	user := []codec.UserProperty{{Key: []byte("k"), Value: []byte("v")}}
+	full := codec.Connect{ProtocolName: []byte("MQTT"), ProtocolLevel: 5, KeepAlive: 30, ClientID: []byte("fz-5a"),
+		Props: props(func(pr *codec.Properties, set func(codec.PropID)) {
+			pr.SessionExpiry, pr.ReceiveMaximum, pr.MaximumPacketSize, pr.TopicAliasMaximum, pr.RequestProblemInfo = 60, 5, 4096, 4, 1
+			pr.User = user
+			for _, id := range []codec.PropID{codec.PropSessionExpiry, codec.PropReceiveMaximum, codec.PropMaximumPacketSize,
+				codec.PropTopicAliasMaximum, codec.PropRequestProblemInfo, codec.PropUser} {
+				set(id)
+			}
+		}),
+		WillFlag: true, WillQoS: 1, WillTopic: []byte(fuzzGoodTopic), WillMessage: []byte("will5"),
+		WillProps: props(func(pr *codec.Properties, set func(codec.PropID)) {
+			pr.WillDelay, pr.MessageExpiry, pr.ContentType = 0, 60, []byte("text/plain")
+			set(codec.PropWillDelay)
+			set(codec.PropMessageExpiry)
+			set(codec.PropContentType)
+		})}
+	rich := codec.Publish{QoS: 1, TopicName: []byte("fz/5/a"), PacketID: 1, Payload: []byte("rich"),
+		Props: props(func(pr *codec.Properties, set func(codec.PropID)) {
+			pr.TopicAlias, pr.MessageExpiry, pr.PayloadFormat = 1, 30, 1
+			pr.ContentType, pr.ResponseTopic, pr.CorrelationData, pr.User = []byte("text/plain"), []byte("fz/5/r"), []byte("c"), user
+			for _, id := range []codec.PropID{codec.PropTopicAlias, codec.PropMessageExpiry, codec.PropPayloadFormat,
+				codec.PropContentType, codec.PropResponseTopic, codec.PropCorrelationData, codec.PropUser} {
+				set(id)
+			}
+		})}
+	subID := props(func(pr *codec.Properties, _ func(codec.PropID)) { pr.SubscriptionIDs = []uint32{7} })
+	sub5 := codec.AppendSubscribeV5(nil, 1, &subID, []codec.Subscription{
+		{TopicFilter: []byte("fz/5/#"), QoS: 2, NoLocal: true, RetainAsPublished: true, RetainHandling: 1},
+		{TopicFilter: []byte("$share/g/fz/5/s"), QoS: 1},
+		{TopicFilter: []byte("fz/5/+"), QoS: 0, RetainHandling: 2},
+	})
+	expiry := func(secs uint32) codec.Properties {
+		return props(func(pr *codec.Properties, set func(codec.PropID)) {
+			pr.SessionExpiry = secs
+			set(codec.PropSessionExpiry)
+		})
+	}
+	disconnectWill := expiry(0)
+	authProps := func(method, data string) codec.Properties {
+		return props(func(pr *codec.Properties, set func(codec.PropID)) {
+			pr.AuthMethod, pr.AuthData = []byte(method), []byte(data)
+			set(codec.PropAuthMethod)
+			set(codec.PropAuthData)
+		})
+	}
+	scramFirst := authProps(auth.SCRAMSHA256, "n,,n=dave,r=fyko+d2lbbFgONRv9qkxdawL")
+	scramBad := authProps(auth.SCRAMSHA256, "c=biws,r=fyko+d2lbbFgONRv9qkxdawL,p=AAAA")
+	unknown := authProps("FZ-NONE", "x")
+	return [][]byte{
+		// Properties everywhere, aliases, options and identifiers, a
+		// shared subscription, 5.0 acks, and a DISCONNECT that sends the will.
+		slices.Concat(codec.AppendConnect(nil, &full), sub5, codec.AppendPublishV5(nil, &rich),
+			pub5("", 2, 2, 1, "by alias"), codec.AppendAckV5(nil, codec.TypePubrel, 2, 0, nil),
+			pub5("fz/5/s", 0, 0, 0, "shared"), codec.AppendAckV5(nil, codec.TypePuback, 1, 0x10, nil),
+			pub5(fuzzGoodTopic, 1, 3, 2, "to the good one"), pub5("", 0, 0, 2, "again by alias"),
+			codec.AppendUnsubscribeV5(nil, 4, &codec.Properties{}, [][]byte{[]byte("fz/5/#"), []byte("$share/g/fz/5/s")}),
+			codec.AppendPingreq(nil), codec.AppendDisconnectV5(nil, codec.ReasonDisconnectWithWill, &disconnectWill)),
+		// Enhanced authentication: SCRAM's first step, then a bad proof.
+		slices.Concat(conn5("fz-5auth", true, scramFirst), codec.AppendAuth(nil, codec.ReasonContinueAuthentication, &scramBad)),
+		// A method the broker does not offer.
+		conn5("fz-5m", true, unknown),
+		// Re-authentication without a method at CONNECT.
+		slices.Concat(conn5("fz-5r", true, codec.Properties{}), codec.AppendAuth(nil, codec.ReasonReAuthenticate, &scramFirst)),
+		// A Session Expiry Interval on DISCONNECT after 0 at CONNECT [MQTT5-3.14.2-2].
+		slices.Concat(conn5("fz-5d", true, codec.Properties{}), codec.AppendDisconnectV5(nil, codec.ReasonNormalDisconnection, ptr(expiry(10)))),
+		// A topic alias above the maximum, and an alias never set.
+		slices.Concat(conn5("fz-5x", true, codec.Properties{}), pub5("fz/5/x", 0, 0, 11, "high")),
+		slices.Concat(conn5("fz-5y", true, codec.Properties{}), pub5("", 1, 1, 3, "unset")),
+		// A persistent 5.0 session that subscribes to its own messages
+		// and leaves them queued.
+		slices.Concat(conn5("fz-5p", false, expiry(300)), sub5, pub5("fz/5/q", 1, 1, 0, "queued"), pub5("fz/5/q", 2, 2, 0, "queued2")),
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // FuzzEngine feeds a byte stream, in random-size chunks, to one connection
 // of a real Engine with a well-behaved subscriber and publisher beside it.
 // Whatever the bytes: no panic; the engine writes only well-formed server
@@ -377,15 +512,24 @@ func fuzzSeeds() [][]byte {
 // subscription or queue count is left behind; and a message published after
 // the fuzz input still reaches the well-behaved subscriber.
 func FuzzEngine(f *testing.F) {
-	for i, s := range fuzzSeeds() {
+	for i, s := range slices.Concat(fuzzSeeds(), fuzzSeeds5()) {
 		f.Add(uint64(i), s)
 		f.Add(uint64(1000+i), s)
+	}
+	// SCRAM-SHA-256 for 5.0 enhanced authentication, as cmd/glassmq offers
+	// it: one password file for every input.
+	file := filepath.Join(f.TempDir(), "passwd")
+	setPassword(f, file, "dave", daveSCRAM, "-hash", "scram-sha-256")
+	checker, err := auth.Load(auth.Options{PasswordFile: file})
+	if err != nil {
+		f.Fatal(err)
 	}
 	prev := log.Writer()
 	log.SetOutput(io.Discard) // client errors are logged; thousands per second here
 	f.Cleanup(func() { log.SetOutput(prev) })
 	f.Fuzz(func(t *testing.T, chunkSeed uint64, data []byte) {
 		r := newFuzzRig(t)
+		r.e.SetEnhancedAuth(scramAuth{checker})
 		fz := r.open()
 		rng := rand.New(rand.NewPCG(chunkSeed, 0x9e3779b97f4a7c15))
 		var written []byte
@@ -422,11 +566,12 @@ func FuzzEngine(f *testing.F) {
 		}
 		r.closeFuzzed(fz, io.EOF)
 		written = append(written, r.take(fz)...)
-		if err := eachServerPacket(written, func(codec.Type, []byte) error { return nil }); err != nil {
+		level := serverLevel(written)
+		if err := eachServerPacket(written, level, func(codec.Type, []byte) error { return nil }); err != nil {
 			t.Fatalf("to the fuzzed connection: %v", err)
 		}
-		if len(written) > 0 && written[0] != 0x20 {
-			t.Fatalf("first packet to the fuzzed connection is % x, want CONNACK [MQTT-3.2.0-1]", written[:min(len(written), 8)])
+		if len(written) > 0 && written[0] != 0x20 && (level != codec.ProtocolLevel5 || written[0] != 0xf0) {
+			t.Fatalf("first packet to the fuzzed connection is % x, want CONNACK [MQTT-3.2.0-1] (or AUTH at 5.0 [MQTT5-4.12.0-2])", written[:min(len(written), 8)])
 		}
 		if err := r.serveGood(); err != nil {
 			t.Fatal(err)

@@ -280,8 +280,10 @@ func (ls *loopState) runBatch(b *batch) {
 // route delivers one application message to every matching subscription:
 // once per session at the highest matching QoS, downgraded to the publish
 // QoS. msg, when not nil, is the stored copy of topic and payload; route
-// makes one when a QoS 1/2 delivery needs it. Loop-only.
-func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) {
+// makes one when a QoS 1/2 delivery needs it. matched reports whether a
+// subscription took the message (connected or not), not withheld by No
+// Local or the ACL. Loop-only.
+func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	ls.pubSeq++
 	pub := ""
 	if ls.from != nil {
@@ -298,7 +300,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			}
 			return int(b.qos) - int(a.qos) // highest QoS first
 		})
-		ts = slices.CompactFunc(ts, func(a, b target) bool { return a.s == b.s })
+		ts = mergeTargets(ts)
 	}
 	encoded, encoded5 := false, false
 	props, expires := ls.props5, ls.expires
@@ -306,12 +308,21 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		props, expires = msg.Props, msg.Expires
 	}
 	for _, t := range ts {
-		if ls.from != nil && t.s == ls.from && noLocal(t.s, topic) {
-			continue // the publisher's own No Local subscriptions [MQTT5-3.8.3-3]
+		via := session.Via(0) // which subscriptions caused the delivery, for 5.0 identifiers (v5.go)
+		if t.shared == 0 {
+			via = session.ViaNotShared
+		}
+		if t.s == ls.from && ls.from != nil {
+			q, ok := ownQoS(t.s, t.shared, topic) // No Local per subscription [MQTT5-3.8.3-3]
+			if !ok {
+				continue
+			}
+			t.qos, via = q, via|session.ViaOwn
 		}
 		if t.only != nil && !t.only.CanReceive(topic) {
 			continue // the ACL withholds this topic from a filtered subscription
 		}
+		matched = true
 		q := min(qos, t.qos)
 		if q == 0 {
 			c := t.s.Owner()
@@ -323,7 +334,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			}
 			if c.v5&v5On != 0 {
 				rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
-				ls.route5(c, t.s, topic, payload, props, expires, rap, &encoded5)
+				ls.route5(c, t.s, topic, payload, props, expires, rap, via, &encoded5)
 				continue
 			}
 			if c.ls == ls {
@@ -347,10 +358,28 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 			msg = session.NewMessageProps(topic, payload, props, qos, false, expires)
 			msg.TraceID = ls.msgID
 		}
-		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q, Retain: msg.Retain && retainAsPublished(t.s, topic)})
+		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q, Retain: msg.Retain && retainAsPublished(t.s, topic), Via: via})
 	}
 	clear(ts)
 	ls.targets = ts[:0]
+	return matched
+}
+
+// mergeTargets merges the targets of each session, adjacent in ts and
+// highest QoS first, into one: the first, which takes the highest shared
+// of them. It returns the merged ts.
+func mergeTargets(ts []target) []target {
+	j := 0
+	for i := 1; i < len(ts); i++ {
+		if ts[i].s == ts[j].s {
+			ts[j].shared = max(ts[j].shared, ts[i].shared)
+			continue
+		}
+		j++
+		ts[j] = ts[i]
+	}
+	clear(ts[j+1:])
+	return ts[:j+1]
 }
 
 // mayOverlap reports whether a session can appear twice in ts: only one

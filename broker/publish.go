@@ -18,7 +18,7 @@ func (c *Conn) handlePublish(frame []byte) {
 	}
 	c.ls.msgsIn++
 	before := c.ls.ticket
-	var ack [4]byte
+	var ack [5]byte // with a 5.0 reason code
 	if p.QoS == 2 {
 		first, ticket := c.sess.Receive(p.PacketID)
 		c.ls.noteTicket(ticket)
@@ -40,6 +40,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		allowed = false // denied by the ACL: acknowledged, not delivered, counted
 		c.ls.st.Denied.Add(1)
 	}
+	matched := false
 	if allowed {
 		c.ls.msgID = c.tracePublish(p.QoS)
 		var msg *session.Message
@@ -48,8 +49,8 @@ func (c *Conn) handlePublish(frame []byte) {
 			msg.TraceID = c.ls.msgID
 			c.e.setRetained(c.ls, msg)
 		}
-		c.ls.from = c.sess                                           // No Local at 5.0; the publisher's client ID for shared subscriptions
-		c.ls.route(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]; at most -max-qos
+		c.ls.from = c.sess                                                     // No Local at 5.0; the publisher's client ID for shared subscriptions
+		matched = c.ls.route(p.TopicName, p.Payload, c.e.routeQoS(p.QoS), msg) // forwarded with RETAIN 0 [MQTT-3.3.1-9]; at most -max-qos
 		if c.e.cluster != nil {
 			c.e.forward(c.ls, p.TopicName, p.Payload, c.e.routeQoS(p.QoS), p.Retain, c.ls.props5, c.ls.expires, c.sess.ClientID)
 		}
@@ -60,14 +61,34 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.refusePublish(p, before) // 5.0 says why: 0x87 and a reason string (problem.go)
 		return
 	}
+	none := !matched && c.v5&v5On != 0 // 5.0 says so: 0x10 [MQTT5-3.4.2.1]
 	switch p.QoS {
 	case 1:
-		c.writeAck(codec.AppendPuback(ack[:0], p.PacketID), before) // [MQTT-4.3.2-2]
-		c.countSent(codec.TypePuback, 0, 4)
+		pkt := appendPubAck(ack[:0], codec.TypePuback, p.PacketID, none)
+		c.writeAck(pkt, before) // [MQTT-4.3.2-2]
+		c.countSent(codec.TypePuback, 0, len(pkt))
 	case 2:
-		c.writeAck(codec.AppendPubrec(ack[:0], p.PacketID), before) // [MQTT-4.3.3-2]
-		c.countSent(codec.TypePubrec, 0, 4)
+		pkt := appendPubAck(ack[:0], codec.TypePubrec, p.PacketID, none)
+		c.writeAck(pkt, before) // [MQTT-4.3.3-2]
+		c.countSent(codec.TypePubrec, 0, len(pkt))
 	}
+}
+
+// appendPubAck appends to dst the PUBACK or PUBREC (t) accepting the
+// PUBLISH id. With none, the message matched no subscription, and a 5.0
+// client is told so with reason 0x10 No matching subscribers
+// [MQTT5-3.4.2.1], [MQTT5-3.5.2.1]: the standard leaves it to the server,
+// and Mosquitto and EMQX (by default) send it, so a client can tell a
+// topic nobody listens to. It is a success code: the QoS flow goes on as
+// usual. A 3.1.1 ack has no reason code.
+func appendPubAck(dst []byte, t codec.Type, id uint16, none bool) []byte {
+	switch {
+	case none:
+		return codec.AppendAckV5(dst, t, id, codec.ReasonNoMatchingSubscribers, nil)
+	case t == codec.TypePuback:
+		return codec.AppendPuback(dst, id)
+	}
+	return codec.AppendPubrec(dst, id)
 }
 
 // handleAck handles PUBACK, PUBREC, PUBREL and PUBCOMP. An acknowledgement

@@ -111,7 +111,7 @@ func (c *Conn) stepRetained(budget int) (sent int) {
 			if len(c.out)+c.t.OutboundBuffered() > high {
 				return sent // full: resumed when the socket drains
 			}
-			if n := c.publishV5(&codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload}, m.Props, m.Expires); n > 0 {
+			if n := c.publishV5(&codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload}, m.Props, m.Expires, 0); n > 0 {
 				c.countSent0(n)
 			}
 		} else if q == 0 {
@@ -128,7 +128,7 @@ func (c *Conn) stepRetained(budget int) (sent int) {
 			if !ok {
 				return sent // window full: resumed by the next acknowledgement
 			}
-			c.writePublish(f.Msg, f.QoS, true, false, f.PacketID) // first delivery: DUP 0 [MQTT-3.3.1-1]
+			c.writePublish(f.Msg, f.QoS, true, false, f.PacketID, 0) // first delivery: DUP 0 [MQTT-3.3.1-1]
 		}
 		cur.advance()
 		sent++

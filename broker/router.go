@@ -12,10 +12,11 @@ import (
 // narrower than its filter): then only topics only.CanReceive allows may be
 // delivered through it.
 type target struct {
-	s    *clientSession
-	qos  byte
-	only Permissions
-	g    *shareGroup // set only between collect and pickShared: a group to pick a member of
+	s      *clientSession
+	qos    byte
+	shared byte // 0, or 1 + the QoS of a shared subscription whose group picked s (shared.go)
+	only   Permissions
+	g      *shareGroup // set only between collect and pickShared: a group to pick a member of
 }
 
 // filteredSub marks, in node.subs, a subscription whose deliveries need a

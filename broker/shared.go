@@ -186,7 +186,7 @@ func (r *router) pickShared(out []target, start int, topic []byte, pub string) [
 			if !ok {
 				continue
 			}
-			t = target{s: m.s, qos: m.qos, only: m.only}
+			t = target{s: m.s, qos: m.qos, shared: 1 + m.qos, only: m.only}
 		}
 		out[j] = t
 		j++

@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
+	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 	"github.com/glassmq/glassmq/stats"
 )
@@ -60,7 +62,7 @@ func (e *Engine) checkConns(now time.Time) {
 		case ka > 0 && idle > ka*3/2:
 			c.requestClose(session.ReasonKeepAlive)
 		case !gotConnect && n-c.openedAt > int64(e.cfg.ConnectTimeout):
-			c.requestClose(session.ReasonProtocolError) // no CONNECT in time
+			c.requestClose(session.ReasonProtocolError) // no CONNECT, or no end to its AUTH exchange, in time
 		}
 	})
 }
@@ -72,13 +74,29 @@ func (c *Conn) requestClose(r session.Reason) {
 		return
 	}
 	c.ls.loop.Execute(func() {
-		detail := ""
 		if r == session.ReasonProtocolError {
-			detail = "no CONNECT within -connect-timeout"
+			c.connectTimedOut()
+		} else {
+			c.closeWith(r, "", true)
 		}
-		c.closeWith(r, detail, true)
 		c.ls.flush()
 	})
+}
+
+// connectTimedOut closes c, which did not complete its CONNECT within
+// -connect-timeout, and logs why as a client error: no CONNECT came, or
+// the CONNECT's enhanced authentication exchange (AUTH packets) did not
+// finish. Loop-only.
+func (c *Conn) connectTimedOut() {
+	if c.state == stateClosed {
+		return
+	}
+	t, detail := codec.TypeConnect, "no CONNECT within -connect-timeout"
+	if c.state == stateAuthenticating {
+		t, detail = codec.TypeAuth, "the CONNECT's authentication exchange did not finish within -connect-timeout"
+	}
+	c.e.log.clientError(c.addr, t, errors.New("broker: "+detail))
+	c.closeWith(session.ReasonProtocolError, detail, true)
 }
 
 // expireSessions removes offline persistent sessions idle past the expiry.

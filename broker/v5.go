@@ -262,14 +262,15 @@ func subscriptionOf(filter string, qos byte, f *codec.Subscription, pr *codec.Pr
 var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, codec.PropMessageExpiry)
 
 // publishV5 appends to c.out a PUBLISH of p for a 5.0 client, with the
-// forwardable properties props and the seconds left until expires (epoch
-// ms, 0 for never) [MQTT5-3.3.2-6]. A message past its expiry is not sent,
-// unless it is a resend (sent before, so never expired) [MQTT5-4.3.3-7];
+// forwardable properties props, the seconds left until expires (epoch ms,
+// 0 for never) [MQTT5-3.3.2-6] and the identifiers of the subscriptions via
+// names. A message past its expiry is not sent, unless it is a resend
+// (sent before, so never expired) [MQTT5-4.3.3-7];
 // nor is one over the client's Maximum Packet Size, which is counted
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
-func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64) int {
+func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64, via session.Via) int {
 	var f codec.Forward
-	f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
+	f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
 	c.ls.ids = f.SubscriptionIDs[:0]
 	if expires != 0 {
 		switch left := expires - c.e.nowMillis(); {
@@ -323,14 +324,15 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 // route5 delivers a QoS 0 message to the 5.0 subscriber c, which may be on
 // another loop: one 5.0 encoding per message serves every 5.0 subscriber,
 // as one 3.1.1 encoding serves the others; retain (Retain As Published of a
-// retained message) takes an encoding of its own. c.v5 and c.meta are written at
+// retained message) takes an encoding of its own, as do the subscription
+// identifiers of the subscriptions via names. c.v5 and c.meta are written at
 // CONNECT before the session's owner is published, so reading them after
 // Owner() is safe from any loop. Loop-only (ls's loop).
-func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []byte, expires int64, retain bool, encoded *bool) {
-	ids := subscriptionIDs(s, topic, ls.ids[:0])
+func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []byte, expires int64, retain bool, via session.Via, encoded *bool) {
+	ids := subscriptionIDs(s, topic, via, ls.ids[:0])
 	ls.ids = ids[:0]
 	if retain || len(ids) > 0 { // Retain As Published, subscription identifiers: an encoding of its own
-		ls.route5Own(c, topic, payload, props, expires, retain, ids)
+		ls.route5Own(c, topic, payload, props, expires, retain, via, ids)
 		return
 	}
 	if !*encoded {
@@ -387,17 +389,26 @@ func (c *Conn) publishV5In(p *codec.Publish) bool {
 	return true
 }
 
-// noLocal reports whether every subscription of s matching topic has No
-// Local, so that s, the publisher, does not get its own message
-// [MQTT5-3.8.3-3].
-func noLocal(s *clientSession, topic []byte) bool {
+// ownQoS returns the QoS at which the publisher's session s gets its own
+// message on topic: the highest of its matching subscriptions without No
+// Local [MQTT5-3.8.3-3] and of the shared one whose group picked it
+// (shared: 1 + its QoS, 0 for none; No Local cannot be set on a shared
+// subscription [MQTT5-3.8.3-4]). ok is false when none of them delivers.
+func ownQoS(s *clientSession, shared byte, topic []byte) (qos byte, ok bool) {
+	if shared > 0 {
+		qos, ok = shared-1, true
+	}
 	subs := s.Subscriptions()
 	for i := range subs {
-		if !subs[i].NoLocal && codec.MatchTopic(matchFilter(subs[i].TopicFilter), topic) {
-			return false
+		sub := &subs[i]
+		if sub.NoLocal || isShared(sub.TopicFilter) || (ok && sub.QoS <= qos) {
+			continue
+		}
+		if codec.MatchTopic(sub.TopicFilter, topic) {
+			qos, ok = sub.QoS, true
 		}
 	}
-	return true
+	return qos, ok
 }
 
 // receiveMaximumExceeded closes a 5.0 client that has more unacknowledged
@@ -412,11 +423,11 @@ func (c *Conn) receiveMaximumExceeded() {
 
 // route5Own delivers a QoS 0 message to the 5.0 subscriber c in an
 // encoding of its own: with RETAIN 1 (Retain As Published) or with the
-// identifiers ids of its matching subscriptions. Loop-only (ls's loop).
-func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires int64, retain bool, ids []uint32) {
+// identifiers ids of the subscriptions via names. Loop-only (ls's loop).
+func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires int64, retain bool, via session.Via, ids []uint32) {
 	p := codec.Publish{Retain: retain, TopicName: topic, Payload: payload}
 	if c.ls == ls {
-		if n := c.publishV5(&p, props, expires); n > 0 {
+		if n := c.publishV5(&p, props, expires, via); n > 0 {
 			c.countSent0(n)
 			c.ls.touch(c)
 		}
@@ -454,12 +465,25 @@ func retainAsPublished(s *clientSession, topic []byte) bool {
 }
 
 // subscriptionIDs appends to dst the subscription identifiers of the
-// subscriptions of s that match topic [MQTT5-3.3.4-3], and returns it.
-func subscriptionIDs(s *clientSession, topic []byte, dst []uint32) []uint32 {
+// subscriptions of s that match topic and that via says caused the
+// delivery: a shared one only when its group picked s, a No Local one
+// never for s's own message [MQTT5-3.3.4-3]; and returns it.
+func subscriptionIDs(s *clientSession, topic []byte, via session.Via, dst []uint32) []uint32 {
 	subs := s.Subscriptions()
 	for i := range subs {
-		if subs[i].ID != 0 && codec.MatchTopic(matchFilter(subs[i].TopicFilter), topic) {
-			dst = append(dst, subs[i].ID)
+		sub := &subs[i]
+		if sub.ID == 0 {
+			continue
+		}
+		if isShared(sub.TopicFilter) {
+			if via&session.ViaNotShared != 0 {
+				continue // its group gave the message to another member
+			}
+		} else if sub.NoLocal && via&session.ViaOwn != 0 {
+			continue // [MQTT5-3.8.3-3]
+		}
+		if codec.MatchTopic(matchFilter(sub.TopicFilter), topic) {
+			dst = append(dst, sub.ID)
 		}
 	}
 	return dst

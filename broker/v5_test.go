@@ -430,10 +430,10 @@ func TestV5ReceiveMaximum(t *testing.T) {
 		r.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 2, TopicName: []byte("rm/t"), PacketID: id, Payload: []byte("x")}))
 	}
 	pub(1)
-	r.expectPacket("50 02 00 01") // PUBREC
+	r.expectPacket("50 03 00 01 10") // PUBREC, no matching subscribers [MQTT5-3.5.2.1]
 	pub(2)
-	r.expectPacket("50 02 00 02")
-	pub(1) // a duplicate is within the limit
+	r.expectPacket("50 03 00 02 10")
+	pub(1) // a duplicate is within the limit; its PUBREC is plain (not routed again)
 	r.expectPacket("50 02 00 01")
 	pub(3) // the third unreleased [MQTT5-3.3.4-9]
 	r.expectDisconnect5(codec.ReasonReceiveMaximumExceeded)

@@ -84,7 +84,7 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 			}
 			continue
 		}
-		dst = append(dst, Inflight{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
+		dst = append(dst, Inflight{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain, Via: m.Via})
 	}
 	n := len(dst) - start
 	if popped > 0 {
@@ -147,7 +147,7 @@ func (s *Session[C]) SendNow(q Queued) (f Inflight, ok bool) {
 		st.Apply(Op{Kind: OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})
 	}
 	s.mu.Unlock()
-	f = Inflight{Seq: q.Seq, Msg: q.Msg, QoS: q.QoS, Retain: q.Retain, PacketID: s.nextPacketID()}
+	f = Inflight{Seq: q.Seq, Msg: q.Msg, QoS: q.QoS, Retain: q.Retain, Via: q.Via, PacketID: s.nextPacketID()}
 	if durable {
 		st.Apply(Op{Kind: OpInflight, ClientID: s.ClientID, Seq: f.Seq, PacketID: f.PacketID})
 	}

@@ -55,7 +55,24 @@ type Queued struct {
 	Msg    *Message
 	QoS    byte
 	Retain bool // retain flag to send: true only for retained messages sent on subscribe
+	Via    Via  // which matching subscriptions caused it (5.0 subscription identifiers)
 }
+
+// Via says which of a session's subscriptions matching a message's topic
+// caused its delivery, so that a 5.0 PUBLISH carries the subscription
+// identifiers of those and no others [MQTT5-3.3.4-3]. The zero value is
+// all of them. It is not stored: a delivery read back after a restart has
+// the zero value.
+type Via uint8
+
+const (
+	// ViaNotShared: no group of the session's shared subscriptions picked
+	// the session for this message; only its other subscriptions caused it.
+	ViaNotShared Via = 1 << iota
+	// ViaOwn: the session published the message itself, so its No Local
+	// subscriptions did not take part [MQTT5-3.8.3-3].
+	ViaOwn
+)
 
 // Inflight is an outgoing QoS 1/2 message sent and not yet fully acknowledged.
 type Inflight struct {
@@ -65,4 +82,5 @@ type Inflight struct {
 	QoS      byte
 	Retain   bool
 	Released bool // QoS 2: PUBREC received and PUBREL sent; waiting for PUBCOMP
+	Via      Via  // the Queued.Via it came from
 }
