@@ -243,7 +243,9 @@ func (t ClusterTarget) start(dir, cpus string, base *Config) (*cluster, error) {
 			c.stop()
 			return nil, err
 		}
-		node := Target{Name: t.Name, Bin: t.Bin, Admin: t.Admin,
+		// Every node starts before any is waited for: a glassmq node
+		// listens only once a majority of the cluster runs.
+		node := Target{Name: t.Name, Bin: t.Bin, Admin: t.Admin, noWait: true,
 			Args: func(_, _ int, dir string) ([]string, []string, error) { return t.Args(i, ports, dir) }}
 		p, err := node.startOn(nd, cpus, ports[i].MQTT, ports[i].Admin)
 		if err != nil {

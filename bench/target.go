@@ -22,6 +22,8 @@ type Target struct {
 	// Args returns the command line after Bin and the extra environment for
 	// a run listening on port (and admin on adminPort), with its files in dir.
 	Args func(port, adminPort int, dir string) (args, env []string, err error)
+
+	noWait bool // start returns without waiting for the listeners (a cluster's nodes wait together)
 }
 
 // Limits are the broker settings Compare gives every broker alike.
@@ -139,6 +141,9 @@ func (t Target) startOn(dir, cpus string, port, adminPort int) (*process, error)
 		return nil, fmt.Errorf("bench: start %s: %w", t.Name, err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
+	if t.noWait {
+		return p, nil
+	}
 	addrs := []string{p.addr}
 	if t.Admin {
 		addrs = append(addrs, p.adminAddr)
