@@ -30,11 +30,12 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 	s.nextSeq++
 	q.Seq = s.nextSeq
 	var old Queued
-	if s.q.max > 0 && s.q.size == s.q.max {
-		old = s.q.buf[s.q.head]
+	qu := s.queueLocked()
+	if qu.max > 0 && qu.size == qu.max {
+		old = qu.buf[qu.head]
 	}
-	dropped = s.q.push(q)
-	if st := s.reg.Store; st != nil && s.durable && s.q.max > 0 { // with no queue at all, nothing is kept
+	dropped = qu.push(q)
+	if st := s.reg.Store; st != nil && s.durable && qu.max > 0 { // with no queue at all, nothing is kept
 		// Under the session lock, so the store sees this session's ops in
 		// the order memory does, whichever loop they come from.
 		ticket = st.Apply(Op{Kind: OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})
@@ -47,7 +48,7 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 	} else {
 		s.reg.addQueued(1)
 	}
-	s.queueLen.Store(int32(s.q.size))
+	s.queueLen.Store(int32(qu.size))
 	return s.owner.Load(), dropped, ticket
 }
 
@@ -88,7 +89,7 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 	}
 	n := len(dst) - start
 	if popped > 0 {
-		s.queueLen.Store(int32(s.q.size))
+		s.queueLen.Store(int32(s.q.len()))
 		s.reg.addQueued(-popped)
 		if expired > 0 {
 			s.expired.Add(uint64(expired))
@@ -113,14 +114,14 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 // windowRoom returns how many more messages the in-flight window takes.
 // Loop-only.
 func (s *Session[C]) windowRoom() int {
-	w := s.loop.window
+	w := int(s.loop.window)
 	if w == 0 {
-		w = s.InflightMax
+		w = s.reg.Limits.InflightMax
 	}
 	if s.loop.countAll {
 		return w - len(s.loop.inflight)
 	}
-	return min(w-(len(s.loop.inflight)-s.loop.released), 2*w-len(s.loop.inflight))
+	return min(w-(len(s.loop.inflight)-int(s.loop.released)), 2*w-len(s.loop.inflight))
 }
 
 // SendNow puts one delivery straight into the in-flight window, past the

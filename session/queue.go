@@ -1,7 +1,9 @@
 package session
 
 // queue is a bounded FIFO ring of Queued messages. When full, Push drops the
-// oldest element. The zero value with max set is ready to use.
+// oldest element. The zero value with max set is ready to use. A session
+// allocates its queue with its first queued message (most clients never
+// have one); the reading methods take a nil queue as empty.
 type queue struct {
 	buf        []Queued
 	head, size int
@@ -43,9 +45,17 @@ func (q *queue) grow() {
 	q.buf, q.head = nb, 0
 }
 
+// len returns the number of elements; 0 for a nil queue.
+func (q *queue) len() int {
+	if q == nil {
+		return 0
+	}
+	return q.size
+}
+
 // pop removes and returns the oldest element.
 func (q *queue) pop() (Queued, bool) {
-	if q.size == 0 {
+	if q == nil || q.size == 0 {
 		return Queued{}, false
 	}
 	m := q.buf[q.head]
@@ -56,15 +66,4 @@ func (q *queue) pop() (Queued, bool) {
 		q.buf, q.head = nil, 0 // give back memory of a drained burst
 	}
 	return m, true
-}
-
-func (q *queue) clear() {
-	q.buf, q.head, q.size = nil, 0, 0
-}
-
-// each calls fn for each element, oldest first.
-func (q *queue) each(fn func(Queued)) {
-	for i := 0; i < q.size; i++ {
-		fn(q.buf[(q.head+i)%len(q.buf)])
-	}
 }

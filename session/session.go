@@ -73,9 +73,6 @@ type Session[C any] struct {
 	Seq      uint64       // immutable, unique per registry; orders sessions for de-duplication
 	Counters stats.Client // written by the owning loop, read by admin
 
-	QueueMax    int // immutable: bound on queued QoS 1/2 messages
-	InflightMax int // immutable: outgoing in-flight window
-
 	reg *Registry[C] // immutable: the registry the session belongs to
 
 	// The fields below are ordered by size, so that the struct has no
@@ -94,6 +91,9 @@ type Session[C any] struct {
 	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
 	owner          atomic.Pointer[C]              // attached connection; written under mu
 	connected      atomic.Bool
+	removed        bool // deleted from the registry; guarded by mu
+	durable        bool // persisted to the Store (CleanSession 0); guarded by mu
+	fresh          bool // never attached: a CONNECT finds no session present; guarded by mu
 	queueLen       atomic.Int32
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
@@ -101,31 +101,34 @@ type Session[C any] struct {
 	mu      sync.Mutex
 	claim   *C     // connection taking the session over; guarded by mu
 	leaving *C     // taken-over owner whose loop has not closed it yet; guarded by mu
-	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
+	q       *queue // QoS 1/2 messages not yet in flight, nil until the first; guarded by mu
 	nextSeq uint64 // Seq of the next queued message; guarded by mu
 
 	// loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a claim): touched only by the Loop-only methods.
 	loop struct {
 		inflight     []Inflight          // in the order sent
-		released     int                 // entries of inflight with Released set
-		window       int                 // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
-		countAll     bool                // 5.0: released entries count in window until PUBCOMP
 		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+		released     int32               // entries of inflight with Released set
+		window       int32               // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
 		nextPacketID uint16
+		countAll     bool // 5.0: released entries count in window until PUBCOMP
 	}
-	removed bool // deleted from the registry; guarded by mu
-	durable bool // persisted to the Store (CleanSession 0); guarded by mu
-	fresh   bool // never attached: a CONNECT finds no session present; guarded by mu
 }
 
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
-	l := r.Limits
-	s := &Session[C]{ClientID: clientID, Seq: r.newSeq(), QueueMax: l.QueueMax, InflightMax: l.InflightMax,
-		reg: r, fresh: true}
-	s.q.max = l.QueueMax
+	s := &Session[C]{ClientID: clientID, Seq: r.newSeq(), reg: r, fresh: true}
 	s.createTime.Store(now)
 	return s
+}
+
+// queueLocked returns s's queue, allocating it on first use. Call with mu
+// held.
+func (s *Session[C]) queueLocked() *queue {
+	if s.q == nil {
+		s.q = &queue{max: s.reg.Limits.QueueMax}
+	}
+	return s.q
 }
 
 // Owner returns the attached connection, or nil when the session is offline
@@ -180,10 +183,10 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 			}
 			continue
 		}
-		s.q.push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
+		s.queueLocked().push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
 	}
-	s.queueLen.Store(int32(s.q.size))
-	s.reg.addQueued(s.q.size)
+	s.queueLen.Store(int32(s.q.len()))
+	s.reg.addQueued(s.q.len())
 	if len(r.Rel) > 0 {
 		s.loop.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
 		for _, id := range r.Rel {
@@ -358,7 +361,7 @@ type Status struct {
 func (s *Session[C]) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.size}
+	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.len()}
 }
 
 // Info fills dst with a snapshot of s, reusing dst's slices. It takes no lock
@@ -388,11 +391,11 @@ func (s *Session[C]) Info(dst *Info) {
 	s.Counters.Received.Snapshot(&dst.Received)
 	s.Counters.Sent.Snapshot(&dst.Sent)
 	dst.QueueLen = int(s.queueLen.Load())
-	dst.QueueMax = s.QueueMax
+	dst.QueueMax = s.reg.Limits.QueueMax
 	dst.QueueDropped = s.queueDropped.Load()
 	dst.Expired = s.expired.Load()
 	dst.InflightLen = int(s.inflightLen.Load())
-	dst.InflightMax = s.InflightMax
+	dst.InflightMax = s.reg.Limits.InflightMax
 	dst.AwaitingRel = int(s.awaitingRel.Load())
 	dst.LastActivity = s.lastActivity.Load()
 	dst.Connections = s.connections.Load()
