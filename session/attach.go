@@ -80,7 +80,7 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 	if rm := int32(m.ReceiveMaximum); m.ProtocolVersion == 5 && rm > 0 && rm < s.loop.window {
 		s.loop.window = rm // [MQTT5-4.9.0-1]: no more unacknowledged QoS 1/2 than the client allows
 	}
-	a.Resend = s.loop.inflight
+	a.Resend = s.loop.f.sent()
 	return a, true
 }
 
@@ -98,9 +98,7 @@ func (s *Session[C]) resetLocked(now int64) []Subscription {
 	s.nextSeq = 0
 	s.queueDropped.Store(0)
 	s.loop.nextPacketID = 0
-	s.loop.inflight = nil
-	s.loop.released = 0
-	s.loop.awaitingRel = nil
+	s.loop.f = nil
 	s.syncLoopGauges()
 	s.Counters.Received.Reset()
 	s.Counters.Sent.Reset()

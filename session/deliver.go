@@ -103,7 +103,8 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 		if durable {
 			s.reg.Store.Apply(Op{Kind: OpInflight, ClientID: s.ClientID, Seq: f.Seq, PacketID: f.PacketID})
 		}
-		s.loop.inflight = append(s.loop.inflight, *f)
+		fl := s.flightLoop()
+		fl.inflight = append(fl.inflight, *f)
 	}
 	if n > 0 {
 		s.syncLoopGauges()
@@ -118,10 +119,14 @@ func (s *Session[C]) windowRoom() int {
 	if w == 0 {
 		w = s.reg.Limits.InflightMax
 	}
-	if s.loop.countAll {
-		return w - len(s.loop.inflight)
+	fl := s.loop.f
+	if fl == nil {
+		return w
 	}
-	return min(w-(len(s.loop.inflight)-int(s.loop.released)), 2*w-len(s.loop.inflight))
+	if s.loop.countAll {
+		return w - len(fl.inflight)
+	}
+	return min(w-(len(fl.inflight)-int(fl.released)), 2*w-len(fl.inflight))
 }
 
 // SendNow puts one delivery straight into the in-flight window, past the
@@ -152,7 +157,8 @@ func (s *Session[C]) SendNow(q Queued) (f Inflight, ok bool) {
 	if durable {
 		st.Apply(Op{Kind: OpInflight, ClientID: s.ClientID, Seq: f.Seq, PacketID: f.PacketID})
 	}
-	s.loop.inflight = append(s.loop.inflight, f)
+	fl := s.flightLoop()
+	fl.inflight = append(fl.inflight, f)
 	s.syncLoopGauges()
 	return f, true
 }
@@ -173,8 +179,9 @@ func (s *Session[C]) nextPacketID() uint16 {
 }
 
 func (s *Session[C]) inflightIndex(id uint16) int {
-	for i := range s.loop.inflight {
-		if s.loop.inflight[i].PacketID == id {
+	sent := s.loop.f.sent()
+	for i := range sent {
+		if sent[i].PacketID == id {
 			return i
 		}
 	}
@@ -198,21 +205,22 @@ func (s *Session[C]) Ack(kind codec.Type, id uint16) (ok bool, err error) {
 	if i < 0 {
 		return false, nil
 	}
-	f := &s.loop.inflight[i]
+	fl := s.loop.f // not nil: id is in flight
+	f := &fl.inflight[i]
 	switch {
 	case kind == codec.TypePuback && f.QoS == 1,
 		kind == codec.TypePubcomp && f.QoS == 2 && f.Released:
 		s.persist(Op{Kind: OpDeleteMessage, Seq: f.Seq})
 		if f.Released {
-			s.loop.released--
+			fl.released--
 		}
-		s.loop.inflight = slices.Delete(s.loop.inflight, i, i+1)
+		fl.inflight = slices.Delete(fl.inflight, i, i+1)
 		s.syncLoopGauges()
 		return true, nil
 	case kind == codec.TypePubrec && f.QoS == 2:
 		if !f.Released {
 			f.Released = true
-			s.loop.released++
+			fl.released++
 			f.Msg = nil // delivered; only the ID remains [MQTT-4.3.3-1]
 			s.persist(Op{Kind: OpReleased, Seq: f.Seq})
 		}
@@ -234,13 +242,14 @@ func (s *Session[C]) Ack(kind codec.Type, id uint16) (ok bool, err error) {
 // nothing [MQTT-4.3.3-2]. ticket is the store write of a first receipt
 // (0 when none). Loop-only.
 func (s *Session[C]) Receive(id uint16) (first bool, ticket uint64) {
-	if _, dup := s.loop.awaitingRel[id]; dup {
+	fl := s.flightLoop()
+	if _, dup := fl.awaitingRel[id]; dup {
 		return false, 0
 	}
-	if s.loop.awaitingRel == nil {
-		s.loop.awaitingRel = make(map[uint16]struct{})
+	if fl.awaitingRel == nil {
+		fl.awaitingRel = make(map[uint16]struct{})
 	}
-	s.loop.awaitingRel[id] = struct{}{}
+	fl.awaitingRel[id] = struct{}{}
 	s.syncLoopGauges()
 	return true, s.persist(Op{Kind: OpPutRel, PacketID: id})
 }
@@ -249,10 +258,14 @@ func (s *Session[C]) Receive(id uint16) (first bool, ticket uint64) {
 // id is a new message. The caller answers PUBCOMP whether or not id was
 // awaited. ticket is the store write (0 when none). Loop-only.
 func (s *Session[C]) Release(id uint16) (ticket uint64) {
-	if _, ok := s.loop.awaitingRel[id]; !ok {
+	fl := s.loop.f
+	if fl == nil {
 		return 0
 	}
-	delete(s.loop.awaitingRel, id)
+	if _, ok := fl.awaitingRel[id]; !ok {
+		return 0
+	}
+	delete(fl.awaitingRel, id)
 	s.syncLoopGauges()
 	return s.persist(Op{Kind: OpDeleteRel, PacketID: id})
 }

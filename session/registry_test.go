@@ -131,3 +131,32 @@ func TestRegistryLookupDuringChurn(t *testing.T) {
 		t.Fatalf("Len %d after churn, want %d", r.Len(), len(stay))
 	}
 }
+
+// TestInfoWillTopic: the will topic an operator reads is the topic of the
+// connection's will (kept once, in the will message), and "" for a
+// connection without one, also when Info fills a reused value.
+func TestInfoWillTopic(t *testing.T) {
+	r := newReg(10, 10, nil)
+	s, _ := r.Open("w", 1)
+	c := &conn{name: "w"}
+	if _, ok := s.Claim(c, "by test", 1); !ok {
+		t.Fatal("claim refused")
+	}
+	will := NewMessage([]byte("wills/w"), []byte("gone"), 1, false)
+	if _, ok := s.Attach(c, &ConnMeta{Address: "a", CleanSession: true, Will: will}, 1); !ok {
+		t.Fatal("attach refused")
+	}
+	var info Info
+	s.Info(&info)
+	if info.WillTopic != "wills/w" {
+		t.Fatalf("WillTopic %q with a will on wills/w, want %q", info.WillTopic, "wills/w")
+	}
+	s2, _ := r.Open("nw", 1)
+	c2 := &conn{name: "nw"}
+	s2.Claim(c2, "by test", 1)
+	s2.Attach(c2, &ConnMeta{Address: "b", CleanSession: true}, 1)
+	s2.Info(&info)
+	if info.WillTopic != "" {
+		t.Fatalf("WillTopic %q without a will, want empty", info.WillTopic)
+	}
+}

@@ -25,8 +25,7 @@ type ConnMeta struct {
 	WillExpiry      uint32 // 5.0: seconds the will lives once published, when WillExpires
 	SessionExpiry   int64  // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
-	WillTopic       string
-	Will            *Message // the will message, nil for none; immutable
+	Will            *Message // the will message (its Topic is the will topic), nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
 	// MQTT 5.0 enhanced authentication.
 	AuthMethod string // the CONNECT's Authentication Method that proved Username ("SCRAM-SHA-256"); "" for none
@@ -107,13 +106,39 @@ type Session[C any] struct {
 	// loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a claim): touched only by the Loop-only methods.
 	loop struct {
-		inflight     []Inflight          // in the order sent
-		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
-		released     int32               // entries of inflight with Released set
-		window       int32               // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
+		f            *flight // nil until a message is in flight either way
+		window       int32   // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
 		nextPacketID uint16
 		countAll     bool // 5.0: released entries count in window until PUBCOMP
 	}
+}
+
+// flight is the QoS 1/2 state of a session's loop: outgoing deliveries in
+// flight and inbound QoS 2 packet IDs awaiting PUBREL. A session allocates
+// it with its first QoS 1/2 message either way and keeps it while it
+// lives, so an idle or QoS 0 client pays one pointer for it and a busy one
+// allocates it once. Loop-owned, like the session's loop struct.
+type flight struct {
+	inflight    []Inflight          // in the order sent
+	awaitingRel map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+	released    int32               // entries of inflight with Released set
+}
+
+// sent returns the outgoing deliveries in flight, nil for a nil f.
+func (f *flight) sent() []Inflight {
+	if f == nil {
+		return nil
+	}
+	return f.inflight
+}
+
+// flightLoop returns s's in-flight state, allocating it on first use.
+// Loop-only.
+func (s *Session[C]) flightLoop() *flight {
+	if s.loop.f == nil {
+		s.loop.f = new(flight)
+	}
+	return s.loop.f
 }
 
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
@@ -173,10 +198,11 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 			s.nextSeq = m.Seq
 		}
 		if m.PacketID != 0 {
+			f := s.flightLoop()
 			if m.Released {
-				s.loop.released++
+				f.released++
 			}
-			s.loop.inflight = append(s.loop.inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
+			f.inflight = append(f.inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
 				QoS: m.QoS, Retain: m.Retain, Released: m.Released})
 			if m.PacketID > s.loop.nextPacketID {
 				s.loop.nextPacketID = m.PacketID
@@ -188,9 +214,10 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 	s.queueLen.Store(int32(s.q.len()))
 	s.reg.addQueued(s.q.len())
 	if len(r.Rel) > 0 {
-		s.loop.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
+		f := s.flightLoop()
+		f.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
 		for _, id := range r.Rel {
-			s.loop.awaitingRel[id] = struct{}{}
+			f.awaitingRel[id] = struct{}{}
 		}
 	}
 	s.syncLoopGauges()
@@ -345,8 +372,13 @@ func (s *Session[C]) saveLocked(disconnectAt int64) uint64 {
 // syncLoopGauges publishes the sizes of the loop-owned in-flight window and
 // QoS 2 receive set for readers.
 func (s *Session[C]) syncLoopGauges() {
-	s.inflightLen.Store(int32(len(s.loop.inflight)))
-	s.awaitingRel.Store(int32(len(s.loop.awaitingRel)))
+	if f := s.loop.f; f != nil {
+		s.inflightLen.Store(int32(len(f.inflight)))
+		s.awaitingRel.Store(int32(len(f.awaitingRel)))
+	} else {
+		s.inflightLen.Store(0)
+		s.awaitingRel.Store(0)
+	}
 }
 
 // Status is a consistency snapshot of a session's attachment, for checks
@@ -376,7 +408,10 @@ func (s *Session[C]) Info(dst *Info) {
 		dst.KeepAlive = int(m.KeepAlive)
 		dst.CleanSession = m.CleanSession
 		dst.Username = m.Username
-		dst.WillTopic = m.WillTopic
+		dst.WillTopic = ""
+		if m.Will != nil {
+			dst.WillTopic = string(m.Will.Topic) // kept once, in the will; copied for the reader
+		}
 		dst.Listener = m.Listener
 		dst.Authenticated = m.Authenticated
 		dst.AuthMethod = m.AuthMethod
