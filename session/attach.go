@@ -92,11 +92,10 @@ func (s *Session[C]) resetLocked(now int64) []Subscription {
 	if p := s.subs.Swap(nil); p != nil {
 		old = *p
 	}
-	s.reg.addQueued(-s.q.len())
-	s.q = nil
+	s.reg.addQueued(-s.q.Load().len())
+	s.q.Store(nil) // with its dropped and expired counts
 	s.queueLen.Store(0)
 	s.nextSeq = 0
-	s.queueDropped.Store(0)
 	s.loop.nextPacketID = 0
 	s.loop.f = nil
 	s.syncLoopGauges()
@@ -224,8 +223,8 @@ func (s *Session[C]) End() []Subscription {
 		s.reg.Store.Apply(Op{Kind: OpDeleteSession, ClientID: s.ClientID})
 	}
 	s.durable = false
-	s.reg.addQueued(-s.q.len())
-	s.q = nil
+	s.reg.addQueued(-s.q.Load().len())
+	s.q.Store(nil)
 	s.queueLen.Store(0)
 	s.mu.Unlock()
 	return s.Subscriptions()

@@ -44,7 +44,7 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 		}
 	}
 	if dropped {
-		s.queueDropped.Add(1)
+		qu.dropped.Add(1)
 	} else {
 		s.reg.addQueued(1)
 	}
@@ -73,7 +73,7 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 	popped, expired := 0, 0
 	s.mu.Lock()
 	for len(dst)-start < room {
-		m, ok := s.q.pop()
+		m, ok := s.q.Load().pop()
 		if !ok {
 			break
 		}
@@ -89,10 +89,10 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 	}
 	n := len(dst) - start
 	if popped > 0 {
-		s.queueLen.Store(int32(s.q.len()))
+		s.queueLen.Store(int32(s.q.Load().len()))
 		s.reg.addQueued(-popped)
 		if expired > 0 {
-			s.expired.Add(uint64(expired))
+			s.q.Load().expired.Add(uint64(expired))
 		}
 	}
 	durable := s.durable && s.reg.Store != nil

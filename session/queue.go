@@ -1,5 +1,7 @@
 package session
 
+import "sync/atomic"
+
 // queue is a bounded FIFO ring of Queued messages. When full, Push drops the
 // oldest element. The zero value with max set is ready to use. A session
 // allocates its queue with its first queued message (most clients never
@@ -8,6 +10,8 @@ type queue struct {
 	buf        []Queued
 	head, size int
 	max        int
+	dropped    atomic.Uint64 // messages dropped because the queue was full; read by Info
+	expired    atomic.Uint64 // messages whose expiry passed while queued; read by Info
 }
 
 // push appends q, dropping the oldest element when the queue holds max

@@ -81,27 +81,25 @@ type Session[C any] struct {
 	connectTime    atomic.Int64
 	disconnectTime atomic.Int64
 	lastActivity   atomic.Int64
-	connections    atomic.Uint64
-	queueDropped   atomic.Uint64
-	expired        atomic.Uint64
 	meta           atomic.Pointer[ConnMeta]
 	last           atomic.Pointer[disconnect]
 	subs           atomic.Pointer[[]Subscription] // copy-on-write, written by the owning loop
 	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
 	owner          atomic.Pointer[C]              // attached connection; written under mu
 	connected      atomic.Bool
-	removed        bool // deleted from the registry; guarded by mu
-	durable        bool // persisted to the Store (CleanSession 0); guarded by mu
-	fresh          bool // never attached: a CONNECT finds no session present; guarded by mu
+	connections    atomic.Uint32 // accepted CONNECTs; fills what was padding
+	removed        bool          // deleted from the registry; guarded by mu
+	durable        bool          // persisted to the Store (CleanSession 0); guarded by mu
+	fresh          bool          // never attached: a CONNECT finds no session present; guarded by mu
 	queueLen       atomic.Int32
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
 
 	mu      sync.Mutex
-	claim   *C     // connection taking the session over; guarded by mu
-	leaving *C     // taken-over owner whose loop has not closed it yet; guarded by mu
-	q       *queue // QoS 1/2 messages not yet in flight, nil until the first; guarded by mu
-	nextSeq uint64 // Seq of the next queued message; guarded by mu
+	claim   *C                    // connection taking the session over; guarded by mu
+	leaving *C                    // taken-over owner whose loop has not closed it yet; guarded by mu
+	q       atomic.Pointer[queue] // QoS 1/2 messages not yet in flight, nil until the first; written under mu, its counters read by Info
+	nextSeq uint64                // Seq of the next queued message; guarded by mu
 
 	// loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a claim): touched only by the Loop-only methods.
@@ -150,10 +148,12 @@ func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
 // queueLocked returns s's queue, allocating it on first use. Call with mu
 // held.
 func (s *Session[C]) queueLocked() *queue {
-	if s.q == nil {
-		s.q = &queue{max: s.reg.Limits.QueueMax}
+	q := s.q.Load()
+	if q == nil {
+		q = &queue{max: s.reg.Limits.QueueMax}
+		s.q.Store(q)
 	}
-	return s.q
+	return q
 }
 
 // Owner returns the attached connection, or nil when the session is offline
@@ -211,8 +211,8 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 		}
 		s.queueLocked().push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
 	}
-	s.queueLen.Store(int32(s.q.len()))
-	s.reg.addQueued(s.q.len())
+	s.queueLen.Store(int32(s.q.Load().len()))
+	s.reg.addQueued(s.q.Load().len())
 	if len(r.Rel) > 0 {
 		f := s.flightLoop()
 		f.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
@@ -393,7 +393,7 @@ type Status struct {
 func (s *Session[C]) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.len()}
+	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.Load().len()}
 }
 
 // Info fills dst with a snapshot of s, reusing dst's slices. It takes no lock
@@ -427,13 +427,15 @@ func (s *Session[C]) Info(dst *Info) {
 	s.Counters.Sent.Snapshot(&dst.Sent)
 	dst.QueueLen = int(s.queueLen.Load())
 	dst.QueueMax = s.reg.Limits.QueueMax
-	dst.QueueDropped = s.queueDropped.Load()
-	dst.Expired = s.expired.Load()
+	dst.QueueDropped, dst.Expired = 0, 0
+	if q := s.q.Load(); q != nil {
+		dst.QueueDropped, dst.Expired = q.dropped.Load(), q.expired.Load()
+	}
 	dst.InflightLen = int(s.inflightLen.Load())
 	dst.InflightMax = s.reg.Limits.InflightMax
 	dst.AwaitingRel = int(s.awaitingRel.Load())
 	dst.LastActivity = s.lastActivity.Load()
-	dst.Connections = s.connections.Load()
+	dst.Connections = uint64(s.connections.Load())
 	if d := s.last.Load(); d != nil {
 		dst.DisconnectReason, dst.DisconnectDetail = d.reason, d.detail
 	}
