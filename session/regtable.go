@@ -2,8 +2,8 @@ package session
 
 import "sync/atomic"
 
-// regTable is one registry shard's open-addressing hash table: a slot per
-// power of two, linear probing from the client ID's hash. A slot holds nil
+// regTable is one registry shard's open-addressing hash table: a power of
+// two of slots, probed linearly from the client ID's hash. A slot holds nil
 // (never used since the table was built), a session, or the table's
 // tombstone (a session was there and was deleted). Readers probe without a
 // lock: they load slots atomically, stop at nil and skip tombstones, so a
@@ -13,8 +13,8 @@ import "sync/atomic"
 // sessions and publish it in one atomic store, after which the old table
 // is not written again.
 //
-// A session costs its slot divided by the load factor: between 1/4 and 3/4
-// full, so 11 to 32 bytes, against about 117 for a sync.Map
+// A session costs its 8-byte slot divided by the load factor, which stays
+// between 1/4 and 3/4: 11 to 32 bytes, against about 117 for a sync.Map
 // entry (its trie node, entry and the client ID boxed as the key).
 type regTable[C any] struct {
 	slots []atomic.Pointer[Session[C]] // len is a power of two
