@@ -14,7 +14,8 @@ import "sync/atomic"
 // is not written again.
 //
 // A session costs its 8-byte slot divided by the load factor, which stays
-// between 1/4 and 3/4: 11 to 32 bytes, against about 117 for a sync.Map
+// above 1/8 and at most 3/4 (1/4 to 1/2 right after a rebuild): 11 to 64
+// bytes, 16 to 32 after a rebuild, against about 117 for a sync.Map
 // entry (its trie node, entry and the client ID boxed as the key).
 type regTable[C any] struct {
 	slots []atomic.Pointer[Session[C]] // len is a power of two
