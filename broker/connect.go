@@ -75,7 +75,6 @@ func (c *Conn) handleConnect(frame []byte) {
 	}
 	if p.WillFlag {
 		c.will = c.newWill(p) // willdelay.go
-		c.meta.WillTopic = string(p.WillTopic)
 		c.meta.Will = c.will
 	}
 	c.connectSize = uint32(len(frame))

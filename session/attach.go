@@ -76,11 +76,11 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 		st.Apply(Op{Kind: OpPutSession, ClientID: s.ClientID, Record: rec})
 	}
 	s.owner.Store(c)
-	s.loop.window, s.loop.countAll = s.InflightMax, m.ProtocolVersion == 5
-	if rm := int(m.ReceiveMaximum); m.ProtocolVersion == 5 && rm > 0 && rm < s.loop.window {
+	s.loop.window, s.loop.countAll = int32(min(s.reg.Limits.InflightMax, 1<<31-1)), m.ProtocolVersion == 5
+	if rm := int32(m.ReceiveMaximum); m.ProtocolVersion == 5 && rm > 0 && rm < s.loop.window {
 		s.loop.window = rm // [MQTT5-4.9.0-1]: no more unacknowledged QoS 1/2 than the client allows
 	}
-	a.Resend = s.loop.inflight
+	a.Resend = s.loop.f.sent()
 	return a, true
 }
 
@@ -92,15 +92,12 @@ func (s *Session[C]) resetLocked(now int64) []Subscription {
 	if p := s.subs.Swap(nil); p != nil {
 		old = *p
 	}
-	s.reg.addQueued(-s.q.size)
-	s.q.clear()
+	s.reg.addQueued(-s.q.Load().len())
+	s.q.Store(nil) // with its dropped and expired counts
 	s.queueLen.Store(0)
 	s.nextSeq = 0
-	s.queueDropped.Store(0)
 	s.loop.nextPacketID = 0
-	s.loop.inflight = nil
-	s.loop.released = 0
-	s.loop.awaitingRel = nil
+	s.loop.f = nil
 	s.syncLoopGauges()
 	s.Counters.Received.Reset()
 	s.Counters.Sent.Reset()
@@ -233,8 +230,8 @@ func (s *Session[C]) End() []Subscription {
 		s.reg.Store.Apply(Op{Kind: OpDeleteSession, ClientID: s.ClientID})
 	}
 	s.durable = false
-	s.reg.addQueued(-s.q.size)
-	s.q.clear()
+	s.reg.addQueued(-s.q.Load().len())
+	s.q.Store(nil)
 	s.queueLen.Store(0)
 	s.mu.Unlock()
 	return s.Subscriptions()

@@ -30,11 +30,12 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 	s.nextSeq++
 	q.Seq = s.nextSeq
 	var old Queued
-	if s.q.max > 0 && s.q.size == s.q.max {
-		old = s.q.buf[s.q.head]
+	qu := s.queueLocked()
+	if qu.max > 0 && qu.size == qu.max {
+		old = qu.buf[qu.head]
 	}
-	dropped = s.q.push(q)
-	if st := s.reg.Store; st != nil && s.durable && s.q.max > 0 { // with no queue at all, nothing is kept
+	dropped = qu.push(q)
+	if st := s.reg.Store; st != nil && s.durable && qu.max > 0 { // with no queue at all, nothing is kept
 		// Under the session lock, so the store sees this session's ops in
 		// the order memory does, whichever loop they come from.
 		ticket = st.Apply(Op{Kind: OpPutMessage, ClientID: s.ClientID, Seq: q.Seq, QoS: q.QoS, Retain: q.Retain, Msg: q.Msg})
@@ -43,11 +44,11 @@ func (s *Session[C]) Deliver(q Queued) (owner *C, dropped bool, ticket uint64) {
 		}
 	}
 	if dropped {
-		s.queueDropped.Add(1)
+		qu.dropped.Add(1)
 	} else {
 		s.reg.addQueued(1)
 	}
-	s.queueLen.Store(int32(s.q.size))
+	s.queueLen.Store(int32(qu.size))
 	return s.owner.Load(), dropped, ticket
 }
 
@@ -72,7 +73,7 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 	popped, expired := 0, 0
 	s.mu.Lock()
 	for len(dst)-start < room {
-		m, ok := s.q.pop()
+		m, ok := s.q.Load().pop()
 		if !ok {
 			break
 		}
@@ -88,10 +89,10 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 	}
 	n := len(dst) - start
 	if popped > 0 {
-		s.queueLen.Store(int32(s.q.size))
+		s.queueLen.Store(int32(s.q.Load().len()))
 		s.reg.addQueued(-popped)
 		if expired > 0 {
-			s.expired.Add(uint64(expired))
+			s.q.Load().expired.Add(uint64(expired))
 		}
 	}
 	durable := s.durable && s.reg.Store != nil
@@ -102,7 +103,8 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 		if durable {
 			s.reg.Store.Apply(Op{Kind: OpInflight, ClientID: s.ClientID, Seq: f.Seq, PacketID: f.PacketID})
 		}
-		s.loop.inflight = append(s.loop.inflight, *f)
+		fl := s.flightLoop()
+		fl.inflight = append(fl.inflight, *f)
 	}
 	if n > 0 {
 		s.syncLoopGauges()
@@ -113,14 +115,18 @@ func (s *Session[C]) Send(dst []Inflight, now int64) []Inflight {
 // windowRoom returns how many more messages the in-flight window takes.
 // Loop-only.
 func (s *Session[C]) windowRoom() int {
-	w := s.loop.window
+	w := int(s.loop.window)
 	if w == 0 {
-		w = s.InflightMax
+		w = s.reg.Limits.InflightMax
+	}
+	fl := s.loop.f
+	if fl == nil {
+		return w
 	}
 	if s.loop.countAll {
-		return w - len(s.loop.inflight)
+		return w - len(fl.inflight)
 	}
-	return min(w-(len(s.loop.inflight)-s.loop.released), 2*w-len(s.loop.inflight))
+	return min(w-(len(fl.inflight)-int(fl.released)), 2*w-len(fl.inflight))
 }
 
 // SendNow puts one delivery straight into the in-flight window, past the
@@ -151,7 +157,8 @@ func (s *Session[C]) SendNow(q Queued) (f Inflight, ok bool) {
 	if durable {
 		st.Apply(Op{Kind: OpInflight, ClientID: s.ClientID, Seq: f.Seq, PacketID: f.PacketID})
 	}
-	s.loop.inflight = append(s.loop.inflight, f)
+	fl := s.flightLoop()
+	fl.inflight = append(fl.inflight, f)
 	s.syncLoopGauges()
 	return f, true
 }
@@ -172,8 +179,9 @@ func (s *Session[C]) nextPacketID() uint16 {
 }
 
 func (s *Session[C]) inflightIndex(id uint16) int {
-	for i := range s.loop.inflight {
-		if s.loop.inflight[i].PacketID == id {
+	sent := s.loop.f.sent()
+	for i := range sent {
+		if sent[i].PacketID == id {
 			return i
 		}
 	}
@@ -197,21 +205,22 @@ func (s *Session[C]) Ack(kind codec.Type, id uint16) (ok bool, err error) {
 	if i < 0 {
 		return false, nil
 	}
-	f := &s.loop.inflight[i]
+	fl := s.loop.f // not nil: id is in flight
+	f := &fl.inflight[i]
 	switch {
 	case kind == codec.TypePuback && f.QoS == 1,
 		kind == codec.TypePubcomp && f.QoS == 2 && f.Released:
 		s.persist(Op{Kind: OpDeleteMessage, Seq: f.Seq})
 		if f.Released {
-			s.loop.released--
+			fl.released--
 		}
-		s.loop.inflight = slices.Delete(s.loop.inflight, i, i+1)
+		fl.inflight = slices.Delete(fl.inflight, i, i+1)
 		s.syncLoopGauges()
 		return true, nil
 	case kind == codec.TypePubrec && f.QoS == 2:
 		if !f.Released {
 			f.Released = true
-			s.loop.released++
+			fl.released++
 			f.Msg = nil // delivered; only the ID remains [MQTT-4.3.3-1]
 			s.persist(Op{Kind: OpReleased, Seq: f.Seq})
 		}
@@ -233,13 +242,14 @@ func (s *Session[C]) Ack(kind codec.Type, id uint16) (ok bool, err error) {
 // nothing [MQTT-4.3.3-2]. ticket is the store write of a first receipt
 // (0 when none). Loop-only.
 func (s *Session[C]) Receive(id uint16) (first bool, ticket uint64) {
-	if _, dup := s.loop.awaitingRel[id]; dup {
+	fl := s.flightLoop()
+	if _, dup := fl.awaitingRel[id]; dup {
 		return false, 0
 	}
-	if s.loop.awaitingRel == nil {
-		s.loop.awaitingRel = make(map[uint16]struct{})
+	if fl.awaitingRel == nil {
+		fl.awaitingRel = make(map[uint16]struct{})
 	}
-	s.loop.awaitingRel[id] = struct{}{}
+	fl.awaitingRel[id] = struct{}{}
 	s.syncLoopGauges()
 	return true, s.persist(Op{Kind: OpPutRel, PacketID: id})
 }
@@ -248,10 +258,14 @@ func (s *Session[C]) Receive(id uint16) (first bool, ticket uint64) {
 // id is a new message. The caller answers PUBCOMP whether or not id was
 // awaited. ticket is the store write (0 when none). Loop-only.
 func (s *Session[C]) Release(id uint16) (ticket uint64) {
-	if _, ok := s.loop.awaitingRel[id]; !ok {
+	fl := s.loop.f
+	if fl == nil {
 		return 0
 	}
-	delete(s.loop.awaitingRel, id)
+	if _, ok := fl.awaitingRel[id]; !ok {
+		return 0
+	}
+	delete(fl.awaitingRel, id)
 	s.syncLoopGauges()
 	return s.persist(Op{Kind: OpDeleteRel, PacketID: id})
 }

@@ -17,6 +17,9 @@
 //     above so that ops reach the store in the order memory changed. A
 //     Store never calls back into a Session or the broker while holding it
 //     (WhenDurable callbacks run outside it).
+//  4. A registry shard's lock, taken by Open and Restore on their own and by
+//     the removal of an ended session under its Session.mu; nothing else is
+//     acquired while it is held. Lookup takes no lock.
 //
 // session may import codec, stats and xxhash.
 package session

@@ -21,15 +21,17 @@ func (s *Session[C]) Handover() (r Restored, ok bool) {
 	r.Record = *s.Record()
 	// In-flight entries were queued before anything still in the queue, so
 	// window then queue is Seq order.
-	for _, f := range s.loop.inflight {
+	for _, f := range s.loop.f.sent() {
 		r.Messages = append(r.Messages, StoredMessage{Seq: f.Seq, Msg: f.Msg, QoS: f.QoS, Retain: f.Retain,
 			PacketID: f.PacketID, Released: f.Released})
 	}
-	s.q.each(func(q Queued) {
+	s.q.Load().each(func(q Queued) {
 		r.Messages = append(r.Messages, StoredMessage{Seq: q.Seq, Msg: q.Msg, QoS: q.QoS, Retain: q.Retain})
 	})
-	for id := range s.loop.awaitingRel {
-		r.Rel = append(r.Rel, id)
+	if f := s.loop.f; f != nil {
+		for id := range f.awaitingRel {
+			r.Rel = append(r.Rel, id)
+		}
 	}
 	s.removeLocked()
 	return r, true

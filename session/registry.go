@@ -9,13 +9,21 @@ import (
 
 const shardCount = 64
 
-type shard struct {
-	m sync.Map // client ID -> *Session[C]
-	_ [64]byte
+// shard is one lock and one hash table of a Registry. The table is
+// replaced, never resized in place, so readers load it once and probe it
+// without the lock.
+type shard[C any] struct {
+	mu  sync.Mutex                  // serializes writers; readers never take it
+	tab atomic.Pointer[regTable[C]] // nil until the shard's first session
+	_   [48]byte                    // one shard per cache line
 }
 
-// Registry maps client IDs to sessions, sharded by xxhash of the client ID.
-// Lookup never blocks (sync.Map reads are lock-free once a key is stable).
+// Registry maps client IDs to sessions, sharded by xxhash of the client ID:
+// the low bits choose one of 64 shards, the rest the slot in the shard's
+// open-addressing table (regtable.go). Lookup never blocks: it loads the
+// shard's table and probes it with atomic loads. Open and the deletions
+// that end a session take the shard's lock, held for one probe (and, as a
+// table grows or shrinks, one copy of it).
 //
 // Sessions are created with Open and leave only through a Session method
 // that ends them (Abandon, Detach, Expire), under the session's lock. A
@@ -32,19 +40,22 @@ type Registry[C any] struct {
 	Store  Store         // nil: nothing is persisted
 	Queued *atomic.Int64 // gauge of messages queued in all sessions; may be nil
 
-	shards [shardCount]shard
+	shards [shardCount]shard[C]
 	n      atomic.Int64
 	seq    atomic.Uint64
 }
 
-func (r *Registry[C]) shard(id string) *shard {
-	return &r.shards[xxhash.Sum64String(id)%shardCount]
-}
+// hash returns the hash of a client ID: its low 6 bits pick the shard, the
+// rest the slot.
+func hash(clientID string) uint64 { return xxhash.Sum64String(clientID) }
+
+func (r *Registry[C]) shard(h uint64) *shard[C] { return &r.shards[h%shardCount] }
 
 // Lookup returns the session of clientID, or nil. Safe for concurrent use.
 func (r *Registry[C]) Lookup(clientID string) *Session[C] {
-	if v, ok := r.shard(clientID).m.Load(clientID); ok {
-		return v.(*Session[C])
+	h := hash(clientID)
+	if t := r.shard(h).tab.Load(); t != nil {
+		return t.lookup(clientID, h/shardCount)
 	}
 	return nil
 }
@@ -57,11 +68,10 @@ func (r *Registry[C]) Open(clientID string, now int64) (s *Session[C], created b
 		return s, false
 	}
 	s = newSession(r, clientID, now)
-	v, loaded := r.shard(clientID).m.LoadOrStore(clientID, s)
-	if !loaded {
-		r.n.Add(1)
+	if old := r.add(s); old != nil {
+		return old, false
 	}
-	return v.(*Session[C]), !loaded
+	return s, true
 }
 
 // Restore registers an offline persistent session loaded from the Store.
@@ -74,21 +84,55 @@ func (r *Registry[C]) Restore(rs *Restored, now int64) (*Session[C], bool) {
 	}
 	s := newSession(r, rs.Record.ClientID, rs.Record.CreateTime)
 	s.restore(rs, now)
-	if _, loaded := r.shard(s.ClientID).m.LoadOrStore(s.ClientID, s); loaded {
+	if r.add(s) != nil {
 		s.End()
 		return nil, false
 	}
-	r.n.Add(1)
 	return s, true
 }
 
+// add registers s unless its client ID already has a session, which it
+// returns instead.
+func (r *Registry[C]) add(s *Session[C]) (existing *Session[C]) {
+	h := hash(s.ClientID)
+	sh := r.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	t := sh.tab.Load()
+	if t == nil {
+		t = newRegTable(regTableMin, new(Session[C]))
+		sh.tab.Store(t)
+	}
+	if old := t.lookup(s.ClientID, h/shardCount); old != nil {
+		return old
+	}
+	if t.full() {
+		t = t.rebuilt(1, slotHash)
+		sh.tab.Store(t)
+	}
+	t.insertLocked(s, h/shardCount)
+	r.n.Add(1)
+	return nil
+}
+
+// slotHash is the part of a client ID's hash that picks its slot.
+func slotHash(clientID string) uint64 { return hash(clientID) / shardCount }
+
 // delete removes s if it is still the session stored for its client ID.
 func (r *Registry[C]) delete(s *Session[C]) bool {
-	if r.shard(s.ClientID).m.CompareAndDelete(s.ClientID, s) {
-		r.n.Add(-1)
-		return true
+	h := hash(s.ClientID)
+	sh := r.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	t := sh.tab.Load()
+	if t == nil || !t.deleteLocked(s, h/shardCount) {
+		return false
 	}
-	return false
+	if t.sparse() {
+		sh.tab.Store(t.rebuilt(0, slotHash))
+	}
+	r.n.Add(-1)
+	return true
 }
 
 func (r *Registry[C]) addQueued(n int) {
@@ -108,13 +152,14 @@ func (r *Registry[C]) Len() int { return int(r.n.Load()) }
 // Safe for concurrent use.
 func (r *Registry[C]) Range(fn func(*Session[C]) bool) {
 	for i := range r.shards {
-		cont := true
-		r.shards[i].m.Range(func(_, v any) bool {
-			cont = fn(v.(*Session[C]))
-			return cont
-		})
-		if !cont {
-			return
+		t := r.shards[i].tab.Load()
+		if t == nil {
+			continue
+		}
+		for j := range t.slots {
+			if s := t.slots[j].Load(); s != nil && s != t.tomb && !fn(s) {
+				return
+			}
 		}
 	}
 }

@@ -25,8 +25,7 @@ type ConnMeta struct {
 	WillExpiry      uint32 // 5.0: seconds the will lives once published, when WillExpires
 	SessionExpiry   int64  // seconds the session outlives this connection; 0 ends it with the connection
 	Username        string
-	WillTopic       string
-	Will            *Message // the will message, nil for none; immutable
+	Will            *Message // the will message (its Topic is the will topic), nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
 	// MQTT 5.0 enhanced authentication.
 	AuthMethod string  // the CONNECT's Authentication Method that proved Username ("SCRAM-SHA-256"); "" for none
@@ -75,9 +74,6 @@ type Session[C any] struct {
 	Seq      uint64       // immutable, unique per registry; orders sessions for de-duplication
 	Counters stats.Client // written by the owning loop, read by admin
 
-	QueueMax    int // immutable: bound on queued QoS 1/2 messages
-	InflightMax int // immutable: outgoing in-flight window
-
 	reg *Registry[C] // immutable: the registry the session belongs to
 
 	// The fields below are ordered by size, so that the struct has no
@@ -87,47 +83,79 @@ type Session[C any] struct {
 	connectTime    atomic.Int64
 	disconnectTime atomic.Int64
 	lastActivity   atomic.Int64
-	connections    atomic.Uint64
-	queueDropped   atomic.Uint64
-	expired        atomic.Uint64
 	meta           atomic.Pointer[ConnMeta]
 	last           atomic.Pointer[disconnect]
 	subs           atomic.Pointer[[]Subscription] // copy-on-write, written by the owning loop
 	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
 	owner          atomic.Pointer[C]              // attached connection; written under mu
 	connected      atomic.Bool
+	connections    atomic.Uint32 // accepted CONNECTs; fills what was padding
+	removed        bool          // deleted from the registry; guarded by mu
+	durable        bool          // persisted to the Store (CleanSession 0); guarded by mu
+	fresh          bool          // never attached: a CONNECT finds no session present; guarded by mu
 	queueLen       atomic.Int32
 	inflightLen    atomic.Int32
 	awaitingRel    atomic.Int32
 
 	mu      sync.Mutex
-	claim   *C     // connection taking the session over; guarded by mu
-	leaving *C     // taken-over owner whose loop has not closed it yet; guarded by mu
-	q       queue  // QoS 1/2 messages not yet in flight; guarded by mu
-	nextSeq uint64 // Seq of the next queued message; guarded by mu
+	claim   *C                    // connection taking the session over; guarded by mu
+	leaving *C                    // taken-over owner whose loop has not closed it yet; guarded by mu
+	q       atomic.Pointer[queue] // QoS 1/2 messages not yet in flight, nil until the first; written under mu, its counters read by Info
+	nextSeq uint64                // Seq of the next queued message; guarded by mu
 
 	// loop belongs to the event loop of the attached connection (or of the
 	// connection finishing a claim): touched only by the Loop-only methods.
 	loop struct {
-		inflight     []Inflight          // in the order sent
-		released     int                 // entries of inflight with Released set
-		window       int                 // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
-		countAll     bool                // 5.0: released entries count in window until PUBCOMP
-		awaitingRel  map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+		f            *flight // nil until a message is in flight either way
+		window       int32   // messages the window holds: InflightMax, or less for a 5.0 Receive Maximum
 		nextPacketID uint16
+		countAll     bool // 5.0: released entries count in window until PUBCOMP
 	}
-	removed bool // deleted from the registry; guarded by mu
-	durable bool // persisted to the Store (CleanSession 0); guarded by mu
-	fresh   bool // never attached: a CONNECT finds no session present; guarded by mu
+}
+
+// flight is the QoS 1/2 state of a session's loop: outgoing deliveries in
+// flight and inbound QoS 2 packet IDs awaiting PUBREL. A session allocates
+// it with its first QoS 1/2 message either way and keeps it while it
+// lives, so an idle or QoS 0 client pays one pointer for it and a busy one
+// allocates it once. Loop-owned, like the session's loop struct.
+type flight struct {
+	inflight    []Inflight          // in the order sent
+	awaitingRel map[uint16]struct{} // inbound QoS 2 packet IDs before PUBREL
+	released    int32               // entries of inflight with Released set
+}
+
+// sent returns the outgoing deliveries in flight, nil for a nil f.
+func (f *flight) sent() []Inflight {
+	if f == nil {
+		return nil
+	}
+	return f.inflight
+}
+
+// flightLoop returns s's in-flight state, allocating it on first use.
+// Loop-only.
+func (s *Session[C]) flightLoop() *flight {
+	if s.loop.f == nil {
+		s.loop.f = new(flight)
+	}
+	return s.loop.f
 }
 
 func newSession[C any](r *Registry[C], clientID string, now int64) *Session[C] {
-	l := r.Limits
-	s := &Session[C]{ClientID: clientID, Seq: r.newSeq(), QueueMax: l.QueueMax, InflightMax: l.InflightMax,
-		reg: r, fresh: true}
-	s.q.max = l.QueueMax
+	s := &Session[C]{ClientID: clientID, Seq: r.newSeq(), reg: r, fresh: true}
 	s.createTime.Store(now)
 	return s
+}
+
+// queueLocked returns s's queue, allocating it on first use. Call with mu
+// held.
+func (s *Session[C]) queueLocked() *queue {
+	q := s.q.Load()
+	if q == nil {
+		q = &queue{max: s.reg.Limits.QueueMax}
+		s.q.Store(q)
+	}
+	return q
 }
 
 // Owner returns the attached connection, or nil when the session is offline
@@ -172,24 +200,26 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 			s.nextSeq = m.Seq
 		}
 		if m.PacketID != 0 {
+			f := s.flightLoop()
 			if m.Released {
-				s.loop.released++
+				f.released++
 			}
-			s.loop.inflight = append(s.loop.inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
+			f.inflight = append(f.inflight, Inflight{Seq: m.Seq, PacketID: m.PacketID, Msg: m.Msg,
 				QoS: m.QoS, Retain: m.Retain, Released: m.Released})
 			if m.PacketID > s.loop.nextPacketID {
 				s.loop.nextPacketID = m.PacketID
 			}
 			continue
 		}
-		s.q.push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
+		s.queueLocked().push(Queued{Seq: m.Seq, Msg: m.Msg, QoS: m.QoS, Retain: m.Retain})
 	}
-	s.queueLen.Store(int32(s.q.size))
-	s.reg.addQueued(s.q.size)
+	s.queueLen.Store(int32(s.q.Load().len()))
+	s.reg.addQueued(s.q.Load().len())
 	if len(r.Rel) > 0 {
-		s.loop.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
+		f := s.flightLoop()
+		f.awaitingRel = make(map[uint16]struct{}, len(r.Rel))
 		for _, id := range r.Rel {
-			s.loop.awaitingRel[id] = struct{}{}
+			f.awaitingRel[id] = struct{}{}
 		}
 	}
 	s.syncLoopGauges()
@@ -344,8 +374,13 @@ func (s *Session[C]) saveLocked(disconnectAt int64) uint64 {
 // syncLoopGauges publishes the sizes of the loop-owned in-flight window and
 // QoS 2 receive set for readers.
 func (s *Session[C]) syncLoopGauges() {
-	s.inflightLen.Store(int32(len(s.loop.inflight)))
-	s.awaitingRel.Store(int32(len(s.loop.awaitingRel)))
+	if f := s.loop.f; f != nil {
+		s.inflightLen.Store(int32(len(f.inflight)))
+		s.awaitingRel.Store(int32(len(f.awaitingRel)))
+	} else {
+		s.inflightLen.Store(0)
+		s.awaitingRel.Store(0)
+	}
 }
 
 // Status is a consistency snapshot of a session's attachment, for checks
@@ -360,7 +395,7 @@ type Status struct {
 func (s *Session[C]) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.size}
+	return Status{Attached: s.owner.Load() != nil, Claimed: s.claim != nil, Removed: s.removed, Queued: s.q.Load().len()}
 }
 
 // Info fills dst with a snapshot of s, reusing dst's slices. It takes no lock
@@ -375,7 +410,10 @@ func (s *Session[C]) Info(dst *Info) {
 		dst.KeepAlive = int(m.KeepAlive)
 		dst.CleanSession = m.CleanSession
 		dst.Username = m.Username
-		dst.WillTopic = m.WillTopic
+		dst.WillTopic = ""
+		if m.Will != nil {
+			dst.WillTopic = string(m.Will.Topic) // kept once, in the will; copied for the reader
+		}
 		dst.Listener = m.Listener
 		dst.Authenticated = m.Authenticated
 		dst.AuthMethod = m.AuthMethod
@@ -393,14 +431,16 @@ func (s *Session[C]) Info(dst *Info) {
 	s.Counters.Received.Snapshot(&dst.Received)
 	s.Counters.Sent.Snapshot(&dst.Sent)
 	dst.QueueLen = int(s.queueLen.Load())
-	dst.QueueMax = s.QueueMax
-	dst.QueueDropped = s.queueDropped.Load()
-	dst.Expired = s.expired.Load()
+	dst.QueueMax = s.reg.Limits.QueueMax
+	dst.QueueDropped, dst.Expired = 0, 0
+	if q := s.q.Load(); q != nil {
+		dst.QueueDropped, dst.Expired = q.dropped.Load(), q.expired.Load()
+	}
 	dst.InflightLen = int(s.inflightLen.Load())
-	dst.InflightMax = s.InflightMax
+	dst.InflightMax = s.reg.Limits.InflightMax
 	dst.AwaitingRel = int(s.awaitingRel.Load())
 	dst.LastActivity = s.lastActivity.Load()
-	dst.Connections = s.connections.Load()
+	dst.Connections = uint64(s.connections.Load())
 	if d := s.last.Load(); d != nil {
 		dst.DisconnectReason, dst.DisconnectDetail, dst.DisconnectCode = d.reason, d.detail, d.code
 	}

@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"sync/atomic"
+	"time"
 )
 
 // gcFloor keeps the garbage collector from running while the Go heap is
@@ -19,9 +20,18 @@ import (
 // docs/BENCHMARKS.md). A ballast allocation would also move the first goal,
 // but it raises every later goal by its size too, letting that much more
 // garbage build up at any heap size; this raises only the small ones.
+//
+// The price of a floor is that its garbage stays resident: a broker that
+// took 10,000 connections and went quiet would keep every buffer and
+// address its accepts left behind, a third of its memory per connection,
+// because no collection comes and the runtime keeps freed pages up to the
+// heap goal. So the floor also trims an idle heap (see trimmer): once the
+// allocation rate has dropped to almost nothing after enough was
+// allocated, it collects and returns the free pages to the system once.
 type gcFloor struct {
 	floor   uint64
 	stopped atomic.Bool
+	done    chan struct{} // closed by stop: ends the trimmer
 }
 
 // sentinel is allocated once per collection so that its cleanup runs after
@@ -39,11 +49,14 @@ func startGCFloor(floorMiB int) (stop func()) {
 	if floorMiB <= 4 || os.Getenv("GOGC") != "" {
 		return func() {}
 	}
-	g := &gcFloor{floor: uint64(floorMiB) << 20}
+	g := &gcFloor{floor: uint64(floorMiB) << 20, done: make(chan struct{})}
 	debug.SetGCPercent(g.percent(4 << 20)) // the first goal is 4 MiB × GOGC/100
 	g.arm()
+	go g.trimmer(trimTick, debug.FreeOSMemory)
 	return func() {
-		g.stopped.Store(true)
+		if g.stopped.CompareAndSwap(false, true) {
+			close(g.done)
+		}
 		debug.SetGCPercent(100)
 	}
 }
@@ -73,4 +86,50 @@ func (g *gcFloor) tune() {
 		debug.SetGCPercent(g.percent(s[0].Value.Uint64()))
 	}
 	g.arm()
+}
+
+// Idle trimming: every trimTick the trimmer reads how much the program has
+// allocated. When a tick saw less than trimQuiet, and since the last trim
+// the program allocated at least trimMin or an eighth of the live heap,
+// whichever is more, it trims once. A broker under load allocates far more
+// than trimQuiet a tick and is never trimmed; an idle one is trimmed once
+// per burst of work, and the eighth keeps a trim, which marks the whole
+// live heap, rare next to the work that made the garbage.
+const (
+	trimTick  = time.Second
+	trimQuiet = 256 << 10
+	trimMin   = 4 << 20
+)
+
+// trimDue reports whether to trim: the last tick allocated quiet bytes,
+// since the last trim the program allocated since, and live bytes were
+// live after the last collection.
+func trimDue(quiet, since, live uint64) bool {
+	return quiet < trimQuiet && since >= max(trimMin, live/8)
+}
+
+// trimmer checks every tick whether the heap is due a trim (trimDue) and
+// then calls trim, until stop. trim is debug.FreeOSMemory outside tests: a
+// forced collection, then every free page returned to the system.
+func (g *gcFloor) trimmer(tick time.Duration, trim func()) {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	last, atTrim := s[0].Value.Uint64(), s[0].Value.Uint64()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.done:
+			return
+		case <-t.C:
+		}
+		metrics.Read(s)
+		now := s[0].Value.Uint64()
+		if trimDue(now-last, now-atTrim, s[1].Value.Uint64()) {
+			trim()
+			metrics.Read(s)
+			now, atTrim = s[0].Value.Uint64(), s[0].Value.Uint64()
+		}
+		last = now
+	}
 }
