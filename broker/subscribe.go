@@ -54,7 +54,11 @@ func (c *Conn) handleSubscribe(frame []byte) {
 			continue
 		}
 		qos := min(f.QoS, c.e.maxQoS()) // at most -max-qos [MQTT-3.9.3], [MQTT5-3.2.2-10]
-		if s.Subscribe(subscriptionOf(filter, qos, f, &p.Props)) {
+		sub := subscriptionOf(filter, qos, f, &p.Props)
+		if sub.ID != 0 {
+			c.v5 |= v5SubIDs // deliveries look for identifiers from now on (v5.go route5)
+		}
+		if s.Subscribe(sub) {
 			c.e.stats.Subscriptions.Add(1)
 		} else if f.RetainHandling == 1 {
 			f.RetainHandling = 2 // not new: no retained messages [MQTT5-3.3.1-10]

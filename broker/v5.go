@@ -15,6 +15,8 @@ const (
 	v5Assigned                     // the server chose the client ID: CONNACK tells it [MQTT5-3.2.2-16]
 	v5Expiry0                      // the CONNECT's Session Expiry Interval was 0 [MQTT5-3.14.2-2]
 	v5Quiet                        // Request Problem Information 0: reason strings on CONNACK and DISCONNECT only [MQTT5-3.1.2-29]
+	v5MaxSize                      // the client set a Maximum Packet Size (in ConnMeta) [MQTT5-3.1.2-24]
+	v5SubIDs                       // the session may have subscriptions with identifiers: deliveries look for them
 )
 
 // level returns the protocol level the connection's packets are framed and
@@ -86,6 +88,7 @@ func (c *Conn) connectV5(p *codec.Connect, assigned bool) {
 	}
 	if pr.Has(codec.PropMaximumPacketSize) {
 		c.meta.MaxPacketSize = pr.MaximumPacketSize // [MQTT5-3.1.2-24]
+		c.v5 |= v5MaxSize
 	}
 	if pr.Has(codec.PropRequestProblemInfo) && pr.RequestProblemInfo == 0 {
 		c.v5 |= v5Quiet
@@ -270,8 +273,10 @@ var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, co
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
 func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64, via session.Via) int {
 	var f codec.Forward
-	f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
-	c.ls.ids = f.SubscriptionIDs[:0]
+	if c.sess.HasSubscriptionIDs() {
+		f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
+		c.ls.ids = f.SubscriptionIDs[:0]
+	}
 	if expires != 0 {
 		switch left := expires - c.e.nowMillis(); {
 		case left > 0:
@@ -329,8 +334,11 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 // CONNECT before the session's owner is published, so reading them after
 // Owner() is safe from any loop. Loop-only (ls's loop).
 func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []byte, expires int64, retain bool, via session.Via, encoded *bool) {
-	ids := subscriptionIDs(s, topic, via, ls.ids[:0])
-	ls.ids = ids[:0]
+	var ids []uint32
+	if c.v5&v5SubIDs != 0 && s.HasSubscriptionIDs() { // the flag spares most deliveries a look at the session
+		ids = subscriptionIDs(s, topic, via, ls.ids[:0])
+		ls.ids = ids[:0]
+	}
 	if retain || len(ids) > 0 { // Retain As Published, subscription identifiers: an encoding of its own
 		ls.route5Own(c, topic, payload, props, expires, retain, via, ids)
 		return
@@ -347,7 +355,7 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 		ls.enc5 = codec.AppendPublishForward(ls.enc5[:0], &codec.Publish{TopicName: topic, Payload: payload}, &f, props)
 		*encoded = true
 	}
-	if max := c.meta.MaxPacketSize; max != 0 && len(ls.enc5) > int(max) { // [MQTT5-3.1.2-25]
+	if c.v5&v5MaxSize != 0 && len(ls.enc5) > int(c.meta.MaxPacketSize) { // [MQTT5-3.1.2-25]
 		ls.st.DroppedTooLarge.Add(1)
 		return
 	}
@@ -371,6 +379,10 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 // reports false when resolveAlias closed c. Loop-only.
 func (c *Conn) publishV5In(p *codec.Publish) bool {
 	ls := c.ls
+	if len(p.Props.Raw) == 0 && c.e.cfg.MaxMessageExpiry == 0 { // the common case: nothing to carry
+		ls.props5, ls.expires = ls.props5[:0], 0
+		return true
+	}
 	if p.Props.Has(codec.PropTopicAlias) && !c.resolveAlias(p) {
 		return false
 	}

@@ -229,7 +229,9 @@ type propsDecoder struct {
 // decodeProps reads a property block at r.off: its length, then the
 // properties, into p. Errors cite MQTT 5.0 rules.
 func (p *Properties) decodeProps(r *reader, d propsDecoder) error {
-	p.Reset()
+	if p.Present != 0 || len(p.User) != 0 || len(p.SubscriptionIDs) != 0 {
+		p.Reset() // else nothing was decoded into p: its fields are zero (a PUBLISH without properties skips clearing ~300 bytes)
+	}
 	lenOff := r.off
 	n, err := r.varInt("property length")
 	if err != nil {

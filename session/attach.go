@@ -90,7 +90,7 @@ func (s *Session[C]) Attach(c *C, m *ConnMeta, now int64) (a Attached, ok bool) 
 func (s *Session[C]) resetLocked(now int64) []Subscription {
 	var old []Subscription
 	if p := s.subs.Swap(nil); p != nil {
-		old = *p
+		old = p.list
 	}
 	s.reg.addQueued(-s.q.Load().len())
 	s.q.Store(nil) // with its dropped and expired counts

@@ -85,9 +85,9 @@ type Session[C any] struct {
 	lastActivity   atomic.Int64
 	meta           atomic.Pointer[ConnMeta]
 	last           atomic.Pointer[disconnect]
-	subs           atomic.Pointer[[]Subscription] // copy-on-write, written by the owning loop
-	history        atomic.Pointer[[]Event]        // copy-on-write, written under mu
-	owner          atomic.Pointer[C]              // attached connection; written under mu
+	subs           atomic.Pointer[subList] // copy-on-write, written by the owning loop
+	history        atomic.Pointer[[]Event] // copy-on-write, written under mu
+	owner          atomic.Pointer[C]       // attached connection; written under mu
 	connected      atomic.Bool
 	connections    atomic.Uint32 // accepted CONNECTs; fills what was padding
 	removed        bool          // deleted from the registry; guarded by mu
@@ -193,7 +193,7 @@ func (s *Session[C]) restore(r *Restored, now int64) {
 	s.expiry.Store(exp)
 	s.meta.Store(&ConnMeta{CleanSession: false, SessionExpiry: exp, Username: rec.Username})
 	subs := append([]Subscription(nil), rec.Subscriptions...)
-	s.subs.Store(&subs)
+	s.setSubs(subs)
 	s.durable = true
 	for _, m := range r.Messages {
 		if m.Seq > s.nextSeq {
@@ -304,9 +304,36 @@ func (s *Session[C]) Meta() *ConnMeta { return s.meta.Load() }
 // subscribed. The slice must not be modified. Safe for concurrent use.
 func (s *Session[C]) Subscriptions() []Subscription {
 	if p := s.subs.Load(); p != nil {
-		return *p
+		return p.list
 	}
 	return nil
+}
+
+// HasSubscriptionIDs reports whether any subscription carries an MQTT 5.0
+// Subscription Identifier, so that a delivery need not look for one. Safe
+// for concurrent use.
+func (s *Session[C]) HasSubscriptionIDs() bool {
+	p := s.subs.Load()
+	return p != nil && p.withIDs
+}
+
+// subList is a session's subscriptions, never changed once stored, and
+// whether any has a Subscription Identifier.
+type subList struct {
+	list    []Subscription
+	withIDs bool
+}
+
+// setSubs stores list as the session's subscriptions.
+func (s *Session[C]) setSubs(list []Subscription) {
+	l := &subList{list: list}
+	for i := range list {
+		if list[i].ID != 0 {
+			l.withIDs = true
+			break
+		}
+	}
+	s.subs.Store(l)
 }
 
 // Subscribe adds sub, or replaces the QoS and options of an existing
@@ -320,7 +347,7 @@ func (s *Session[C]) Subscribe(sub Subscription) (added bool) {
 			if old[i] != sub {
 				n := append([]Subscription(nil), old...)
 				n[i] = sub
-				s.subs.Store(&n)
+				s.setSubs(n)
 			}
 			return false
 		}
@@ -328,7 +355,7 @@ func (s *Session[C]) Subscribe(sub Subscription) (added bool) {
 	n := make([]Subscription, len(old), len(old)+1)
 	copy(n, old)
 	n = append(n, sub)
-	s.subs.Store(&n)
+	s.setSubs(n)
 	return true
 }
 
@@ -341,7 +368,7 @@ func (s *Session[C]) Unsubscribe(filter string) bool {
 			n := make([]Subscription, 0, len(old)-1)
 			n = append(n, old[:i]...)
 			n = append(n, old[i+1:]...)
-			s.subs.Store(&n)
+			s.setSubs(n)
 			return true
 		}
 	}
