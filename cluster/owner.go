@@ -203,7 +203,10 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 	}
 	wctx, wcancel := context.WithCancel(context.Background())
 	o.stop = wcancel
-	o.watch, err = kv.WatchAll(wctx, jetstream.UpdatesOnly())
+	err = retryJS(ctx, func() (err error) {
+		o.watch, err = kv.WatchAll(wctx, jetstream.UpdatesOnly())
+		return err
+	})
 	if err != nil {
 		wcancel()
 		o.sub.Unsubscribe()

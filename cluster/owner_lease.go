@@ -88,7 +88,13 @@ func (o *Owners) startLease(ctx context.Context) error {
 	}
 	o.lease.renewed.Store(leaseNow())
 	o.lease.seen = make(map[string]int64)
-	if o.lease.watch, err = o.lease.kv.WatchAll(context.Background()); err != nil {
+	// Starting a watch is a JetStream request of its own, which can time
+	// out while the cluster settles (a node just died, leaders move):
+	// retried like the bucket, until ctx ends.
+	if err = retryJS(ctx, func() (err error) {
+		o.lease.watch, err = o.lease.kv.WatchAll(context.Background())
+		return err
+	}); err != nil {
 		return fmt.Errorf("cluster: watch leases: %w", err)
 	}
 	o.lease.stop, o.lease.done, o.lease.wdone = make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -181,3 +187,19 @@ func (o *Owners) stopLease() {
 // Fenced reports whether this node has fenced itself for want of a
 // majority. Safe for concurrent use.
 func (o *Owners) Fenced() bool { return o.lease.fenced.Load() }
+
+// retryJS calls fn until it succeeds or ctx ends, 250 ms apart, and
+// returns fn's last error.
+func retryJS(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
