@@ -108,6 +108,8 @@ type Owners struct {
 
 	lease leaseState
 
+	replica atomic.Pointer[Replica] // replicated sessions; nil without (replicate_owner.go)
+
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
 }
@@ -292,7 +294,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		waited := o.waitOutLease(prev)
 		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
 			"waited", waited, "err", err)
-		return epoch, nil, nil
+		return epoch, o.rebuild(clientID), nil // replicated sessions (replicate_owner.go)
 	}
 	if handed != nil {
 		o.Stats.Received.Add(1)
@@ -508,6 +510,7 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
 		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
 	}
+	o.release(req.ClientID) // the claimer writes its replica from now on (replicate_owner.go)
 	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)
 	o.Forget(req.ClientID)
 	if !ok {

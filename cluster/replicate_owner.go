@@ -1,0 +1,41 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/glassmq/glassmq/session"
+)
+
+// UseReplica makes claims of clients whose previous owner did not answer
+// (it died) rebuild the session from r, and hand-overs to live nodes
+// release the session in r rather than delete it. Safe for concurrent use.
+func (o *Owners) UseReplica(r *Replica) { o.replica.Store(r) }
+
+// rebuild returns clientID's session as replicated, nil when there is none
+// or it cannot be read (the client then starts afresh, which the log says).
+func (o *Owners) rebuild(clientID string) *session.Restored {
+	r := o.replica.Load()
+	if r == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*o.cfg.Timeout)
+	defer cancel()
+	rs, err := r.Fetch(ctx, clientID)
+	if err != nil {
+		o.Stats.Errors.Add(1)
+		o.log.Error("cluster: replicated session unreadable; the client starts without it", "client", clientID, "err", err)
+		return nil
+	}
+	if rs != nil {
+		o.Stats.Received.Add(1)
+		o.log.Info("cluster: session rebuilt from its replica", "client", clientID, "messages", len(rs.Messages))
+	}
+	return rs
+}
+
+// release tells the replica that clientID's session moves to a live node.
+func (o *Owners) release(clientID string) {
+	if r := o.replica.Load(); r != nil {
+		r.Release(clientID)
+	}
+}
