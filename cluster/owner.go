@@ -280,7 +280,10 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 	o.mu.Unlock()
 	o.Stats.Claims.Add(1)
 	if prev == "" || prev == o.cfg.Node {
-		return epoch, nil, nil // a local takeover, if any, is the broker's own
+		// A local takeover, if any, is the broker's own; a claim of this
+		// node that timed out yet was written leaves no session here
+		// (replicate_owner.go).
+		return epoch, o.rebuildOwn(clientID, prev), nil
 	}
 	o.Stats.Takeovers.Add(1)
 	start := time.Now()

@@ -33,6 +33,33 @@ func (o *Owners) rebuild(clientID string) *session.Restored {
 	return rs
 }
 
+// sessionHolder is a broker that says whether it holds a session;
+// broker.Engine implements it.
+type sessionHolder interface {
+	SessionInfo(clientID string, dst *session.Info) bool
+}
+
+// rebuildOwn returns clientID's replicated session when prev, the owner
+// the bucket named before this claim, is this node but this node holds no
+// session of it: an earlier claim of this node was written although it
+// timed out (JetStream slow while it elects a leader after a node died),
+// so this node never received the session from the node that died. nil
+// otherwise.
+func (o *Owners) rebuildOwn(clientID, prev string) *session.Restored {
+	if prev != o.cfg.Node || o.replica.Load() == nil {
+		return nil
+	}
+	h, ok := o.local.(sessionHolder)
+	if !ok {
+		return nil
+	}
+	var info session.Info
+	if h.SessionInfo(clientID, &info) {
+		return nil
+	}
+	return o.rebuild(clientID)
+}
+
 // release tells the replica that clientID's session moves to a live node.
 func (o *Owners) release(clientID string) {
 	if r := o.replica.Load(); r != nil {
