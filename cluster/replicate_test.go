@@ -209,3 +209,58 @@ func TestReplicaTrims(t *testing.T) {
 // replica trims every 32 acknowledged records), with room for the stream
 // to be mid-trim.
 const trimBound = 40
+
+// TestReplicaHoldsUntilStored: while JetStream cannot store a record, its
+// ticket is not durable, even once the local store has it, so an ack held
+// for it (-fsync always) is not sent; when the write is given up, the
+// waiter gets an error (the broker then closes the connection without the
+// ack) and Err reports it.
+func TestReplicaHoldsUntilStored(t *testing.T) {
+	nd := startJetStreamNode(t)
+	db, err := store.Open(store.Options{Dir: t.TempDir(), Fsync: store.FsyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r, err := cluster.StartReplica(cluster.ReplicaConfig{NC: nd.NC(), Node: "node-a", Retry: 2 * time.Second, StartTimeout: time.Minute}, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "held"
+	durable(t, r, r.Apply(session.Op{Kind: session.OpPutSession, ClientID: id, Record: record(id)}))
+
+	nd.Server().Shutdown() // JetStream gone: nothing more is stored
+	nd.Server().WaitForShutdown()
+	tk := r.Apply(putMsg(id, 1, 1, "unstored"))
+	local := make(chan error, 1)
+	db.WhenDurable(tk, func(err error) { local <- err })
+	if err := <-local; err != nil {
+		t.Fatalf("local store: %v", err)
+	}
+	if d := r.Durable(); d >= tk {
+		t.Fatalf("Durable() = %d with ticket %d stored locally only; want below it", d, tk)
+	}
+	done := make(chan error, 1)
+	r.WhenDurable(tk, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("WhenDurable reported a record JetStream never stored as durable")
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("WhenDurable neither succeeded nor failed 60s after JetStream went away")
+	}
+	if r.Err() == nil {
+		t.Fatal("Err() = nil after a write was given up")
+	}
+	if r.Stats.Failed.Load() == 0 {
+		t.Fatal("Stats.Failed = 0 after a write was given up")
+	}
+	closed := make(chan struct{})
+	go func() { r.Close(); closed <- struct{}{} }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close hangs with JetStream gone")
+	}
+}
