@@ -73,12 +73,13 @@ type ReplicaConfig struct {
 
 // ReplicaStats counts replication, for /metrics and tests.
 type ReplicaStats struct {
-	Written  atomic.Uint64 // records JetStream acknowledged
-	Retried  atomic.Uint64 // writes sent again after an error
-	Failed   atomic.Uint64 // writes given up after Retry
-	Purges   atomic.Uint64 // subjects trimmed
-	Fetched  atomic.Uint64 // sessions rebuilt from JetStream
-	Released atomic.Uint64 // sessions handed to a live node, not deleted here
+	Written   atomic.Uint64 // records JetStream acknowledged
+	Retried   atomic.Uint64 // writes sent again after an error
+	Failed    atomic.Uint64 // writes given up after Retry
+	Purges    atomic.Uint64 // subjects trimmed
+	Fetched   atomic.Uint64 // sessions rebuilt from JetStream
+	Released  atomic.Uint64 // sessions handed to a live node, not deleted here
+	Coalesced atomic.Uint64 // records never written: their message was acknowledged first
 }
 
 // Replica is a session.Store that keeps an inner (local) store and copies
@@ -136,9 +137,11 @@ type replEntry struct {
 	ticket  uint64
 	c       *replClient
 	msg     *nats.Msg
-	queue   bool // a queue record (not a bucket write)
-	quiet   bool // nothing outstanding once this op applies
-	end     bool // the session's deletion
+	kind    session.OpKind
+	seq     uint64 // the message's Seq, for message ops
+	queue   bool   // a queue record (not a bucket write)
+	quiet   bool   // nothing outstanding once this op applies
+	end     bool   // the session's deletion
 	done    bool
 	first   time.Time
 	retried bool
@@ -307,6 +310,7 @@ func (r *Replica) entryLocked(op session.Op, t uint64) *replEntry {
 		return nil
 	}
 	e := r.newEntryLocked(c, t, c.subject, data, true)
+	e.kind, e.seq = op.Kind, op.Seq
 	e.quiet = c.out <= 0 && c.rels <= 0
 	return e
 }
@@ -352,7 +356,7 @@ func (r *Replica) writer() {
 		case <-tick.C:
 		}
 		r.mu.Lock()
-		batch = append(batch[:0], r.queue...)
+		batch = r.coalesceLocked(append(batch[:0], r.queue...))
 		clear(r.queue)
 		r.queue = r.queue[:0]
 		if len(r.retry) > 0 {
@@ -373,6 +377,50 @@ func (r *Replica) writer() {
 		}
 		clear(batch)
 	}
+}
+
+// msgKey names one message of one session.
+type msgKey struct {
+	c   *replClient
+	seq uint64
+}
+
+// coalesceLocked drops from fresh (entries never published) every message
+// queued and acknowledged within it: a message the client acknowledged
+// before its copy left needs no copy. Their tickets count as done. It
+// returns the entries left to publish, in order.
+func (r *Replica) coalesceLocked(fresh []*replEntry) []*replEntry {
+	var acked map[msgKey]bool
+	for _, e := range fresh {
+		if e.kind == session.OpDeleteMessage {
+			if acked == nil {
+				acked = make(map[msgKey]bool)
+			}
+			acked[msgKey{e.c, e.seq}] = false
+		}
+	}
+	if acked == nil {
+		return fresh
+	}
+	for _, e := range fresh {
+		if k := (msgKey{e.c, e.seq}); e.kind == session.OpPutMessage {
+			if _, ok := acked[k]; ok {
+				acked[k] = true // put and acknowledgement both here
+			}
+		}
+	}
+	kept := fresh[:0]
+	for _, e := range fresh {
+		if e.queue && e.kind != session.OpPutRel && e.kind != session.OpDeleteRel && acked[msgKey{e.c, e.seq}] {
+			e.c.unacked--
+			r.Stats.Coalesced.Add(1)
+			r.doneLocked(e, nil)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(fresh[len(kept):])
+	return kept
 }
 
 // entryOf returns the published entry of m, removing it from inflight.

@@ -203,6 +203,8 @@ func TestReplicaTrims(t *testing.T) {
 	if err != nil || rs == nil || len(rs.Messages) != 0 {
 		t.Fatalf("Fetch: %+v, %v; want the session with no message", rs, err)
 	}
+	t.Logf("%d records written, %d never written (acknowledged before they left), %d trims",
+		a.Stats.Written.Load(), a.Stats.Coalesced.Load(), a.Stats.Purges.Load())
 }
 
 // trimBound is the most records a quiet session keeps between trims (the
