@@ -464,7 +464,11 @@ func (r *Replica) acked(_ jetstream.JetStream, m *nats.Msg, pa *jetstream.PubAck
 			jobs[nj] = purgeJob{c.subject, c.firstSeq}
 			nj++
 		}
-		if e.quiet && c.unacked == 0 && c.since >= trimEvery && !c.disorder {
+		// Quiet: nothing outstanding at this record, so every record of
+		// the subject before it is dead. Records are stored in the order
+		// they were published (one writer, one connection), unless one
+		// was retried.
+		if e.quiet && c.since >= trimEvery && !c.disorder {
 			c.since = 0
 			jobs[nj] = purgeJob{c.subject, pa.Sequence + 1}
 			nj++

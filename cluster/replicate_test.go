@@ -164,7 +164,8 @@ func TestReplicaGenerations(t *testing.T) {
 
 // TestReplicaTrims: a session whose messages are acknowledged as they
 // come keeps its queue subject short: the stream holds what is
-// outstanding, not the history.
+// outstanding, not the history. Each message is written before its
+// acknowledgement, so none is coalesced away.
 func TestReplicaTrims(t *testing.T) {
 	nd := startJetStreamNode(t)
 	a, _ := startReplica(t, nd, "node-a")
@@ -173,7 +174,7 @@ func TestReplicaTrims(t *testing.T) {
 	const n = 300
 	var last uint64
 	for i := range uint64(n) {
-		a.Apply(putMsg(id, i+1, 1, "m"))
+		durable(t, a, a.Apply(putMsg(id, i+1, 1, "m"))) // written before it is acknowledged
 		a.Apply(session.Op{Kind: session.OpInflight, ClientID: id, Seq: i + 1, PacketID: uint16(i + 1)})
 		last = a.Apply(session.Op{Kind: session.OpDeleteMessage, ClientID: id, Seq: i + 1})
 	}
