@@ -64,3 +64,14 @@ func (e *Engine) remoteDurable() {
 		e.log.logger.Warn("broker: messages from another node not durable in time", "waited", remoteDurableWait)
 	}
 }
+
+// AdoptOffline registers a session rebuilt for a client of a node that
+// died, offline, with its subscriptions in the router, so messages queue
+// for it until the client returns. It reports false when a connection of
+// the client registered a session first. Safe for concurrent use.
+func (e *Engine) AdoptOffline(r *session.Restored) bool {
+	before := e.reg.Lookup(r.Record.ClientID)
+	e.adopt(r)
+	s := e.reg.Lookup(r.Record.ClientID)
+	return s != nil && s != before && s.Owner() == nil
+}

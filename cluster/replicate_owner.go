@@ -7,9 +7,14 @@ import (
 )
 
 // UseReplica makes claims of clients whose previous owner did not answer
-// (it died) rebuild the session from r, and hand-overs to live nodes
-// release the session in r rather than delete it. Safe for concurrent use.
-func (o *Owners) UseReplica(r *Replica) { o.replica.Store(r) }
+// (it died) rebuild the session from r, hand-overs to live nodes release
+// the session in r rather than delete it, and the sessions of dead nodes
+// be adopted (replicate_orphans.go). Safe for concurrent use.
+func (o *Owners) UseReplica(r *Replica) {
+	if o.replica.Swap(r) == nil {
+		go o.sweepLoop(o.lease.stop) // replicate_orphans.go
+	}
+}
 
 // rebuild returns clientID's session as replicated, nil when there is none
 // or it cannot be read (the client then starts afresh, which the log says).

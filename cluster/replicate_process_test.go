@@ -261,3 +261,60 @@ func TestClusterSessionSurvivesNodeDeath(t *testing.T) {
 		return false
 	})
 }
+
+// TestClusterOrphanSessionsAdopted: a persistent session whose client is
+// offline when its node dies is adopted by a survivor once the dead node's
+// lease has run out, so messages published afterwards queue for it; the
+// client then connects to a third node and resumes the session (present)
+// with every one of them.
+func TestClusterOrphanSessionsAdopted(t *testing.T) {
+	longtest.Skip(t, "starts three broker processes, kills one and waits out its lease")
+	nodes := startDurableCluster(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	var in inbox
+	persistent := func(o *mqtt.ClientOptions) {
+		o.SetCleanSession(false).SetDefaultPublishHandler(in.handler).SetConnectTimeout(60 * time.Second)
+	}
+	sub := client(t, a, "orphan sub", persistent)
+	if tok := sub.Subscribe("orph/#", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	sub.Disconnect(100) // offline, its session on node-a
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	a.cmd.Wait()
+	deadline := time.Now().Add(120 * time.Second)
+	for !strings.Contains(b.log.String()+c.log.String(), `sessions adopted" node=`) {
+		if time.Now().After(deadline) {
+			t.Fatal("no survivor adopted node-a's sessions")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pub := client(t, b, "orphan-pub", nil)
+	const n = 20
+	for i := range n {
+		publish(t, pub, "orph/x", 1, false, fmt.Sprint(i))
+	}
+	o := mqtt.NewClientOptions().AddBroker("tcp://" + c.mqtt).SetClientID("orphan sub").SetCleanSession(false).
+		SetAutoReconnect(false).SetOrderMatters(true).SetConnectTimeout(60 * time.Second).SetDefaultPublishHandler(in.handler)
+	back := mqtt.NewClient(o)
+	tok := back.Connect()
+	if !tok.WaitTimeout(60*time.Second) || tok.Error() != nil {
+		t.Fatalf("reconnect to node-c: %v", tok.Error())
+	}
+	t.Cleanup(func() { back.Disconnect(0) })
+	if !tok.(*mqtt.ConnectToken).SessionPresent() {
+		t.Fatal("CONNACK on node-c: session present 0, want 1 [MQTT-3.2.2-2]")
+	}
+	waitFor(t, "every message published after the adoption", func() bool { return len(in.received()) >= n })
+	seen := map[string]bool{}
+	for _, m := range in.received() {
+		seen[string(m.Payload())] = true
+	}
+	for i := range n {
+		if !seen[fmt.Sprint(i)] {
+			t.Fatalf("message %d, published on node-b after node-a's session was adopted, never arrived", i)
+		}
+	}
+}
