@@ -16,6 +16,10 @@ import (
 // JetStream) and a Replica named name over a real bbolt store with fsync
 // always.
 func startReplica(t *testing.T, nd *cluster.Node, name string) (*cluster.Replica, *store.DB) {
+	return startReplicaB(t, nd, name)
+}
+
+func startReplicaB(t testing.TB, nd *cluster.Node, name string) (*cluster.Replica, *store.DB) {
 	t.Helper()
 	db, err := store.Open(store.Options{Dir: t.TempDir(), Fsync: store.FsyncAlways})
 	if err != nil {
@@ -30,7 +34,9 @@ func startReplica(t *testing.T, nd *cluster.Node, name string) (*cluster.Replica
 	return r, db
 }
 
-func startJetStreamNode(t *testing.T) *cluster.Node {
+func startJetStreamNode(t *testing.T) *cluster.Node { return startJetStreamNodeB(t) }
+
+func startJetStreamNodeB(t testing.TB) *cluster.Node {
 	t.Helper()
 	nd, err := cluster.Start(cluster.Config{Name: "repl-test", NodeName: "solo", Listen: "127.0.0.1:0", DataDir: t.TempDir()})
 	if err != nil {
@@ -47,7 +53,9 @@ func startJetStreamNode(t *testing.T) *cluster.Node {
 
 // durable waits until every op applied to r so far is acknowledged by
 // both the local store and JetStream.
-func durable(t *testing.T, r *cluster.Replica, ticket uint64) {
+func durable(t *testing.T, r *cluster.Replica, ticket uint64) { waitDurable(t, r, ticket) }
+
+func waitDurable(t testing.TB, r *cluster.Replica, ticket uint64) {
 	t.Helper()
 	done := make(chan error, 1)
 	r.WhenDurable(ticket, func(err error) { done <- err })
