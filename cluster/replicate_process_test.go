@@ -318,3 +318,95 @@ func TestClusterOrphanSessionsAdopted(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterPublisherNodeDies: with -fsync always, every QoS 1 and QoS 2
+// message whose PUBACK/PUBREC the publisher received from node B reaches
+// a persistent subscriber on node A, although B is killed with SIGKILL
+// mid-stream; the subscriber's node keeps serving.
+func TestClusterPublisherNodeDies(t *testing.T) {
+	longtest.Skip(t, "starts three broker processes and kills one")
+	nodes := startDurableCluster(t, 3)
+	a, b := nodes[0], nodes[1]
+	var in inbox
+	sub := client(t, a, "pubdies sub", func(o *mqtt.ClientOptions) {
+		o.SetCleanSession(false).SetDefaultPublishHandler(in.handler)
+	})
+	for f, qos := range map[string]byte{"pd/1": 1, "pd/2": 2} {
+		if tok := sub.Subscribe(f, qos, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe %q: %v", f, tok.Error())
+		}
+	}
+	pub := client(t, b, "pubdies pub", nil)
+	probe(t, pub, "pd/1", &in)
+	var mu sync.Mutex
+	var acks []string
+	done := make(chan struct{})
+	go func() { // publishes until its node dies
+		defer close(done)
+		for i := 0; ; i++ {
+			topic, qos := "pd/1", byte(1)
+			if i%2 == 1 {
+				topic, qos = "pd/2", 2
+			}
+			p := fmt.Sprintf("p%d", i)
+			tok := pub.Publish(topic, qos, false, p)
+			if !tok.WaitTimeout(20*time.Second) || tok.Error() != nil {
+				return
+			}
+			mu.Lock()
+			acks = append(acks, p)
+			mu.Unlock()
+		}
+	}()
+	waitFor(t, "100 messages acknowledged by node-b", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acks) >= 100
+	})
+	if err := b.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	b.cmd.Wait()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the publisher still gets acknowledgements from a killed node")
+	}
+	mu.Lock()
+	acked := append([]string(nil), acks...)
+	mu.Unlock()
+	waitFor(t, "every message node-b acknowledged, on node-a", func() bool {
+		seen := map[string]bool{}
+		for _, m := range in.received() {
+			seen[string(m.Payload())] = true
+		}
+		for _, p := range acked {
+			if !seen[p] {
+				return false
+			}
+		}
+		return true
+	})
+	count := map[string]int{}
+	for _, m := range in.received() {
+		count[string(m.Payload())]++
+	}
+	for p, n := range count {
+		var i int
+		if _, err := fmt.Sscanf(p, "p%d", &i); err == nil && i%2 == 1 && n > 1 {
+			t.Fatalf("QoS 2 message %s delivered %d times", p, n)
+		}
+	}
+	t.Logf("%d messages acknowledged by node-b before it died, all on node-a", len(acked))
+	// The subscriber's node keeps serving.
+	local := client(t, a, "pubdies local", nil)
+	publish(t, local, "pd/1", 1, false, "after")
+	waitFor(t, "a message published on node-a after node-b died", func() bool {
+		for _, m := range in.received() {
+			if string(m.Payload()) == "after" {
+				return true
+			}
+		}
+		return false
+	})
+}
