@@ -24,6 +24,22 @@ var errReplica = errors.New("cluster: bad session replica record")
 // replicated. It blocks on the network; never call it on an event loop.
 // Safe for concurrent use.
 func (r *Replica) Fetch(ctx context.Context, clientID string) (*session.Restored, error) {
+	// Right after a node died its streams may have no leader for a few
+	// seconds: try again until ctx ends.
+	for {
+		rs, err := r.fetch(ctx, clientID)
+		if err == nil || errors.Is(err, errReplica) || ctx.Err() != nil {
+			return rs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (r *Replica) fetch(ctx context.Context, clientID string) (*session.Restored, error) {
 	e, err := r.kv.Get(ctx, EncodeToken(clientID))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil

@@ -68,24 +68,27 @@ func (o *Owners) sweepLoop(stop <-chan struct{}) {
 			if swept[node] == last[node] {
 				continue
 			}
-			swept[node] = last[node]
-			o.sweep(node)
+			if o.sweep(node) {
+				swept[node] = last[node]
+			}
 		}
 	}
 }
 
-// sweep adopts every client the ownership bucket gives to the dead node.
-func (o *Owners) sweep(dead string) {
+// sweep adopts every client the ownership bucket gives to the dead node,
+// and reports false when some could not be read (the next round tries
+// them again).
+func (o *Owners) sweep(dead string) bool {
 	ad, ok := o.local.(Orphans)
 	if !ok {
-		return
+		return true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	w, err := o.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		cancel()
 		o.log.Warn("cluster: cannot list the clients of a dead node", "node", dead, "err", err)
-		return
+		return false
 	}
 	var ids []string
 	for e := range w.Updates() {
@@ -101,8 +104,18 @@ func (o *Owners) sweep(dead string) {
 	}
 	w.Stop()
 	cancel()
-	adopted := 0
+	adopted, unread := 0, 0
+	r := o.replica.Load()
 	for _, id := range ids {
+		// Read before claiming: a claim whose session cannot be read
+		// would leave the client owned here with nothing.
+		fctx, fcancel := context.WithTimeout(context.Background(), 2*o.cfg.Timeout)
+		_, err := r.Fetch(fctx, id)
+		fcancel()
+		if err != nil {
+			unread++
+			continue
+		}
 		epoch, rs, err := o.Claim(id)
 		if err != nil {
 			continue
@@ -116,5 +129,6 @@ func (o *Owners) sweep(dead string) {
 			o.Forget(id)
 		}
 	}
-	o.log.Warn("cluster: a dead node's sessions adopted", "node", dead, "clients", len(ids), "adopted", adopted)
+	o.log.Warn("cluster: a dead node's sessions adopted", "node", dead, "clients", len(ids), "adopted", adopted, "unread", unread)
+	return unread == 0
 }

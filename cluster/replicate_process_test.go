@@ -263,10 +263,11 @@ func TestClusterSessionSurvivesNodeDeath(t *testing.T) {
 }
 
 // TestClusterOrphanSessionsAdopted: a persistent session whose client is
-// offline when its node dies is adopted by a survivor once the dead node's
-// lease has run out, so messages published afterwards queue for it; the
-// client then connects to a third node and resumes the session (present)
-// with every one of them.
+// offline when its node dies, with a message queued, is adopted by a
+// survivor once the dead node's lease has run out, so messages published
+// afterwards queue for it; the client then connects to a third node and
+// resumes the session (present) with the queued message and every one
+// published since.
 func TestClusterOrphanSessionsAdopted(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes, kills one and waits out its lease")
 	nodes := startDurableCluster(t, 3)
@@ -280,6 +281,10 @@ func TestClusterOrphanSessionsAdopted(t *testing.T) {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	sub.Disconnect(100) // offline, its session on node-a
+	// A message queued for it while offline, acknowledged by node-a: with
+	// -fsync always its PUBACK waits until it, and the session record
+	// written before it, are replicated.
+	publish(t, client(t, a, "orphan-pre", nil), "orph/x", 1, false, "pre")
 	if err := a.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -307,10 +312,15 @@ func TestClusterOrphanSessionsAdopted(t *testing.T) {
 	if !tok.(*mqtt.ConnectToken).SessionPresent() {
 		t.Fatal("CONNACK on node-c: session present 0, want 1 [MQTT-3.2.2-2]")
 	}
-	waitFor(t, "every message published after the adoption", func() bool { return len(in.received()) >= n })
+	waitFor(t, "every message queued before node-a died and published after the adoption", func() bool {
+		return len(in.received()) >= n+1
+	})
 	seen := map[string]bool{}
 	for _, m := range in.received() {
 		seen[string(m.Payload())] = true
+	}
+	if !seen["pre"] {
+		t.Fatal("the message queued on node-a before it died never arrived")
 	}
 	for i := range n {
 		if !seen[fmt.Sprint(i)] {
