@@ -6,7 +6,10 @@
 // one nats.go connection (in-process for the embedded server). On it the
 // node subscribes to the subjects its local subscription filters map to
 // (subject.go), forwards local PUBLISHes that some other node wants
-// (route.go), and keeps retained messages and wills cluster-wide.
+// (route.go), and keeps retained messages and wills cluster-wide. Owners
+// keeps one owner per client ID (owner.go), and Replica copies persistent
+// sessions into JetStream so that another node resumes them when their
+// node dies (replicate.go).
 //
 // Goroutine contract: Node and Router methods are safe for concurrent use
 // unless their comment says otherwise. Messages from other nodes are

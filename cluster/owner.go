@@ -108,6 +108,8 @@ type Owners struct {
 
 	lease leaseState
 
+	replica atomic.Pointer[Replica] // replicated sessions; nil without (replicate_owner.go)
+
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
 }
@@ -281,7 +283,10 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 	o.mu.Unlock()
 	o.Stats.Claims.Add(1)
 	if prev == "" || prev == o.cfg.Node {
-		return epoch, nil, nil // a local takeover, if any, is the broker's own
+		// A local takeover, if any, is the broker's own; a claim of this
+		// node that timed out yet was written leaves no session here
+		// (replicate_owner.go).
+		return epoch, o.rebuildOwn(clientID, prev), nil
 	}
 	o.Stats.Takeovers.Add(1)
 	start := time.Now()
@@ -295,7 +300,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		waited := o.waitOutLease(prev)
 		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
 			"waited", waited, "err", err)
-		return epoch, nil, nil
+		return epoch, o.rebuild(clientID), nil // replicated sessions (replicate_owner.go)
 	}
 	if handed != nil {
 		o.Stats.Received.Add(1)
@@ -511,6 +516,7 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
 		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
 	}
+	o.release(req.ClientID) // the claimer writes its replica from now on (replicate_owner.go)
 	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)
 	o.Forget(req.ClientID)
 	if !ok {

@@ -50,6 +50,14 @@ func (r *Registry[C]) Adopt(rs *Restored, now int64) (s, replaced *Session[C], o
 			return nil, nil, false
 		}
 		replaced = old
+		// Its stored state goes now, before the adopted session is
+		// written under the same client ID, not at its End afterwards.
+		old.mu.Lock()
+		if old.durable && r.Store != nil {
+			r.Store.Apply(Op{Kind: OpDeleteSession, ClientID: old.ClientID})
+		}
+		old.durable = false
+		old.mu.Unlock()
 	}
 	if s, ok = r.Restore(rs, now); !ok {
 		return nil, replaced, false // a CONNECT registered one meanwhile

@@ -60,3 +60,26 @@ func TestHandoverAndAdopt(t *testing.T) {
 		t.Fatalf("subscriptions %+v, want t/#", subs)
 	}
 }
+
+// TestAdoptReplacingWritesAfterDelete: a session adopted over an idle one
+// of the same client ID deletes the old one's stored state before writing
+// its own, and ending the replaced session afterwards deletes nothing: a
+// store (or a replica) applying ops in order keeps the adopted session.
+func TestAdoptReplacingWritesAfterDelete(t *testing.T) {
+	var log opLog
+	r := newReg(10, 1, &log)
+	c := &conn{name: "old"}
+	s, _ := attach(t, r, "c", c, false, 1)
+	s.Detach(c, ReasonClient, "", 2)
+	log.kinds() // forget the old session's own writes
+	handed := Restored{Record: Record{ClientID: "c", CreateTime: 3, Expiry: 60},
+		Messages: []StoredMessage{{Seq: 9, Msg: NewMessage([]byte("t"), []byte("p"), 1, false), QoS: 1}}}
+	_, replaced, ok := r.Adopt(&handed, 4)
+	if !ok || replaced != s {
+		t.Fatalf("Adopt: replaced %v, ok %v; want the idle session, true", replaced, ok)
+	}
+	replaced.End()
+	if got, want := log.kinds(), "delete-session session put:9"; got != want {
+		t.Fatalf("ops %q, want %q", got, want)
+	}
+}

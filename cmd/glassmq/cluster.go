@@ -121,8 +121,18 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		node.Close()
 		return nil, nil, err
 	}
+	rep, err := startReplica(node, eng, own) // replicated sessions (clusterrepl.go)
+	if err != nil {
+		own.close()
+		r.Close()
+		node.Close()
+		return nil, nil, err
+	}
 	slog.Info("cluster node started", "cluster", cfg.Name, "node", cfg.NodeName, "routes", cfg.Listen, "peers", cfg.Peers, "nats", cfg.NATSURL)
 	return own, func() {
+		if rep != nil {
+			rep.Close()
+		}
 		own.close()
 		r.Close()
 		node.Close()

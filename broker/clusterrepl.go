@@ -1,0 +1,77 @@
+package broker
+
+import (
+	"errors"
+	"time"
+
+	"github.com/glassmq/glassmq/session"
+)
+
+// This file is the engine's seam to replicated sessions: in a cluster, the
+// store the engine writes its persistent sessions to can be wrapped by one
+// that also copies them to the cluster's replicated storage
+// (cluster.Replica), so a node that claims a client of a dead node
+// rebuilds its session. With -fsync always the engine already holds a
+// client's acknowledgement until the store calls its ticket durable; a
+// replicating store calls it durable only once replicated, so the same
+// hold covers both. Messages arriving from other nodes wait likewise
+// (remoteDurable) before this node tells their origin it has them.
+
+// remoteDurableWait bounds how long the delivery of messages from another
+// node waits for the store; past it the origin is answered anyway, and the
+// messages are at least in the local store's queue.
+const remoteDurableWait = 10 * time.Second
+
+// ReplicateStore makes the engine write through the store wrap returns,
+// given the store UseStore set. Call it once, after UseStore and before
+// Start. It returns an error when the engine has no store
+// (-persistence off): there is nothing to replicate.
+func (e *Engine) ReplicateStore(wrap func(local session.Store) (session.Store, error)) error {
+	if e.store == nil {
+		return errors.New("broker: replicated sessions need -persistence on")
+	}
+	st, err := wrap(e.store)
+	if err != nil {
+		return err
+	}
+	e.store = st
+	e.reg.Store = st
+	return nil
+}
+
+// remoteDurable waits, with -fsync always, until what the foreign loop
+// stored so far (messages from another node queued in persistent
+// sessions) is durable, so the origin's acks wait for it. It blocks:
+// called on the cluster's receiving goroutine, never on an event loop.
+func (e *Engine) remoteDurable() {
+	if !e.syncAcks || e.store == nil {
+		return
+	}
+	e.foreign.Lock()
+	t := e.foreignLS.ticket
+	e.foreign.Unlock()
+	if t == 0 || e.store.Durable() >= t {
+		return
+	}
+	done := make(chan error, 1)
+	e.store.WhenDurable(t, func(err error) { done <- err })
+	select {
+	case err := <-done:
+		if err != nil {
+			e.log.logger.Warn("broker: messages from another node not stored", "err", err)
+		}
+	case <-time.After(remoteDurableWait):
+		e.log.logger.Warn("broker: messages from another node not durable in time", "waited", remoteDurableWait)
+	}
+}
+
+// AdoptOffline registers a session rebuilt for a client of a node that
+// died, offline, with its subscriptions in the router, so messages queue
+// for it until the client returns. It reports false when a connection of
+// the client registered a session first. Safe for concurrent use.
+func (e *Engine) AdoptOffline(r *session.Restored) bool {
+	before := e.reg.Lookup(r.Record.ClientID)
+	e.adopt(r)
+	s := e.reg.Lookup(r.Record.ClientID)
+	return s != nil && s != before && s.Owner() == nil
+}
