@@ -101,7 +101,7 @@ func (nd *fnode) start(t *testing.T) {
 	nd.runs++
 	fmt.Fprintf(nd.log, "--- run %d of %s\n", nd.runs, nd.name)
 	cmd := exec.Command(bin, nd.args...)
-	cmd.Stderr = nd.log
+	cmd.Stderr, cmd.Stdout = nd.log, nd.log
 	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

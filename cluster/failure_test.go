@@ -141,3 +141,148 @@ func TestClusterRetainedBeforeKill(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// TestClusterFrozenNode freezes a node (SIGSTOP) for three ownership
+// leases while it holds a connection, connects the same client ID to
+// another node meanwhile, then resumes it (SIGCONT). The ownership
+// bucket's epochs for the client grow and end with the new node; the
+// frozen node closes its stale connection once it runs again and delivers
+// on it nothing published after the new connection was accepted; its
+// admin API then reports no connection; and an online subscriber on a
+// surviving node receives every acknowledged QoS 1/2 message published
+// on the third node throughout.
+func TestClusterFrozenNode(t *testing.T) {
+	longtest.Skip(t, "runs three broker processes and freezes one for three leases")
+	c := startFailCluster(t, 3, failLease)
+	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
+	obs := observe(t, c)
+	l := newLedger()
+	sub := l.startSubscriber(t, c, b, "frozen-sub-b", "load/#", true)
+	sub.probeFrom(t, "load/probe", a, b, cc)
+	l.markReady(sub)
+
+	const id = "GID_frozen@@@device 1"
+	type delivery struct {
+		id string
+		at time.Time
+	}
+	var mu sync.Mutex
+	var stale []delivery
+	var staleLost time.Time
+	old := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+a.mqtt).SetClientID(id).SetCleanSession(false).
+		SetAutoReconnect(false).SetKeepAlive(0).SetConnectTimeout(30*time.Second).
+		SetConnectionLostHandler(func(mqtt.Client, error) {
+			mu.Lock()
+			staleLost = time.Now()
+			mu.Unlock()
+		}))
+	if tok := old.Connect(); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %q to %s: %v", id, a.name, tok.Error())
+	}
+	t.Cleanup(func() { old.Disconnect(0) })
+	if tok := old.Subscribe("load/#", 1, func(_ mqtt.Client, m mqtt.Message) {
+		if s := string(m.Payload()); !strings.HasPrefix(s, "probe") {
+			mu.Lock()
+			stale = append(stale, delivery{s, time.Now()})
+			mu.Unlock()
+		}
+	}); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe on %s: %v", a.name, tok.Error())
+	}
+	var before []claim
+	waitLong(t, "the claim of "+a.name+" in the bucket", time.Minute, func() bool {
+		h, err := obs.history(id)
+		if err != nil || len(h) == 0 || h[len(h)-1].node != a.name {
+			return false
+		}
+		before = h
+		return true
+	})
+
+	pub := l.startPublisher(t, c, cc, "frozen-pub-c", "load/c", 5*time.Millisecond)
+	frozen := time.Now()
+	a.freeze()
+	t.Logf("froze %s", a.name)
+	thawed := false
+	t.Cleanup(func() {
+		if !thawed {
+			a.thaw()
+		}
+	})
+
+	// The same client ID connects to b while a is frozen: b waits for a's
+	// answer, then for a's lease, before it accepts.
+	fresh := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+b.mqtt).SetClientID(id).SetCleanSession(false).
+		SetAutoReconnect(false).SetConnectTimeout(2 * time.Minute))
+	refused := 0 // CONNACK 0x03 while the bucket elects a leader in a's place
+	waitLong(t, fmt.Sprintf("%q to be accepted on %s", id, b.name), 3*time.Minute, func() bool {
+		tok := fresh.Connect()
+		if tok.WaitTimeout(2*time.Minute) && tok.Error() == nil {
+			return true
+		}
+		refused++
+		return false
+	})
+	takenOver := time.Now()
+	t.Cleanup(func() { fresh.Disconnect(0) })
+	t.Logf("%q accepted on %s %v after the freeze (refused %d times before)", id, b.name, takenOver.Sub(frozen).Round(time.Millisecond), refused)
+	for time.Since(frozen) < 3*failLease {
+		time.Sleep(100 * time.Millisecond)
+	}
+	a.thaw()
+	thawed = true
+	thaw := time.Now()
+	t.Logf("thawed %s after %v", a.name, thaw.Sub(frozen).Round(time.Millisecond))
+
+	waitLong(t, a.name+" to close its stale connection", 2*time.Minute, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !staleLost.IsZero()
+	})
+	mu.Lock()
+	t.Logf("%s closed the stale connection %v after SIGCONT", a.name, staleLost.Sub(thaw).Round(time.Millisecond))
+	for _, d := range stale {
+		if d.at.After(takenOver) {
+			l.mu.Lock()
+			m := l.msgs[d.id]
+			l.mu.Unlock()
+			if m != nil && m.start.After(takenOver) {
+				t.Errorf("two live owners: %s delivered %s, published %v after %s accepted %q, on its stale connection",
+					a.name, d.id, m.start.Sub(takenOver).Round(time.Millisecond), b.name, id)
+			}
+		}
+	}
+	mu.Unlock()
+	if !fresh.IsConnectionOpen() {
+		t.Errorf("the connection of %q on %s was closed; want it kept", id, b.name)
+	}
+	waitLong(t, a.name+"'s admin API to report no connection", 2*time.Minute, func() bool { return a.connections() == 0 })
+	c.waitJoined(t, a)
+
+	after, err := obs.history(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) < 2 || after[len(after)-1].node != b.name {
+		t.Fatalf("ownership history of %q is %v, want it to end with %s", id, after, b.name)
+	}
+	for i := 1; i < len(after); i++ {
+		if after[i].epoch <= after[i-1].epoch {
+			t.Errorf("ownership epochs of %q do not grow: %v", id, after)
+		}
+	}
+	if last := before[len(before)-1]; after[len(after)-1].epoch <= last.epoch {
+		t.Errorf("%s's epoch %d is not above %s's %d", b.name, after[len(after)-1].epoch, a.name, last.epoch)
+	}
+
+	stopPublishers(pub)
+	l.settle()
+	tl := l.account(func(*subscriber, *sentMsg) bool { return true })
+	t.Logf("%s frozen for %v:\n%s", a.name, thaw.Sub(frozen).Round(time.Millisecond), tl)
+	if tl.Acked[1] == 0 || tl.Acked[2] == 0 {
+		t.Fatalf("no QoS 1 or QoS 2 message acknowledged:\n%s", tl)
+	}
+	if v := tl.violations(); v != 0 {
+		t.Fatalf("%d broken guarantees:\n%s", v, tl)
+	}
+}
