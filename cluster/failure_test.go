@@ -169,8 +169,8 @@ func TestClusterFrozenNode(t *testing.T) {
 	var mu sync.Mutex
 	var stale []delivery
 	var staleLost time.Time
-	old := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+a.mqtt).SetClientID(id).SetCleanSession(false).
-		SetAutoReconnect(false).SetKeepAlive(0).SetConnectTimeout(30*time.Second).
+	old := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + a.mqtt).SetClientID(id).SetCleanSession(false).
+		SetAutoReconnect(false).SetKeepAlive(0).SetConnectTimeout(30 * time.Second).
 		SetConnectionLostHandler(func(mqtt.Client, error) {
 			mu.Lock()
 			staleLost = time.Now()
@@ -212,7 +212,7 @@ func TestClusterFrozenNode(t *testing.T) {
 
 	// The same client ID connects to b while a is frozen: b waits for a's
 	// answer, then for a's lease, before it accepts.
-	fresh := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://"+b.mqtt).SetClientID(id).SetCleanSession(false).
+	fresh := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + b.mqtt).SetClientID(id).SetCleanSession(false).
 		SetAutoReconnect(false).SetConnectTimeout(2 * time.Minute))
 	refused := 0 // CONNACK 0x03 while the bucket elects a leader in a's place
 	waitLong(t, fmt.Sprintf("%q to be accepted on %s", id, b.name), 3*time.Minute, func() bool {
