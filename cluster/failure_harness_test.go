@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -50,14 +51,42 @@ type fcluster struct {
 
 // startFailCluster starts n glassmq nodes with ownership lease lease and
 // -fsync always, and waits until every node's admin API lists them all as
-// alive. The processes are killed when the test ends.
+// alive. The processes are killed when the test ends. Ports are picked
+// free, but another process may take one before a node binds it: then the
+// cluster starts again on new ports, up to three times.
 func startFailCluster(t *testing.T, n int, lease time.Duration) *fcluster {
 	t.Helper()
-	c := &fcluster{name: "fail"}
-	routes := make([]string, n)
-	for i := range routes {
-		routes[i] = freeAddr(t)
+	for attempt := 1; ; attempt++ {
+		c := tryFailCluster(t, n, lease)
+		var taken *fnode
+		for _, nd := range c.nodes {
+			if !nd.waitMQTTOrExit(30 * time.Second) {
+				taken = nd
+				break
+			}
+		}
+		if taken == nil {
+			for _, nd := range c.nodes {
+				c.waitJoined(t, nd)
+			}
+			return c
+		}
+		for _, nd := range c.nodes {
+			nd.kill(t)
+		}
+		if attempt == 3 || !strings.Contains(taken.log.String(), "address already in use") {
+			t.Fatalf("%s did not start:\n%s", taken.name, taken.log)
+		}
+		t.Logf("%s lost a port to another process; starting the cluster again", taken.name)
 	}
+}
+
+// tryFailCluster starts the processes of a cluster on free ports.
+func tryFailCluster(t *testing.T, n int, lease time.Duration) *fcluster {
+	t.Helper()
+	c := &fcluster{name: "fail"}
+	addrs := freeAddrs(t, 3*n)
+	routes := addrs[2*n:]
 	for i := range n {
 		var peers []string
 		for j, r := range routes {
@@ -65,7 +94,7 @@ func startFailCluster(t *testing.T, n int, lease time.Duration) *fcluster {
 				peers = append(peers, r)
 			}
 		}
-		nd := &fnode{name: fmt.Sprintf("f%c", 'a'+i), mqtt: freeAddr(t), admin: freeAddr(t), route: routes[i],
+		nd := &fnode{name: fmt.Sprintf("f%c", 'a'+i), mqtt: addrs[i], admin: addrs[n+i], route: routes[i],
 			dir: t.TempDir(), log: &output{}}
 		nd.args = []string{"-listen", nd.mqtt, "-admin-listen", nd.admin, "-data-dir", nd.dir,
 			"-sys-interval", "0", "-loops", "2", "-fsync", "always", "-cluster-name", c.name, "-node-name", nd.name,
@@ -83,10 +112,22 @@ func startFailCluster(t *testing.T, n int, lease time.Duration) *fcluster {
 	for _, nd := range c.nodes {
 		nd.start(t)
 	}
-	for _, nd := range c.nodes {
-		c.waitJoined(t, nd)
-	}
 	return c
+}
+
+// waitMQTTOrExit waits up to d until nd accepts MQTT connections; false
+// if its process exited or d passed first.
+func (nd *fnode) waitMQTTOrExit(d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		if c, err := net.Dial("tcp", nd.mqtt); err == nil {
+			c.Close()
+			return true
+		}
+		if nd.wait(50 * time.Millisecond) {
+			return false
+		}
+	}
+	return false
 }
 
 // start runs the node's process (again).

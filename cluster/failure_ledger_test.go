@@ -1,7 +1,6 @@
 package cluster_test
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -35,64 +34,6 @@ type sentMsg struct {
 
 func newLedger() *ledger {
 	return &ledger{msgs: make(map[string]*sentMsg), subs: make(map[string]*subscriber)}
-}
-
-// publisher publishes a numbered stream of alternating QoS 1 and QoS 2
-// messages to topic through a paho client that knows every node.
-type publisher struct {
-	name, topic string
-	c           mqtt.Client
-	lost        atomic.Int64 // connections lost so far
-	stop        context.CancelFunc
-	done        chan struct{}
-}
-
-// startPublisher starts publishing every pace (each message waits for its
-// acknowledgement first) until stopPublishers.
-func (l *ledger) startPublisher(t *testing.T, c *fcluster, first *fnode, name, topic string, pace time.Duration) *publisher {
-	t.Helper()
-	p := &publisher{name: name, topic: topic, done: make(chan struct{})}
-	o := c.pahoOptions(first, name).SetConnectionLostHandler(func(mqtt.Client, error) { p.lost.Add(1) })
-	p.c = mqtt.NewClient(o)
-	if tok := p.c.Connect(); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect %s: %v", name, tok.Error())
-	}
-	t.Cleanup(func() { p.c.Disconnect(0) })
-	ctx, cancel := context.WithCancel(context.Background())
-	p.stop = cancel
-	go func() {
-		defer close(p.done)
-		for seq := 0; ctx.Err() == nil; seq++ {
-			m := &sentMsg{id: fmt.Sprintf("%s/%d", name, seq), pub: p, qos: byte(1 + seq%2), start: time.Now()}
-			lost := p.lost.Load()
-			l.mu.Lock()
-			l.msgs[m.id] = m
-			l.mu.Unlock()
-			tok := p.c.Publish(topic, m.qos, false, m.id)
-			ok := tok.WaitTimeout(60*time.Second) && tok.Error() == nil
-			l.mu.Lock()
-			if ok {
-				m.acked = time.Now()
-			}
-			m.resent = p.lost.Load() != lost
-			l.mu.Unlock()
-			select {
-			case <-ctx.Done():
-			case <-time.After(pace):
-			}
-		}
-	}()
-	return p
-}
-
-// stopPublishers stops ps and waits until each has its last answer.
-func stopPublishers(ps ...*publisher) {
-	for _, p := range ps {
-		p.stop()
-	}
-	for _, p := range ps {
-		<-p.done
-	}
 }
 
 // subscriber is a persistent paho subscriber of filter at QoS 2; it
