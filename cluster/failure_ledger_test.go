@@ -193,7 +193,7 @@ func (tl tally) violations() int {
 func (tl tally) String() string {
 	var b strings.Builder
 	for q := 1; q <= 2; q++ {
-		fmt.Fprintf(&b, "QoS %d: sent %d, acknowledged %d, deliveries %d, lost %d, lost where not guaranteed %d, duplicates %d (after a resend %d)\n",
+		fmt.Fprintf(&b, "QoS %d: sent %d, acknowledged %d, deliveries %d, lost %d, lost where not guaranteed %d, duplicates %d (of which excused: resent by the publisher, or not guaranteed to this subscriber %d)\n",
 			q, tl.Sent[q], tl.Acked[q], tl.Delivered[q], tl.Lost[q], tl.LostExcused[q], tl.Dup[q], tl.DupExcused[q])
 	}
 	for _, e := range tl.Examples {
