@@ -1,9 +1,11 @@
 package cluster_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -279,6 +281,36 @@ func TestClusterFrozenNode(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c.waitJoined(t, a)
+	// Every node's admin API says the client is online (on b, its only
+	// connection left). A node may first answer from what it knew before
+	// the freeze (a recent list, a lagging replica): poll.
+	for _, nd := range c.nodes {
+		var first, last string
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var st struct {
+				Status string `json:"status"`
+			}
+			resp, err := http.Get("http://" + nd.admin + "/api/v1/clients/" + url.PathEscape(id))
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				last = string(body)
+				err = json.Unmarshal(body, &st)
+			}
+			if err == nil && st.Status == "online" {
+				break
+			}
+			if first == "" {
+				first = last
+				t.Logf("%s's admin API first answered for %q: %s (%v)", nd.name, id, last, err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's admin API does not report %q online after 2m: %s", nd.name, id, last)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
 
 	// A replica that was frozen may answer for a moment with what it had:
 	// read until the bucket's history ends with b's claim.
