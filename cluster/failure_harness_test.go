@@ -180,7 +180,7 @@ func (nd *fnode) wait(d time.Duration) bool {
 // kill kills the node with SIGKILL and waits until it is gone.
 func (nd *fnode) kill(t *testing.T) {
 	t.Helper()
-	nd.signal(syscall.SIGCONT) // a frozen process dies too, but say so
+	nd.signal(syscall.SIGCONT) // a frozen process dies of SIGKILL too; resume it so that it exits at once
 	nd.signal(syscall.SIGKILL)
 	if !nd.wait(time.Minute) {
 		t.Fatalf("%s did not die on SIGKILL", nd.name)
