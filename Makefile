@@ -119,3 +119,9 @@ screenshots: ## dashboard screenshots into docs/dashboard/ (TestDashboardChromiu
 SOAKTIME ?= 5m
 soak: ## TestSoak (churn, QoS 0/1/2, takeovers, wills; exact accounting) for SOAKTIME with the race detector
 	$(GO) test -race -run '^TestSoak$$' -timeout 30m -v ./broker -soak.duration $(SOAKTIME)
+
+# soak-cluster (issue 17): three glassmq processes, random kill -9, exact accounting
+.PHONY: soak-cluster
+SOAK_DURATION ?= 2m
+soak-cluster: ## TestSoakCluster: 3 nodes under QoS 1/2 load, a random node killed (SIGKILL) at random times, every message accounted for, for SOAK_DURATION
+	$(GO) test -race -run '^TestSoakCluster$$' -timeout 30m -v ./cluster -soak-cluster.duration $(SOAK_DURATION)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/glassmq/glassmq/broker"
 	"github.com/glassmq/glassmq/cluster"
@@ -17,6 +18,9 @@ import (
 // clusterFlags are the flags of a glassmq cluster on NATS (docs/CLUSTER.md).
 type clusterFlags struct {
 	name, node, listen, peers, natsURL *string
+	// lease: how long a node cut off from the majority may keep its
+	// clients (failure tests shorten it; docs/CLUSTER.md, Failures)
+	lease *time.Duration
 }
 
 func registerClusterFlags(fs *flag.FlagSet) *clusterFlags {
@@ -26,6 +30,8 @@ func registerClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		listen:  fs.String("cluster-listen", "", "`host:port` where the embedded NATS server accepts routes from the other nodes; empty: a single node, no NATS"),
 		peers:   fs.String("cluster-peers", "", "comma-separated `host:port` list of the other nodes' -cluster-listen"),
 		natsURL: fs.String("nats-url", "", "nats://host:port[,nats://...] of an existing NATS cluster to join instead of embedding one"),
+		// ownership lease (docs/CLUSTER.md, Failures)
+		lease: fs.Duration("cluster-lease", 30*time.Second, "ownership lease: a node that cannot renew it for half this time closes its connections; a dead node's clients wait up to this long to attach elsewhere (2s to 10m)"),
 	}
 }
 
@@ -40,6 +46,9 @@ func (f *clusterFlags) config(dataDir string) (cluster.Config, error) {
 		errs = append(errs, fmt.Errorf("glassmq: -%s %q: %s", flag, v, valid))
 	}
 	c := cluster.Config{Name: *f.name, NodeName: *f.node, Listen: *f.listen, NATSURL: *f.natsURL, DataDir: dataDir}
+	if *f.lease < minLease || *f.lease > maxLease { // ownership lease
+		bad("cluster-lease", f.lease.String(), fmt.Sprintf("must be from %v to %v, such as 30s", minLease, maxLease))
+	}
 	if *f.peers != "" {
 		c.Peers = strings.Split(*f.peers, ",")
 	}
@@ -81,6 +90,14 @@ func (f *clusterFlags) config(dataDir string) (cluster.Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// The ownership lease's bounds: renewals run every second (a tenth of a
+// shorter lease), and a lease much shorter than a JetStream leader election
+// would fence healthy nodes whenever one dies.
+const (
+	minLease = 2 * time.Second
+	maxLease = 10 * time.Minute
+)
+
 // routeAddr returns "" if s is a usable route address, else what is wrong.
 // A listen address may leave the host empty (all interfaces); a peer may not.
 func routeAddr(s string, listen bool) string {
@@ -116,7 +133,7 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		return nil, nil, err
 	}
 	eng.UseCluster(r)
-	if own, err = startOwnership(node, eng); err != nil { // one owner per client ID, cluster-wide admin (clusterown.go)
+	if own, err = startOwnership(node, eng, *f.lease); err != nil { // one owner per client ID, cluster-wide admin (clusterown.go)
 		r.Close()
 		node.Close()
 		return nil, nil, err

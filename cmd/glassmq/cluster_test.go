@@ -27,6 +27,8 @@ func TestClusterFlagsRejected(t *testing.T) {
 			[]string{`-nats-url "localhost:4222": "localhost:4222" is not a URL such as nats://127.0.0.1:4222`}},
 		{[]string{"-nats-url", "nats://127.0.0.1:4222", "-cluster-listen", "127.0.0.1:7222", "-node-name", "a"},
 			[]string{`-nats-url "nats://127.0.0.1:4222": cannot be used with -cluster-listen`}},
+		{[]string{"-cluster-lease", "500ms"}, // ownership lease
+			[]string{`-cluster-lease "500ms": must be from 2s to 10m0s, such as 30s`}},
 	} {
 		var stderr strings.Builder
 		args := append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, tc.args...)

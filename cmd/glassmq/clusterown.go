@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"time"
 
 	"github.com/glassmq/glassmq/admin"
 	"github.com/glassmq/glassmq/broker"
@@ -19,10 +20,11 @@ type clusterOwn struct {
 }
 
 // startOwnership makes eng claim client IDs cluster-wide and starts the
-// cluster-wide admin of node. Call it before the engine starts.
-func startOwnership(node *cluster.Node, eng *broker.Engine) (*clusterOwn, error) {
+// cluster-wide admin of node, with ownership leases of lease. Call it
+// before the engine starts.
+func startOwnership(node *cluster.Node, eng *broker.Engine, lease time.Duration) (*clusterOwn, error) {
 	o, err := cluster.StartOwners(cluster.OwnersConfig{NC: node.NC(), JS: node.JS(), Node: node.Name(),
-		Replicas: node.Replicas()}, eng)
+		Replicas: node.Replicas(), Lease: lease}, eng)
 	if err != nil {
 		return nil, err
 	}
