@@ -69,8 +69,40 @@ type node struct {
 }
 
 // startCluster starts n glassmq processes on loopback ports, each routing
-// to the others, and waits until every one accepts MQTT connections.
+// to the others, and waits until every one accepts MQTT connections. Free
+// ports are picked by binding and closing, so another process can take
+// one first: a cluster that fails with "address already in use" is
+// started again on new ports.
 func startCluster(t *testing.T, n int) []*node {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		nodes := startClusterOnce(t, n)
+		err := error(nil)
+		for _, nd := range nodes {
+			if err = nd.ready(60 * time.Second); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			return nodes
+		}
+		inUse := false
+		for _, nd := range nodes {
+			inUse = inUse || strings.Contains(nd.log.String(), "address already in use")
+		}
+		if !inUse || attempt == 3 {
+			t.Fatal(err)
+		}
+		for _, nd := range nodes {
+			nd.cmd.Process.Kill()
+			nd.cmd.Wait()
+		}
+		t.Logf("attempt %d: a port was taken by another process; starting again on new ports", attempt)
+	}
+}
+
+// startClusterOnce starts n glassmq processes on fresh loopback ports.
+func startClusterOnce(t *testing.T, n int) []*node {
 	t.Helper()
 	routes := make([]string, n)
 	for i := range routes {
@@ -85,9 +117,6 @@ func startCluster(t *testing.T, n int) []*node {
 			}
 		}
 		nodes[i] = startNode(t, fmt.Sprintf("node-%c", 'a'+i), routes[i], peers)
-	}
-	for _, nd := range nodes {
-		nd.waitReady(t)
 	}
 	return nodes
 }
@@ -130,15 +159,24 @@ func startProcess(t *testing.T, name string, args ...string) *node {
 // waitReady waits until nd accepts MQTT connections.
 func (nd *node) waitReady(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	if err := nd.ready(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ready waits up to within until nd accepts MQTT connections (a node
+// listens once a majority of its cluster runs, which a loaded machine can
+// make slow), or its log says a port was taken.
+func (nd *node) ready(within time.Duration) error {
+	deadline := time.Now().Add(within)
 	for {
 		c, err := net.Dial("tcp", nd.mqtt)
 		if err == nil {
 			c.Close()
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not start: %s", nd.name, nd.log)
+		if time.Now().After(deadline) || strings.Contains(nd.log.String(), "address already in use") {
+			return fmt.Errorf("%s did not start: %s", nd.name, nd.log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
