@@ -233,9 +233,15 @@ func (p *Properties) decodeProps(r *reader, d propsDecoder) error {
 		p.Reset() // else nothing was decoded into p: its fields are zero (a PUBLISH without properties skips clearing ~300 bytes)
 	}
 	lenOff := r.off
-	n, err := r.varInt("property length")
-	if err != nil {
-		return err
+	var n int
+	if r.off < len(r.b) && r.b[r.off] < 0x80 { // one byte, as nearly always: no call
+		n = int(r.b[r.off])
+		r.off++
+	} else {
+		var err error
+		if n, err = r.varInt("property length"); err != nil {
+			return err
+		}
 	}
 	if n > r.left() {
 		return r.short(d.field, lenOff, n)
@@ -247,7 +253,7 @@ func (p *Properties) decodeProps(r *reader, d propsDecoder) error {
 	}
 	sub := reader{b: r.b[:end], off: r.off, t: r.t}
 	for sub.off < end {
-		if err = p.decodeOne(&sub, d); err != nil {
+		if err := p.decodeOne(&sub, d); err != nil {
 			return err
 		}
 	}
