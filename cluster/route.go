@@ -172,21 +172,24 @@ func (r *Router) Subjects() int {
 // to its subscribers), any other one to the nodes subscribed to its
 // topic's subject. from is the publisher's client ID ("" for the broker).
 // The message waits, with the others of its topic, until Flush (or until
-// the waiting messages pass flushBytes). The slices need stay valid only
-// during the call. Safe for concurrent use.
-func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
+// the waiting messages pass flushBytes). For a QoS 1/2 message it returns
+// the message's number, for Confirmed and WhenConfirmed once a Flush with
+// mark sent it; otherwise 0. The slices need stay valid only during the
+// call. Safe for concurrent use.
+func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
-	if qos > 0 {
-		r.lastQoS12 = r.seq
-	}
 	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
 		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
 	maxPayload := int(r.node.nc.MaxPayload())
 	if len(r.env)+1+binary.MaxVarintLen32 > maxPayload {
 		r.Dropped.Add(1)
-		return
+		return 0
+	}
+	var num uint64
+	if qos > 0 {
+		r.lastQoS12, num = r.seq, r.seq
 	}
 	p := r.pending[string(topic)]
 	if p != nil && (p.retain != retain || len(p.buf)+len(r.env)+binary.MaxVarintLen32 > maxPayload) {
@@ -208,6 +211,7 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	if r.pendingBytes >= flushBytes {
 		r.flushLocked()
 	}
+	return num
 }
 
 // flushBytes is how many bytes of forwards may wait for Flush.
@@ -264,25 +268,22 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 }
 
 // Flush publishes the forwards waiting since the last Flush, in the order
-// their topics first came. With wait, it then returns only once every
-// other live node has taken every QoS 1/2 message forwarded so far
-// (confirm.go). Each event loop calls it at the end of its round, before it
-// writes the round's acknowledgements, with wait when the round forwarded
-// a QoS 1/2 message; other callers never wait. Safe for concurrent use.
-func (r *Router) Flush(wait bool) {
-	if !wait && !r.hasPending.Load() {
+// their topics first came. With mark it then publishes a marker covering
+// every QoS 1/2 message forwarded so far, unless one already left, so
+// that Confirmed and WhenConfirmed learn when the other nodes have them
+// (confirm.go). Each event loop calls it at the end of its round, with
+// mark when the round holds acks for forwarded QoS 1/2 messages. It never
+// waits for other nodes. Safe for concurrent use.
+func (r *Router) Flush(mark bool) {
+	if !mark && !r.hasPending.Load() {
 		return
 	}
 	r.mu.Lock()
 	r.flushLocked()
-	target := r.lastQoS12
-	if wait && target > r.markSeq {
+	if mark && r.lastQoS12 > r.markSeq {
 		r.markLocked()
 	}
 	r.mu.Unlock()
-	if wait && target > 0 {
-		r.waitConfirmed(target)
-	}
 }
 
 func (r *Router) flushLocked() {
