@@ -44,6 +44,7 @@ type member struct {
 	since     time.Time // first heartbeat heard
 	heard     time.Time // last heartbeat heard
 	confirmed uint64    // highest marker of this run it answered
+	backlog   bool      // its last heartbeat said its receive queue is backlogged
 }
 
 // confirmer is the Router's side of confirmation: who is alive and what
@@ -90,7 +91,14 @@ func (r *Router) startConfirm() error {
 func (r *Router) heartbeat() {
 	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
+	name := len(r.hb)
 	for {
+		// The name, then 1 while the receive queue is backlogged
+		// (backlog.go); a heartbeat without it reads as 0.
+		r.hb = append(r.hb[:name], 0)
+		if r.backlogged() {
+			r.hb[name] = 1
+		}
 		r.node.nc.Publish(HeartbeatSubject, r.hb)
 		select {
 		case <-t.C:
@@ -103,10 +111,11 @@ func (r *Router) heartbeat() {
 
 // heard records another node's heartbeat.
 func (r *Router) heard(m *nats.Msg) {
-	name, _, ok := field(m.Data)
+	name, rest, ok := field(m.Data)
 	if !ok || string(name) == r.node.Name() {
 		return
 	}
+	backlog := len(rest) > 0 && rest[0] == 1
 	c := &r.confirm
 	now := time.Now()
 	c.mu.Lock()
@@ -115,7 +124,7 @@ func (r *Router) heard(m *nats.Msg) {
 		mb = &member{since: now}
 		c.members[string(name)] = mb
 	}
-	mb.heard = now
+	mb.heard, mb.backlog = now, backlog
 	c.mu.Unlock()
 }
 
@@ -232,8 +241,8 @@ func (r *Router) advanceLocked(now time.Time) []func() {
 	for ; k < len(c.marks); k++ {
 		m := c.marks[k]
 		if !c.closed && !c.confirmedLocked(m.seq, m.at, now) {
-			if now.Sub(m.at) <= confirmTimeout {
-				break
+			if now.Sub(m.at) <= confirmTimeout || c.backlogLocked(m.seq, m.at, now) {
+				break // a node working through its backlog is waited for (backlog.go)
 			}
 			r.Unconfirmed.Add(1)
 			r.log.Warn("cluster: QoS 1/2 messages not confirmed by every node in time", "number", m.seq, "waited", confirmTimeout)
@@ -277,6 +286,17 @@ func (c *confirmer) confirmedLocked(seq uint64, sent, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// backlogLocked reports whether a node that must still answer seq (see
+// confirmedLocked) says its receive queue is backlogged (backlog.go).
+func (c *confirmer) backlogLocked(seq uint64, sent, now time.Time) bool {
+	for _, mb := range c.members {
+		if !mb.since.After(sent) && now.Sub(mb.heard) <= memberTimeout && mb.confirmed < seq && mb.backlog {
+			return true
+		}
+	}
+	return false
 }
 
 // answer tells a marker's origin that this node has taken everything the

@@ -15,3 +15,11 @@ func SetConfirmTimeout(t testing.TB, d time.Duration) {
 	confirmTimeout = d
 	t.Cleanup(func() { confirmTimeout = old })
 }
+
+// SetQueueLimit sets the receive queue's bound, until the test ends. Call
+// it before starting routers.
+func SetQueueLimit(t testing.TB, n int) {
+	old := queueLimit
+	queueLimit = n
+	t.Cleanup(func() { queueLimit = old })
+}

@@ -76,7 +76,8 @@ type Router struct {
 
 	in       chan *nats.Msg // what NATS delivers, drained at once into queue by pull
 	qmu      sync.Mutex
-	queue    []inMsg       // messages waiting for run, unbounded: never a slow consumer
+	queue    []inMsg       // messages waiting for run, bounded for QoS 0 only (backlog.go)
+	qbytes   int           // bytes of the messages in queue and in run's hands; guarded by qmu
 	wake     chan struct{} // one pending signal that queue is not empty
 	retSub   *nats.Subscription
 	done     chan struct{}
@@ -90,6 +91,9 @@ type Router struct {
 	// Unconfirmed counts waits for QoS 1/2 confirmation that ended at
 	// confirmTimeout with some live node silent (confirm.go).
 	Unconfirmed atomic.Uint64
+	// Shed counts QoS 0 messages from other nodes dropped because the
+	// receive queue held queueLimit bytes (backlog.go).
+	Shed atomic.Uint64
 }
 
 // counted is one NATS subscription and how many local filters need it.
@@ -99,9 +103,10 @@ type counted struct {
 }
 
 // inboxSize is how many messages nats.go may hand over before pull takes
-// them; pull only moves them to the Router's unbounded queue, so the
-// channel never fills unless that goroutine is starved (nats.go would then
-// drop messages as a slow consumer, and the error handler logs it).
+// them; pull only moves them to the Router's queue (which sheds QoS 0
+// past queueLimit but never blocks), so the channel never fills unless that
+// goroutine is starved (nats.go would then drop messages as a slow
+// consumer, and the error handler logs it).
 const inboxSize = 1 << 16
 
 // maxBatch bounds the messages handed to the engine in one DeliverRemote.
@@ -321,10 +326,19 @@ const (
 	caughtUp               // every stored message is queued before this
 )
 
-// enqueue adds m to the Router's queue and wakes run.
+// enqueue adds m to the Router's queue and wakes run; past queueLimit it
+// drops m instead when m holds only live QoS 0 messages (backlog.go).
 func (r *Router) enqueue(m inMsg) {
 	r.qmu.Lock()
+	if r.qbytes+len(m.data) > queueLimit && m.kind == live {
+		if n, ok := sheddable(m.subject, m.data); ok {
+			r.qmu.Unlock()
+			r.Shed.Add(uint64(n))
+			return
+		}
+	}
 	r.queue = append(r.queue, m)
+	r.qbytes += len(m.data)
 	r.qmu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -362,10 +376,15 @@ func (r *Router) run() {
 		r.qmu.Lock()
 		work, r.queue = r.queue, work[:0]
 		r.qmu.Unlock()
+		size := 0
 		for i := range work {
+			size += len(work[i].data)
 			r.take(&rs, &work[i])
 		}
 		r.deliver(&rs)
+		r.qmu.Lock()
+		r.qbytes -= size
+		r.qmu.Unlock()
 		clear(work)
 		work = work[:0:0] // let the drained backing array go; the queue grows anew
 	}
