@@ -464,10 +464,9 @@ func (c *Conn) writeReady() {
 	for ; k < len(h.segs); k++ {
 		s := h.segs[k]
 		if s.ticket > h.durable {
-			if d := c.e.store.Durable(); s.ticket > d {
+			h.durable = max(h.durable, c.e.store.Durable())
+			if s.ticket > h.durable {
 				break
-			} else {
-				h.durable = d
 			}
 		}
 		if s.cseq != 0 && !c.e.cluster.Confirmed(s.cseq) {
