@@ -91,7 +91,7 @@ func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte
 func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
 	if e.cluster != nil && (len(topic) == 0 || topic[0] != '$') {
 		n := e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
-		if from != "" && ls.loop != nil { // the broker's own messages and the foreign loopState acknowledge no client
+		if ls.from != nil && ls.loop != nil { // a client's PUBLISH (handlePublish sets from); wills and the foreign loopState acknowledge no client
 			ls.clusterSeq = n
 		}
 	}
