@@ -88,6 +88,12 @@ type ClusterCounters struct {
 	RemoteServed   uint64 `json:"remote_served"`   // admin questions answered for other nodes
 	RemoteErrors   uint64 `json:"remote_errors"`   // admin questions that failed or timed out
 	Gathers        uint64 `json:"gathers"`         // client lists gathered from every node
+	// Routing between nodes.
+	Forwarded   uint64 `json:"forwarded"`    // messages this node sent to other nodes
+	RemoteIn    uint64 `json:"remote_in"`    // messages from other nodes handed to this node's subscribers
+	Shed        uint64 `json:"shed"`         // QoS 0 messages from other nodes dropped: receive queue full
+	Unconfirmed uint64 `json:"unconfirmed"`  // QoS 1/2 confirmation waits that ran out
+	RouteErrors uint64 `json:"route_errors"` // messages too large to cross, or undecodable
 }
 
 // clusterState is the Server's cluster part.
@@ -178,7 +184,11 @@ var (
 	descClusterFenced    = desc("glassmq_cluster_fenced_total", "Local connections closed because another node claimed their client ID.")
 	descClusterRemote    = desc("glassmq_cluster_remote_admin_requests_total", "Admin questions about clients of other nodes: sent by this node, or served for another.", "direction")
 	descClusterGathers   = desc("glassmq_cluster_list_gathers_total", "Client lists gathered from every node.")
-	descClusterErrors    = desc("glassmq_cluster_errors_total", "Cluster failures: ownership (claims and hand-overs) or admin (remote questions and lists).", "kind")
+	descClusterErrors    = desc("glassmq_cluster_errors_total", "Cluster failures: ownership (claims and hand-overs), admin (remote questions and lists) or route (messages too large to cross, or undecodable).", "kind")
+	// Routing between nodes.
+	descClusterMessages    = desc("glassmq_cluster_messages_total", "Messages between nodes: out (sent to other nodes) or in (from other nodes, handed to local subscribers).", "direction")
+	descClusterShed        = desc("glassmq_cluster_shed_total", "QoS 0 messages from other nodes dropped because this node's receive queue was full.")
+	descClusterUnconfirmed = desc("glassmq_cluster_unconfirmed_total", "Waits for other nodes to confirm QoS 1/2 messages that ran out; their acks went out unconfirmed.")
 )
 
 // clusterCollector exposes ClusterCounters to Prometheus.
@@ -186,7 +196,8 @@ type clusterCollector struct{ c Cluster }
 
 func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descClusterNodes, descClusterClaims, descClusterTakeovers, descClusterHanded,
-		descClusterFenced, descClusterRemote, descClusterGathers, descClusterErrors} {
+		descClusterFenced, descClusterRemote, descClusterGathers, descClusterErrors,
+		descClusterMessages, descClusterShed, descClusterUnconfirmed} {
 		ch <- d
 	}
 }
@@ -208,4 +219,9 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClusterGathers, n.Gathers)
 	counter(descClusterErrors, n.OwnerErrors, "ownership")
 	counter(descClusterErrors, n.RemoteErrors, "admin")
+	counter(descClusterErrors, n.RouteErrors, "route")
+	counter(descClusterMessages, n.Forwarded, "out")
+	counter(descClusterMessages, n.RemoteIn, "in")
+	counter(descClusterShed, n.Shed)
+	counter(descClusterUnconfirmed, n.Unconfirmed)
 }

@@ -64,7 +64,7 @@ func TestClusterEndpoint(t *testing.T) {
 		t.Fatalf("single node: HTTP %d, want 404", resp.StatusCode())
 	}
 	s.UseCluster(fakeCluster{ClusterStatus{Name: "c", Node: "n1", Nodes: []ClusterNode{{Name: "n1", Alive: true}},
-		Counters: ClusterCounters{LiveNodes: 1, Takeovers: 7}}})
+		Counters: ClusterCounters{LiveNodes: 1, Takeovers: 7, Forwarded: 11, RemoteIn: 13, Shed: 5, Unconfirmed: 2, RouteErrors: 3}}})
 	resp = serve(t, s, &testReq{method: "GET", path: clusterPath})
 	var got ClusterStatus
 	if err := json.Unmarshal(resp.Body(), &got); err != nil || resp.StatusCode() != 200 {
@@ -81,5 +81,20 @@ func TestClusterEndpoint(t *testing.T) {
 	}
 	if v, ok := value(fams, "glassmq_cluster_takeovers_total", nil); !ok || v != 7 {
 		t.Fatalf("glassmq_cluster_takeovers_total = %v (present %v), want 7", v, ok)
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"glassmq_cluster_messages_total", map[string]string{"direction": "out"}, 11},
+		{"glassmq_cluster_messages_total", map[string]string{"direction": "in"}, 13},
+		{"glassmq_cluster_shed_total", nil, 5},
+		{"glassmq_cluster_unconfirmed_total", nil, 2},
+		{"glassmq_cluster_errors_total", map[string]string{"kind": "route"}, 3},
+	} {
+		if v, ok := value(fams, c.name, c.labels); !ok || v != c.want {
+			t.Fatalf("%s%v = %v (present %v), want %v", c.name, c.labels, v, ok, c.want)
+		}
 	}
 }

@@ -26,6 +26,10 @@ type ClusterTarget struct {
 	// accepts an MQTT CONNECT (a JetStream cluster elects its leaders
 	// first); 0 means 30 s.
 	Ready time.Duration
+	// Together starts every node before waiting for any to listen: a
+	// glassmq node listens only once the cluster's JetStream, which needs
+	// a majority of the nodes, answers.
+	Together bool
 	// Args returns the command line after Bin and the extra environment of
 	// node i, given the ports of every node, with its files in dir (the
 	// node's own directory).
@@ -164,7 +168,7 @@ mqtt {
 // node's route port), each with the settings of GlassmqTarget.
 func GlassmqClusterTarget(bin string, nodes int, pinned bool, l Limits) ClusterTarget {
 	single := GlassmqTarget(bin, pinned, l)
-	return ClusterTarget{Name: "glassmq-cluster", Bin: bin, Nodes: nodes, Admin: true, Ready: 60 * time.Second,
+	return ClusterTarget{Name: "glassmq-cluster", Bin: bin, Nodes: nodes, Admin: true, Ready: 60 * time.Second, Together: true,
 		Args: func(i int, ports []NodePorts, dir string) ([]string, []string, error) {
 			args, env, err := single.Args(ports[i].MQTT, ports[i].Admin, dir)
 			if err != nil {
@@ -243,11 +247,14 @@ func (t ClusterTarget) start(dir, cpus string, base *Config) (*cluster, error) {
 			c.stop()
 			return nil, err
 		}
-		// Every node starts before any is waited for: a glassmq node
-		// listens only once a majority of the cluster runs.
-		node := Target{Name: t.Name, Bin: t.Bin, Admin: t.Admin, noWait: true,
+		node := Target{Name: t.Name, Bin: t.Bin, Admin: t.Admin,
 			Args: func(_, _ int, dir string) ([]string, []string, error) { return t.Args(i, ports, dir) }}
-		p, err := node.startOn(nd, cpus, ports[i].MQTT, ports[i].Admin)
+		var p *process
+		if t.Together {
+			p, err = node.launch(nd, cpus, ports[i].MQTT, ports[i].Admin)
+		} else {
+			p, err = node.startOn(nd, cpus, ports[i].MQTT, ports[i].Admin)
+		}
 		if err != nil {
 			c.stop()
 			return nil, fmt.Errorf("node %d: %w", i, err)
@@ -259,6 +266,14 @@ func (t ClusterTarget) start(dir, cpus string, base *Config) (*cluster, error) {
 		wait = 30 * time.Second
 	}
 	deadline := time.Now().Add(wait)
+	if t.Together {
+		for i, p := range c.nodes {
+			if err := p.listening(t.Name, deadline); err != nil {
+				c.stop()
+				return nil, fmt.Errorf("node %d: %w", i, err)
+			}
+		}
+	}
 	for i, p := range c.nodes {
 		if err := waitConnack(p, base, deadline); err != nil {
 			c.stop()

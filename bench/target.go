@@ -22,8 +22,6 @@ type Target struct {
 	// Args returns the command line after Bin and the extra environment for
 	// a run listening on port (and admin on adminPort), with its files in dir.
 	Args func(port, adminPort int, dir string) (args, env []string, err error)
-
-	noWait bool // start returns without waiting for the listeners (a cluster's nodes wait together)
 }
 
 // Limits are the broker settings Compare gives every broker alike.
@@ -97,6 +95,7 @@ type process struct {
 	cmd       *exec.Cmd
 	addr      string
 	adminAddr string
+	admin     bool   // serves adminAddr too
 	log       string // its stdout and stderr
 	exited    chan struct{}
 	err       error // set when exited closes
@@ -118,6 +117,19 @@ func (t Target) start(dir, cpus string) (*process, error) {
 
 // startOn is start on the given ports (MQTT, and admin for glassmq).
 func (t Target) startOn(dir, cpus string, port, adminPort int) (*process, error) {
+	p, err := t.launch(dir, cpus, port, adminPort)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.listening(t.Name, time.Now().Add(10*time.Second)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// launch starts the process on the given ports without waiting for it to
+// listen.
+func (t Target) launch(dir, cpus string, port, adminPort int) (*process, error) {
 	args, env, err := t.Args(port, adminPort, dir)
 	if err != nil {
 		return nil, err
@@ -141,14 +153,17 @@ func (t Target) startOn(dir, cpus string, port, adminPort int) (*process, error)
 		return nil, fmt.Errorf("bench: start %s: %w", t.Name, err)
 	}
 	go func() { p.err = p.cmd.Wait(); close(p.exited) }()
-	if t.noWait {
-		return p, nil
-	}
+	p.admin = t.Admin
+	return p, nil
+}
+
+// listening waits until p accepts TCP connections on its MQTT port (and
+// admin port, if any), stopping it and failing at deadline.
+func (p *process) listening(name string, deadline time.Time) error {
 	addrs := []string{p.addr}
-	if t.Admin {
+	if p.admin {
 		addrs = append(addrs, p.adminAddr)
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	for _, a := range addrs {
 		for {
 			c, err := net.DialTimeout("tcp", a, time.Second)
@@ -158,17 +173,17 @@ func (t Target) startOn(dir, cpus string, port, adminPort int) (*process, error)
 			}
 			select {
 			case <-p.exited:
-				return nil, fmt.Errorf("bench: %s exited at start (%v): %s", t.Name, p.err, p.tail())
+				return fmt.Errorf("bench: %s exited at start (%v): %s", name, p.err, p.tail())
 			default:
 			}
 			if time.Now().After(deadline) {
 				p.stop()
-				return nil, fmt.Errorf("bench: %s not listening on %s after 10s: %s", t.Name, a, p.tail())
+				return fmt.Errorf("bench: %s not listening on %s in time: %s", name, a, p.tail())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // alive returns an error if the process has exited.

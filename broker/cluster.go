@@ -19,14 +19,21 @@ type Cluster interface {
 	// Forward sends a PUBLISH accepted on this node to the other nodes
 	// that want it. The slices are valid only during the call; from is
 	// the publisher's client ID, "" for the broker. It must not block.
-	Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string)
+	// For a QoS 1/2 message it returns the message's number, which
+	// Confirmed and WhenConfirmed take; otherwise 0.
+	Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64
 	// Flush sends what Forward gathered; every loop calls it at the end
-	// of each round, before writing the round's acknowledgements. With
-	// wait (the round forwarded a QoS 1/2 message from a client) it
-	// returns once the other live nodes have those messages, so the acks
-	// that follow promise delivery cluster-wide; it may then block the
-	// loop for a round trip between nodes.
-	Flush(wait bool)
+	// of each round. With mark (the round holds acks for forwarded QoS
+	// 1/2 messages) it also asks the other nodes to confirm. It must not
+	// block.
+	Flush(mark bool)
+	// Confirmed reports whether every live node has the QoS 1/2 messages
+	// numbered up to seq (or the cluster gave up waiting for one).
+	Confirmed(seq uint64) bool
+	// WhenConfirmed calls fn once Confirmed(seq) holds: at once on the
+	// caller's goroutine when it already does, otherwise later on another
+	// goroutine. fn must not block.
+	WhenConfirmed(seq uint64, fn func())
 }
 
 // UseCluster makes the engine one node of a cluster: it reports the
@@ -78,20 +85,25 @@ func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte
 }
 
 // forward hands a message published here to the cluster, if any: not
-// $-topics, which each node has its own of. A QoS 1/2 message makes ls's
-// round end waiting for the other nodes (see Cluster.Flush). Loop-only
-// (ls's loop).
+// $-topics, which each node has its own of. The number of a client's QoS
+// 1/2 message waits in ls.clusterSeq for the ack writeAck writes next,
+// which is then held until the other nodes confirm (clusterack.go).
+// Loop-only (ls's loop).
 func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
 	if e.cluster != nil && (len(topic) == 0 || topic[0] != '$') {
-		e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
-		ls.clusterWait = ls.clusterWait || qos > 0 && ls.loop != nil // the foreign loopState acknowledges no client
+		n := e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
+		if ls.from != nil && ls.loop != nil { // a client's PUBLISH (handlePublish sets from); wills and the foreign loopState acknowledge no client
+			ls.clusterSeq = n
+		}
 	}
 }
 
-// flushCluster ends ls's round for the cluster. Loop-only (ls's loop).
+// flushCluster ends ls's round for the cluster: the round's forwards
+// leave, with a marker when it held acks for QoS 1/2 ones. Loop-only
+// (ls's loop).
 func (ls *loopState) flushCluster() {
-	ls.e.cluster.Flush(ls.clusterWait)
-	ls.clusterWait = false
+	ls.e.cluster.Flush(ls.clusterMark)
+	ls.clusterMark, ls.clusterSeq = false, 0
 }
 
 // eachFilter calls fn with every filter that has subscribers at or below

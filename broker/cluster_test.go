@@ -27,13 +27,16 @@ func (r *recordingCluster) Interest(filter string, add bool) {
 	r.interest = append(r.interest, sign+filter)
 }
 
-func (r *recordingCluster) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
+func (r *recordingCluster) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.forwards = append(r.forwards, fmt.Sprintf("%s %s %d %v %s", topic, payload, qos, retain, from))
+	return 0
 }
 
-func (r *recordingCluster) Flush(bool) {}
+func (r *recordingCluster) Flush(bool)                        {}
+func (r *recordingCluster) Confirmed(uint64) bool             { return true }
+func (r *recordingCluster) WhenConfirmed(_ uint64, fn func()) { fn() }
 
 func (r *recordingCluster) calls() (interest, forwards []string) {
 	r.mu.Lock()

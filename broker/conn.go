@@ -54,18 +54,30 @@ type Conn struct {
 	out         []byte
 	perms       Permissions // nil without an Authorizer
 	permsGen    uint64      // Authorizer generation perms came from
-	held        *heldAcks   // nil until an ack must wait for the store (-fsync always)
+	held        *heldAcks   // nil until an ack must wait for the store (-fsync always) or the cluster
 	traceID     string      // client ID from CONNECT, for the trace of a refusal
 	offlineLeft int         // messages queued while offline not yet sent, for traces (tracehooks.go)
 	alias       *aliases    // MQTT 5.0 topic aliases of this connection (alias.go); nil while unused
 }
 
 // heldAcks are acks waiting until the messages they acknowledge are durable
-// (-fsync always). Loop-owned.
+// (-fsync always) or, in a cluster, confirmed by the other nodes
+// (clusterack.go). They leave in order, each as soon as it and every ack
+// before it wait for nothing more. Loop-owned.
 type heldAcks struct {
-	buf     []byte
-	ticket  uint64 // store ticket the acks wait for
-	waiting bool   // a WhenDurable callback is registered
+	buf      []byte
+	segs     []heldSeg // where acks end in buf and what they wait for, in order
+	durable  uint64    // highest store ticket known durable
+	waiting  bool      // a WhenDurable callback is registered
+	cwaiting bool      // a WhenConfirmed callback is registered
+}
+
+// heldSeg is the end of one or more held acks in heldAcks.buf and what
+// they, and every ack before them, wait for: a store ticket and a cluster
+// number (0: nothing).
+type heldSeg struct {
+	end          int
+	ticket, cseq uint64
 }
 
 // setKeepAlive records that a CONNECT was decoded, with a keep-alive of
@@ -382,19 +394,39 @@ func (c *Conn) pump() {
 
 // writeAck appends an acknowledgement of a client's PUBLISH or PUBREL. With
 // -fsync always, an ack whose message produced store writes in this round
-// (ticket after before) waits until those are durable, and so does every
-// later ack of the connection, keeping acks in order [MQTT-4.6.0-2].
-// Loop-only.
+// (ticket after before) waits until those are durable; in a cluster, the
+// ack of a QoS 1/2 message just forwarded waits until the other nodes
+// confirm it (clusterack.go). Every later ack of the connection waits
+// behind a held one, keeping acks in order [MQTT-4.6.0-2]. Loop-only.
 func (c *Conn) writeAck(pkt []byte, before uint64) {
-	if c.e.syncAcks && (c.held != nil && len(c.held.buf) > 0 || c.ls.ticket > before && c.ls.ticket > c.e.store.Durable()) {
+	cseq := c.ls.clusterSeq
+	c.ls.clusterSeq = 0
+	store := c.e.syncAcks && c.ls.ticket > before && c.ls.ticket > c.e.store.Durable()
+	if store || cseq != 0 || c.held != nil && len(c.held.buf) > 0 {
 		h := c.held
 		if h == nil {
 			h = &heldAcks{}
 			c.held = h
 		}
+		var seg heldSeg
+		if k := len(h.segs); k > 0 {
+			seg = h.segs[k-1]
+		}
+		if c.e.syncAcks {
+			seg.ticket = max(seg.ticket, c.ls.ticket)
+		}
+		if cseq != 0 {
+			seg.cseq = max(seg.cseq, cseq)
+			c.ls.clusterMark = true
+		}
 		h.buf = append(h.buf, pkt...)
-		h.ticket = max(h.ticket, c.ls.ticket)
-		if !h.waiting {
+		if k := len(h.segs); k > 0 && h.segs[k-1].ticket == seg.ticket && h.segs[k-1].cseq == seg.cseq {
+			h.segs[k-1].end = len(h.buf) // waits for the same as the ack before it
+		} else {
+			seg.end = len(h.buf)
+			h.segs = append(h.segs, seg)
+		}
+		if !h.waiting && !h.cwaiting {
 			c.ls.heldConns = append(c.ls.heldConns, c)
 		}
 		return
@@ -402,22 +434,65 @@ func (c *Conn) writeAck(pkt []byte, before uint64) {
 	c.out = append(c.out, pkt...)
 }
 
-// waitDurable registers for the held acks' ticket. Loop-only.
-func (c *Conn) waitDurable() {
+// waitHeld writes the held acks that wait for nothing more and registers
+// for what the first of the others waits for: the store's ticket, the
+// cluster's confirmation, or both. Loop-only.
+func (c *Conn) waitHeld() {
 	h := c.held
-	if h == nil || h.waiting || len(h.buf) == 0 {
+	if h == nil {
 		return
 	}
-	h.waiting = true
-	t := h.ticket
-	c.e.store.WhenDurable(t, func(err error) { c.ls.loop.Execute(func() { c.releaseHeld(t, err) }) })
+	c.writeReady()
+	if len(h.segs) == 0 {
+		return
+	}
+	s := h.segs[0]
+	if s.ticket > h.durable && !h.waiting {
+		h.waiting = true
+		t := s.ticket
+		c.e.store.WhenDurable(t, func(err error) { c.ls.loop.Execute(func() { c.releaseHeld(t, err) }) })
+	}
+	if s.cseq != 0 && !h.cwaiting {
+		c.waitConfirmed(s.cseq)
+	}
 }
 
-// releaseHeld writes the held acks once ticket t is durable. When the store
-// failed (err != nil) the held acks are dropped, never sent, and the
-// connection is closed, so the client sends its unacknowledged messages
-// again on a new connection: nothing is acknowledged that is not stored.
+// writeReady moves the held acks that wait for nothing more to out.
 // Loop-only.
+func (c *Conn) writeReady() {
+	h := c.held
+	k := 0
+	for ; k < len(h.segs); k++ {
+		s := h.segs[k]
+		if s.ticket > h.durable {
+			h.durable = max(h.durable, c.e.store.Durable())
+			if s.ticket > h.durable {
+				break
+			}
+		}
+		if s.cseq != 0 && !c.e.cluster.Confirmed(s.cseq) {
+			break
+		}
+	}
+	if k == 0 {
+		return
+	}
+	end := h.segs[k-1].end
+	c.out = append(c.out, h.buf[:end]...)
+	h.buf = h.buf[:copy(h.buf, h.buf[end:])]
+	n := copy(h.segs, h.segs[k:])
+	for i := range n {
+		h.segs[i].end -= end
+	}
+	h.segs = h.segs[:n]
+	c.ls.touch(c)
+}
+
+// releaseHeld notes that store ticket t is durable and writes the held
+// acks that wait for nothing more. When the store failed (err != nil) the
+// held acks are dropped, never sent, and the connection is closed, so the
+// client sends its unacknowledged messages again on a new connection:
+// nothing is acknowledged that is not stored. Loop-only.
 func (c *Conn) releaseHeld(t uint64, err error) {
 	h := c.held
 	if h == nil {
@@ -433,15 +508,15 @@ func (c *Conn) releaseHeld(t uint64, err error) {
 		c.closeWith(session.ReasonStoreError, err.Error(), true)
 		return
 	}
-	if h.ticket <= t {
-		c.out = append(c.out, h.buf...)
-		h.buf = h.buf[:0]
-		h.ticket = 0
-	}
+	h.durable = max(h.durable, t)
+	c.writeReleased()
+}
+
+// writeReleased writes the held acks that wait for nothing more and
+// registers again for what the others wait for. Loop-only.
+func (c *Conn) writeReleased() {
+	c.ls.heldConns = append(c.ls.heldConns, c) // flush's waitHeld writes and registers
 	c.ls.touch(c)
-	if len(h.buf) > 0 {
-		c.ls.heldConns = append(c.ls.heldConns, c)
-	}
 	c.ls.flush()
 }
 

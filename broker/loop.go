@@ -58,7 +58,8 @@ type loopState struct {
 
 	heldConns []*Conn // connections whose held acks wait for a store sync
 
-	clusterWait bool // this round forwarded a client's QoS 1/2 message to the cluster (cluster.go)
+	clusterSeq  uint64 // cluster number of the client QoS 1/2 message just forwarded, for its ack; 0: none (cluster.go)
+	clusterMark bool   // this round held an ack for the cluster: Flush sends a marker (clusterack.go)
 
 	in handoff // batches other loops hand to this one (unused on the foreign loopState)
 
@@ -211,8 +212,13 @@ func (ls *loopState) flush() {
 	}
 	ls.flushing = true
 	if ls.e.cluster != nil {
-		ls.flushCluster() // this round's forwards leave, and QoS 1/2 ones arrive, before its acks (cluster.go)
+		ls.flushCluster() // this round's forwards leave, with a marker when acks wait for them (cluster.go)
 	}
+	for i, c := range ls.heldConns { // before the writes: an ack the cluster already confirmed goes now
+		c.waitHeld()
+		ls.heldConns[i] = nil
+	}
+	ls.heldConns = ls.heldConns[:0]
 	for i := 0; i < len(ls.touched); i++ { // pump may touch more
 		c := ls.touched[i]
 		c.touched = false
@@ -224,11 +230,6 @@ func (ls *loopState) flush() {
 		ls.touched[i] = nil
 	}
 	ls.touched = ls.touched[:0]
-	for i, c := range ls.heldConns {
-		c.waitDurable()
-		ls.heldConns[i] = nil
-	}
-	ls.heldConns = ls.heldConns[:0]
 	ls.publishCounts()
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]

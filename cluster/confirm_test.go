@@ -45,10 +45,11 @@ func (g *gate) count(topic string) int {
 	return n
 }
 
-// TestFlushWaitsForConfirmation: Flush(true) after a QoS 1 forward returns
-// only once the other node has handed the message to its engine: not
-// while that node's engine holds deliveries, at once when it lets them
-// through, and without waiting for a node that died.
+// TestFlushWaitsForConfirmation: after a QoS 1 forward and Flush(true),
+// which returns at once, WhenConfirmed calls its function only once the
+// other node has handed the message to its engine: not while that node's
+// engine holds deliveries, soon after it lets them through, and without
+// waiting for a node that died.
 func TestFlushWaitsForConfirmation(t *testing.T) {
 	longtest.Skip(t, "starts two nats-servers")
 	nodes := startNodes(t, 2)
@@ -79,22 +80,36 @@ func TestFlushWaitsForConfirmation(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	ra.Forward([]byte("c/1"), []byte("x"), 1, false, nil, 0, "pub")
+	n1 := ra.Forward([]byte("c/1"), []byte("x"), 1, false, nil, 0, "pub")
+	if n1 == 0 {
+		t.Fatal("Forward of a QoS 1 message returned no number")
+	}
 	ra.Flush(true)
+	ra.WaitConfirmed(n1)
 	if n := gb.count("c/1"); n != 1 {
-		t.Fatalf("after Flush(true) node b has c/1 %d times, want 1", n)
+		t.Fatalf("once c/1 is confirmed node b has it %d times, want 1", n)
 	}
 
 	gb.mu.Lock()
 	gb.hold = make(chan struct{})
 	gb.mu.Unlock()
-	ra.Forward([]byte("c/2"), []byte("x"), 1, false, nil, 0, "pub")
+	n2 := ra.Forward([]byte("c/2"), []byte("x"), 1, false, nil, 0, "pub")
+	flushed := make(chan struct{})
+	go func() { ra.Flush(true); close(flushed) }()
+	select {
+	case <-flushed: // Flush does not wait for the other node
+	case <-time.After(20 * time.Second):
+		t.Fatal("Flush(true) blocked while node b's engine held the message")
+	}
 	done := make(chan struct{})
-	go func() { ra.Flush(true); close(done) }()
+	ra.WhenConfirmed(n2, func() { close(done) })
 	select {
 	case <-done:
-		t.Fatal("Flush(true) returned while node b's engine held the message")
+		t.Fatal("c/2 confirmed while node b's engine held the message")
 	case <-time.After(300 * time.Millisecond):
+	}
+	if ra.Confirmed(n2) {
+		t.Fatal("Confirmed(c/2) while node b's engine held the message")
 	}
 	gb.mu.Lock()
 	close(gb.hold)
@@ -103,7 +118,7 @@ func TestFlushWaitsForConfirmation(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(20 * time.Second):
-		t.Fatal("Flush(true) did not return once node b took the message")
+		t.Fatal("c/2 not confirmed once node b took the message")
 	}
 	if n := gb.count("c/2"); n != 1 {
 		t.Fatalf("node b has c/2 %d times, want 1", n)
@@ -111,11 +126,17 @@ func TestFlushWaitsForConfirmation(t *testing.T) {
 
 	rb.Close()
 	nodes[1].Close()
-	ra.Forward([]byte("c/3"), []byte("x"), 1, false, nil, 0, "pub")
-	start := time.Now()
-	ra.Flush(true) // node b's heartbeats stop: not waited for past memberTimeout
-	if waited := time.Since(start); waited > 20*time.Second {
-		t.Fatalf("Flush(true) waited %v for a dead node", waited)
+	n3 := ra.Forward([]byte("c/3"), []byte("x"), 1, false, nil, 0, "pub")
+	ra.Flush(true)
+	done = make(chan struct{})
+	ra.WhenConfirmed(n3, func() { close(done) }) // node b's heartbeats stop: not waited for past memberTimeout
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("c/3 never released though node b died")
+	}
+	if !ra.Confirmed(n3) {
+		t.Fatal("released but not Confirmed")
 	}
 }
 

@@ -26,6 +26,7 @@ type testNode struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	eng    *broker.Engine
+	router *cluster.Router
 	srv    *broker.Server
 	owners *cluster.Owners
 	ca     *cluster.Admin
@@ -85,6 +86,7 @@ func startOwnedCluster(t testing.TB, n int, mods ...func(*cluster.OwnersConfig))
 			t.Fatal(err)
 		}
 		t.Cleanup(r.Close)
+		nd.router = r
 		nd.eng.UseCluster(r)
 		wg.Add(1)
 		go func() {

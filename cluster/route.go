@@ -76,7 +76,8 @@ type Router struct {
 
 	in       chan *nats.Msg // what NATS delivers, drained at once into queue by pull
 	qmu      sync.Mutex
-	queue    []inMsg       // messages waiting for run, unbounded: never a slow consumer
+	queue    []inMsg       // messages waiting for run, bounded for QoS 0 only (backlog.go)
+	qbytes   int           // bytes of the messages in queue and in run's hands; guarded by qmu
 	wake     chan struct{} // one pending signal that queue is not empty
 	retSub   *nats.Subscription
 	done     chan struct{}
@@ -90,6 +91,9 @@ type Router struct {
 	// Unconfirmed counts waits for QoS 1/2 confirmation that ended at
 	// confirmTimeout with some live node silent (confirm.go).
 	Unconfirmed atomic.Uint64
+	// Shed counts QoS 0 messages from other nodes dropped because the
+	// receive queue held queueLimit bytes (backlog.go).
+	Shed atomic.Uint64
 }
 
 // counted is one NATS subscription and how many local filters need it.
@@ -99,9 +103,10 @@ type counted struct {
 }
 
 // inboxSize is how many messages nats.go may hand over before pull takes
-// them; pull only moves them to the Router's unbounded queue, so the
-// channel never fills unless that goroutine is starved (nats.go would then
-// drop messages as a slow consumer, and the error handler logs it).
+// them; pull only moves them to the Router's queue (which sheds QoS 0
+// past queueLimit but never blocks), so the channel never fills unless that
+// goroutine is starved (nats.go would then drop messages as a slow
+// consumer, and the error handler logs it).
 const inboxSize = 1 << 16
 
 // maxBatch bounds the messages handed to the engine in one DeliverRemote.
@@ -172,21 +177,24 @@ func (r *Router) Subjects() int {
 // to its subscribers), any other one to the nodes subscribed to its
 // topic's subject. from is the publisher's client ID ("" for the broker).
 // The message waits, with the others of its topic, until Flush (or until
-// the waiting messages pass flushBytes). The slices need stay valid only
-// during the call. Safe for concurrent use.
-func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
+// the waiting messages pass flushBytes). For a QoS 1/2 message it returns
+// the message's number, for Confirmed and WhenConfirmed once a Flush with
+// mark sent it; otherwise 0. The slices need stay valid only during the
+// call. Safe for concurrent use.
+func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
-	if qos > 0 {
-		r.lastQoS12 = r.seq
-	}
 	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
 		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
 	maxPayload := int(r.node.nc.MaxPayload())
 	if len(r.env)+1+binary.MaxVarintLen32 > maxPayload {
 		r.Dropped.Add(1)
-		return
+		return 0
+	}
+	var num uint64
+	if qos > 0 {
+		r.lastQoS12, num = r.seq, r.seq
 	}
 	p := r.pending[string(topic)]
 	if p != nil && (p.retain != retain || len(p.buf)+len(r.env)+binary.MaxVarintLen32 > maxPayload) {
@@ -208,6 +216,7 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	if r.pendingBytes >= flushBytes {
 		r.flushLocked()
 	}
+	return num
 }
 
 // flushBytes is how many bytes of forwards may wait for Flush.
@@ -264,25 +273,22 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 }
 
 // Flush publishes the forwards waiting since the last Flush, in the order
-// their topics first came. With wait, it then returns only once every
-// other live node has taken every QoS 1/2 message forwarded so far
-// (confirm.go). Each event loop calls it at the end of its round, before it
-// writes the round's acknowledgements, with wait when the round forwarded
-// a QoS 1/2 message; other callers never wait. Safe for concurrent use.
-func (r *Router) Flush(wait bool) {
-	if !wait && !r.hasPending.Load() {
+// their topics first came. With mark it then publishes a marker covering
+// every QoS 1/2 message forwarded so far, unless one already left, so
+// that Confirmed and WhenConfirmed learn when the other nodes have them
+// (confirm.go). Each event loop calls it at the end of its round, with
+// mark when the round holds acks for forwarded QoS 1/2 messages. It never
+// waits for other nodes. Safe for concurrent use.
+func (r *Router) Flush(mark bool) {
+	if !mark && !r.hasPending.Load() {
 		return
 	}
 	r.mu.Lock()
 	r.flushLocked()
-	target := r.lastQoS12
-	if wait && target > r.markSeq {
+	if mark && r.lastQoS12 > r.markSeq {
 		r.markLocked()
 	}
 	r.mu.Unlock()
-	if wait && target > 0 {
-		r.waitConfirmed(target)
-	}
 }
 
 func (r *Router) flushLocked() {
@@ -320,10 +326,19 @@ const (
 	caughtUp               // every stored message is queued before this
 )
 
-// enqueue adds m to the Router's queue and wakes run.
+// enqueue adds m to the Router's queue and wakes run; past queueLimit it
+// drops m instead when m holds only live QoS 0 messages (backlog.go).
 func (r *Router) enqueue(m inMsg) {
 	r.qmu.Lock()
+	if r.qbytes+len(m.data) > queueLimit && m.kind == live {
+		if n, ok := sheddable(m.subject, m.data); ok {
+			r.qmu.Unlock()
+			r.Shed.Add(uint64(n))
+			return
+		}
+	}
 	r.queue = append(r.queue, m)
+	r.qbytes += len(m.data)
 	r.qmu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -361,10 +376,15 @@ func (r *Router) run() {
 		r.qmu.Lock()
 		work, r.queue = r.queue, work[:0]
 		r.qmu.Unlock()
+		size := 0
 		for i := range work {
+			size += len(work[i].data)
 			r.take(&rs, &work[i])
 		}
 		r.deliver(&rs)
+		r.qmu.Lock()
+		r.qbytes -= size
+		r.qmu.Unlock()
 		clear(work)
 		work = work[:0:0] // let the drained backing array go; the queue grows anew
 	}

@@ -145,6 +145,7 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		node.Close()
 		return nil, nil, err
 	}
+	own.router = r
 	slog.Info("cluster node started", "cluster", cfg.Name, "node", cfg.NodeName, "routes", cfg.Listen, "peers", cfg.Peers, "nats", cfg.NATSURL)
 	return own, func() {
 		if rep != nil {

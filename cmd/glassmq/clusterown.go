@@ -17,6 +17,7 @@ type clusterOwn struct {
 	owners *cluster.Owners
 	admin  *cluster.Admin
 	adm    *admin.Server
+	router *cluster.Router // routing counters for metrics
 }
 
 // startOwnership makes eng claim client IDs cluster-wide and starts the
@@ -56,7 +57,7 @@ func (c *clusterOwn) attach(adm *admin.Server) {
 		return
 	}
 	c.adm = adm
-	adm.UseCluster(clusterView{c.admin})
+	adm.UseCluster(clusterView{c.admin, c.router})
 	adm.ShareLimits(c.admin.LiveNodes())
 }
 
@@ -74,14 +75,22 @@ func (c *clusterOwn) close() error {
 	return errors.Join(c.admin.Close(), c.owners.Close())
 }
 
-// clusterView adapts cluster.Admin to admin.Cluster.
-type clusterView struct{ a *cluster.Admin }
+// clusterView adapts cluster.Admin and the router to admin.Cluster.
+type clusterView struct {
+	a *cluster.Admin
+	r *cluster.Router // nil: no routing counters
+}
 
 func (v clusterView) ClusterCounters() admin.ClusterCounters {
 	o, s := v.a.Counters()
-	return admin.ClusterCounters{LiveNodes: v.a.LiveNodes(), Claims: o.Claims, Conflicts: o.Conflicts,
+	c := admin.ClusterCounters{LiveNodes: v.a.LiveNodes(), Claims: o.Claims, Conflicts: o.Conflicts,
 		Takeovers: o.Takeovers, HandedOut: o.HandedOver, HandedIn: o.Received, Fenced: o.Fenced, OwnerErrors: o.Errors,
 		RemoteRequests: s.Requests, RemoteServed: s.Served, RemoteErrors: s.Errors, Gathers: s.Gathers}
+	if r := v.r; r != nil {
+		c.Forwarded, c.RemoteIn, c.Shed = r.Forwarded.Load(), r.Received.Load(), r.Shed.Load()
+		c.Unconfirmed, c.RouteErrors = r.Unconfirmed.Load(), r.Dropped.Load()
+	}
+	return c
 }
 
 func (v clusterView) ClusterStatus() admin.ClusterStatus {
