@@ -110,6 +110,10 @@ browser-deps: ## Debian's chromium (if missing) and MQTT.js from web/package-loc
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix web --no-audit --no-fund
 
+.PHONY: test-deps
+test-deps: browser-deps ## everything the tests use that a fresh machine lacks: chromium, MQTT.js, Debian's mosquitto broker and clients
+	@command -v mosquitto >/dev/null && command -v mosquitto_rr >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients)
+
 .PHONY: screenshots
 screenshots: ## dashboard screenshots into docs/dashboard/ (TestDashboardChromium in headless Chromium; needs make browser-deps)
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
