@@ -320,7 +320,7 @@ func freePorts(n int) ([]int, error) {
 	}()
 	out := make([]int, 0, n)
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := listenFree()
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -219,7 +220,7 @@ func (p *process) tail() string {
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listenFree()
 	if err != nil {
 		return 0, err
 	}
@@ -229,4 +230,17 @@ func freePort() (int, error) {
 		return 0, errors.New("bench: not a TCP address")
 	}
 	return a.Port, nil
+}
+
+// listenFree listens on a loopback port picked at random below the
+// kernel's usual ephemeral range (32768 and up), falling back to any port:
+// a port found with ":0" and closed for a broker to bind later can be taken
+// meanwhile as the source port of someone's outgoing connection.
+func listenFree() (net.Listener, error) {
+	for range 200 {
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(20000+rand.IntN(12000))); err == nil {
+			return l, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"testing"
@@ -11,15 +13,23 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// freeAddr returns a loopback address nobody listens on right now.
+// freeAddr returns a loopback address whose port nobody listens on,
+// picked at random below the kernel's ephemeral range (32768 and up): the
+// outgoing connections of tests running beside this one take their source
+// ports from that range, and one took a port picked with ":0" before the
+// node bound it (a node then failed with "address already in use").
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 1000 {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
+		if err != nil {
+			continue // taken: try another
+		}
+		ln.Close()
+		return ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free loopback port in 20000-31999")
+	return ""
 }
 
 // startNodes starts n embedded nodes that route to each other on loopback

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -59,18 +58,13 @@ type proc struct {
 
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
+	seen := map[string]bool{}
 	var out []string
-	var ls []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	for len(out) < n {
+		if a := freeAddr(t); !seen[a] {
+			seen[a] = true
+			out = append(out, a)
 		}
-		ls = append(ls, ln)
-		out = append(out, ln.Addr().String())
-	}
-	for _, ln := range ls {
-		ln.Close()
 	}
 	return out
 }
