@@ -3,11 +3,8 @@ package cluster_test
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,42 +15,10 @@ import (
 	"github.com/glassmq/glassmq/internal/longtest"
 )
 
-// buildGlassmq builds cmd/glassmq once per test binary run.
-var buildGlassmq = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "glassmq-cluster-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "glassmq")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/glassmq/glassmq/cmd/glassmq").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// lockedBuf collects a process's output while it runs.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is one glassmq process of a cluster.
 type proc struct {
 	name, mqtt, admin string
-	out               *lockedBuf
+	out               *output
 }
 
 func freeAddrs(t *testing.T, n int) []string {
@@ -74,7 +39,7 @@ func freeAddrs(t *testing.T, n int) []string {
 // live nodes.
 func startProcesses(t *testing.T) []*proc {
 	t.Helper()
-	bin, err := buildGlassmq()
+	bin, err := buildBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +47,7 @@ func startProcesses(t *testing.T) []*proc {
 	routes := addrs[6:9]
 	ps := make([]*proc, 3)
 	for i := range ps {
-		p := &proc{name: fmt.Sprintf("n%d", i+1), mqtt: addrs[i], admin: addrs[3+i], out: &lockedBuf{}}
+		p := &proc{name: fmt.Sprintf("n%d", i+1), mqtt: addrs[i], admin: addrs[3+i], out: &output{}}
 		var peers []string
 		for j, r := range routes {
 			if j != i {
