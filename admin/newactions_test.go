@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -370,5 +372,35 @@ func TestAlibabaNewActions(t *testing.T) {
 	}
 	if st, m := call(url.Values{"Action": {"GetDeviceCredential"}, "ClientId": {"GID_a@@@d1"}}); st != 404 || m["Code"] != alDeviceCredentialNotFound {
 		t.Errorf("get after unregister: %d %v", st, m)
+	}
+}
+
+// TestWillProperties: DescribeWillMessage shows a 5.0 will's user
+// properties in order, content type, response topic, correlation data and
+// payload format, decoded from the records the broker keeps (without their
+// length); a will without properties keeps the empty defaults.
+func TestWillProperties(t *testing.T) {
+	p := codec.Properties{ContentType: []byte("text/plain"), ResponseTopic: []byte("r/1"),
+		CorrelationData: []byte("c-7"), PayloadFormat: 1,
+		User: []codec.UserProperty{{Key: []byte("k"), Value: []byte("v1")}, {Key: []byte("k"), Value: []byte("v2")}}}
+	p.Set(codec.PropContentType)
+	p.Set(codec.PropResponseTopic)
+	p.Set(codec.PropCorrelationData)
+	p.Set(codec.PropPayloadFormat)
+	block := codec.AppendProperties(nil, &p)
+	records := block[1:] // one length byte for this short block
+	var r DescribeWillMessageResponse
+	r.UserProperties = []UserProperty{}
+	willProperties(&r, records)
+	want := []UserProperty{{"k", "v1"}, {"k", "v2"}}
+	if !slices.Equal(r.UserProperties, want) || r.ContentType != "text/plain" || r.ResponseTopic != "r/1" ||
+		r.CorrelationData != "c-7" || r.PayloadFormatIndicator != 1 {
+		t.Fatalf("got %+v, want user properties %v, text/plain, r/1, c-7, format 1", r, want)
+	}
+	var none DescribeWillMessageResponse
+	none.UserProperties = []UserProperty{}
+	willProperties(&none, nil)
+	if len(none.UserProperties) != 0 || none.ContentType != "" || none.PayloadFormatIndicator != 0 {
+		t.Fatalf("no properties: got %+v, want the empty defaults", none)
 	}
 }

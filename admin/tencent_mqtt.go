@@ -338,9 +338,41 @@ func (s *Server) describeWillMessage(a tcArgs, requestID string) (any, failure) 
 	case w == nil:
 		return nil, failure{code: tcResourceNotFoundWill, msg: fmt.Sprintf("The client %q connected without a will message.", cut(id))}
 	}
-	return &DescribeWillMessageResponse{Topic: string(w.Topic), QoS: strconv.Itoa(int(w.QoS)), Retained: w.Retain,
+	r := &DescribeWillMessageResponse{Topic: string(w.Topic), QoS: strconv.Itoa(int(w.QoS)), Retained: w.Retain,
 		Payload: base64.StdEncoding.EncodeToString(w.Payload), CreateTime: info.ConnectTime, UpdateTime: info.ConnectTime,
-		UserProperties: []UserProperty{}, RequestID: requestID}, failure{}
+		UserProperties: []UserProperty{}, RequestID: requestID}
+	willProperties(r, w.Props)
+	return r, failure{}
+}
+
+// willProperties fills r from a will's MQTT 5.0 properties as the broker
+// keeps them (the forwarded property records, without their length): user
+// properties in order, content type, response topic, correlation data and
+// payload format. A 3.1.1 will has none.
+func willProperties(r *DescribeWillMessageResponse, props []byte) {
+	if len(props) == 0 {
+		return
+	}
+	b := make([]byte, 0, len(props)+4)
+	for n := len(props); ; { // the block's length, a variable byte integer
+		c := byte(n & 0x7f)
+		if n >>= 7; n > 0 {
+			c |= 0x80
+		}
+		b = append(b, c)
+		if n == 0 {
+			break
+		}
+	}
+	var p codec.Properties
+	if _, err := p.Decode(append(b, props...), codec.TypePublish, false); err != nil {
+		return // the broker stored what it decoded: cannot happen
+	}
+	for _, u := range p.User {
+		r.UserProperties = append(r.UserProperties, UserProperty{Key: string(u.Key), Value: string(u.Value)})
+	}
+	r.ContentType, r.ResponseTopic, r.CorrelationData = string(p.ContentType), string(p.ResponseTopic), string(p.CorrelationData)
+	r.PayloadFormatIndicator = int64(p.PayloadFormat)
 }
 
 // publishMessage publishes as the broker: to every subscriber of
