@@ -236,7 +236,7 @@ func (f *fleet) connect(r *Result) error {
 // backend and every command its device, when nothing has arrived for a
 // while (the rest is lost), or at until.
 func (f *fleet) waitDeliveries(until time.Time) {
-	const stall = time.Second
+	const stall = 5 * time.Second // a loaded machine can pause deliveries for a second; a real loss costs 5 s more
 	lastN, lastChange := f.delivered(), time.Now()
 	for {
 		// Telemetry and commands are waited for apart: a command counted
