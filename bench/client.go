@@ -101,41 +101,10 @@ func handshake(c net.Conn, clientID string, cfg *Config, role, topic string, dea
 	return nil
 }
 
-// subscribe sends one SUBSCRIBE for topic at qos and waits for its SUBACK.
+// subscribe sends one 3.1.1 SUBSCRIBE for topic at qos and waits for its
+// SUBACK (subscribeV at level 4).
 func subscribe(c net.Conn, topic string, qos byte, deadline time.Time) error {
-	_ = c.SetDeadline(deadline)
-	defer c.SetDeadline(time.Time{})
-	pkt := codec.AppendSubscribe(nil, 1, []codec.Subscription{{TopicFilter: []byte(topic), QoS: qos}})
-	if _, err := c.Write(pkt); err != nil {
-		return err
-	}
-	buf := make([]byte, 0, 64)
-	tmp := make([]byte, 64)
-	for {
-		n, err := c.Read(tmp)
-		if err != nil {
-			return fmt.Errorf("SUBACK: %w", err)
-		}
-		buf = append(buf, tmp[:n]...)
-		size, err := codec.Frame(buf, 0)
-		if err != nil {
-			return err
-		}
-		if size == 0 {
-			continue
-		}
-		if t := codec.PacketType(buf); t != codec.TypeSuback {
-			return fmt.Errorf("got %v, want SUBACK", t)
-		}
-		var ack codec.Suback
-		if _, err := ack.Decode(buf[:size]); err != nil {
-			return err
-		}
-		if len(ack.ReturnCodes) != 1 || ack.ReturnCodes[0] != qos {
-			return fmt.Errorf("SUBACK return codes %x, want [%02x]", ack.ReturnCodes, qos)
-		}
-		return nil
-	}
+	return subscribeV(c, topic, qos, Protocol311, deadline)
 }
 
 // errStop is returned by a packet handler to end readLoop without an error.

@@ -94,12 +94,13 @@ func readConnack5(c net.Conn) error {
 // subscribeV sends one SUBSCRIBE for topic at qos at protocol level level
 // (4 or 5) and waits for its SUBACK granting qos.
 func subscribeV(c net.Conn, topic string, qos, level byte, deadline time.Time) error {
-	if level != Protocol5 {
-		return subscribe(c, topic, qos, deadline)
-	}
 	_ = c.SetDeadline(deadline)
 	defer c.SetDeadline(time.Time{})
-	pkt := codec.AppendSubscribeV5(nil, 1, &codec.Properties{}, []codec.Subscription{{TopicFilter: []byte(topic), QoS: qos}})
+	subs := []codec.Subscription{{TopicFilter: []byte(topic), QoS: qos}}
+	pkt := codec.AppendSubscribe(nil, 1, subs)
+	if level == Protocol5 {
+		pkt = codec.AppendSubscribeV5(nil, 1, &codec.Properties{}, subs)
+	}
 	if _, err := c.Write(pkt); err != nil {
 		return err
 	}
@@ -118,12 +119,15 @@ func subscribeV(c net.Conn, topic string, qos, level byte, deadline time.Time) e
 		if size == 0 {
 			continue
 		}
+		if t := codec.PacketType(buf); t != codec.TypeSuback {
+			return fmt.Errorf("got %v, want SUBACK", t)
+		}
 		var ack codec.Suback
-		if _, err := ack.DecodeV(buf[:size], Protocol5); err != nil {
+		if _, err := ack.DecodeV(buf[:size], level); err != nil {
 			return err
 		}
 		if len(ack.ReturnCodes) != 1 || ack.ReturnCodes[0] != qos {
-			return fmt.Errorf("SUBACK reason codes %x, want [%02x]", ack.ReturnCodes, qos)
+			return fmt.Errorf("SUBACK codes %x, want [%02x]", ack.ReturnCodes, qos)
 		}
 		return nil
 	}
