@@ -145,22 +145,12 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "glassmq-bench compare-cluster: no target to run (see the notes above)")
 		return 1
 	}
-	work := filepath.Join(*out, *mode)
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	jsonPath := filepath.Join(*out, "results-"+*mode+".jsonl")
-	jf, err := os.Create(jsonPath)
+	work, jsonPath, jf, env, err := openRun(*out, *mode, mosq, *commit)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer jf.Close()
-	env := bench.ReadEnv(mosq)
-	if *commit != "" {
-		env.Commit = *commit
-	}
 	fmt.Fprintf(stderr, "glassmq-bench compare-cluster: mode %s, %d targets, %d cases, %d reps, %s per run; results in %s\n",
 		*mode, len(targets), len(cases), *reps, cfg.Duration, jsonPath)
 	results, err := bench.CompareCluster(bench.ClusterCompareConfig{Mode: *mode, Targets: targets, Cases: cases, Reps: *reps,

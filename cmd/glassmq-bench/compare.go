@@ -91,22 +91,12 @@ func compare(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	work := filepath.Join(*out, *mode)
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	jsonPath := filepath.Join(*out, "results-"+*mode+".jsonl")
-	jf, err := os.Create(jsonPath)
+	work, jsonPath, jf, env, err := openRun(*out, *mode, mosq, *commit)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer jf.Close()
-	env := bench.ReadEnv(mosq)
-	if *commit != "" {
-		env.Commit = *commit
-	}
 	fmt.Fprintf(stderr, "glassmq-bench compare: mode %s, %d cases, %d reps, %s per run; results in %s\n", *mode, len(cases), *reps, cfg.Duration, jsonPath)
 	results, err := bench.Compare(bench.CompareConfig{Mode: *mode, Targets: targets, Cases: cases, Reps: *reps,
 		Base: cfg, BrokerCPUs: *brokerCPUs, Dir: work, Out: jf, Log: stderr})
@@ -264,4 +254,23 @@ func abs(p string) string {
 		return p
 	}
 	return a
+}
+
+// openRun makes the run directory out/mode and creates the run's JSON
+// results file, and reads the environment to report (with commit, when
+// given, as the commit).
+func openRun(out, mode, mosquitto, commit string) (work, jsonPath string, jf *os.File, env bench.Env, err error) {
+	work = filepath.Join(out, mode)
+	if err = os.MkdirAll(work, 0o755); err != nil {
+		return
+	}
+	jsonPath = filepath.Join(out, "results-"+mode+".jsonl")
+	if jf, err = os.Create(jsonPath); err != nil {
+		return
+	}
+	env = bench.ReadEnv(mosquitto)
+	if commit != "" {
+		env.Commit = commit
+	}
+	return
 }
