@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -382,4 +383,45 @@ func (c *fcluster) pahoOptions(first *fnode, clientID string) *mqtt.ClientOption
 		o.AddBroker(u)
 	}
 	return o
+}
+
+// leadOn makes nd the JetStream leader of every stream the cluster keeps
+// (ownership and lease buckets, session records and queues, retained
+// messages), so that freezing or killing nd leaves each of them to elect a
+// new leader at once, the worst case for the survivors. It asks each
+// stream's leader to step down in nd's favour until the stream names nd;
+// a stream that does not exist yet is skipped.
+func (o *observer) leadOn(t *testing.T, nd *fnode) {
+	t.Helper()
+	js, err := jetstream.New(o.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := json.Marshal(map[string]any{"placement": map[string]string{"preferred": nd.name}})
+	for _, name := range []string{"KV_glassmq_owners_leases", "KV_glassmq_owners", "KV_glassmq_sessions", "GLASSMQ_QUEUE", "GLASSMQ_RETAINED"} {
+		var leader string
+		waitLong(t, nd.name+" to lead "+name, 2*time.Minute, func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			s, err := js.Stream(ctx, name)
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				leader = "(none)"
+				return true
+			}
+			if err != nil {
+				return false
+			}
+			info, err := s.Info(ctx)
+			if err != nil || info.Cluster == nil {
+				return false
+			}
+			if leader = info.Cluster.Leader; leader == nd.name {
+				return true
+			}
+			o.nc.RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+name, req)
+			time.Sleep(500 * time.Millisecond)
+			return false
+		})
+		t.Logf("%s leads %s", leader, name)
+	}
 }

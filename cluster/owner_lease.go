@@ -46,8 +46,10 @@ type leaseState struct {
 	watch   jetstream.KeyWatcher
 	wdone   chan struct{}
 
-	mu   sync.Mutex
-	seen map[string]int64 // node name -> leaseNow when its renewal was last seen; guarded by mu
+	mu    sync.Mutex
+	seen  map[string]int64 // node name -> leaseNow when its renewal was last seen; guarded by mu
+	self  int64            // leaseNow when the watch last delivered this node's own renewal; guarded by mu
+	blind atomic.Uint64    // times the watch was found blind (sawSelfLocked)
 }
 
 // Fencer is a broker that can close all its connections at once, as a
@@ -116,10 +118,36 @@ func (o *Owners) leaseWatch() {
 		if err != nil {
 			continue
 		}
+		now := leaseNow()
 		o.lease.mu.Lock()
-		o.lease.seen[node] = leaseNow()
+		o.lease.seen[node] = now
+		if node == o.cfg.Node {
+			o.sawSelfLocked(now)
+		}
 		o.lease.mu.Unlock()
 	}
+}
+
+// sawSelfLocked notes that the watch delivered this node's own renewal at
+// now. When the one before is more than a quarter lease old, the watch
+// was blind meanwhile (the leases bucket was electing a leader, or this
+// process was frozen): other nodes could not renew either, or did and the
+// watch did not say. Either way their silence says nothing about them, so
+// every other node counts as seen now: nobody's lease runs out, and no
+// live node's clients are taken, because this node could not look. The
+// caller holds lease.mu.
+func (o *Owners) sawSelfLocked(now int64) {
+	last := o.lease.self
+	o.lease.self = now
+	if last == 0 || time.Duration(now-last) <= o.cfg.Lease/4 {
+		return
+	}
+	for node, seen := range o.lease.seen {
+		if node != o.cfg.Node && seen < now {
+			o.lease.seen[node] = now
+		}
+	}
+	o.lease.blind.Add(1)
 }
 
 // waitOutLease returns once node's lease, as last seen here, has run out:
