@@ -66,6 +66,14 @@ type ReplicaConfig struct {
 	Stream   string        // stream of queue records; "GLASSMQ_QUEUE" when empty
 	Replicas int           // JetStream replicas; 1 when 0
 	Retry    time.Duration // how long a failing write is retried; 30s when 0
+	// PerClient bounds the records kept per session (the stream's
+	// MaxMsgsPerSubject; older ones go): ClientRecords of the node's
+	// session limits. 0 for no bound.
+	PerClient int64
+	// MaxBytes bounds the queue stream; once it is full, new records are
+	// refused (not retried) and counted in Stats.Refused, and the acks
+	// waiting for them fail. 0 for no bound.
+	MaxBytes int64
 	// StartTimeout bounds the wait for JetStream at start; 2m when 0.
 	StartTimeout time.Duration
 	Logger       *slog.Logger // slog.Default() when nil
@@ -80,6 +88,18 @@ type ReplicaStats struct {
 	Fetched   atomic.Uint64 // sessions rebuilt from JetStream
 	Released  atomic.Uint64 // sessions handed to a live node, not deleted here
 	Coalesced atomic.Uint64 // records never written: their message was acknowledged first
+	Refused   atomic.Uint64 // records the full queue stream refused (MaxBytes)
+}
+
+// ClientRecords returns how many queue records a session with at most
+// queued messages waiting and inflight in flight can need: four per
+// message (queued, sent, released, acknowledged) and some for its
+// inbound QoS 2 packet IDs. Older records belong to messages the session
+// no longer holds (acknowledged, or dropped from a full queue), so
+// bounding a subject by it keeps the replica as bounded as the session
+// itself.
+func ClientRecords(queued, inflight int) int64 {
+	return 4*int64(max(queued, 0)+max(inflight, 0)) + 256
 }
 
 // Replica is a session.Store that keeps an inner (local) store and copies
@@ -208,6 +228,8 @@ func StartReplica(cfg ReplicaConfig, inner session.Store) (*Replica, error) {
 			r.stream, err = r.js.CreateOrUpdateStream(actx, jetstream.StreamConfig{Name: cfg.Stream,
 				Subjects: []string{cfg.Prefix + ".q.>"}, Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
 				Duplicates: 2 * time.Minute, AllowDirect: true,
+				// bounded like the sessions themselves, and as a whole
+				MaxMsgsPerSubject: limitOrNone(cfg.PerClient), MaxBytes: limitOrNone(cfg.MaxBytes), Discard: jetstream.DiscardNew,
 				Description: "glassmq: changes to the QoS 1/2 messages of persistent sessions, one subject per client"})
 		}
 		acancel()
@@ -223,6 +245,14 @@ func StartReplica(cfg ReplicaConfig, inner session.Store) (*Replica, error) {
 	go r.writer()
 	go r.purger()
 	return r, nil
+}
+
+// limitOrNone returns n, or -1 (JetStream's "no limit") when n is 0.
+func limitOrNone(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // QueueSubject returns the stream subject of clientID's queue records.

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -172,7 +174,11 @@ func (r *Replica) failed(_ jetstream.JetStream, m *nats.Msg, err error) {
 		return
 	}
 	r.err = err
-	if time.Since(e.first) < r.cfg.Retry {
+	full := isStreamFull(err)
+	if full {
+		r.Stats.Refused.Add(1)
+	}
+	if !full && time.Since(e.first) < r.cfg.Retry {
 		e.retried = true
 		e.c.disorder = true
 		r.retry = append(r.retry, e)
@@ -185,7 +191,20 @@ func (r *Replica) failed(_ jetstream.JetStream, m *nats.Msg, err error) {
 	r.failT, r.failUpTo = e.ticket, r.issued
 	r.doneLocked(e, err)
 	r.mu.Unlock()
-	r.log.Error("cluster: session replica write failed; acks waiting for it fail", "client", e.c.id, "err", err)
+	if !full || r.Stats.Refused.Load()&(r.Stats.Refused.Load()-1) == 0 { // when full: the 1st, 2nd, 4th, 8th... refusal
+		r.log.Error("cluster: session replica write failed; acks waiting for it fail", "client", e.c.id, "err", err,
+			"refused", r.Stats.Refused.Load())
+	}
+}
+
+// isStreamFull reports whether err is JetStream refusing a record because
+// the queue stream reached its MaxBytes (discard new).
+func isStreamFull(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return strings.Contains(apiErr.Description, "maximum bytes")
+	}
+	return err != nil && strings.Contains(err.Error(), "maximum bytes exceeded")
 }
 
 // doneLocked marks e done, advances the replicated frontier and calls the

@@ -21,6 +21,9 @@ type clusterFlags struct {
 	// lease: how long a node cut off from the majority may keep its
 	// clients (failure tests shorten it; docs/CLUSTER.md, Failures)
 	lease *time.Duration
+	// replicated session queues: the queue stream's bound in bytes
+	// (docs/CLUSTER.md, "What survives a node's death")
+	replicaMaxBytes *int64
 }
 
 func registerClusterFlags(fs *flag.FlagSet) *clusterFlags {
@@ -32,6 +35,8 @@ func registerClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		natsURL: fs.String("nats-url", "", "nats://host:port[,nats://...] of an existing NATS cluster to join instead of embedding one"),
 		// ownership lease (docs/CLUSTER.md, Failures)
 		lease: fs.Duration("cluster-lease", 30*time.Second, "ownership lease: a node that cannot renew it for half this time closes its connections; a dead node's clients wait up to this long to attach elsewhere (2s to 10m)"),
+		// replicated session queues (docs/CLUSTER.md)
+		replicaMaxBytes: fs.Int64("cluster-replica-max-bytes", 1<<30, "`bytes` the replicated queues of persistent sessions (stream GLASSMQ_QUEUE) may hold on each JetStream server; when full, new records are refused and counted, and the acks waiting for them fail (0: no bound; else at least 1048576)"),
 	}
 }
 
@@ -48,6 +53,9 @@ func (f *clusterFlags) config(dataDir string) (cluster.Config, error) {
 	c := cluster.Config{Name: *f.name, NodeName: *f.node, Listen: *f.listen, NATSURL: *f.natsURL, DataDir: dataDir}
 	if *f.lease < minLease || *f.lease > maxLease { // ownership lease
 		bad("cluster-lease", f.lease.String(), fmt.Sprintf("must be from %v to %v, such as 30s", minLease, maxLease))
+	}
+	if v := *f.replicaMaxBytes; v != 0 && (v < minReplicaBytes || v > maxReplicaBytes) { // replicated session queues
+		bad("cluster-replica-max-bytes", strconv.FormatInt(v, 10), fmt.Sprintf("must be 0 (no bound) or from %d (1 MiB) to %d (1 TiB), such as 1073741824 (1 GiB)", minReplicaBytes, maxReplicaBytes))
 	}
 	if *f.peers != "" {
 		c.Peers = strings.Split(*f.peers, ",")
@@ -98,6 +106,13 @@ const (
 	maxLease = 10 * time.Minute
 )
 
+// The bounds of -cluster-replica-max-bytes other than 0 (no bound): a
+// stream smaller than a few sessions' queues would refuse records at once.
+const (
+	minReplicaBytes = 1 << 20
+	maxReplicaBytes = 1 << 40
+)
+
 // routeAddr returns "" if s is a usable route address, else what is wrong.
 // A listen address may leave the host empty (all interfaces); a peer may not.
 func routeAddr(s string, listen bool) string {
@@ -138,7 +153,7 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		node.Close()
 		return nil, nil, err
 	}
-	rep, err := startReplica(node, eng, own) // replicated sessions (clusterrepl.go)
+	rep, err := startReplica(node, eng, own, *f.replicaMaxBytes) // replicated sessions (clusterrepl.go)
 	if err != nil {
 		own.close()
 		r.Close()

@@ -29,6 +29,10 @@ func TestClusterFlagsRejected(t *testing.T) {
 			[]string{`-nats-url "nats://127.0.0.1:4222": cannot be used with -cluster-listen`}},
 		{[]string{"-cluster-lease", "500ms"}, // ownership lease
 			[]string{`-cluster-lease "500ms": must be from 2s to 10m0s, such as 30s`}},
+		{[]string{"-cluster-replica-max-bytes", "4096"}, // replicated session queues
+			[]string{`-cluster-replica-max-bytes "4096": must be 0 (no bound) or from 1048576 (1 MiB) to 1099511627776 (1 TiB)`}},
+		{[]string{"-cluster-replica-max-bytes", "-1"},
+			[]string{`-cluster-replica-max-bytes "-1": must be 0 (no bound)`}},
 	} {
 		var stderr strings.Builder
 		args := append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-data-dir", t.TempDir()}, tc.args...)
