@@ -556,6 +556,7 @@ func (c *Conn) closeWith(r session.Reason, detail string, publishWill bool) {
 	c.flushOut() // a CONNACK or acks already produced still go out
 	if prev == stateConnected {
 		c.traceClose(r, detail)
+		c.clusterWillClosed() // clusterwill.go
 		c.detach(r, detail)
 	}
 	if publishWill && prev == stateConnected && c.will != nil {

@@ -181,6 +181,7 @@ func (c *Conn) finishConnect() {
 	}
 	c.resumeWill(s) // a will held for its delay: cancelled or published [MQTT5-3.1.3-9]
 	c.state = stateConnected
+	c.clusterWillAttached() // in a cluster: replicated for the survivors (clusterwill.go)
 	s.Counters.Received.Add(codec.TypeConnect, 0, int(c.connectSize))
 	c.ls.st.Connects.Add(1)
 	c.writeConnack(a.Present, connAccepted) // [MQTT-3.2.0-1]

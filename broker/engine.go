@@ -35,8 +35,10 @@ type Engine struct {
 	enhanced  EnhancedAuth  // MQTT 5.0 enhanced authentication (enhauth.go); nil: no method offered
 	authQueue chan authJob  // CONNECTs waiting for an authentication worker
 	own       *ownSeam      // cluster-wide client ID claims; nil outside a cluster (clusterown.go)
-	tracer    *trace.Tracer // nil: no traces (tracehooks.go)
-	cluster   Cluster       // nil: a single node (cluster.go)
+	// wills replicated for the survivors of this node; nil outside a cluster (clusterwill.go)
+	cwills  ClusterWills
+	tracer  *trace.Tracer // nil: no traces (tracehooks.go)
+	cluster Cluster       // nil: a single node (cluster.go)
 	// outboundHardLimit is the most output one connection may have waiting:
 	// -max-outbound of QoS 0, a full in-flight window of the largest
 	// packets, and slack for replies. Past it the client is a slow consumer

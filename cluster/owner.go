@@ -109,6 +109,7 @@ type Owners struct {
 	lease leaseState
 
 	replica atomic.Pointer[Replica] // replicated sessions; nil without (replicate_owner.go)
+	wills   atomic.Pointer[Wills]   // replicated wills; nil without (wills.go)
 
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
@@ -300,6 +301,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		waited := o.waitOutLease(prev)
 		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
 			"waited", waited, "err", err)
+		o.deadOwnerWill(clientID, prev)        // its connection's will, if it had one (wills.go)
 		return epoch, o.rebuild(clientID), nil // replicated sessions (replicate_owner.go)
 	}
 	if handed != nil {

@@ -160,9 +160,20 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		node.Close()
 		return nil, nil, err
 	}
+	wills, err := startWills(node, eng, own) // wills of dead nodes' clients (clusterwill.go)
+	if err != nil {
+		if rep != nil {
+			rep.Close()
+		}
+		own.close()
+		r.Close()
+		node.Close()
+		return nil, nil, err
+	}
 	own.router = r
 	slog.Info("cluster node started", "cluster", cfg.Name, "node", cfg.NodeName, "routes", cfg.Listen, "peers", cfg.Peers, "nats", cfg.NATSURL)
 	return own, func() {
+		wills.Close()
 		if rep != nil {
 			rep.Close()
 		}
