@@ -127,9 +127,5 @@ soak: ## TestSoak (churn, QoS 0/1/2, takeovers, wills; exact accounting) for SOA
 # soak-cluster (issue 17): three glassmq processes, random kill -9, exact accounting
 .PHONY: soak-cluster
 SOAK_DURATION ?= 2m
-.PHONY: test-cluster-frozen
-test-cluster-frozen: ## TestClusterFrozenNode (SIGSTOP of one node for 2.5 leases) and TestClusterOrphanSessionsAdopted: left out of make test while they fail under load, see docs/CLUSTER.md
-	$(GO) test -race -run '^(TestClusterFrozenNode|TestClusterOrphanSessionsAdopted)$$' -timeout 10m -v ./cluster -cluster.frozen
-
 soak-cluster: ## TestSoakCluster: 3 nodes under QoS 1/2 load, a random node killed (SIGKILL) at random times, every message accounted for, for SOAK_DURATION
 	$(GO) test -race -run '^TestSoakCluster$$' -timeout 30m -v ./cluster -soak-cluster.duration $(SOAK_DURATION)

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -147,12 +146,6 @@ func TestClusterRetainedBeforeKill(t *testing.T) {
 	}
 }
 
-// frozenNode runs TestClusterFrozenNode and TestClusterOrphanSessionsAdopted,
-// which make test leaves out: under load the first finds acknowledged
-// messages lost to a subscriber on a surviving node, and the second failed
-// once (see docs/CLUSTER.md); they run on their own until that is fixed.
-var frozenNode = flag.Bool("cluster.frozen", false, "run TestClusterFrozenNode and TestClusterOrphanSessionsAdopted (make test-cluster-frozen)")
-
 // TestClusterFrozenNode freezes a node (SIGSTOP) for two and a half
 // ownership leases while it holds a connection, connects the same client ID to
 // another node meanwhile, then resumes it (SIGCONT). The ownership
@@ -164,9 +157,6 @@ var frozenNode = flag.Bool("cluster.frozen", false, "run TestClusterFrozenNode a
 // on the third node throughout.
 func TestClusterFrozenNode(t *testing.T) {
 	longtest.Skip(t, "runs three broker processes and freezes one for 2.5 leases")
-	if !*frozenNode {
-		t.Skip("a known loss (docs/CLUSTER.md, \"A node frozen\"): run with -cluster.frozen (make test-cluster-frozen)")
-	}
 	c := startFailCluster(t, 3, failLease)
 	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
 	obs := observe(t, c)

@@ -270,9 +270,6 @@ func TestClusterSessionSurvivesNodeDeath(t *testing.T) {
 // published since.
 func TestClusterOrphanSessionsAdopted(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes, kills one and waits out its lease")
-	if !*frozenNode {
-		t.Skip("failed once in a loaded full run, passes alone (docs/CLUSTER.md): run with -cluster.frozen (make test-cluster-frozen)")
-	}
 	nodes := startDurableCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	var in inbox
