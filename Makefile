@@ -100,6 +100,17 @@ bench-cluster: ## crossnode (publishers on node A, subscribers on B and C) on gl
 	done
 	@echo "results: bench/results/cluster/results-MODE.jsonl, summary-MODE.md"
 
+# Replication cost (issue 17): QoS 1 across nodes with persistent sessions (clean session 0) and -fsync always,
+# so a glassmq cluster replicates every queued message before its PUBACK; nats-server MQTT keeps its sessions in R3 streams.
+PERSIST_DURATION ?= 3s
+.PHONY: bench-cluster-persistent
+bench-cluster-persistent: ## crossnode-persistent (QoS 1, clean session 0, -fsync always) on glassmq, glassmq-cluster and nats-mqtt, interleaved, BENCH_REPS runs; tables in bench/results/cluster-persistent
+	$(GO) build -o bin/ ./cmd/glassmq ./cmd/glassmq-bench
+	$(GO) build -o bin/nats-server github.com/nats-io/nats-server/v2
+	bin/glassmq-bench compare-cluster -mode pinned -reps $(BENCH_REPS) -duration $(PERSIST_DURATION) -commit "$$(git describe --always --dirty --abbrev=12)" \
+	  -nodes $(CLUSTER_NODES) -replicas $(CLUSTER_REPLICAS) -targets glassmq,glassmq-cluster,nats-mqtt -scenarios crossnode-persistent -qos-list 1 \
+	  -fsync always -mosquitto '' -out bench/results/cluster-persistent $(BENCH_FLAGS)
+
 load: ## one scenario against a running broker: make load ARGS='-addr 127.0.0.1:1883 -scenario fanin -qos 1'
 	$(GO) run ./cmd/glassmq-bench $(ARGS)
 

@@ -55,6 +55,10 @@ type Config struct {
 	Backlog int
 	Rate    float64 // latency: messages per second from the one publisher
 
+	// Persistent connects crossnode subscribers with clean session 0 (a
+	// session the broker keeps, and in a glassmq cluster replicates), not 1.
+	Persistent bool
+
 	Connections int           // connections: idle clients to open
 	Dialers     int           // connections: concurrent connection attempts
 	BrokerPID   int           // broker process whose CPU time (flows: per message; connections: per connection) and VmRSS are read; 0 skips it

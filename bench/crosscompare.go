@@ -22,7 +22,7 @@ func CrossNodeCases(qos []byte, payloads []int) []Case {
 }
 
 // crossScenarios are the scenarios CompareCluster runs.
-var crossScenarios = []string{"crossnode", "crossnode-latency", "connections"}
+var crossScenarios = []string{"crossnode", "crossnode-latency", "connections", "crossnode-persistent"}
 
 // ClusterCompareConfig is a comparison of ClusterTargets: crossnode and
 // crossnode-latency cases, and connections cases (idle clients on node 0,
@@ -118,6 +118,8 @@ func compareCluster(c *ClusterCompareConfig, t ClusterTarget, cs Case, rep int, 
 		}
 	case "crossnode-latency":
 		res, err = RunCrossNodeLatency(cfg, cl.addrs())
+	case "crossnode-persistent":
+		res, err = RunCrossNodePersistent(cfg, cl.addrs())
 	default:
 		res, err = RunCrossNode(cfg, cl.addrs())
 	}
@@ -160,7 +162,7 @@ func WriteClusterSummary(w io.Writer, rs []Result, targets []string, base string
 		if title == "" {
 			title = "results"
 		}
-		var cross, lat, conns []*group
+		var cross, persist, lat, conns []*group
 		for _, g := range gs {
 			if g.mode != mode {
 				continue
@@ -168,17 +170,22 @@ func WriteClusterSummary(w io.Writer, rs []Result, targets []string, base string
 			switch g.scenario {
 			case "crossnode":
 				cross = append(cross, g)
+			case "crossnode-persistent":
+				persist = append(persist, g)
 			case "crossnode-latency":
 				lat = append(lat, g)
 			case "connections":
 				conns = append(conns, g)
 			}
 		}
-		if len(cross) > 0 {
-			fmt.Fprintf(w, "\n### Across nodes, %s: publishers on node A, subscribers on the others; median (min–max)\n\n", title)
+		crossTable := func(gs []*group, heading string) {
+			if len(gs) == 0 {
+				return
+			}
+			fmt.Fprintf(w, "\n### %s, %s: publishers on node A, subscribers on the others; median (min–max)\n\n", heading, title)
 			fmt.Fprintf(w, "| QoS | payload | target | nodes | delivered msg/s | ×%s | p50 µs | p99 µs | lost | dup |\n", base)
 			fmt.Fprintln(w, "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-			for _, g := range cross {
+			for _, g := range gs {
 				sb := g.stat(base, rate)
 				for _, t := range targets {
 					if len(g.byTarget[t]) == 0 {
@@ -193,6 +200,8 @@ func WriteClusterSummary(w io.Writer, rs []Result, targets []string, base string
 				}
 			}
 		}
+		crossTable(cross, "Across nodes")
+		crossTable(persist, "Across nodes with persistent sessions (clean session 0)")
 		if len(lat) > 0 {
 			fmt.Fprintf(w, "\n### Latency across nodes at a fixed rate, %s: one publisher on node A, its subscriber on B; µs, median over runs (min–max)\n\n", title)
 			fmt.Fprintln(w, "| QoS | target | nodes | p50 | p99 | p99.9 | max | lost | dup |")

@@ -47,6 +47,15 @@ func RunCrossNodeLatency(c Config, nodes []string) (Result, error) {
 	return runCrossNode(c, nodes, "crossnode-latency")
 }
 
+// RunCrossNodePersistent is crossnode with every client connecting with
+// clean session 0 (c.Persistent), so the broker keeps, and a glassmq
+// cluster replicates, the subscribers' sessions and what is queued for
+// them. Its scenario is "crossnode-persistent".
+func RunCrossNodePersistent(c Config, nodes []string) (Result, error) {
+	c.Persistent = true
+	return runCrossNode(c, nodes, "crossnode-persistent")
+}
+
 func runCrossNode(c Config, nodes []string, scenario string) (Result, error) {
 	if len(nodes) == 0 {
 		return Result{}, errors.New("bench: -nodes: want at least one host:port")

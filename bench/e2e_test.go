@@ -243,7 +243,7 @@ func TestCompareReport(t *testing.T) {
 	var jsonl, log bytes.Buffer
 	dir := t.TempDir()
 	rs, err := Compare(CompareConfig{Mode: "free", Reps: 2, Base: base, Dir: dir, Out: &jsonl, Log: &log,
-		Targets: []Target{GlassmqTarget(bin, false, Limits{32, 1000}), GlassmqTarget(bin, true, Limits{32, 1000})},
+		Targets: []Target{GlassmqTarget(bin, false, Limits{Inflight: 32, Queued: 1000}), GlassmqTarget(bin, true, Limits{Inflight: 32, Queued: 1000})},
 		Cases:   []Case{{Scenario: "pairs", QoS: 1, Payload: 16}}})
 	if err != nil {
 		t.Fatal(err)

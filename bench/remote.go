@@ -101,6 +101,13 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 // connection, as a 3.1.1 clean session's does).
 func (c *Config) connectPacket(dst, clientID []byte) []byte {
 	p := codec.Connect{CleanSession: true, ClientID: clientID}
+	if c.Persistent {
+		p.CleanSession = false
+		if c.Protocol == Protocol5 {
+			p.Props.SessionExpiry = 300
+			p.Props.Set(codec.PropSessionExpiry)
+		}
+	}
 	if c.Protocol == Protocol5 {
 		p.ProtocolName, p.ProtocolLevel = []byte(codec.ProtocolName311), codec.ProtocolLevel5
 	}

@@ -29,6 +29,9 @@ type Target struct {
 type Limits struct {
 	Inflight int // outgoing QoS 1/2 messages in flight per client
 	Queued   int // QoS 1/2 messages queued per client
+	// Fsync is glassmq's -fsync ("always": acks wait for the disk, and in a
+	// cluster for the replica); empty for the broker's default.
+	Fsync string
 }
 
 // GlassmqTarget runs the glassmq binary at bin. With pinned set it gets one
@@ -39,6 +42,9 @@ func GlassmqTarget(bin string, pinned bool, l Limits) Target {
 			args := []string{"-listen", loop(port), "-admin-listen", loop(adminPort),
 				"-data-dir", filepath.Join(dir, "data"), "-sys-interval", "0",
 				"-max-inflight", strconv.Itoa(l.Inflight), "-max-queued", strconv.Itoa(l.Queued)}
+			if l.Fsync != "" {
+				args = append(args, "-fsync", l.Fsync)
+			}
 			var env []string
 			if pinned {
 				args = append(args, "-loops", "1")

@@ -84,11 +84,12 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 	nodes := fs.Int("nodes", 3, "nodes of each cluster target (2 to 9)")
 	replicas := fs.Int("replicas", 3, "nats-mqtt: JetStream replicas of its MQTT streams and consumers (1 to -nodes)")
 	reps := fs.Int("reps", 3, "runs of each case on each target")
-	scenarios := fs.String("scenarios", "crossnode", "comma-separated `list`: crossnode (pairs across nodes, saturated), crossnode-latency (one pair across nodes at -rate msg/s), connections (idle clients on node A, its memory per connection)")
+	scenarios := fs.String("scenarios", "crossnode", "comma-separated `list`: crossnode (pairs across nodes, saturated), crossnode-persistent (the same with clean session 0: kept, and in a glassmq cluster replicated, sessions), crossnode-latency (one pair across nodes at -rate msg/s), connections (idle clients on node A, its memory per connection)")
 	qos := fs.String("qos-list", "0,1", "comma-separated QoS levels of crossnode")
 	payloads := fs.String("payloads", "16", "comma-separated payload sizes in bytes of crossnode")
 	inflight := fs.Int("inflight", 32, "outgoing QoS 1/2 window per client given to glassmq and mosquitto")
 	queued := fs.Int("queued", 1_000_000, "QoS 1/2 queue per client given to glassmq and mosquitto")
+	fsync := fs.String("fsync", "", "glassmq's and glassmq-cluster's -fsync: always (acks wait for the disk and, in a cluster, the replica) or interval; empty: the broker's default")
 	out := fs.String("out", "bench/results/cluster", "`directory` for results-MODE.jsonl, summary-MODE.md and node logs")
 	commit := fs.String("commit", "", "commit the binaries were built from, for the report")
 	progress := fs.Bool("progress", false, "print a live progress line to stderr even when it is not a terminal")
@@ -109,6 +110,9 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 	}
 	if *nodes < 2 || *nodes > 9 {
 		bad = append(bad, fmt.Sprintf("-nodes %d: want 2 to 9 (publishers on one node, subscribers on the others)", *nodes))
+	}
+	if *fsync != "" && *fsync != "always" && *fsync != "interval" {
+		bad = append(bad, fmt.Sprintf("-fsync %q: want always or interval (or empty for glassmq's default)", *fsync))
 	}
 	if *replicas < 1 || *replicas > *nodes {
 		bad = append(bad, fmt.Sprintf("-replicas %d: want 1 to -nodes (%d)", *replicas, *nodes))
@@ -136,7 +140,7 @@ func compareCluster(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = stderr
 	}
 	pinned := *mode == "pinned"
-	limits := bench.Limits{Inflight: *inflight, Queued: *queued}
+	limits := bench.Limits{Inflight: *inflight, Queued: *queued, Fsync: *fsync}
 	if *glassmqCluster == "" {
 		*glassmqCluster = *glassmq
 	}
@@ -259,6 +263,11 @@ func clusterMatrix(scenarios, qos, payloads string) ([]bench.Case, error) {
 		switch s {
 		case "crossnode":
 			cases = append(cases, bench.CrossNodeCases(qs, ps)...)
+		case "crossnode-persistent":
+			for _, c := range bench.CrossNodeCases(qs, ps) {
+				c.Scenario = s
+				cases = append(cases, c)
+			}
 		case "crossnode-latency":
 			for _, q := range qs {
 				cases = append(cases, bench.Case{Scenario: s, QoS: q, Payload: bench.MinPayload})
@@ -266,11 +275,11 @@ func clusterMatrix(scenarios, qos, payloads string) ([]bench.Case, error) {
 		case "connections":
 			cases = append(cases, bench.Case{Scenario: "connections", QoS: 0, Payload: 16})
 		default:
-			return nil, fmt.Errorf("-scenarios: unknown %q, want some of crossnode, crossnode-latency, connections", s)
+			return nil, fmt.Errorf("-scenarios: unknown %q, want some of crossnode, crossnode-persistent, crossnode-latency, connections", s)
 		}
 	}
 	if len(cases) == 0 {
-		return nil, fmt.Errorf("-scenarios %q: want some of crossnode, crossnode-latency, connections", scenarios)
+		return nil, fmt.Errorf("-scenarios %q: want some of crossnode, crossnode-persistent, crossnode-latency, connections", scenarios)
 	}
 	return cases, nil
 }
