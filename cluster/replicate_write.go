@@ -62,8 +62,10 @@ type msgKey struct {
 
 // coalesceLocked drops from fresh (entries never published) every message
 // queued and acknowledged within it: a message the client acknowledged
-// before its copy left needs no copy. Their tickets count as done. It
-// returns the entries left to publish, in order.
+// before its copy left needs no copy; and the sent and released records
+// of a message acknowledged within it: its deletion makes them moot.
+// Their tickets count as done. It returns the entries left to publish, in
+// order.
 func (r *Replica) coalesceLocked(fresh []*replEntry) []*replEntry {
 	var acked map[msgKey]bool
 	for _, e := range fresh {
@@ -86,7 +88,14 @@ func (r *Replica) coalesceLocked(fresh []*replEntry) []*replEntry {
 	}
 	kept := fresh[:0]
 	for _, e := range fresh {
-		if e.queue && e.kind != session.OpPutRel && e.kind != session.OpDeleteRel && acked[msgKey{e.c, e.seq}] {
+		moot, deleted := acked[msgKey{e.c, e.seq}]
+		if deleted && (e.kind == session.OpInflight || e.kind == session.OpReleased) {
+			// Sent (or released) and acknowledged within this batch, its
+			// queued record written before: the acknowledgement alone
+			// says all a rebuild needs (it drops the message).
+			moot = true
+		}
+		if e.queue && e.kind != session.OpPutRel && e.kind != session.OpDeleteRel && moot {
 			e.c.unacked--
 			r.Stats.Coalesced.Add(1)
 			r.doneLocked(e, nil)
