@@ -23,9 +23,9 @@ import (
 // holds in the replicated key-value bucket glassmq_wills, key
 // EncodeToken(client ID): written when the connection attaches, deleted
 // when it closes (the node published the will, or discarded it on a
-// normal DISCONNECT), overwritten or deleted when the client attaches
-// anywhere else (the takeover ends that will: the client is back). A
-// record names the node that wrote it.
+// normal DISCONNECT), and deleted by the claim of a CONNECT of the client
+// on any other node (the client is back). A record names the node that
+// wrote it.
 //
 // When a node's lease runs out (no renewal seen for a whole lease, so it
 // holds no connection any more), the wills of its clients are published
@@ -283,6 +283,9 @@ func (w *Wills) takeReturning(clientID string) bool {
 // markLife is how long a Returning mark waits for its claim: a hand-over
 // timeout and a whole lease, with room to spare.
 func (w *Wills) markLife() time.Duration {
+	if w.own == nil {
+		return 2 * time.Minute
+	}
 	return 2*w.own.cfg.Lease + 2*w.own.cfg.Timeout + 30*time.Second
 }
 
