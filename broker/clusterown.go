@@ -100,8 +100,9 @@ func (e *Engine) claimCluster(j ownJob) {
 	if c.closeReason.Load() != 0 {
 		return // gone while queued: claim nothing
 	}
-	e.clusterWillReturning(j.id) // a will left on a dead node is not published (clusterwill.go)
+	claimed := e.clusterWillReturning(j.id) // a will left on a dead node is not published (clusterwill.go)
 	epoch, handed, err := o.Claim(j.id)
+	claimed()
 	if err != nil {
 		e.log.clientError(c.addr, codec.TypeConnect, errors.New("broker: CONNECT refused: "+err.Error()))
 		c.ls.loop.Execute(func() {

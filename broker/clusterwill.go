@@ -23,8 +23,9 @@ type ClusterWills interface {
 	Closed(clientID string)
 	// Returning says a CONNECT of clientID is about to claim it: the
 	// will of a connection it had on a node that died is not published.
-	// It blocks on the network (briefly), so never call it on a loop.
 	Returning(clientID string)
+	// Claimed says that claim has ended, won or failed.
+	Claimed(clientID string)
 }
 
 // SetClusterWills makes every attach and close of a connection tell w.
@@ -39,11 +40,15 @@ func (e *Engine) PublishWill(m *session.Message) {
 }
 
 // clusterWillReturning tells the cluster that a CONNECT of clientID is
-// claiming it. Call it on a claim worker, never on a loop.
-func (e *Engine) clusterWillReturning(clientID string) {
-	if e.cwills != nil {
-		e.cwills.Returning(clientID)
+// claiming it, and returns the function to call once the claim ended.
+// Safe for concurrent use.
+func (e *Engine) clusterWillReturning(clientID string) (claimed func()) {
+	w := e.cwills
+	if w == nil {
+		return func() {}
 	}
+	w.Returning(clientID)
+	return func() { w.Claimed(clientID) }
 }
 
 // clusterWillAttached tells the cluster about c's will once c attached.

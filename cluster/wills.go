@@ -270,6 +270,14 @@ func (w *Wills) Returning(clientID string) {
 	w.queue(clientID, willOp{cancel: true})
 }
 
+// Claimed says the claim that a Returning of clientID announced has
+// ended (won or failed): its mark goes. Safe for concurrent use.
+func (w *Wills) Claimed(clientID string) {
+	w.mu.Lock()
+	delete(w.returning, clientID)
+	w.mu.Unlock()
+}
+
 // takeReturning reports whether a CONNECT of clientID here marked it
 // recently, and clears the mark.
 func (w *Wills) takeReturning(clientID string) bool {
@@ -366,11 +374,6 @@ func (w *Wills) apply(clientID string, op willOp) error {
 	w.mu.Lock()
 	rev, mine := w.revs[clientID]
 	delete(w.revs, clientID)
-	for id, at := range w.returning { // marks whose claim never came
-		if time.Since(at) > w.markLife() {
-			delete(w.returning, id)
-		}
-	}
 	w.mu.Unlock()
 	if op.cancel {
 		e, err := w.kv.Get(ctx, key)
