@@ -109,6 +109,7 @@ type Owners struct {
 	lease leaseState
 
 	replica atomic.Pointer[Replica] // replicated sessions; nil without (replicate_owner.go)
+	orphans atomic.Pointer[orphans] // messages kept for dead nodes' sessions; nil without (orphan.go)
 
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
@@ -300,7 +301,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		waited := o.waitOutLease(prev)
 		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
 			"waited", waited, "err", err)
-		return epoch, o.rebuild(clientID), nil // replicated sessions (replicate_owner.go)
+		return epoch, o.rebuildDead(clientID, prev), nil // replicated sessions (replicate_owner.go), and what was kept for them (orphan_owner.go)
 	}
 	if handed != nil {
 		o.Stats.Received.Add(1)

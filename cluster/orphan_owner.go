@@ -1,0 +1,43 @@
+package cluster
+
+import (
+	"time"
+
+	"github.com/glassmq/glassmq/session"
+)
+
+// rebuildDead returns clientID's session as replicated, as rebuild does,
+// for a claim whose previous owner, dead, did not hand it over; when a
+// session comes back and messages are kept for dead nodes (orphan.go), it
+// also tells the Router to replay the dead node's records to the session
+// once the engine registers it (Router.Adopting).
+func (o *Owners) rebuildDead(clientID, dead string) *session.Restored {
+	rs := o.rebuild(clientID)
+	if rs == nil {
+		return nil
+	}
+	if orph := o.orphans.Load(); orph != nil {
+		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead))
+	}
+	return rs
+}
+
+// lastRenewal returns when this node last saw node renew its lease, on
+// this node's wall clock, less a margin for the clocks of the JetStream
+// servers that stamp the records; zero when it never saw one (then every
+// record is read).
+func (o *Owners) lastRenewal(node string) time.Time {
+	o.lease.mu.Lock()
+	seen, ok := o.lease.seen[node]
+	o.lease.mu.Unlock()
+	if !ok {
+		return time.Time{}
+	}
+	return time.Now().Add(-time.Duration(leaseNow()-seen) - orphanClockMargin)
+}
+
+// orphanClockMargin is how much earlier than a dead node's last renewal a
+// replay starts reading: its records are written after its heartbeats
+// stopped, which is after its last renewal, on the clocks of the
+// JetStream servers.
+const orphanClockMargin = 5 * time.Second

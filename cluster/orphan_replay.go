@@ -1,0 +1,499 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Replaying the records kept for a dead node's sessions (orphan.go).
+//
+// A node that rebuilds a session whose owner died (a takeover through the
+// replica, or an adoption after the lease) reads the dead node's subject
+// and delivers what matches to that session only: other local
+// subscribers had those messages through normal routing. Once the rebuilt
+// session's subscriptions are in the engine, the same message may also
+// reach it directly, so each message of the stream is weighed by its
+// origin and number:
+//
+//   - Registration happens while the Router hands nothing to the engine
+//     (Adopting holds deliverMu), and from then on the Router logs the
+//     origin and number of every QoS 1/2 message it hands over (the
+//     arrivals). A message that arrives after the registration reached
+//     the session; one that arrived before did not.
+//   - Then every live node is asked for a cut (cutPrefix): it sends what it
+//     gathered, takes its current number S, waits until its records up to
+//     S are in the stream, and answers. It answered after it had this
+//     node's new interest (NATS keeps a route's order), so its messages
+//     numbered past S reach the session directly: they are left out. Its
+//     batches numbered up to S left before its answer, so once a barrier
+//     sent through the Router's queue after the answers comes out, every
+//     one of them that was to arrive has arrived.
+//   - A message of this node itself (the rebuilding node is the
+//     publisher's) is replayed when its number is at most the one taken
+//     right after the registration: the engine matches a local PUBLISH
+//     just before numbering it.
+//   - A message of a node that did not answer (dead, or an earlier run) is
+//     replayed unless it arrived after the registration.
+//
+// So a QoS 2 message reaches the rebuilt session once, apart from one
+// local PUBLISH racing the registration itself (microseconds), which is
+// replayed rather than lost.
+
+const (
+	cutPrefix     = "mq.cut" // + "." + EncodeToken(node): cut requests (orphan_replay.go)
+	orphanBarrier = ""       // subject of barriers through the Router's queue; NATS never uses it
+
+	// replayGather is how long a replay waits for more sessions of the
+	// same dead node (a survivor adopts many at once) before it reads.
+	replayGather = 200 * time.Millisecond
+	// cutWait bounds a cut: a node waits this long for its records, and
+	// the asker this long for its answer.
+	cutWait = 10 * time.Second
+)
+
+// SessionLocal is a Local that can deliver to one session only;
+// broker.Engine implements it. DeliverTo calls each once; each calls
+// deliver for every message, which the engine delivers to clientID's
+// session alone, through its matching subscriptions (QoS, options and
+// ACL as for any delivery), and reports how many it delivered. from is the
+// publisher's client ID, for No Local.
+type SessionLocal interface {
+	DeliverTo(clientID string, each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64, from []byte))) int
+}
+
+// replayState is the replaying part of orphans.
+type replayState struct {
+	recording atomic.Int32 // sessions whose arrivals are logged
+
+	mu       sync.Mutex
+	expect   map[string]expected      // rebuilt from a dead node, not yet registered; guarded by mu
+	jobs     map[string]*replayJob    // gathering, by dead node; guarded by mu
+	log      []arrival                // arrivals; guarded by mu
+	base     int                      // index of log[0]; guarded by mu
+	origins  map[string]uint32        // origin -> index in names; guarded by mu
+	names    []string                 // guarded by mu
+	barriers map[uint64]chan struct{} // guarded by mu
+	nextBar  uint64                   // guarded by mu
+}
+
+// expected is a session rebuilt from the replica of a dead node.
+type expected struct {
+	dead  string
+	since time.Time // the dead node's last renewal, on this node's clock
+}
+
+// arrival is one QoS 1/2 message the Router handed to the engine.
+type arrival struct {
+	origin uint32
+	seq    uint64
+}
+
+// replayJob is the sessions of one dead node to replay to.
+type replayJob struct {
+	dead    string
+	since   time.Time
+	clients []rebuiltClient
+}
+
+// rebuiltClient is one session to replay to.
+type rebuiltClient struct {
+	id   string
+	from int    // log index at its registration
+	self uint64 // this node's numbers up to this are replayed
+}
+
+func (rp *replayState) init() {
+	rp.expect, rp.jobs = map[string]expected{}, map[string]*replayJob{}
+	rp.origins, rp.barriers = map[string]uint32{}, map[uint64]chan struct{}{}
+}
+
+// expectRebuilt notes that clientID's session was rebuilt from the replica
+// of dead, whose last renewal this node saw at since, for Adopting.
+func (o *orphans) expectRebuilt(clientID, dead string, since time.Time) {
+	rp := &o.replay
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	now := time.Now()
+	for id, e := range rp.expect {
+		if now.Sub(e.since) > 10*o.cfg.Lease {
+			delete(rp.expect, id) // rebuilt, never registered
+		}
+	}
+	rp.expect[clientID] = expected{dead, since}
+}
+
+// Adopting is called by the engine right before it puts the subscriptions
+// of a session it adopts into its router; done, right after. For a session
+// rebuilt from a dead node's replica it holds what other nodes send until
+// done, and then replays the dead node's records to it (orphan.go). Safe
+// for concurrent use.
+func (r *Router) Adopting(clientID string) (done func()) {
+	o := r.orph.Load()
+	if o == nil {
+		return func() {}
+	}
+	rp := &o.replay
+	rp.mu.Lock()
+	e, ok := rp.expect[clientID]
+	delete(rp.expect, clientID)
+	rp.mu.Unlock()
+	if !ok {
+		return func() {}
+	}
+	r.deliverMu.Lock()
+	rp.recording.Add(1)
+	rp.mu.Lock()
+	from := rp.base + len(rp.log)
+	rp.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		self := r.seq
+		r.mu.Unlock()
+		r.deliverMu.Unlock()
+		o.gather(e, rebuiltClient{id: clientID, from: from, self: self})
+	}
+}
+
+// recordArrivals logs the QoS 1/2 messages of batch, just handed to the
+// engine. The caller holds deliverMu.
+func (o *orphans) recordArrivals(batch []envelope) {
+	rp := &o.replay
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	for i := range batch {
+		e := &batch[i]
+		if e.qos == 0 {
+			continue
+		}
+		k, ok := rp.origins[string(e.origin)]
+		if !ok {
+			k = uint32(len(rp.names))
+			rp.names = append(rp.names, string(e.origin))
+			rp.origins[string(e.origin)] = k
+		}
+		rp.log = append(rp.log, arrival{k, e.seq})
+	}
+}
+
+// gather adds c to the job of its dead node, starting one when none
+// gathers.
+func (o *orphans) gather(e expected, c rebuiltClient) {
+	rp := &o.replay
+	rp.mu.Lock()
+	j := rp.jobs[e.dead]
+	if j != nil {
+		j.clients = append(j.clients, c)
+		rp.mu.Unlock()
+		return
+	}
+	j = &replayJob{dead: e.dead, since: e.since, clients: []rebuiltClient{c}}
+	rp.jobs[e.dead] = j
+	rp.mu.Unlock()
+	go func() {
+		select {
+		case <-time.After(replayGather):
+		case <-o.done:
+		}
+		rp.mu.Lock()
+		delete(rp.jobs, e.dead)
+		rp.mu.Unlock()
+		o.replayJob(j)
+	}()
+}
+
+// replayJob delivers the dead node's records to the sessions of j.
+func (o *orphans) replayJob(j *replayJob) {
+	r := o.r
+	arrived := o.cutOver(j)
+	subject := o.subject(j.dead)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sl, ok := r.local.(SessionLocal)
+	if !ok {
+		return
+	}
+	type msgID struct {
+		origin string
+		seq    uint64
+	}
+	seen := map[msgID]bool{}
+	replayed, deduped := 0, 0
+	n, err := o.read(ctx, subject, j.since, func(data []byte) {
+		if len(data) < 1 || data[0] != batchVersion {
+			return
+		}
+		var envs []envelope
+		for b := data[1:]; len(b) > 0; {
+			env, rest, ok := field(b)
+			var e envelope
+			if !ok || e.decode(env) != nil {
+				return
+			}
+			b = rest
+			if e.qos == 0 || seen[msgID{string(e.origin), e.seq}] {
+				continue
+			}
+			seen[msgID{string(e.origin), e.seq}] = true
+			envs = append(envs, e)
+		}
+		for ci := range j.clients {
+			c := &j.clients[ci]
+			var keep []*envelope
+			for i := range envs {
+				e := &envs[i]
+				if o.direct(c, arrived.sets[ci], e, arrived) {
+					deduped++
+					continue
+				}
+				keep = append(keep, e)
+			}
+			if len(keep) == 0 {
+				continue
+			}
+			replayed += sl.DeliverTo(c.id, func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64, from []byte)) {
+				for _, e := range keep {
+					deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires, e.from)
+				}
+			})
+		}
+	})
+	r.orphStats.Replayed.Add(uint64(replayed))
+	r.orphStats.Deduped.Add(uint64(deduped))
+	ids := make([]string, 0, len(j.clients))
+	for _, c := range j.clients {
+		ids = append(ids, c.id)
+	}
+	if err != nil {
+		r.log.Error("cluster: records kept for a dead node's sessions not all read; some messages may be missing", "node", j.dead, "clients", ids, "err", err)
+	}
+	r.log.Warn("cluster: messages kept for a dead node's sessions replayed", "node", j.dead, "clients", ids,
+		"records", n, "replayed", replayed, "deduplicated", deduped)
+}
+
+// cutOver asks every live node for its cut, waits for the barrier, stops
+// logging arrivals for j and returns, per client, the messages that
+// arrived after its registration, and on cuts the numbers past which each
+// answering origin's messages reach the sessions directly.
+func (o *orphans) cutOver(j *replayJob) (arrived cutState) {
+	r := o.r
+	arrived.cuts = map[string]uint64{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	c := &r.confirm
+	now := time.Now()
+	c.mu.Lock()
+	var live []string
+	for name, mb := range c.members {
+		if now.Sub(mb.heard) <= memberTimeout {
+			live = append(live, name)
+		}
+	}
+	c.mu.Unlock()
+	for _, name := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), cutWait+2*time.Second)
+			defer cancel()
+			m, err := r.node.nc.RequestWithContext(ctx, cutPrefix+"."+EncodeToken(name), nil)
+			if err != nil {
+				r.log.Warn("cluster: no cut from a node; its messages kept for a dead node are replayed unless they arrived", "node", name, "err", err)
+				return
+			}
+			origin, b, ok := field(m.Data)
+			var s uint64
+			if ok {
+				s, _, ok = uvarint(b)
+			}
+			if ok {
+				mu.Lock()
+				arrived.cuts[string(origin)] = s
+				mu.Unlock()
+			}
+		}()
+	}
+	// This node's own records up to the clients' numbers must be in the
+	// stream before it is read.
+	self := uint64(0)
+	for _, cl := range j.clients {
+		self = max(self, cl.self)
+	}
+	o.waitRecords(self, time.Now().Add(cutWait))
+	wg.Wait()
+	o.barrier()
+	rp := &o.replay
+	rp.mu.Lock()
+	arrived.sets = make([]map[arrival]bool, len(j.clients))
+	for i, cl := range j.clients {
+		set := map[arrival]bool{}
+		for k := max(cl.from-rp.base, 0); k < len(rp.log); k++ {
+			set[rp.log[k]] = true
+		}
+		arrived.sets[i] = set
+	}
+	arrived.origins = make(map[string]uint32, len(rp.origins))
+	for k, v := range rp.origins {
+		arrived.origins[k] = v
+	}
+	if rp.recording.Add(-int32(len(j.clients))) == 0 {
+		rp.base += len(rp.log)
+		rp.log = nil
+	}
+	rp.mu.Unlock()
+	return arrived
+}
+
+// cutState is what cutOver learnt.
+type cutState struct {
+	cuts    map[string]uint64  // origin -> its number at the cut
+	sets    []map[arrival]bool // per client of the job: what arrived after its registration
+	origins map[string]uint32  // origin -> its index in arrivals
+}
+
+// direct reports whether e reached c's session without the replay; set
+// is what arrived after c's registration.
+func (o *orphans) direct(c *rebuiltClient, set map[arrival]bool, e *envelope, cs cutState) bool {
+	if string(e.origin) == o.r.origin {
+		return e.seq > c.self
+	}
+	if s, ok := cs.cuts[string(e.origin)]; ok && e.seq > s {
+		return true
+	}
+	k, ok := cs.origins[string(e.origin)]
+	return ok && set[arrival{k, e.seq}]
+}
+
+// serveCut answers another node's cut request: it sends what waits, takes
+// its current number, waits until its records up to it are stored, then
+// answers with its origin and that number.
+func (o *orphans) serveCut(m *nats.Msg) {
+	go func() {
+		r := o.r
+		r.mu.Lock()
+		r.flushLocked()
+		s := r.seq
+		r.mu.Unlock()
+		o.waitRecords(s, time.Now().Add(cutWait))
+		b := appendField(nil, r.origin)
+		b = binary.AppendUvarint(b, s)
+		if err := m.Respond(b); err != nil {
+			r.log.Warn("cluster: cut answer", "err", err)
+		}
+	}()
+}
+
+// waitRecords waits until no record for a dead node holding a number up
+// to s waits for the stream, or until deadline.
+func (o *orphans) waitRecords(s uint64, deadline time.Time) {
+	for time.Now().Before(deadline) {
+		o.mu.Lock()
+		h := ^uint64(0)
+		for _, w := range o.queue {
+			h = min(h, w.last)
+		}
+		for _, w := range o.inflight {
+			h = min(h, w.last)
+		}
+		o.mu.Unlock()
+		if h > s {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// barrier waits until everything in the Router's queue when it was called
+// has been handed to the engine.
+func (o *orphans) barrier() {
+	r, rp := o.r, &o.replay
+	rp.mu.Lock()
+	rp.nextBar++
+	id := rp.nextBar
+	ch := make(chan struct{})
+	rp.barriers[id] = ch
+	rp.mu.Unlock()
+	select {
+	case r.in <- &nats.Msg{Subject: orphanBarrier, Data: binary.AppendUvarint([]byte{0}, id)}: // not a batch: never shed
+	case <-r.done:
+		return
+	}
+	select {
+	case <-ch:
+	case <-r.done:
+	case <-time.After(time.Minute):
+		r.log.Warn("cluster: the receive queue did not drain in a minute; replaying anyway")
+	}
+}
+
+// passed is run's side of a barrier: everything before it went to the
+// engine.
+func (o *orphans) passed(data []byte) {
+	if len(data) < 1 {
+		return
+	}
+	id, _, ok := uvarint(data[1:])
+	if !ok {
+		return
+	}
+	rp := &o.replay
+	rp.mu.Lock()
+	ch := rp.barriers[id]
+	delete(rp.barriers, id)
+	rp.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// read calls each with every record of subject stored since start (all
+// of them when start is zero) and returns how many it read.
+func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([]byte)) (int, error) {
+	info, err := o.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return 0, err
+	}
+	if info.State.Subjects[subject] == 0 {
+		return 0, nil
+	}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
+	if !start.IsZero() {
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
+	}
+	cons, err := o.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for more := true; more; {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return n, err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			n++
+			each(m.Data())
+			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
+				more = false
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return n, err
+		}
+		if got == 0 {
+			more = false
+		}
+	}
+	return n, nil
+}
