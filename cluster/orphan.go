@@ -258,7 +258,7 @@ func (o *orphans) noticeLocked(c *confirmer, now time.Time) {
 				}
 			}
 			o.r.log.Warn("cluster: a node stopped; QoS 1/2 messages for its sessions are kept in JetStream until they have an owner again",
-				"node", name, "unconfirmed_batches", n, "window", o.window)
+				"dead", name, "unconfirmed_batches", n, "window", o.window)
 		case !silent && dead:
 			delete(o.dead, name)
 		}

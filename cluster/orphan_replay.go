@@ -271,9 +271,9 @@ func (o *orphans) replayJob(j *replayJob) {
 		ids = append(ids, c.id)
 	}
 	if err != nil {
-		r.log.Error("cluster: records kept for a dead node's sessions not all read; some messages may be missing", "node", j.dead, "clients", ids, "err", err)
+		r.log.Error("cluster: records kept for a dead node's sessions not all read; some messages may be missing", "dead", j.dead, "clients", ids, "err", err)
 	}
-	r.log.Warn("cluster: messages kept for a dead node's sessions replayed", "node", j.dead, "clients", ids,
+	r.log.Warn("cluster: messages kept for a dead node's sessions replayed", "dead", j.dead, "clients", ids,
 		"records", n, "replayed", replayed, "deduplicated", deduped)
 }
 
