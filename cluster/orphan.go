@@ -69,16 +69,17 @@ type OrphanStats struct {
 // orphans is the Router's part of it. Lock order: Router.mu, then
 // confirmer.mu, then orphans.mu.
 type orphans struct {
-	r       *Router
-	cfg     OrphanConfig
-	js      jetstream.JetStream
-	stream  jetstream.Stream
-	window  time.Duration // how long after a death this node writes for the dead node
-	run     string        // message ID prefix of this run
-	wake    chan struct{}
-	done    chan struct{}
-	stopped chan struct{}
-	cutSub  *nats.Subscription
+	r        *Router
+	cfg      OrphanConfig
+	js       jetstream.JetStream
+	stream   jetstream.Stream
+	window   time.Duration // how long after a death this node writes for the dead node
+	run      string        // message ID prefix of this run
+	wake     chan struct{}
+	done     chan struct{}
+	stopped  chan struct{}
+	cutSub   *nats.Subscription
+	adoptSub *nats.Subscription
 
 	mu        sync.Mutex
 	held      []heldBatch             // copies of QoS 1/2 batches, oldest first, until confirmed; guarded by mu
@@ -162,6 +163,10 @@ func (r *Router) StartOrphans(cfg OrphanConfig) error {
 	if o.cutSub, err = r.node.nc.Subscribe(cutPrefix+"."+EncodeToken(r.node.Name()), o.serveCut); err != nil {
 		return fmt.Errorf("cluster: orphan cut subscription: %w", err)
 	}
+	if o.adoptSub, err = r.node.nc.Subscribe(adoptedSubject, o.adopted); err != nil {
+		o.cutSub.Unsubscribe()
+		return fmt.Errorf("cluster: adoption notice subscription: %w", err)
+	}
 	o.replay.init()
 	r.orph.Store(o)
 	cfg.Owners.orphans.Store(o)
@@ -169,16 +174,36 @@ func (r *Router) StartOrphans(cfg OrphanConfig) error {
 	return nil
 }
 
-// orphanWindow is how long after a node's death (as its heartbeats tell)
-// this node writes every QoS 1/2 batch for it: the dead node's sessions
-// are rebuilt at the earliest a lease after its last renewal, adopted by a
-// survivor within a quarter lease more, and the interest of a rebuilt
-// session reaches the other nodes within milliseconds; the rest is margin
-// for JetStream electing leaders after the death.
-func orphanWindow(lease time.Duration) time.Duration { return 2*lease + 10*time.Second }
+// orphanWindow is how long at most, after a node's death (as its
+// heartbeats tell), this node writes every QoS 1/2 batch for it. The
+// window normally ends sooner: when the survivor that adopts the dead
+// node's offline sessions says it adopted them all (adoptedSubject), at
+// the earliest a lease after the dead node's last renewal, or when the
+// dead node beats again. The bound is for a survivor that cannot adopt
+// (JetStream without a majority), so that writing stops some time.
+func orphanWindow(lease time.Duration) time.Duration { return max(4*lease, 2*time.Minute) }
 
-// orphanMaxAge is how long the stream keeps a record: past every window.
-func orphanMaxAge(lease time.Duration) time.Duration { return max(4*lease, 2*time.Minute) }
+// orphanMaxAge is how long the stream keeps a record: past the window,
+// with a lease's margin for the replay that follows it.
+func orphanMaxAge(lease time.Duration) time.Duration { return 2 * orphanWindow(lease) }
+
+// adoptedSubject carries the name of a dead node whose sessions a
+// survivor adopted (orphan_owner.go).
+const adoptedSubject = "mq.adopted"
+
+// adopted ends the window of the node named in m: its sessions have an
+// owner again.
+func (o *orphans) adopted(m *nats.Msg) {
+	o.mu.Lock()
+	_, ok := o.dead[string(m.Data)]
+	if ok {
+		o.dead[string(m.Data)] = time.Time{} // ended; noticeLocked forgets it once the node beats again
+	}
+	o.mu.Unlock()
+	if ok {
+		o.r.log.Info("cluster: a dead node's sessions are adopted; its messages are no longer kept", "dead", string(m.Data))
+	}
+}
 
 // OrphanSubject returns the subject of the records kept for the sessions
 // of node. Safe for concurrent use.
@@ -214,11 +239,9 @@ func (o *orphans) keepLocked(data []byte, last uint64) {
 	}
 	now := time.Now()
 	for node, end := range o.dead {
-		if now.After(end) {
-			delete(o.dead, node)
-			continue
+		if now.Before(end) {
+			o.queueLocked(node, cp, last)
 		}
-		o.queueLocked(node, cp, last)
 	}
 }
 
@@ -386,8 +409,10 @@ func (o *orphans) takeLocked(m *nats.Msg) *orphanWrite {
 
 // close stops the writer; the confirmer releases every waiter itself.
 func (o *orphans) close() {
-	if o.cutSub != nil {
-		o.cutSub.Unsubscribe()
+	for _, s := range []*nats.Subscription{o.cutSub, o.adoptSub} {
+		if s != nil {
+			s.Unsubscribe()
+		}
 	}
 	close(o.done)
 	<-o.stopped

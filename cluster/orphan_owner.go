@@ -3,6 +3,8 @@ package cluster
 import (
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -41,3 +43,17 @@ func (o *Owners) lastRenewal(node string) time.Time {
 // stopped, which is after its last renewal, on the clocks of the
 // JetStream servers.
 const orphanClockMargin = 5 * time.Second
+
+// adoptedAll tells every node that the sessions of dead are all adopted
+// here: their subscriptions route again, so what is published from now on
+// reaches them without being kept (orphan.go). The notice leaves after the
+// adopted sessions' interest on this node's one connection, so a node
+// that reads it already routes to them.
+func (o *Owners) adoptedAll(dead string) {
+	if orph := o.orphans.Load(); orph != nil {
+		orph.adopted(&nats.Msg{Data: []byte(dead)}) // this node's own connection does not hear its notice
+	}
+	if err := o.cfg.NC.Publish(adoptedSubject, []byte(dead)); err != nil {
+		o.log.Warn("cluster: adoption notice", "node", dead, "err", err)
+	}
+}

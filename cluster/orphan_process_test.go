@@ -73,7 +73,7 @@ func runOutage(t *testing.T, adopt bool) {
 		return n
 	}
 	subOpts := func(nd *fnode) *mqtt.ClientOptions {
-		return mqtt.NewClientOptions().AddBroker("tcp://"+nd.mqtt).SetClientID("outage sub").SetCleanSession(false).
+		return mqtt.NewClientOptions().AddBroker("tcp://" + nd.mqtt).SetClientID("outage sub").SetCleanSession(false).
 			SetAutoReconnect(false).SetOrderMatters(true).SetConnectTimeout(60 * time.Second).
 			SetKeepAlive(5 * time.Second).SetDefaultPublishHandler(handler)
 	}
@@ -130,7 +130,10 @@ func runOutage(t *testing.T, adopt bool) {
 			acksMu.Lock()
 			acks = append(acks, acked{p, time.Now()})
 			acksMu.Unlock()
-			time.Sleep(10 * time.Millisecond)
+			// Paced so that what queues for the offline session stays
+			// under -max-queued (1,000), past which its oldest messages
+			// are dropped by design.
+			time.Sleep(40 * time.Millisecond)
 		}
 	}()
 	time.Sleep(time.Second)

@@ -80,6 +80,7 @@ type replayState struct {
 	origins  map[string]uint32        // origin -> index in names; guarded by mu
 	names    []string                 // guarded by mu
 	barriers map[uint64]chan struct{} // guarded by mu
+	active   map[string]chan struct{} // clients registered whose replay is not over, closed at its end; guarded by mu
 	nextBar  uint64                   // guarded by mu
 }
 
@@ -112,6 +113,26 @@ type rebuiltClient struct {
 func (rp *replayState) init() {
 	rp.expect, rp.jobs = map[string]expected{}, map[string]*replayJob{}
 	rp.origins, rp.barriers = map[string]uint32{}, map[uint64]chan struct{}{}
+	rp.active = map[string]chan struct{}{}
+}
+
+// waitReplayed waits until the replay to clientID's session, if one is
+// going on, is over, or until stop: a session handed to another node
+// leaves with what the replay gave it. Safe for concurrent use.
+func (o *orphans) waitReplayed(clientID string, stop <-chan time.Time) bool {
+	rp := &o.replay
+	rp.mu.Lock()
+	ch := rp.active[clientID]
+	rp.mu.Unlock()
+	if ch == nil {
+		return true
+	}
+	select {
+	case <-ch:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 // expectRebuilt notes that clientID's session was rebuilt from the replica
@@ -151,6 +172,9 @@ func (r *Router) Adopting(clientID string) (done func()) {
 	rp.recording.Add(1)
 	rp.mu.Lock()
 	from := rp.base + len(rp.log)
+	if rp.active[clientID] == nil {
+		rp.active[clientID] = make(chan struct{})
+	}
 	rp.mu.Unlock()
 	return func() {
 		r.mu.Lock()
@@ -211,9 +235,20 @@ func (o *orphans) gather(e expected, c rebuiltClient) {
 // replayJob delivers the dead node's records to the sessions of j.
 func (o *orphans) replayJob(j *replayJob) {
 	r := o.r
+	defer func() {
+		rp := &o.replay
+		rp.mu.Lock()
+		for _, c := range j.clients {
+			if ch := rp.active[c.id]; ch != nil {
+				close(ch)
+				delete(rp.active, c.id)
+			}
+		}
+		rp.mu.Unlock()
+	}()
 	arrived := o.cutOver(j)
 	subject := o.subject(j.dead)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sl, ok := r.local.(SessionLocal)
 	if !ok {
@@ -225,23 +260,25 @@ func (o *orphans) replayJob(j *replayJob) {
 	}
 	seen := map[msgID]bool{}
 	replayed, deduped := 0, 0
-	n, err := o.read(ctx, subject, j.since, func(data []byte) {
-		if len(data) < 1 || data[0] != batchVersion {
-			return
-		}
+	each := func(records [][]byte) {
 		var envs []envelope
-		for b := data[1:]; len(b) > 0; {
-			env, rest, ok := field(b)
-			var e envelope
-			if !ok || e.decode(env) != nil {
-				return
-			}
-			b = rest
-			if e.qos == 0 || seen[msgID{string(e.origin), e.seq}] {
+		for _, data := range records {
+			if len(data) < 1 || data[0] != batchVersion {
 				continue
 			}
-			seen[msgID{string(e.origin), e.seq}] = true
-			envs = append(envs, e)
+			for b := data[1:]; len(b) > 0; {
+				env, rest, ok := field(b)
+				var e envelope
+				if !ok || e.decode(env) != nil {
+					break
+				}
+				b = rest
+				if e.qos == 0 || seen[msgID{string(e.origin), e.seq}] {
+					continue
+				}
+				seen[msgID{string(e.origin), e.seq}] = true
+				envs = append(envs, e)
+			}
 		}
 		for ci := range j.clients {
 			c := &j.clients[ci]
@@ -263,7 +300,25 @@ func (o *orphans) replayJob(j *replayJob) {
 				}
 			})
 		}
-	})
+	}
+	// Right after a node died JetStream may not answer for a while (a
+	// stream electing its leader): read again; seen skips what was
+	// delivered.
+	n, err := 0, error(nil)
+	for {
+		var k int
+		k, err = o.read(ctx, subject, j.since, each)
+		n += k
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		r.log.Warn("cluster: reading the records kept for a dead node's sessions; trying again", "dead", j.dead, "err", err)
+		select {
+		case <-time.After(500 * time.Millisecond):
+		case <-o.done:
+			return
+		}
+	}
 	r.orphStats.Replayed.Add(uint64(replayed))
 	r.orphStats.Deduped.Add(uint64(deduped))
 	ids := make([]string, 0, len(j.clients))
@@ -452,9 +507,10 @@ func (o *orphans) passed(data []byte) {
 	}
 }
 
-// read calls each with every record of subject stored since start (all
-// of them when start is zero) and returns how many it read.
-func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([]byte)) (int, error) {
+// read calls each with the records of subject stored since start (all
+// of them when start is zero), up to 512 at a time, and returns how many
+// it read.
+func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([][]byte)) (int, error) {
 	info, err := o.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return 0, err
@@ -479,14 +535,17 @@ func (o *orphans) read(ctx context.Context, subject string, start time.Time, eac
 		if err != nil {
 			return n, err
 		}
-		got := 0
+		var records [][]byte
 		for m := range batch.Messages() {
-			got++
-			n++
-			each(m.Data())
+			records = append(records, m.Data())
 			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
 				more = false
 			}
+		}
+		got := len(records)
+		n += got
+		if got > 0 {
+			each(records)
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
 			return n, err

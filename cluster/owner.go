@@ -517,6 +517,9 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
 		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
 	}
+	if orph := o.orphans.Load(); orph != nil && !orph.waitReplayed(req.ClientID, deadline.C) {
+		o.log.Warn("cluster: a session handed over before the messages kept for it while its node was dead were all replayed", "client", req.ClientID)
+	}
 	o.release(req.ClientID) // the claimer writes its replica from now on (replicate_owner.go)
 	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)
 	o.Forget(req.ClientID)
