@@ -76,7 +76,7 @@ func runOutage(t *testing.T, adopt bool) {
 	// after the kill (the 8 s lease is short, docs/CLUSTER.md): clients
 	// then reconnect to the same node.
 	subOpts := func(nd *fnode) *mqtt.ClientOptions {
-		return mqtt.NewClientOptions().AddBroker("tcp://"+nd.mqtt).SetClientID("outage sub").SetCleanSession(false).
+		return mqtt.NewClientOptions().AddBroker("tcp://" + nd.mqtt).SetClientID("outage sub").SetCleanSession(false).
 			SetAutoReconnect(nd != a).SetMaxReconnectInterval(time.Second).SetOrderMatters(true).SetConnectTimeout(60 * time.Second).
 			SetKeepAlive(5 * time.Second).SetDefaultPublishHandler(handler)
 	}
