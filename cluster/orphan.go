@@ -417,3 +417,13 @@ func (o *orphans) close() {
 	close(o.done)
 	<-o.stopped
 }
+
+// beating reports whether node's heartbeats are coming. Safe for
+// concurrent use.
+func (r *Router) beating(node string) bool {
+	c := &r.confirm
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mb := c.members[node]
+	return mb != nil && time.Since(mb.heard) <= memberTimeout
+}

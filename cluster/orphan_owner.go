@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/glassmq/glassmq/session"
 )
@@ -56,4 +58,39 @@ func (o *Owners) adoptedAll(dead string) {
 	if err := o.cfg.NC.Publish(adoptedSubject, []byte(dead)); err != nil {
 		o.log.Warn("cluster: adoption notice", "node", dead, "err", err)
 	}
+}
+
+// rebuildOwnDead is rebuildOwn (an earlier claim of this node was written
+// but never got the session) for a client whose owner before those claims
+// is dead: the session rebuilt from its replica also gets what was kept
+// for that node's sessions.
+func (o *Owners) rebuildOwnDead(clientID, prev string) *session.Restored {
+	rs := o.rebuildOwn(clientID, prev)
+	orph := o.orphans.Load()
+	if rs == nil || orph == nil {
+		return rs
+	}
+	if dead := o.ownerBefore(clientID); dead != "" && !orph.r.beating(dead) {
+		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead))
+	}
+	return rs
+}
+
+// ownerBefore returns the newest owner of clientID in the bucket's history
+// that is not this node, "" when there is none or the history cannot be
+// read.
+func (o *Owners) ownerBefore(clientID string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
+	defer cancel()
+	h, err := o.kv.History(ctx, OwnerKey(clientID))
+	if err != nil {
+		o.log.Warn("cluster: owner history", "client", clientID, "err", err)
+		return ""
+	}
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Operation() == jetstream.KeyValuePut && string(h[i].Value()) != o.cfg.Node {
+			return string(h[i].Value())
+		}
+	}
+	return ""
 }

@@ -287,7 +287,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		// A local takeover, if any, is the broker's own; a claim of this
 		// node that timed out yet was written leaves no session here
 		// (replicate_owner.go).
-		return epoch, o.rebuildOwn(clientID, prev), nil
+		return epoch, o.rebuildOwnDead(clientID, prev), nil
 	}
 	o.Stats.Takeovers.Add(1)
 	start := time.Now()
