@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -48,7 +47,7 @@ const orphanRetry = 30 * time.Second
 
 // OrphanConfig enables the keeping of messages for dead nodes' sessions.
 type OrphanConfig struct {
-	Owners   *Owners       // ownership claims: rebuilt sessions are announced through it
+	Owners   *Owners       // ownership claims, whose rebuilt sessions get the records; nil: keep only
 	Lease    time.Duration // the ownership lease; 30s when 0
 	Replicas int           // JetStream replicas of the stream; 1 when 0
 	Stream   string        // "GLASSMQ_ORPHAN" when empty
@@ -116,9 +115,6 @@ type orphanWrite struct {
 // JetStream. Call it once, after the Replica is in use. Safe for
 // concurrent use.
 func (r *Router) StartOrphans(cfg OrphanConfig) error {
-	if cfg.Owners == nil {
-		return errors.New("cluster: StartOrphans: want Owners")
-	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = 30 * time.Second
 	}
@@ -169,7 +165,9 @@ func (r *Router) StartOrphans(cfg OrphanConfig) error {
 	}
 	o.replay.init()
 	r.orph.Store(o)
-	cfg.Owners.orphans.Store(o)
+	if cfg.Owners != nil {
+		cfg.Owners.orphans.Store(o)
+	}
 	go o.writer()
 	return nil
 }
