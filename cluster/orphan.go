@@ -89,6 +89,7 @@ type orphans struct {
 	pending   int                     // writes not acknowledged nor given up; guarded by mu
 	next      uint64                  // message IDs; guarded by mu
 	overflown bool                    // warned about orphanHeldLimit; guarded by mu
+	free      [][]byte                // buffers of confirmed batches never written, for reuse; guarded by mu
 
 	replay replayState // orphan_replay.go
 }
@@ -96,9 +97,14 @@ type orphans struct {
 // heldBatch is a copy of one batch with QoS 1/2 messages, until the
 // marker behind it is confirmed.
 type heldBatch struct {
-	last uint64 // number of its last QoS 1/2 message
-	data []byte
+	last    uint64 // number of its last QoS 1/2 message
+	data    []byte
+	written bool // queued as a record: data belongs to it from then on
 }
+
+// heldFree bounds the buffers of confirmed batches kept for reuse, so that
+// keeping copies allocates nothing in the steady state.
+const heldFree = 64
 
 // orphanWrite is one record on its way to the stream.
 type orphanWrite struct {
@@ -220,10 +226,22 @@ func (r *Router) OrphanStats() *OrphanStats {
 // last, and queues it for every dead node whose window is open. The
 // caller holds Router.mu.
 func (o *orphans) keepLocked(data []byte, last uint64) {
-	cp := append([]byte(nil), data...)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.held = append(o.held, heldBatch{last, cp})
+	var cp []byte
+	if k := len(o.free); k > 0 {
+		cp, o.free = o.free[k-1], o.free[:k-1]
+	}
+	cp = append(cp[:0], data...)
+	h := heldBatch{last: last, data: cp}
+	now := time.Now()
+	for node, end := range o.dead {
+		if now.Before(end) {
+			o.queueLocked(node, cp, last)
+			h.written = true
+		}
+	}
+	o.held = append(o.held, h)
 	o.heldBytes += len(cp)
 	for o.heldBytes > orphanHeldLimit && len(o.held) > 1 {
 		o.heldBytes -= len(o.held[0].data)
@@ -233,12 +251,6 @@ func (o *orphans) keepLocked(data []byte, last uint64) {
 		if !o.overflown {
 			o.overflown = true
 			o.r.log.Warn("cluster: QoS 1/2 batches kept until confirmed passed their bound; the oldest are not kept for dead nodes", "bound", orphanHeldLimit)
-		}
-	}
-	now := time.Now()
-	for node, end := range o.dead {
-		if now.Before(end) {
-			o.queueLocked(node, cp, last)
 		}
 	}
 }
@@ -272,9 +284,10 @@ func (o *orphans) noticeLocked(c *confirmer, now time.Time) {
 		case silent && !dead && now.Sub(mb.heard) < memberTimeout+o.window:
 			o.dead[name] = mb.heard.Add(memberTimeout + o.window)
 			n := 0
-			for _, h := range o.held {
-				if h.last > mb.confirmed {
+			for i := range o.held {
+				if h := &o.held[i]; h.last > mb.confirmed {
 					o.queueLocked(name, h.data, h.last)
+					h.written = true
 					n++
 				}
 			}
@@ -312,15 +325,23 @@ func (o *orphans) pruneLocked(done uint64) {
 	defer o.mu.Unlock()
 	k := 0
 	for k < len(o.held) && o.held[k].last <= done {
-		o.heldBytes -= len(o.held[k].data)
-		o.held[k] = heldBatch{}
+		h := &o.held[k]
+		o.heldBytes -= len(h.data)
+		if !h.written && len(o.free) < heldFree && cap(h.data) <= flushBytes {
+			o.free = append(o.free, h.data)
+		}
+		*h = heldBatch{}
 		k++
 	}
 	if k > 0 {
-		o.held = o.held[k:]
-		if len(o.held) == 0 {
-			o.held = nil // let the backing array go
+		n := copy(o.held, o.held[k:])
+		clear(o.held[n:])
+		o.held = o.held[:n]
+		if n == 0 {
 			o.overflown = false
+			if cap(o.held) > 1024 {
+				o.held = nil // do not pin a burst's memory
+			}
 		}
 	}
 }
