@@ -150,6 +150,16 @@ func (o *orphans) expectRebuilt(clientID, dead string, since time.Time) {
 	rp.expect[clientID] = expected{dead, since}
 }
 
+// registered forgets that clientID's session was rebuilt from a dead
+// node's replica: the engine has adopted it (Adopting took the note) or
+// dropped it, and a later adoption of the client is not a rebuild.
+func (o *orphans) registered(clientID string) {
+	rp := &o.replay
+	rp.mu.Lock()
+	delete(rp.expect, clientID)
+	rp.mu.Unlock()
+}
+
 // Adopting is called by the engine right before it puts the subscriptions
 // of a session it adopts into its router; done, right after. For a session
 // rebuilt from a dead node's replica it holds what other nodes send until

@@ -365,6 +365,9 @@ func (o *Owners) askHandover(ctx context.Context, node, clientID string, epoch u
 // fetched, if any, so hand-over requests waiting for it may proceed. Safe
 // for concurrent use.
 func (o *Owners) Fetched(clientID string, epoch uint64) {
+	if orph := o.orphans.Load(); orph != nil {
+		orph.registered(clientID) // a rebuilt session not adopted gets no replay later (orphan_replay.go)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if f := o.flowLocked(clientID, epoch); f != nil && !f.closed {
