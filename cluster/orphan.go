@@ -237,7 +237,7 @@ func (o *orphans) keepLocked(data []byte, last uint64) {
 	now := time.Now()
 	for node, end := range o.dead {
 		if now.Before(end) {
-			o.queueLocked(node, cp, last)
+			o.queueLocked(node, cp, last, false)
 			h.written = true
 		}
 	}
@@ -255,12 +255,20 @@ func (o *orphans) keepLocked(data []byte, last uint64) {
 	}
 }
 
-// queueLocked queues one record for the writer. The caller holds o.mu.
-func (o *orphans) queueLocked(node string, data []byte, last uint64) {
+// unconfirmedHeader marks a record of a batch its dead node never
+// confirmed: that node may have stored its messages just before it died.
+const unconfirmedHeader = "Glassmq-Unconfirmed"
+
+// queueLocked queues one record for the writer; unconfirmed marks one the
+// dead node did not confirm. The caller holds o.mu.
+func (o *orphans) queueLocked(node string, data []byte, last uint64, unconfirmed bool) {
 	o.next++
 	m := nats.NewMsg(o.subject(node))
 	m.Data = data
 	m.Header.Set(jetstream.MsgIDHeader, o.run+strconv.FormatUint(o.next, 10))
+	if unconfirmed {
+		m.Header.Set(unconfirmedHeader, "1")
+	}
 	o.queue = append(o.queue, &orphanWrite{last: last, msg: m, first: time.Now()})
 	o.pending++
 	select {
@@ -286,7 +294,7 @@ func (o *orphans) noticeLocked(c *confirmer, now time.Time) {
 			n := 0
 			for i := range o.held {
 				if h := &o.held[i]; h.last > mb.confirmed {
-					o.queueLocked(name, h.data, h.last)
+					o.queueLocked(name, h.data, h.last, true)
 					h.written = true
 					n++
 				}

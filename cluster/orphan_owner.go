@@ -21,7 +21,7 @@ func (o *Owners) rebuildDead(clientID, dead string) *session.Restored {
 		return nil
 	}
 	if orph := o.orphans.Load(); orph != nil {
-		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead))
+		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead), rs)
 	}
 	return rs
 }
@@ -71,7 +71,7 @@ func (o *Owners) rebuildOwnDead(clientID, prev string) *session.Restored {
 		return rs
 	}
 	if dead := o.ownerBefore(clientID); dead != "" && !orph.r.beating(dead) {
-		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead))
+		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead), rs)
 	}
 	return rs
 }

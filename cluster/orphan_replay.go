@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/glassmq/glassmq/session"
 )
 
 // Replaying the records kept for a dead node's sessions (orphan.go).
@@ -87,8 +89,12 @@ type replayState struct {
 // expected is a session rebuilt from the replica of a dead node.
 type expected struct {
 	dead  string
-	since time.Time // the dead node's last renewal, on this node's clock
+	since time.Time      // the dead node's last renewal, on this node's clock
+	had   map[string]int // the rebuilt session's messages, by heldKey
 }
+
+// heldKey identifies a message by topic and payload.
+func heldKey(topic, payload []byte) string { return string(topic) + "\x00" + string(payload) }
 
 // arrival is one QoS 1/2 message the Router handed to the engine.
 type arrival struct {
@@ -105,7 +111,12 @@ type replayJob struct {
 
 // rebuiltClient is one session to replay to.
 type rebuiltClient struct {
-	id   string
+	id string
+	// had counts the messages the session was rebuilt with, by heldKey:
+	// a message of a batch the dead node never confirmed that the session
+	// already holds was stored by the dead node before it could answer,
+	// and is not replayed again.
+	had  map[string]int
 	from int    // log index at its registration
 	self uint64 // this node's numbers up to this are replayed
 }
@@ -137,7 +148,13 @@ func (o *orphans) waitReplayed(clientID string, stop <-chan time.Time) bool {
 
 // expectRebuilt notes that clientID's session was rebuilt from the replica
 // of dead, whose last renewal this node saw at since, for Adopting.
-func (o *orphans) expectRebuilt(clientID, dead string, since time.Time) {
+func (o *orphans) expectRebuilt(clientID, dead string, since time.Time, rs *session.Restored) {
+	had := map[string]int{}
+	for _, m := range rs.Messages {
+		if m.Msg != nil {
+			had[heldKey(m.Msg.Topic, m.Msg.Payload)]++
+		}
+	}
 	rp := &o.replay
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
@@ -147,7 +164,7 @@ func (o *orphans) expectRebuilt(clientID, dead string, since time.Time) {
 			delete(rp.expect, id) // rebuilt, never registered
 		}
 	}
-	rp.expect[clientID] = expected{dead, since}
+	rp.expect[clientID] = expected{dead, since, had}
 }
 
 // registered forgets that clientID's session was rebuilt from a dead
@@ -191,7 +208,7 @@ func (r *Router) Adopting(clientID string) (done func()) {
 		self := r.seq
 		r.mu.Unlock()
 		r.deliverMu.Unlock()
-		o.gather(e, rebuiltClient{id: clientID, from: from, self: self})
+		o.gather(e, rebuiltClient{id: clientID, had: e.had, from: from, self: self})
 	}
 }
 
@@ -270,9 +287,11 @@ func (o *orphans) replayJob(j *replayJob) {
 	}
 	seen := map[msgID]bool{}
 	replayed, deduped := 0, 0
-	each := func(records [][]byte) {
+	each := func(records []record) {
 		var envs []envelope
-		for _, data := range records {
+		var unconf []bool // envs[i] came from a batch the dead node never confirmed
+		for _, rec := range records {
+			data := rec.data
 			if len(data) < 1 || data[0] != batchVersion {
 				continue
 			}
@@ -288,6 +307,7 @@ func (o *orphans) replayJob(j *replayJob) {
 				}
 				seen[msgID{string(e.origin), e.seq}] = true
 				envs = append(envs, e)
+				unconf = append(unconf, rec.unconfirmed)
 			}
 		}
 		for ci := range j.clients {
@@ -296,6 +316,11 @@ func (o *orphans) replayJob(j *replayJob) {
 			for i := range envs {
 				e := &envs[i]
 				if o.direct(c, arrived.sets[ci], e, arrived) {
+					deduped++
+					continue
+				}
+				if k := heldKey(e.topic, e.payload); unconf[i] && c.had[k] > 0 {
+					c.had[k]--
 					deduped++
 					continue
 				}
@@ -517,10 +542,16 @@ func (o *orphans) passed(data []byte) {
 	}
 }
 
+// record is one record of the stream.
+type record struct {
+	data        []byte
+	unconfirmed bool // a batch its dead node never confirmed: it may have stored it
+}
+
 // read calls each with the records of subject stored since start (all
 // of them when start is zero), up to 512 at a time, and returns how many
 // it read.
-func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([][]byte)) (int, error) {
+func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([]record)) (int, error) {
 	info, err := o.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return 0, err
@@ -545,9 +576,9 @@ func (o *orphans) read(ctx context.Context, subject string, start time.Time, eac
 		if err != nil {
 			return n, err
 		}
-		var records [][]byte
+		var records []record
 		for m := range batch.Messages() {
-			records = append(records, m.Data())
+			records = append(records, record{m.Data(), m.Headers().Get(unconfirmedHeader) != ""})
 			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
 				more = false
 			}

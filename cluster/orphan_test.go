@@ -95,9 +95,9 @@ func orphanRecords(t *testing.T, o *orphans, node string) [][]byte {
 	var out [][]byte
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := o.read(ctx, o.subject(node), time.Time{}, func(rs [][]byte) {
+	if _, err := o.read(ctx, o.subject(node), time.Time{}, func(rs []record) {
 		for _, r := range rs {
-			out = append(out, append([]byte(nil), r...))
+			out = append(out, append([]byte(nil), r.data...))
 		}
 	}); err != nil {
 		t.Fatal(err)
