@@ -195,17 +195,25 @@ func orphanMaxAge(lease time.Duration) time.Duration { return 2 * orphanWindow(l
 // survivor adopted (orphan_owner.go).
 const adoptedSubject = "mq.adopted"
 
-// adopted ends the window of the node named in m: its sessions have an
-// owner again.
+// adoptedGrace is how long a window stays open after the adoption notice:
+// a claim of one of the dead node's clients on another node may be
+// rebuilding its session from the replica right then (the sweep skips a
+// client the bucket already gives to that claimer), which takes up to two
+// hand-over timeouts (5 s each) before its subscriptions route.
+const adoptedGrace = 15 * time.Second
+
+// adopted ends the window of the node named in m, adoptedGrace from now:
+// its sessions have an owner again.
 func (o *orphans) adopted(m *nats.Msg) {
+	end := time.Now().Add(adoptedGrace)
 	o.mu.Lock()
-	_, ok := o.dead[string(m.Data)]
-	if ok {
-		o.dead[string(m.Data)] = time.Time{} // ended; noticeLocked forgets it once the node beats again
+	cur, ok := o.dead[string(m.Data)]
+	if ok && end.Before(cur) {
+		o.dead[string(m.Data)] = end // noticeLocked forgets it once the node beats again
 	}
 	o.mu.Unlock()
 	if ok {
-		o.r.log.Info("cluster: a dead node's sessions are adopted; its messages are no longer kept", "dead", string(m.Data))
+		o.r.log.Info("cluster: a dead node's sessions are adopted; its messages are kept a little longer, then no more", "dead", string(m.Data), "for", adoptedGrace)
 	}
 }
 
