@@ -217,8 +217,8 @@ func (o *orphans) adopted(m *nats.Msg) {
 	}
 }
 
-// OrphanSubject returns the subject of the records kept for the sessions
-// of node. Safe for concurrent use.
+// subject returns the subject of the records kept for the sessions
+// of node.
 func (o *orphans) subject(node string) string { return o.cfg.Prefix + ".o." + EncodeToken(node) }
 
 // OrphanStats returns the orphan counters, nil before StartOrphans. Safe
