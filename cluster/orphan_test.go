@@ -104,3 +104,35 @@ func orphanRecords(t *testing.T, o *orphans, node string) [][]byte {
 	}
 	return out
 }
+
+// TestOrphanDirect: the rules by which a replay leaves out a kept message
+// that reached the rebuilt session directly. This node's own messages
+// reached it when numbered after the registration; a node that answered
+// the cut sent its later messages directly; an earlier one, or one from a
+// node that did not answer, reached it only if the Router handed it over
+// after the registration.
+func TestOrphanDirect(t *testing.T) {
+	o := &orphans{r: &Router{origin: "me@1"}}
+	cs := cutState{cuts: map[string]uint64{"b@1": 50}, origins: map[string]uint32{"b@1": 0, "dead@1": 1}}
+	set := map[arrival]bool{{0, 40}: true, {1, 7}: true}
+	c := &rebuiltClient{id: "x", self: 100}
+	for _, tc := range []struct {
+		origin string
+		seq    uint64
+		direct bool
+	}{
+		{"me@1", 100, false}, // numbered before the registration ended: replayed
+		{"me@1", 101, true},
+		{"b@1", 51, true},   // after b's cut
+		{"b@1", 40, true},   // before the cut, arrived after the registration
+		{"b@1", 41, false},  // before the cut, never arrived
+		{"dead@1", 7, true}, // no cut: arrived after the registration
+		{"dead@1", 8, false},
+		{"gone@2", 1, false}, // never heard of: replayed
+	} {
+		e := &envelope{origin: []byte(tc.origin), seq: tc.seq, qos: 1}
+		if got := o.direct(c, set, e, cs); got != tc.direct {
+			t.Errorf("%s #%d: direct %v, want %v", tc.origin, tc.seq, got, tc.direct)
+		}
+	}
+}
