@@ -94,6 +94,11 @@ type ClusterCounters struct {
 	Shed        uint64 `json:"shed"`         // QoS 0 messages from other nodes dropped: receive queue full
 	Unconfirmed uint64 `json:"unconfirmed"`  // QoS 1/2 confirmation waits that ran out
 	RouteErrors uint64 `json:"route_errors"` // messages too large to cross, or undecodable
+	// Messages kept for the sessions of dead nodes.
+	OrphanWritten  uint64 `json:"orphan_written"`  // records stored for dead nodes' sessions
+	OrphanFailed   uint64 `json:"orphan_failed"`   // records given up: their acks went without them
+	OrphanReplayed uint64 `json:"orphan_replayed"` // messages delivered from those records to rebuilt sessions
+	OrphanDeduped  uint64 `json:"orphan_deduped"`  // messages of those records that had reached the session directly
 }
 
 // clusterState is the Server's cluster part.
@@ -189,6 +194,8 @@ var (
 	descClusterMessages    = desc("glassmq_cluster_messages_total", "Messages between nodes: out (sent to other nodes) or in (from other nodes, handed to local subscribers).", "direction")
 	descClusterShed        = desc("glassmq_cluster_shed_total", "QoS 0 messages from other nodes dropped because this node's receive queue was full.")
 	descClusterUnconfirmed = desc("glassmq_cluster_unconfirmed_total", "Waits for other nodes to confirm QoS 1/2 messages that ran out; their acks went out unconfirmed.")
+	// Messages kept for the sessions of dead nodes.
+	descClusterOrphan = desc("glassmq_cluster_orphan_total", "QoS 1/2 messages kept for the sessions of dead nodes: records written (or failed, their acks sent without them), messages replayed to rebuilt sessions, or left out as deduplicated (they had reached the session directly).", "event")
 )
 
 // clusterCollector exposes ClusterCounters to Prometheus.
@@ -197,7 +204,7 @@ type clusterCollector struct{ c Cluster }
 func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descClusterNodes, descClusterClaims, descClusterTakeovers, descClusterHanded,
 		descClusterFenced, descClusterRemote, descClusterGathers, descClusterErrors,
-		descClusterMessages, descClusterShed, descClusterUnconfirmed} {
+		descClusterMessages, descClusterShed, descClusterUnconfirmed, descClusterOrphan} {
 		ch <- d
 	}
 }
@@ -224,4 +231,8 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClusterMessages, n.RemoteIn, "in")
 	counter(descClusterShed, n.Shed)
 	counter(descClusterUnconfirmed, n.Unconfirmed)
+	counter(descClusterOrphan, n.OrphanWritten, "written")
+	counter(descClusterOrphan, n.OrphanFailed, "failed")
+	counter(descClusterOrphan, n.OrphanReplayed, "replayed")
+	counter(descClusterOrphan, n.OrphanDeduped, "deduplicated")
 }

@@ -151,6 +151,8 @@ func (e *Engine) adopt(r *session.Restored) {
 	if e.auth != nil {
 		perms = e.auth.For(s.Meta().Username, s.ClientID)
 	}
+	done := e.adopting(s.ClientID) // messages kept for a dead node's session (clusterorphan.go)
+	defer done()
 	for _, sub := range s.Subscriptions() {
 		var only Permissions
 		if perms != nil {

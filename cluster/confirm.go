@@ -237,9 +237,18 @@ func (r *Router) advance() {
 func (r *Router) advanceLocked(now time.Time) []func() {
 	c := &r.confirm
 	done := c.done.Load()
+	o := r.orph.Load()
+	hold := ^uint64(0) // markers from this number on wait for records of dead nodes (orphan.go)
+	if o != nil && !c.closed {
+		o.noticeLocked(c, now)
+		hold = o.holdLocked()
+	}
 	k := 0
 	for ; k < len(c.marks); k++ {
 		m := c.marks[k]
+		if m.seq >= hold {
+			break // its messages are on their way to a dead node's records
+		}
 		if !c.closed && !c.confirmedLocked(m.seq, m.at, now) {
 			if now.Sub(m.at) <= confirmTimeout || c.backlogLocked(m.seq, m.at, now) {
 				break // a node working through its backlog is waited for (backlog.go)
@@ -253,6 +262,9 @@ func (r *Router) advanceLocked(now time.Time) []func() {
 		c.marks = append(c.marks[:0], c.marks[k:]...)
 	}
 	c.done.Store(done)
+	if o != nil {
+		o.pruneLocked(done)
+	}
 	var fns []func()
 	j := 0
 	for _, w := range c.waiters {

@@ -110,6 +110,7 @@ type Owners struct {
 
 	replica atomic.Pointer[Replica] // replicated sessions; nil without (replicate_owner.go)
 	wills   atomic.Pointer[Wills]   // replicated wills; nil without (wills.go)
+	orphans atomic.Pointer[orphans] // messages kept for dead nodes' sessions; nil without (orphan.go)
 
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
@@ -287,7 +288,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		// A local takeover, if any, is the broker's own; a claim of this
 		// node that timed out yet was written leaves no session here
 		// (replicate_owner.go).
-		return epoch, o.rebuildOwn(clientID, prev), nil
+		return epoch, o.rebuildOwnDead(clientID, prev), nil
 	}
 	o.Stats.Takeovers.Add(1)
 	start := time.Now()
@@ -301,8 +302,8 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 		waited := o.waitOutLease(prev)
 		o.log.Warn("cluster: no session from the previous owner; waited out its lease", "client", clientID, "node", prev,
 			"waited", waited, "err", err)
-		o.deadOwnerWill(clientID, prev)        // its connection's will, if it had one (wills.go)
-		return epoch, o.rebuild(clientID), nil // replicated sessions (replicate_owner.go)
+		o.deadOwnerWill(clientID, prev)                  // its connection's will, if it had one (wills.go)
+		return epoch, o.rebuildDead(clientID, prev), nil // replicated sessions (replicate_owner.go), and what was kept for them (orphan_owner.go)
 	}
 	if handed != nil {
 		o.Stats.Received.Add(1)
@@ -366,6 +367,9 @@ func (o *Owners) askHandover(ctx context.Context, node, clientID string, epoch u
 // fetched, if any, so hand-over requests waiting for it may proceed. Safe
 // for concurrent use.
 func (o *Owners) Fetched(clientID string, epoch uint64) {
+	if orph := o.orphans.Load(); orph != nil {
+		orph.registered(clientID) // a rebuilt session not adopted gets no replay later (orphan_replay.go)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if f := o.flowLocked(clientID, epoch); f != nil && !f.closed {
@@ -517,6 +521,9 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 	}
 	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
 		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
+	}
+	if orph := o.orphans.Load(); orph != nil && !orph.waitReplayed(req.ClientID, deadline.C) {
+		o.log.Warn("cluster: a session handed over before the messages kept for it while its node was dead were all replayed", "client", req.ClientID)
 	}
 	o.release(req.ClientID) // the claimer writes its replica from now on (replicate_owner.go)
 	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)

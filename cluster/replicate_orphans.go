@@ -70,6 +70,7 @@ func (o *Owners) sweepLoop(stop <-chan struct{}) {
 			}
 			if o.sweep(node) {
 				swept[node] = last[node]
+				o.adoptedAll(node) // publishers stop keeping messages for it (orphan.go)
 			}
 		}
 	}

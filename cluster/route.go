@@ -67,7 +67,10 @@ type Router struct {
 	markSeq      uint64                   // number of the last marker published (confirm.go)
 	mk           []byte
 
-	confirm              confirmer // confirm.go
+	confirm              confirmer               // confirm.go
+	orph                 atomic.Pointer[orphans] // keeping messages for dead nodes' sessions, nil until StartOrphans (orphan.go)
+	orphStats            OrphanStats
+	deliverMu            sync.Mutex // held while the engine takes messages from other nodes, so a rebuilt session registers between two batches (orphan_replay.go)
 	hbSub, ackSub, mkSub *nats.Subscription
 	hb, ack              []byte // heartbeat; scratch of run's answers
 
@@ -207,6 +210,9 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	if p == nil {
 		p = r.newPendingLocked(topic, retain)
 	}
+	if qos > 0 {
+		p.last = r.seq
+	}
 	n := len(p.buf)
 	p.buf = binary.AppendUvarint(p.buf, uint64(len(r.env)))
 	p.buf = append(p.buf, r.env...)
@@ -232,6 +238,7 @@ type pendingBatch struct {
 	retain  bool
 	buf     []byte // batchVersion, then length-prefixed envelopes
 	n       int    // envelopes in buf
+	last    uint64 // number of its last QoS 1/2 message, 0 for none
 }
 
 // maxCachedSubjects bounds Router.subjects, which keeps the subjects of
@@ -262,7 +269,7 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 	} else {
 		p = &pendingBatch{}
 	}
-	p.subject, p.retain, p.n = cs.live, retain, 0
+	p.subject, p.retain, p.n, p.last = cs.live, retain, 0, 0
 	if retain {
 		p.subject = cs.retained
 	}
@@ -298,6 +305,9 @@ func (r *Router) flushLocked() {
 			r.log.Warn("cluster: forward", "subject", p.subject, "err", err)
 		} else {
 			r.Forwarded.Add(uint64(p.n))
+		}
+		if o := r.orph.Load(); o != nil && p.last != 0 {
+			o.keepLocked(p.buf, p.last) // until confirmed (orphan.go)
 		}
 		if cap(p.buf) > flushBytes {
 			p.buf = nil // do not pin a burst's memory
@@ -413,12 +423,17 @@ func (r *Router) deliver(rs *runState) {
 			}
 		})
 	} else {
+		r.deliverMu.Lock()
 		r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
 			for i := range batch {
 				e := &batch[i]
 				deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
 			}
 		})
+		if o := r.orph.Load(); o != nil && o.replay.recording.Load() > 0 {
+			o.recordArrivals(batch) // orphan_replay.go
+		}
+		r.deliverMu.Unlock()
 		r.Received.Add(uint64(len(batch)))
 	}
 	clear(batch)
@@ -438,6 +453,13 @@ func (r *Router) take(rs *runState, m *inMsg) {
 	if m.subject == MarkerSubject {
 		r.deliver(rs) // everything before the marker, to the engine first
 		r.answer(m.data)
+		return
+	}
+	if m.subject == orphanBarrier {
+		r.deliver(rs)
+		if o := r.orph.Load(); o != nil {
+			o.passed(m.data) // orphan_replay.go
+		}
 		return
 	}
 	b := m.data
@@ -493,6 +515,9 @@ func (r *Router) Close() {
 	}
 	r.subsMu.Unlock()
 	r.retSub.Unsubscribe()
+	if o := r.orph.Load(); o != nil {
+		o.close()
+	}
 	r.closeConfirm()
 	close(r.done)
 	<-r.stopped

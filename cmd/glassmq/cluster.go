@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -171,6 +172,17 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		return nil, nil, err
 	}
 	own.router = r
+	// Messages for a dead node's sessions (docs/CLUSTER.md): only with
+	// replicated sessions, which are what gets rebuilt.
+	if rep != nil && os.Getenv("GLASSMQ_TEST_NO_ORPHANS") == "" {
+		if err := r.StartOrphans(cluster.OrphanConfig{Owners: own.owners, Lease: *f.lease, Replicas: node.Replicas()}); err != nil {
+			rep.Close()
+			own.close()
+			r.Close()
+			node.Close()
+			return nil, nil, err
+		}
+	}
 	slog.Info("cluster node started", "cluster", cfg.Name, "node", cfg.NodeName, "routes", cfg.Listen, "peers", cfg.Peers, "nats", cfg.NATSURL)
 	return own, func() {
 		wills.Close()

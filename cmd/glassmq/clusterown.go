@@ -89,6 +89,10 @@ func (v clusterView) ClusterCounters() admin.ClusterCounters {
 	if r := v.r; r != nil {
 		c.Forwarded, c.RemoteIn, c.Shed = r.Forwarded.Load(), r.Received.Load(), r.Shed.Load()
 		c.Unconfirmed, c.RouteErrors = r.Unconfirmed.Load(), r.Dropped.Load()
+		if st := r.OrphanStats(); st != nil { // messages for dead nodes' sessions
+			c.OrphanWritten, c.OrphanFailed = st.Written.Load(), st.Failed.Load()
+			c.OrphanReplayed, c.OrphanDeduped = st.Replayed.Load(), st.Deduped.Load()
+		}
 	}
 	return c
 }
