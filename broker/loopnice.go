@@ -1,0 +1,74 @@
+package broker
+
+import (
+	"flag"
+	"sync"
+)
+
+// Event-loop niceness (-loop-nice).
+//
+// A saturated event loop is always runnable, and so is whatever the kernel
+// runs beside it: the admin API's goroutines, the store's writer, the
+// collector's workers. When they meet on a busy core, the kernel gives them
+// equal turns, so an admin request waits up to a scheduler slice for a loop
+// to give up the core. With a loop nice value N above 0 each event loop
+// runs on an OS thread of its own (gnet's locked-thread mode) and that
+// thread's nice value is raised to N, so the kernel lets every other thread
+// of the broker run first when both are ready, and the loops take whatever
+// is left. On an idle core nice changes nothing, so MQTT throughput is the
+// same unless the admin side or something else wants the core at the same
+// moment. Raising one's own nice value needs no privilege; lowering it
+// would, so only 0 (off) to 19 are accepted. Linux only: elsewhere the
+// loops run as with 0.
+
+// defaultLoopNice is -loop-nice's default; docs/ADMIN.md has the runs that
+// chose it.
+const defaultLoopNice = 5
+
+// registerLoopNiceFlag registers -loop-nice.
+func registerLoopNiceFlag(fs *flag.FlagSet, c *Config) {
+	fs.IntVar(&c.LoopNice, "loop-nice", c.LoopNice, "nice value of the event loops' OS threads (0..19; 0 leaves them at the process's own): above 0, admin requests and other broker work run before the loops when both want a core (Linux)")
+}
+
+// validateLoopNice reports a -loop-nice outside 0..19 through bad.
+func (c *Config) validateLoopNice(bad func(flag string, v any, valid string)) {
+	if c.LoopNice < 0 || c.LoopNice > 19 {
+		bad("loop-nice", c.LoopNice, "must be 0 (off) to 19; a negative value would raise the loops' priority, which needs privilege and is the opposite of its purpose")
+	}
+}
+
+// loopNicer raises the nice value of each event loop's thread once, from
+// the loop itself, and puts every one it changed back at Shutdown, so a
+// thread the runtime reuses after the loops end runs at normal priority.
+type loopNicer struct {
+	nice int // 0: do nothing
+	mu   sync.Mutex
+	tids []int // threads whose nice value was raised
+}
+
+// enter raises the calling thread's nice value. The caller is an event
+// loop goroutine locked to its thread, on its first callback. Loop-only.
+func (n *loopNicer) enter() {
+	if n.nice == 0 {
+		return
+	}
+	tid, err := setThreadNice(0, n.nice)
+	if err != nil {
+		return // the loop runs at the process's priority; nothing breaks
+	}
+	n.mu.Lock()
+	n.tids = append(n.tids, tid)
+	n.mu.Unlock()
+}
+
+// restore puts the threads enter changed back at nice 0. Safe for
+// concurrent use.
+func (n *loopNicer) restore() {
+	n.mu.Lock()
+	tids := n.tids
+	n.tids = nil
+	n.mu.Unlock()
+	for _, tid := range tids {
+		_, _ = setThreadNice(tid, 0)
+	}
+}
