@@ -15,19 +15,23 @@ import (
 // runs on an OS thread of its own (gnet's locked-thread mode) and that
 // thread's nice value is raised to N, so the kernel lets every other thread
 // of the broker run first when both are ready, and the loops take whatever
-// is left. On an idle core nice changes nothing, so MQTT throughput is the
-// same unless the admin side or something else wants the core at the same
-// moment. Raising one's own nice value needs no privilege; lowering it
-// would, so only 0 (off) to 19 are accepted. Linux only: elsewhere the
-// loops run as with 0.
+// is left. Nice orders threads only inside the broker's scheduling group
+// (its session's autogroup or its cgroup): it gives the broker no edge
+// over other processes, and other processes none over it. The locked
+// threads cost CPU (see defaultLoopNice). Raising one's own nice value
+// needs no privilege; lowering it would, so only 0 (off) to 19 are
+// accepted. Linux only: elsewhere the loops run as with 0.
 
-// defaultLoopNice is -loop-nice's default; docs/ADMIN.md has the runs that
-// chose it.
-const defaultLoopNice = 5
+// defaultLoopNice is -loop-nice's default: off. gnet's locked-thread mode
+// costs about a fifth more broker CPU per QoS 1 message with two loops
+// (each time a loop goes idle it hands its processor to another thread
+// and takes it back), and on a shared 2-core machine the admin API's p99
+// did not improve measurably in exchange, only its median (docs/ADMIN.md).
+const defaultLoopNice = 0
 
 // registerLoopNiceFlag registers -loop-nice.
 func registerLoopNiceFlag(fs *flag.FlagSet, c *Config) {
-	fs.IntVar(&c.LoopNice, "loop-nice", c.LoopNice, "nice value of the event loops' OS threads (0..19; 0 leaves them at the process's own): above 0, admin requests and other broker work run before the loops when both want a core (Linux)")
+	fs.IntVar(&c.LoopNice, "loop-nice", c.LoopNice, "nice value of the event loops' OS threads (0..19; 0, the default, leaves them alone): above 0 each loop keeps an OS thread of its own, niced, so admin requests and other broker work run before the loops when both want a core; costs broker CPU per message (Linux)")
 }
 
 // validateLoopNice reports a -loop-nice outside 0..19 through bad.
