@@ -90,11 +90,11 @@ func (s *Server) serveRealtime(ln net.Listener) error {
 			c.Close()
 			return nil
 		}
-		tc, isTCP := c.(*net.TCPConn)
-		if isTCP && !rt.failed.Load() && rt.active.Add(1) <= RealtimeConns {
-			go s.serveConnRealtime(rt, tc)
-			continue
-		} else if isTCP && !rt.failed.Load() {
+		if tc, ok := c.(*net.TCPConn); ok && !rt.failed.Load() {
+			if rt.active.Add(1) <= RealtimeConns {
+				go s.serveConnRealtime(rt, tc)
+				continue
+			}
 			rt.active.Add(-1)
 		}
 		go func() {
