@@ -44,6 +44,10 @@ func realtimeAllowed() bool {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 		param := struct{ priority int32 }{1}
 		_, _, e := syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, 1 /* SCHED_FIFO */, uintptr(unsafe.Pointer(&param)))
+		// Back to normal before answering, so that the thread is not
+		// counted by fifoThreads while it exits.
+		param.priority = 0
+		syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, 0, 0 /* SCHED_OTHER */, uintptr(unsafe.Pointer(&param)))
 		ok <- e == 0
 	}()
 	return <-ok
@@ -195,5 +199,48 @@ func TestBlockingConnDeadline(t *testing.T) {
 	bc.Close()
 	if _, err := bc.Read(b); err == nil {
 		t.Fatal("read after Close: no error")
+	}
+}
+
+// TestRealtimeOverflow: connections beyond RealtimeConns are answered too,
+// on the usual path: with the privilege, exactly RealtimeConns threads are
+// real-time while all are open.
+func TestRealtimeOverflow(t *testing.T) {
+	allowed := realtimeAllowed()
+	before := fifoThreads(t)
+	s, addr, served := startRealtime(t)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	buf := make([]byte, 4096)
+	for i := range RealtimeConns + 2 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := c.Read(buf); err != nil || !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 200") {
+			t.Fatalf("connection %d: %q, %v; want HTTP/1.1 200", i, buf[:n], err)
+		}
+	}
+	want := 0
+	if allowed {
+		want = RealtimeConns
+	}
+	if got := fifoThreads(t) - before; got != want {
+		t.Errorf("SCHED_FIFO threads with %d connections open: %d, want %d", len(conns), got, want)
+	}
+	if err := s.Shutdown(); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve returned %v, want nil", err)
 	}
 }
