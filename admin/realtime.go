@@ -34,7 +34,7 @@ import (
 
 // RealtimeConns is how many admin connections are served on real-time
 // threads at most; more are served as usual.
-const RealtimeConns = 8
+const RealtimeConns = 16
 
 // registerRealtimeFlag registers -admin-realtime-priority.
 func registerRealtimeFlag(fs *flag.FlagSet, c *Config) {

@@ -190,7 +190,7 @@ func runAdmin(c *Config) ([]Result, error) {
 }
 
 // probeWorkers is how many requests to one API may be outstanding.
-const probeWorkers = 8
+const probeWorkers = 4
 
 // offer sends requests at c.AdminRate per second until stop, up to
 // probeWorkers at a time, each from a worker with its own caller (with
