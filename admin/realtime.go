@@ -68,6 +68,10 @@ type realtime struct {
 func (s *Server) serveRealtime(ln net.Listener) error {
 	rt := &realtime{prio: s.cfg.RealtimePriority, ln: ln, conns: map[net.Conn]struct{}{}}
 	if !s.rt.CompareAndSwap(nil, rt) {
+		if s.rt.Load() == stoppedRealtime { // Shutdown came first
+			ln.Close()
+			return nil
+		}
 		return errors.New("admin: Serve called twice")
 	}
 	for {
@@ -155,9 +159,16 @@ func (s *Server) serveConnRealtime(rt *realtime, tc *net.TCPConn) {
 	bc.closeFD()
 }
 
+// stoppedRealtime is what Shutdown leaves in Server.rt when Serve has not
+// started yet, so that a late Serve returns at once.
+var stoppedRealtime = &realtime{closed: true}
+
 // shutdown closes the listener and every connection, and waits for their
 // goroutines to end.
 func (rt *realtime) shutdown() error {
+	if rt == stoppedRealtime {
+		return nil
+	}
 	rt.mu.Lock()
 	rt.closed = true
 	err := rt.ln.Close()

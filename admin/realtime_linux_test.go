@@ -244,3 +244,31 @@ func TestRealtimeOverflow(t *testing.T) {
 		t.Errorf("Serve returned %v, want nil", err)
 	}
 }
+
+// TestRealtimeShutdownFirst: a Shutdown before Serve makes Serve return at
+// once, with the listener closed.
+func TestRealtimeShutdownFirst(t *testing.T) {
+	s := newTestServer(t, newFakeBroker(seedInfo()), func(c *Config) { c.RealtimePriority = 10 })
+	if err := s.Shutdown(); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve after Shutdown: %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		ln.Close()
+		t.Fatal("Serve after Shutdown did not return")
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Error("the listener still accepts after Serve returned")
+	}
+}

@@ -156,8 +156,11 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 // Shutdown closes the listeners and waits for requests in progress to end.
 // Safe for concurrent use.
 func (s *Server) Shutdown() error {
-	if rt := s.rt.Load(); rt != nil {
-		return rt.shutdown()
+	if s.cfg.RealtimePriority > 0 {
+		if s.rt.CompareAndSwap(nil, stoppedRealtime) {
+			return nil // Serve has not started; it will return at once
+		}
+		return s.rt.Load().shutdown()
 	}
 	return s.httpd.Shutdown()
 }

@@ -225,12 +225,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer startGCFloor(*heapFloor)()
 	bcfg.Loops = spareProc(bcfg.Loops, os.Getenv("GOMAXPROCS") != "")
-	// Real-time admin threads: each needs a Go processor free when it wakes,
-	// or it waits for the runtime to take one back from a thread that is not
-	// real-time (admin/realtime.go).
-	if acfg.RealtimePriority > 0 && os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + admin.RealtimeConns)
-	}
+	realtimeProcs(acfg.RealtimePriority, os.Getenv("GOMAXPROCS") != "") // real-time admin threads
 	eng := broker.NewEngine(bcfg)
 	var authz broker.Authorizer
 	tracer := trace.New(tcfg, eng.TraceRings(), time.Now())
