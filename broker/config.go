@@ -55,8 +55,6 @@ type Config struct {
 	TopicAliasMaximum int           // aliases each way per 5.0 connection (0..65535); 0 disables them
 	ServerKeepAlive   int           // seconds imposed on 5.0 clients in CONNACK (0..65535); 0 keeps the client's
 	MaxMessageExpiry  time.Duration // longest life of a 5.0 message (whole seconds); 0 for no cap
-	// Event-loop niceness (loopnice.go).
-	LoopNice int // nice value of the loops' OS threads, 0..19; 0 leaves them alone
 }
 
 // DefaultConfig returns the embedded defaults.
@@ -90,8 +88,6 @@ func DefaultConfig() Config {
 		SharedSubscriptionStrategy: "round_robin",
 		// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
 		TopicAliasMaximum: 10,
-		// Event-loop niceness.
-		LoopNice: defaultLoopNice,
 	}
 }
 
@@ -131,8 +127,6 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.TopicAliasMaximum, "topic-alias-maximum", c.TopicAliasMaximum, "MQTT 5.0: topic aliases per connection each way: announced in CONNACK for the client's PUBLISHes, and the most the broker assigns to a client that allows them (0..65535; 0 disables)")
 	fs.IntVar(&c.ServerKeepAlive, "server-keep-alive", c.ServerKeepAlive, "MQTT 5.0: keep-alive in seconds that every 5.0 client must use, announced in CONNACK as Server Keep Alive (0..65535; 0 keeps the client's own)")
 	fs.DurationVar(&c.MaxMessageExpiry, "max-message-expiry", c.MaxMessageExpiry, "MQTT 5.0: longest a 5.0 client's message lives; a longer Message Expiry Interval is shortened and a message without one gets this (0: no cap)")
-	// Event-loop niceness.
-	registerLoopNiceFlag(fs, c)
 	fs.IntVar(&c.StoreMaxPending, "store-max-pending", c.StoreMaxPending, "store ops waiting for the disk before the event loops wait for it too (backpressure instead of unbounded memory)")
 }
 
@@ -229,7 +223,6 @@ func (c *Config) Validate() error {
 		bad("log-interval", c.LogInterval, "must not be negative")
 	}
 	c.validateCapabilities(bad)
-	c.validateLoopNice(bad) // event-loop niceness
 	return errors.Join(errs...)
 }
 

@@ -33,7 +33,6 @@ type gnetHandler struct {
 	boot  chan struct{}
 	mu    sync.Mutex
 	loops map[gnet.EventLoop]*LoopHandle
-	nicer loopNicer // -loop-nice: raises each loop thread's nice value
 }
 
 // gnetLoop is a gnet event loop as the Engine's Loop.
@@ -105,8 +104,8 @@ func (t *gnetTransport) RemoteAddr() string {
 // NewServer returns a server for e; Start begins listening on e's
 // Config.Listen.
 func NewServer(e *Engine) *Server {
-	return &Server{e: e, h: &gnetHandler{e: e, boot: make(chan struct{}), loops: map[gnet.EventLoop]*LoopHandle{},
-		nicer: loopNicer{nice: e.cfg.LoopNice}}, done: make(chan error, 1)}
+	return &Server{e: e, h: &gnetHandler{e: e, boot: make(chan struct{}), loops: map[gnet.EventLoop]*LoopHandle{}},
+		done: make(chan error, 1)}
 }
 
 // Start starts the engine and the listener, and returns once the listener is
@@ -125,8 +124,7 @@ func (s *Server) Start() error {
 			// which on one core makes the two hand the processor back and
 			// forth and delays CONNACKs by milliseconds.
 			gnet.WithReusePort(s.e.cfg.loops() == 1),
-			// A loop whose thread is niced must keep that thread (loopnice.go).
-			gnet.WithLockOSThread(s.e.cfg.LoopNice != 0),
+			gnet.WithLockOSThread(false),
 			gnet.WithLogger(gnetLogger{}),
 		)
 	}()
@@ -169,7 +167,6 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	s.e.Shutdown(timeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	defer s.h.nicer.restore()
 	if err := s.h.eng.Stop(ctx); err != nil {
 		return fmt.Errorf("broker: stopping listener: %w", err)
 	}
@@ -212,7 +209,6 @@ func (h *gnetHandler) loop(el gnet.EventLoop) *LoopHandle {
 	if lh == nil {
 		lh = h.e.BindLoop(gnetLoop{el})
 		h.loops[el] = lh
-		h.nicer.enter() // the first callback on this loop, on its thread
 	}
 	return lh
 }

@@ -32,7 +32,7 @@ var flagGroups = []struct {
 	title string
 	names []string
 }{
-	{"Listeners", []string{"listen", "admin-listen", "admin-realtime-priority", "instance-id", "loops", "loop-nice", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
+	{"Listeners", []string{"listen", "admin-listen", "admin-realtime-priority", "instance-id", "loops", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
