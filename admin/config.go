@@ -45,6 +45,8 @@ type Config struct {
 	// One Alibaba key pair given on the command line (-alibaba-access-key-id,
 	// -alibaba-access-key-secret), in addition to the file's.
 	AlibabaAccessKeyID, AlibabaAccessKeySecret string
+	// Real-time admin threads (realtime.go).
+	RealtimePriority int // -admin-realtime-priority: SCHED_FIFO priority of admin connection threads, 1..99; 0 off
 }
 
 // Defaults of DefaultConfig.
@@ -100,6 +102,8 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 		"admin: Alibaba `AccessKeyId` accepted for signed requests (with -alibaba-access-key-secret)")
 	fs.StringVar(&c.AlibabaAccessKeySecret, "alibaba-access-key-secret", c.AlibabaAccessKeySecret,
 		"admin: Alibaba `AccessKeySecret` of -alibaba-access-key-id (visible in ps; prefer -admin-credentials)")
+	// Real-time admin threads.
+	registerRealtimeFlag(fs, c)
 }
 
 // limit returns the rate and burst of action a under c.
@@ -178,6 +182,9 @@ func (c *Config) validate() (*credentials, error) {
 		errs = append(errs, err)
 	}
 	if err := checkInstanceID(c.InstanceID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkRealtime(c.RealtimePriority); err != nil { // real-time admin threads
 		errs = append(errs, err)
 	}
 	if err := checkRate("rate-describe-mqtt-client", c.DescribeRate, DefaultDescribeRate); err != nil {

@@ -61,8 +61,9 @@ type Server struct {
 	metrics  *metrics
 	store    atomic.Pointer[Store] // nil: no store (persistence off)
 	httpd    *fasthttp.Server
-	states   sync.Pool    // of *reqState
-	cl       clusterState // in a cluster: /api/v1/cluster, its metrics, shared rate limits (cluster.go)
+	states   sync.Pool                // of *reqState
+	cl       clusterState             // in a cluster: /api/v1/cluster, its metrics, shared rate limits (cluster.go)
+	rt       atomic.Pointer[realtime] // set by Serve with -admin-realtime-priority (realtime.go)
 
 	// now and newUUID are time.Now and uuid.New; tests replace them.
 	now     func() time.Time
@@ -141,7 +142,12 @@ func (s *Server) UseDeviceCredentials(d DeviceCredentials) { s.devices = d }
 
 // Serve accepts connections on ln and serves them until Shutdown, when it
 // returns nil. Safe for concurrent use.
-func (s *Server) Serve(ln net.Listener) error { return s.httpd.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.RealtimePriority > 0 {
+		return s.serveRealtime(ln)
+	}
+	return s.httpd.Serve(ln)
+}
 
 // Handler returns the request handler, for serving without a socket (tests,
 // fasthttp.ServeConn). Safe for concurrent use.
@@ -149,7 +155,15 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Shutdown closes the listeners and waits for requests in progress to end.
 // Safe for concurrent use.
-func (s *Server) Shutdown() error { return s.httpd.Shutdown() }
+func (s *Server) Shutdown() error {
+	if s.cfg.RealtimePriority > 0 {
+		if s.rt.CompareAndSwap(nil, stoppedRealtime) {
+			return nil // Serve has not started; it will return at once
+		}
+		return s.rt.Load().shutdown()
+	}
+	return s.httpd.Shutdown()
+}
 
 // reqState is the per-request scratch space, pooled: the DescribeMQTTClient
 // path reuses its slices instead of allocating.

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sync"
@@ -116,20 +115,45 @@ func runAdmin(c *Config) ([]Result, error) {
 	}
 	httpc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer httpc.CloseIdleConnections()
+	callers := make([][]adminCaller, len(adminAPIs))
+	for i := range adminAPIs {
+		cs, err := newCallers(c, httpc, probeWorkers)
+		if err != nil {
+			for _, cs := range callers {
+				for _, ac := range cs {
+					ac.close()
+				}
+			}
+			f.close()
+			return nil, err
+		}
+		callers[i] = cs
+	}
+	defer func() {
+		for _, cs := range callers {
+			for _, ac := range cs {
+				ac.close()
+			}
+		}
+	}()
 	base := "http://" + c.AdminAddr
 	stats := make([]adminStats, len(adminAPIs))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	cpu0, cpuErr0 := selfCPU()
 	start := time.Now()
 	for i, api := range adminAPIs {
-		wg.Go(func() { offer(httpc, base, c, api, clients, &stats[i], stop) })
+		wg.Go(func() { offer(callers[i], base, c, api, clients, &stats[i], stop) })
 	}
 	var load Result
-	var elapsed float64
+	var elapsed, probeCPU float64
 	f.beforeClose = func() { // every client is still online until here
 		close(stop)
 		wg.Wait()
 		elapsed = time.Since(start).Seconds()
+		if cpu1, err := selfCPU(); err == nil && cpuErr0 == nil {
+			probeCPU = float64(cpu1-cpu0) / float64(time.Second) / elapsed
+		}
 	}
 	if c.AdminLoad == "none" {
 		time.Sleep(c.Duration)
@@ -148,6 +172,7 @@ func runAdmin(c *Config) ([]Result, error) {
 		r.Requests, r.Accepted = s.requests.Load(), s.accepted.Load()
 		r.Throttled, r.Failed = s.throttled.Load(), s.failed.Load()
 		r.OfferedRate = c.AdminRate
+		r.ClientCPU = probeCPU // this process's CPU in cores; with -admin-load pairs, the load's too
 		r.AcceptRate = float64(r.Accepted) / elapsed
 		r.Elapsed = elapsed
 		r.setLatency(&s.hist)
@@ -164,12 +189,43 @@ func runAdmin(c *Config) ([]Result, error) {
 	return out, nil
 }
 
-// offer sends requests at c.AdminRate per second until stop, up to 8 at a
-// time; a request due while 8 are outstanding is sent late, not dropped.
-func offer(httpc *http.Client, base string, c *Config, api adminAPI, clients []string, s *adminStats, stop chan struct{}) {
-	sem := make(chan struct{}, 8)
+// probeWorkers is how many requests to one API may be outstanding.
+const probeWorkers = 4
+
+// offer sends requests at c.AdminRate per second until stop, up to
+// probeWorkers at a time, each from a worker with its own caller (with
+// -admin-client locked, its own connection and OS thread); a request due
+// while all are busy is sent late, not dropped.
+func offer(callers []adminCaller, base string, c *Config, api adminAPI, clients []string, s *adminStats, stop chan struct{}) {
+	jobs := make(chan string)
 	var wg sync.WaitGroup
+	for _, ac := range callers {
+		wg.Go(func() {
+			if c.AdminClient != "http" {
+				lockThread()
+			}
+			for clientID := range jobs {
+				s.requests.Add(1)
+				accepted, throttled, d, err := call(ac, base, c.InstanceID, api, clientID)
+				switch {
+				case err != nil:
+					s.failed.Add(1)
+					s.firstErr.CompareAndSwap(nil, err)
+				case accepted:
+					s.accepted.Add(1)
+					s.mu.Lock()
+					s.hist.Record(int64(d))
+					s.mu.Unlock()
+				case throttled:
+					s.throttled.Add(1)
+				default:
+					s.failed.Add(1)
+				}
+			}
+		})
+	}
 	defer wg.Wait()
+	defer close(jobs)
 	interval := time.Duration(float64(time.Second) / c.AdminRate)
 	next := time.Now()
 	for i := 0; ; i++ {
@@ -180,52 +236,25 @@ func offer(httpc *http.Client, base string, c *Config, api adminAPI, clients []s
 		}
 		next = next.Add(interval)
 		select {
-		case sem <- struct{}{}:
+		case jobs <- clients[i%len(clients)]:
 		case <-stop:
 			return
 		}
-		clientID := clients[i%len(clients)]
-		wg.Go(func() {
-			defer func() { <-sem }()
-			s.requests.Add(1)
-			accepted, throttled, d, err := call(httpc, base, c.InstanceID, api, clientID)
-			switch {
-			case err != nil:
-				s.failed.Add(1)
-				s.firstErr.CompareAndSwap(nil, err)
-			case accepted:
-				s.accepted.Add(1)
-				s.mu.Lock()
-				s.hist.Record(int64(d))
-				s.mu.Unlock()
-			case throttled:
-				s.throttled.Add(1)
-			default:
-				s.failed.Add(1)
-			}
-		})
 	}
 }
 
-func call(httpc *http.Client, base, instance string, api adminAPI, clientID string) (accepted, throttled bool, d time.Duration, err error) {
+func call(ac adminCaller, base, instance string, api adminAPI, clientID string) (accepted, throttled bool, d time.Duration, err error) {
 	req, err := api.request(base, instance, clientID)
 	if err != nil {
 		return false, false, 0, err
 	}
-	t0 := time.Now()
-	resp, err := httpc.Do(req)
-	if err != nil {
-		return false, false, 0, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	d = time.Since(t0)
+	status, body, d, err := ac.do(req)
 	if err != nil {
 		return false, false, d, err
 	}
-	accepted, throttled = api.classify(resp.StatusCode, body)
+	accepted, throttled = api.classify(status, body)
 	if !accepted && !throttled {
-		return false, false, d, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, body)
+		return false, false, d, fmt.Errorf("HTTP %d: %.200s", status, body)
 	}
 	return accepted, throttled, d, nil
 }

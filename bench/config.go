@@ -81,6 +81,11 @@ type Config struct {
 	// can come from another process (glassmq-bench -scenario pairs) and the
 	// probes measure the broker alone.
 	AdminLoad string
+	// AdminClient is how the admin scenario sends its requests: "locked"
+	// (each of an API's workers on its own OS thread with a blocking
+	// socket, so the probe adds little wait of its own; Linux, net/http
+	// elsewhere) or "http" (Go's net/http client, as the SDKs use).
+	AdminClient string
 
 	Retained int // retained: retained messages published before the measurements
 
@@ -118,6 +123,7 @@ func DefaultConfig() Config {
 		AdminRate:     100,
 		InstanceID:    "mqtt-local",
 		AdminLoad:     "pairs",
+		AdminClient:   "locked",
 		Retained:      1_000_000,
 	}
 }
@@ -158,6 +164,9 @@ func (c *Config) Validate() error {
 		}
 		if c.AdminLoad != "pairs" && c.AdminLoad != "none" {
 			bad("admin-load", fmt.Sprintf("%q", c.AdminLoad), "want pairs or none")
+		}
+		if c.AdminClient != "locked" && c.AdminClient != "http" {
+			bad("admin-client", fmt.Sprintf("%q", c.AdminClient), "want locked or http")
 		}
 	}
 	if c.Scenario == "retained" {

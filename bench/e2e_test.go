@@ -195,23 +195,30 @@ func TestScenariosAgainstGlassmq(t *testing.T) {
 			}
 		}
 	})
-	t.Run("admin without load", func(t *testing.T) {
-		c := tiny(p, "admin", 1)
-		c.AdminLoad = "none"
-		rs, err := Run(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			if r.Accepted == 0 || r.Failed != 0 || len(r.Errors) > 0 {
-				t.Errorf("%s: %d accepted, %d failed (%v); want the idle pairs' clients found online",
-					r.Variant, r.Accepted, r.Failed, r.Errors)
+	// Both probe clients: each worker's own thread and blocking socket
+	// (locked), and net/http.
+	for _, client := range []string{"locked", "http"} {
+		t.Run("admin without load/"+client, func(t *testing.T) {
+			c := tiny(p, "admin", 1)
+			c.AdminLoad, c.AdminClient = "none", client
+			rs, err := Run(c)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if r.Sent != 0 || r.LoadRate != 0 {
-				t.Errorf("%s: sent %d at %v msg/s; want the pairs idle", r.Variant, r.Sent, r.LoadRate)
+			for _, r := range rs {
+				if r.Accepted == 0 || r.Failed != 0 || len(r.Errors) > 0 {
+					t.Errorf("%s: %d accepted, %d failed (%v); want the idle pairs' clients found online",
+						r.Variant, r.Accepted, r.Failed, r.Errors)
+				}
+				if r.Sent != 0 || r.LoadRate != 0 {
+					t.Errorf("%s: sent %d at %v msg/s; want the pairs idle", r.Variant, r.Sent, r.LoadRate)
+				}
+				if r.ClientCPU <= 0 || r.P50 <= 0 {
+					t.Errorf("%s: probe CPU %v cores, p50 %v µs; want both measured", r.Variant, r.ClientCPU, r.P50)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 func TestRelayBaseline(t *testing.T) {

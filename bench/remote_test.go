@@ -58,6 +58,7 @@ func TestValidateRemote(t *testing.T) {
 	}{
 		{"remote admin refused too", func(c *Config) { c.Scenario, c.AdminAddr = "admin", "192.0.2.1:8080" }, "-admin-addr"},
 		{"admin load unknown", func(c *Config) { c.Scenario, c.AdminLoad = "admin", "fanin" }, "-admin-load"},
+		{"admin client unknown", func(c *Config) { c.Scenario, c.AdminClient = "admin", "fasthttp" }, "-admin-client"},
 		{"remote allowed", func(c *Config) { c.AllowRemote, c.Addr = true, "192.0.2.1:8883" }, ""},
 		{"MQTT-3.1.2-22 password without user name", func(c *Config) { c.Password = "secret" }, "needs -username"},
 		{"user name alone", func(c *Config) { c.Username = "bench" }, ""},

@@ -139,6 +139,7 @@ func registerLoadFlags(fs *flag.FlagSet, c *bench.Config) {
 	fs.Float64Var(&c.AdminRate, "admin-rate", c.AdminRate, "admin: requests/s offered to each API")
 	fs.StringVar(&c.InstanceID, "instance-id", c.InstanceID, "admin: InstanceId of the requests")
 	fs.StringVar(&c.AdminLoad, "admin-load", c.AdminLoad, "admin: pairs (the pairs publish while the requests run, in this process) or none (they stay idle: run the load from another glassmq-bench -scenario pairs)")
+	fs.StringVar(&c.AdminClient, "admin-client", c.AdminClient, "admin: locked (each request from an OS thread of its own with a blocking socket, so the probe's own scheduling adds little; Linux) or http (Go's net/http client)")
 	fs.IntVar(&c.Retained, "retained", c.Retained, "retained: retained messages published before timing exact and wildcard SUBSCRIBEs")
 }
 

@@ -32,7 +32,7 @@ var flagGroups = []struct {
 	title string
 	names []string
 }{
-	{"Listeners", []string{"listen", "admin-listen", "instance-id", "loops", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
+	{"Listeners", []string{"listen", "admin-listen", "admin-realtime-priority", "instance-id", "loops", "tls-listen", "ws-listen", "wss-listen", "tls-"}},
 	{"Storage", []string{"data-dir", "session-expiry", "persistence", "fsync", "fsync-interval", "store-max-pending"}},
 	{"Limits", []string{"max-packet-size", "max-connections", "max-inflight", "max-queued",
 		"max-subscriptions", "max-client-id-len", "max-outbound", "connect-timeout", "max-session-expiry", "receive-maximum"}},
@@ -225,6 +225,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	defer startGCFloor(*heapFloor)()
 	bcfg.Loops = spareProc(bcfg.Loops, os.Getenv("GOMAXPROCS") != "")
+	realtimeProcs(acfg.RealtimePriority, os.Getenv("GOMAXPROCS") != "") // real-time admin threads
 	eng := broker.NewEngine(bcfg)
 	var authz broker.Authorizer
 	tracer := trace.New(tcfg, eng.TraceRings(), time.Now())
