@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"strings"
-
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -45,7 +43,10 @@ func (e *Engine) UseCluster(c Cluster) {
 	defer e.router.unlock()
 	e.cluster = c
 	e.router.interest = c.Interest
-	e.router.root.eachFilter(nil, func(filter string) { c.Interest(filter, true) })
+	if sc, ok := c.(SharedCluster); ok { // shared subscriptions cluster-wide (clustershared.go)
+		e.router.sharedInterest = sc.SharedInterest
+	}
+	e.router.reportInterest()
 }
 
 // DeliverRemote routes messages that another node of the cluster
@@ -104,15 +105,4 @@ func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain 
 func (ls *loopState) flushCluster() {
 	ls.e.cluster.Flush(ls.clusterMark)
 	ls.clusterMark, ls.clusterSeq = false, 0
-}
-
-// eachFilter calls fn with every filter that has subscribers at or below
-// n, whose levels so far are path.
-func (n *node) eachFilter(path []string, fn func(string)) {
-	if n.subscribed() && path != nil {
-		fn(strings.Join(path, "/"))
-	}
-	n.eachChild(func(level string, c *node) {
-		c.eachFilter(append(path, level), fn)
-	})
 }

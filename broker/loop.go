@@ -303,6 +303,14 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		})
 		ts = mergeTargets(ts)
 	}
+	return ls.routeTo(ts, topic, payload, qos, msg)
+}
+
+// routeTo delivers a message to the targets ts that route matched (or
+// that a shared subscription's group picked, clustershared.go), each
+// session at most once, and reports whether any took it. ls.targets
+// holds ts afterwards, cleared. Loop-only (ls's loop).
+func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	encoded, encoded5 := false, false
 	props, expires := ls.props5, ls.expires
 	if msg != nil {

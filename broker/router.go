@@ -195,6 +195,11 @@ type router struct {
 	share    shareStrategy                 // how a shared subscription's member is picked
 	seed     maphash.Seed                  // for shareHashClientID
 	interest func(filter string, add bool) // nil, or the cluster's (cluster.go)
+	// sharedInterest is nil, or the cluster's when it serves shared
+	// subscriptions cluster-wide (clustershared.go): then a group's first
+	// and last member are reported to it, interest counts plain
+	// subscriptions only, and forwarded topics reach groups only through it.
+	sharedInterest func(group, filter string, add bool)
 }
 
 // readLock is one reader's lock, padded so two loops' locks never share a
@@ -239,8 +244,12 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	for level := range strings.SplitSeq(filter, "/") {
 		n = n.addChild(level)
 	}
-	if r.interest != nil && !n.subscribed() {
-		defer r.interest(filter, true) // the filter's first subscriber on this node (plain or shared)
+	if shared && r.sharedInterest != nil {
+		if n.group(group) == nil {
+			defer r.sharedInterest(group, filter, true) // the group's first member on this node
+		}
+	} else if r.interest != nil && !n.interested(r.sharedInterest != nil) {
+		defer r.interest(filter, true) // the filter's first subscriber on this node
 	}
 	if shared {
 		n.join(group, shareMember{s: s, qos: qos, only: only})
@@ -272,9 +281,18 @@ func (r *router) remove(filter string, s *clientSession) {
 	if r.interest != nil {
 		n = r.root.lookup(filter)
 	}
-	had := n != nil && n.subscribed()
+	if shared && r.sharedInterest != nil {
+		had := n != nil && n.group(group) != nil
+		r.root.remove(filter, group, shared, s)
+		if had && n.group(group) == nil {
+			r.sharedInterest(group, filter, false) // the group's last member on this node went
+		}
+		return
+	}
+	split := r.sharedInterest != nil
+	had := n != nil && n.interested(split)
 	r.root.remove(filter, group, shared, s)
-	if had && !n.subscribed() {
+	if had && !n.interested(split) {
 		r.interest(filter, false) // the filter's last subscriber on this node went
 	}
 }

@@ -178,10 +178,14 @@ func (r *router) pickShared(out []target, start int, topic []byte, pub string) [
 	if r.share == shareHashClientID {
 		h = maphash.String(r.seed, pub)
 	}
+	viaCluster := r.sharedInterest != nil && (len(topic) == 0 || topic[0] != '$') // forwarded: groups get it through the cluster (clustershared.go)
 	j := i
 	for ; i < len(out); i++ {
 		t := out[i]
 		if t.g != nil {
+			if viaCluster {
+				continue
+			}
 			m, ok := t.g.pick(r.share, h, topic)
 			if !ok {
 				continue

@@ -29,7 +29,7 @@ var queueLimit = 64 << 20
 // sheddable reports whether the NATS message on subject with data holds
 // only live QoS 0 messages, which may be dropped, and how many.
 func sheddable(subject string, data []byte) (int, bool) {
-	if subject == MarkerSubject || len(subject) > len(RetainedPrefix) && subject[:len(RetainedPrefix)+1] == RetainedPrefix+"." {
+	if subject == MarkerSubject || subject == SharedMarkerSubject || len(subject) > len(RetainedPrefix) && subject[:len(RetainedPrefix)+1] == RetainedPrefix+"." {
 		return 0, false
 	}
 	if len(data) < 1 || data[0] != batchVersion {

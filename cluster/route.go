@@ -45,8 +45,8 @@ type Local interface {
 // subscription, back to back; the origin and number of its first message
 // drop the copies.
 //
-// Shared subscriptions ($share/GROUP/FILTER) are not mapped yet: they are
-// to become NATS queue groups, one delivery per group cluster-wide.
+// Shared subscriptions ($share/GROUP/FILTER) are NATS queue groups, one
+// delivery per group cluster-wide (shared.go).
 type Router struct {
 	node   *Node
 	local  Local
@@ -66,13 +66,15 @@ type Router struct {
 	lastQoS12    uint64                   // number of the last QoS 1/2 message forwarded
 	markSeq      uint64                   // number of the last marker published (confirm.go)
 	mk           []byte
+	sharedSent   bool // shared batches left since the last marker (shared.go)
 
 	confirm              confirmer // confirm.go
 	hbSub, ackSub, mkSub *nats.Subscription
-	hb, ack              []byte // heartbeat; scratch of run's answers
+	smkSub               *nats.Subscription // shared markers, on the second connection (shared.go)
+	hb, ack              []byte             // heartbeat; scratch of run's answers
 
 	subsMu sync.Mutex
-	subs   map[string]*counted // by subject
+	subs   map[string]*counted // by subject; shared ones by subject, space, queue name
 
 	in       chan *nats.Msg // what NATS delivers, drained at once into queue by pull
 	qmu      sync.Mutex
@@ -87,7 +89,11 @@ type Router struct {
 	// Counters, for metrics and tests.
 	Forwarded atomic.Uint64 // messages published to NATS
 	Received  atomic.Uint64 // messages from other nodes handed to the engine
-	Dropped   atomic.Uint64 // messages not forwarded (too large) or not decodable
+	// SharedReceived counts the messages of Received that NATS gave this
+	// node for one of its shared subscriptions (shared.go); this node's own
+	// count too, as its own shared batches come back through NATS.
+	SharedReceived atomic.Uint64
+	Dropped        atomic.Uint64 // messages not forwarded (too large) or not decodable
 	// Unconfirmed counts waits for QoS 1/2 confirmation that ended at
 	// confirmTimeout with some live node silent (confirm.go).
 	Unconfirmed atomic.Uint64
@@ -130,6 +136,11 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		r.closeConfirm()
 		sub.Unsubscribe()
 		return nil, fmt.Errorf("cluster: subscribe for confirmations: %w", err)
+	}
+	if r.smkSub, err = n.sc.ChanSubscribe(SharedMarkerSubject, r.in); err != nil {
+		r.closeConfirm()
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe for shared markers: %w", err)
 	}
 	go r.pull()
 	go r.run()
@@ -229,6 +240,7 @@ const batchVersion = 1
 // pendingBatch is the forwards of one topic waiting for Flush.
 type pendingBatch struct {
 	subject string
+	shared  string // the subject for shared subscriptions (shared.go), "" for none
 	retain  bool
 	buf     []byte // batchVersion, then length-prefixed envelopes
 	n       int    // envelopes in buf
@@ -239,8 +251,9 @@ type pendingBatch struct {
 // emptied when it reaches the bound.
 const maxCachedSubjects = 1 << 16
 
-// cachedSubject is a topic and its two subjects, live and retained.
-type cachedSubject struct{ topic, live, retained string }
+// cachedSubject is a topic and its subjects: live, retained and for shared
+// subscriptions ("" for a $-topic).
+type cachedSubject struct{ topic, live, retained, shared string }
 
 // newPendingLocked starts the batch of topic. The caller holds mu.
 func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
@@ -254,6 +267,10 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 		cs.live = string(r.subj)
 		r.subj = AppendSubject(r.subj[:0], RetainedPrefix, topic)
 		cs.retained = string(r.subj)
+		if prefixFor(topic) == TopicPrefix {
+			r.subj = AppendSubject(r.subj[:0], SharedPrefix, topic)
+			cs.shared = string(r.subj)
+		}
 		r.subjects[cs.topic] = cs
 	}
 	var p *pendingBatch
@@ -262,7 +279,7 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 	} else {
 		p = &pendingBatch{}
 	}
-	p.subject, p.retain, p.n = cs.live, retain, 0
+	p.subject, p.shared, p.retain, p.n = cs.live, cs.shared, retain, 0
 	if retain {
 		p.subject = cs.retained
 	}
@@ -299,6 +316,7 @@ func (r *Router) flushLocked() {
 		} else {
 			r.Forwarded.Add(uint64(p.n))
 		}
+		r.publishSharedLocked(p)
 		if cap(p.buf) > flushBytes {
 			p.buf = nil // do not pin a burst's memory
 		}
@@ -316,6 +334,7 @@ type inMsg struct {
 	kind    inKind
 	subject string
 	data    []byte
+	queue   string // the queue subscription it came through: a shared subscription's (shared.go)
 }
 
 type inKind byte
@@ -351,7 +370,11 @@ func (r *Router) pull() {
 	for {
 		select {
 		case m := <-r.in:
-			r.enqueue(inMsg{subject: m.Subject, data: m.Data})
+			im := inMsg{subject: m.Subject, data: m.Data}
+			if m.Sub != nil {
+				im.queue = m.Sub.Queue
+			}
+			r.enqueue(im)
 		case <-r.done:
 			return
 		}
@@ -366,6 +389,7 @@ func (r *Router) run() {
 	defer close(r.stopped)
 	var rs runState
 	rs.seenLive = map[string]struct{}{}
+	rs.shared.local, _ = r.local.(SharedLocal)
 	var work []inMsg
 	for {
 		select {
@@ -397,6 +421,9 @@ type runState struct {
 	lastOrigin []byte              // origin of the first message of the last live batch taken
 	lastSeq    uint64              // and its number
 	seenLive   map[string]struct{} // topics with a live retained message; nil once caught up
+
+	shared      sharedState // shared.go
+	sharedBatch []envelope
 }
 
 // deliver hands the batch to the engine.
@@ -435,9 +462,17 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		rs.seenLive = nil
 		return
 	}
-	if m.subject == MarkerSubject {
+	switch {
+	case m.subject == MarkerSubject:
 		r.deliver(rs) // everything before the marker, to the engine first
-		r.answer(m.data)
+		r.takeMarker(rs, m.data)
+		return
+	case m.subject == SharedMarkerSubject:
+		r.deliver(rs)
+		r.takeSharedMarker(rs, m.data)
+		return
+	case m.queue != "":
+		r.takeShared(rs, m)
 		return
 	}
 	b := m.data
@@ -493,6 +528,9 @@ func (r *Router) Close() {
 	}
 	r.subsMu.Unlock()
 	r.retSub.Unsubscribe()
+	if r.smkSub != nil {
+		r.smkSub.Unsubscribe()
+	}
 	r.closeConfirm()
 	close(r.done)
 	<-r.stopped
