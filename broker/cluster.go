@@ -57,6 +57,7 @@ func (e *Engine) UseCluster(c Cluster) {
 // deliver. Safe for concurrent use.
 func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64))) {
 	e.withForeignLoop(func(ls *loopState) {
+		rm := &ls.remote
 		each(func(topic, payload, props []byte, qos byte, retain bool, expires int64) {
 			// Not counted as received: the origin node counted it.
 			var msg *session.Message
@@ -65,11 +66,40 @@ func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []by
 				e.setRetained(ls, msg)
 			}
 			ls.props5, ls.expires = props, expires
-			ls.route(topic, payload, qos, msg) // live deliveries carry RETAIN 0 [MQTT-3.3.1-9]
+			ls.pubSeq++
+			ls.routeTo(rm.targets(ls, topic), topic, payload, qos, msg) // live deliveries carry RETAIN 0 [MQTT-3.3.1-9]
 			ls.props5, ls.expires = nil, 0
 		})
+		rm.reset()
 	})
 	e.remoteDurable() // -fsync always: stored before the origin is answered (clusterrepl.go)
+}
+
+// remoteMatch keeps DeliverRemote's last match for the rest of one call:
+// another node batches the messages of one topic, so a batch's messages
+// share their targets, and the tree is searched once per batch rather than
+// once per message. It is reset at the end of each call, so a subscription
+// made meanwhile is seen from the next batch on, and no session is pinned.
+type remoteMatch struct {
+	topic []byte
+	ts    []target
+	valid bool
+}
+
+// targets returns the targets of a message on topic in ls.targets, as
+// ls.match would. Loop-only (the foreign loopState's).
+func (rm *remoteMatch) targets(ls *loopState, topic []byte) []target {
+	if rm.valid && string(rm.topic) == string(topic) {
+		return append(ls.targets[:0], rm.ts...)
+	}
+	ts := ls.match(topic)
+	rm.topic, rm.ts, rm.valid = append(rm.topic[:0], topic...), append(rm.ts[:0], ts...), true
+	return ts
+}
+
+func (rm *remoteMatch) reset() {
+	clear(rm.ts)
+	rm.ts, rm.valid = rm.ts[:0], false
 }
 
 // StoreRetained stores retained messages that the cluster kept while this

@@ -31,6 +31,7 @@ type loopState struct {
 	unsub   codec.Unsubscribe
 
 	targets []target
+	remote  remoteMatch // the foreign loopState's: DeliverRemote's last match (cluster.go)
 	codes   []byte
 	pace    loopPace           // connections sending retained messages (retainedpace.go)
 	sending []session.Inflight // scratch for Conn.pump
@@ -286,6 +287,13 @@ func (ls *loopState) runBatch(b *batch) {
 // Local or the ACL. Loop-only.
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	ls.pubSeq++
+	return ls.routeTo(ls.match(topic), topic, payload, qos, msg)
+}
+
+// match returns the targets of a message on topic (published by ls.from,
+// when set), each session once at its highest QoS, in ls.targets.
+// Loop-only.
+func (ls *loopState) match(topic []byte) []target {
 	pub := ""
 	if ls.from != nil {
 		pub = ls.from.ClientID
@@ -303,7 +311,7 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		})
 		ts = mergeTargets(ts)
 	}
-	return ls.routeTo(ts, topic, payload, qos, msg)
+	return ts
 }
 
 // routeTo delivers a message to the targets ts that route matched (or

@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -61,6 +59,7 @@ type Router struct {
 	order        []*pendingBatch          // the same, in the order their topics came
 	free         []*pendingBatch
 	pendingBytes int
+	maxPayload   int                      // the NATS maximum payload, read at each flush
 	subjects     map[string]cachedSubject // by topic
 	hasPending   atomic.Bool              // pending is not empty: Flush has work
 	lastQoS12    uint64                   // number of the last QoS 1/2 message forwarded
@@ -118,6 +117,10 @@ const inboxSize = 1 << 16
 // maxBatch bounds the messages handed to the engine in one DeliverRemote.
 const maxBatch = 512
 
+// keepQueue is the capacity, in messages, up to which run keeps a drained
+// queue array for reuse.
+const keepQueue = 1024
+
 // NewRouter starts routing for n: it subscribes to every retained message
 // of the cluster and starts the goroutine that hands messages to local.
 // Safe for concurrent use.
@@ -126,7 +129,8 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		origin: n.Name() + "@" + fmt.Sprint(time.Now().UnixNano()),
 		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
 		pending: map[string]*pendingBatch{}, subjects: map[string]cachedSubject{},
-		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{}),
+		maxPayload: int(n.nc.MaxPayload())}
 	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
@@ -193,57 +197,63 @@ func (r *Router) Subjects() int {
 // mark sent it; otherwise 0. The slices need stay valid only during the
 // call. Safe for concurrent use.
 func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
+	e := envelope{qos: qos, retain: retain, expires: expires, props: props, payload: payload}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.seq++
-	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
-		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
-	maxPayload := int(r.node.nc.MaxPayload())
-	if len(r.env)+1+binary.MaxVarintLen32 > maxPayload {
-		r.Dropped.Add(1)
-		return 0
+	e.seq = r.seq
+	p := r.pending[string(topic)]
+	if p != nil && p.retain != retain {
+		// A topic's retained and live messages travel on two subjects, so
+		// switching keeps their order only by sending what waits first.
+		r.flushLocked()
+		p = nil
+	}
+	for {
+		if p == nil {
+			p = r.newPendingLocked(topic, retain)
+		}
+		n := len(p.buf)
+		var ok bool
+		p.buf, ok = appendRecord(p.buf, &e, from, p.last, p.n > 0 && from == p.from, r.maxPayload)
+		if ok {
+			p.last, p.from = e.seq, from
+			p.n++
+			r.pendingBytes += len(p.buf) - n
+			break
+		}
+		if p.n == 0 { // too large even alone
+			r.dropPendingLocked(p, topic)
+			r.mu.Unlock()
+			r.Dropped.Add(1)
+			return 0
+		}
+		r.flushLocked() // a full batch goes, with everything before it
+		p = nil
 	}
 	var num uint64
 	if qos > 0 {
 		r.lastQoS12, num = r.seq, r.seq
 	}
-	p := r.pending[string(topic)]
-	if p != nil && (p.retain != retain || len(p.buf)+len(r.env)+binary.MaxVarintLen32 > maxPayload) {
-		// A topic's retained and live messages travel on two subjects, so
-		// switching keeps their order only by sending what waits first; a
-		// full batch goes too, with everything before it.
-		r.flushLocked()
-		p = nil
-	}
-	if p == nil {
-		p = r.newPendingLocked(topic, retain)
-	}
-	n := len(p.buf)
-	p.buf = binary.AppendUvarint(p.buf, uint64(len(r.env)))
-	p.buf = append(p.buf, r.env...)
-	p.n++
-	r.pendingBytes += len(p.buf) - n
 	r.hasPending.Store(true)
 	if r.pendingBytes >= flushBytes {
 		r.flushLocked()
 	}
+	r.mu.Unlock()
 	return num
 }
 
 // flushBytes is how many bytes of forwards may wait for Flush.
 const flushBytes = 256 << 10
 
-// batchVersion starts every NATS message between nodes: a batch of
-// envelopes of one topic, each preceded by its length as a uvarint.
-const batchVersion = 1
-
 // pendingBatch is the forwards of one topic waiting for Flush.
 type pendingBatch struct {
 	subject string
 	shared  string // the subject for shared subscriptions (shared.go), "" for none
 	retain  bool
-	buf     []byte // batchVersion, then length-prefixed envelopes
-	n       int    // envelopes in buf
+	buf     []byte // a batch (batch.go)
+	n       int    // messages in buf
+	last    uint64 // number of the last message in buf
+	from    string // publisher of the last message in buf
 }
 
 // maxCachedSubjects bounds Router.subjects, which keeps the subjects of
@@ -279,14 +289,22 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 	} else {
 		p = &pendingBatch{}
 	}
-	p.subject, p.shared, p.retain, p.n = cs.live, cs.shared, retain, 0
+	p.subject, p.shared, p.retain, p.n, p.last, p.from = cs.live, cs.shared, retain, 0, 0, ""
 	if retain {
 		p.subject = cs.retained
 	}
-	p.buf = append(p.buf[:0], batchVersion)
+	p.buf = appendBatchHeader(p.buf[:0], r.origin, topic)
 	r.pending[cs.topic] = p
 	r.order = append(r.order, p)
 	return p
+}
+
+// dropPendingLocked forgets p, the batch of topic that newPendingLocked
+// just started, while it is still empty. The caller holds mu.
+func (r *Router) dropPendingLocked(p *pendingBatch, topic []byte) {
+	delete(r.pending, string(topic))
+	r.order = r.order[:len(r.order)-1]
+	r.free = append(r.free, p)
 }
 
 // Flush publishes the forwards waiting since the last Flush, in the order
@@ -309,6 +327,7 @@ func (r *Router) Flush(mark bool) {
 }
 
 func (r *Router) flushLocked() {
+	r.maxPayload = int(r.node.nc.MaxPayload()) // changes only when nats.go reconnects: read once a round, not per message
 	for i, p := range r.order {
 		if err := r.node.nc.Publish(p.subject, p.buf); err != nil {
 			r.Dropped.Add(uint64(p.n))
@@ -410,7 +429,11 @@ func (r *Router) run() {
 		r.qbytes -= size
 		r.qmu.Unlock()
 		clear(work)
-		work = work[:0:0] // let the drained backing array go; the queue grows anew
+		if cap(work) > keepQueue {
+			work = nil // let a burst's backing array go; the queue grows anew
+		} else {
+			work = work[:0] // the queue's next array: two alternate, nothing allocated
+		}
 	}
 }
 
@@ -475,23 +498,21 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		r.takeShared(rs, m)
 		return
 	}
-	b := m.data
-	if len(b) < 1 || b[0] != batchVersion {
-		r.undecodable(m, errEnvelope)
+	var br batchReader
+	if err := br.init(m.data); err != nil {
+		r.undecodable(m, err)
 		return
 	}
-	for b, first := b[1:], true; len(b) > 0; first = false {
-		env, rest, ok := field(b)
+	for first := true; ; first = false {
 		var e envelope
-		if !ok {
-			r.undecodable(m, errEnvelope)
-			return
-		}
-		if err := e.decode(env); err != nil {
+		ok, err := br.next(&e)
+		if err != nil {
 			r.undecodable(m, err)
 			return
 		}
-		b = rest
+		if !ok {
+			return
+		}
 		if first && m.kind == live {
 			if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
 				return // another subscription's copy of the batch just taken
@@ -535,95 +556,4 @@ func (r *Router) Close() {
 	close(r.done)
 	<-r.stopped
 	<-r.caughtUp
-}
-
-// envelope is a message between nodes. Its encoding, after a version byte:
-// flags (QoS in bits 0-1, retain in bit 2), origin, number, expiry (epoch
-// ms, 0: never), publisher client ID, topic, properties (MQTT 5.0
-// forwardable properties, encoded as in a PUBLISH), then the payload to the
-// end. Strings and byte fields are a uvarint length and the bytes; numbers
-// are uvarints.
-type envelope struct {
-	origin  []byte
-	seq     uint64
-	qos     byte
-	retain  bool
-	expires int64
-	from    []byte
-	topic   []byte
-	props   []byte
-	payload []byte
-}
-
-const envelopeVersion = 1
-
-var errEnvelope = errors.New("cluster: bad envelope")
-
-// appendEnvelope appends e with origin and from (its byte fields by those
-// names are ignored) to dst.
-func appendEnvelope(dst []byte, e *envelope, origin, from string) []byte {
-	flags := e.qos & 3
-	if e.retain {
-		flags |= 4
-	}
-	dst = append(dst, envelopeVersion, flags)
-	dst = appendField(dst, origin)
-	dst = binary.AppendUvarint(dst, e.seq)
-	dst = binary.AppendUvarint(dst, uint64(max(e.expires, 0)))
-	dst = appendField(dst, from)
-	dst = appendField(dst, e.topic)
-	dst = appendField(dst, e.props)
-	return append(dst, e.payload...)
-}
-
-func appendField[T ~string | ~[]byte](dst []byte, s T) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
-// decode reads e from b; the byte fields of e are views into b.
-func (e *envelope) decode(b []byte) error {
-	if len(b) < 2 || b[0] != envelopeVersion || b[1]&^7 != 0 || b[1]&3 == 3 {
-		return errEnvelope
-	}
-	e.qos, e.retain = b[1]&3, b[1]&4 != 0
-	b = b[2:]
-	var expires uint64
-	var ok bool
-	if e.origin, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	if e.seq, b, ok = uvarint(b); !ok {
-		return errEnvelope
-	}
-	if expires, b, ok = uvarint(b); !ok || expires > 1<<62 {
-		return errEnvelope
-	}
-	if e.from, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	if e.topic, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	if e.props, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	e.expires, e.payload = int64(expires), b
-	return nil
-}
-
-func uvarint(b []byte) (uint64, []byte, bool) {
-	v, n := binary.Uvarint(b)
-	if n <= 0 {
-		return 0, nil, false
-	}
-	return v, b[n:], true
-}
-
-func field(b []byte) ([]byte, []byte, bool) {
-	n, b, ok := uvarint(b)
-	if !ok || n > uint64(len(b)) {
-		return nil, nil, false
-	}
-	return b[:n], b[n:], true
 }

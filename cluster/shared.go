@@ -274,24 +274,22 @@ func (r *Router) takeShared(rs *runState, m *inMsg) {
 		id = sharedGroupID{g, f}
 		ss.groups[m.queue] = id
 	}
-	b := m.data
-	if len(b) < 1 || b[0] != batchVersion {
-		r.undecodable(m, errEnvelope)
+	var br batchReader
+	if err := br.init(m.data); err != nil {
+		r.undecodable(m, err)
 		return
 	}
 	batch := rs.sharedBatch[:0]
-	for b = b[1:]; len(b) > 0; {
-		env, rest, ok := field(b)
+	for {
 		var e envelope
-		if !ok {
-			r.undecodable(m, errEnvelope)
-			return
-		}
-		if err := e.decode(env); err != nil {
+		ok, err := br.next(&e)
+		if err != nil {
 			r.undecodable(m, err)
 			return
 		}
-		b = rest
+		if !ok {
+			break
+		}
 		batch = append(batch, e)
 	}
 	r.deliver(rs) // what came before, first
