@@ -86,15 +86,18 @@ type remoteMatch struct {
 	valid bool
 }
 
-// targets returns the targets of a message on topic in ls.targets, as
-// ls.match would. Loop-only (the foreign loopState's).
+// targets returns the targets of a message on topic, as ls.match would,
+// in rm's own slice, valid until the next call. Loop-only (the foreign
+// loopState's).
 func (rm *remoteMatch) targets(ls *loopState, topic []byte) []target {
 	if rm.valid && string(rm.topic) == string(topic) {
-		return append(ls.targets[:0], rm.ts...)
+		return rm.ts
 	}
 	ts := ls.match(topic)
 	rm.topic, rm.ts, rm.valid = append(rm.topic[:0], topic...), append(rm.ts[:0], ts...), true
-	return ts
+	clear(ts)
+	ls.targets = ts[:0]
+	return rm.ts
 }
 
 func (rm *remoteMatch) reset() {

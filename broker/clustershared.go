@@ -54,7 +54,10 @@ func (e *Engine) DeliverShared(group, filter string, each func(deliver func(topi
 			}
 			ls.pubSeq++
 			ls.props5, ls.expires = props, expires
-			ls.routeTo(append(ls.targets[:0], t), topic, payload, qos, msg)
+			ts := append(ls.targets[:0], t)
+			ls.routeTo(ts, topic, payload, qos, msg)
+			clear(ts)
+			ls.targets = ts[:0]
 			ls.props5, ls.expires = nil, 0
 		})
 	})

@@ -287,7 +287,11 @@ func (ls *loopState) runBatch(b *batch) {
 // Local or the ACL. Loop-only.
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	ls.pubSeq++
-	return ls.routeTo(ls.match(topic), topic, payload, qos, msg)
+	ts := ls.match(topic)
+	matched = ls.routeTo(ts, topic, payload, qos, msg)
+	clear(ts)
+	ls.targets = ts[:0]
+	return matched
 }
 
 // match returns the targets of a message on topic (published by ls.from,
@@ -316,8 +320,8 @@ func (ls *loopState) match(topic []byte) []target {
 
 // routeTo delivers a message to the targets ts that route matched (or
 // that a shared subscription's group picked, clustershared.go), each
-// session at most once, and reports whether any took it. ls.targets
-// holds ts afterwards, cleared. Loop-only (ls's loop).
+// session at most once, and reports whether any took it. It leaves ts as
+// it was. Loop-only (ls's loop).
 func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	encoded, encoded5 := false, false
 	props, expires := ls.props5, ls.expires
@@ -377,8 +381,6 @@ func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *
 		}
 		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q, Retain: msg.Retain && retainAsPublished(t.s, topic), Via: via})
 	}
-	clear(ts)
-	ls.targets = ts[:0]
 	return matched
 }
 

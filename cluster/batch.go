@@ -53,12 +53,23 @@ func appendBatchHeader[T ~string | ~[]byte](dst []byte, origin string, topic T) 
 	return appendField(dst, topic)
 }
 
-// appendRecord appends e (its origin and topic are the batch's; from
-// replaces e.from) to a batch: prevSeq is the number of the batch's record
-// before (0 for the first), and sameFrom says that record had the same
-// publisher. It returns dst unchanged and false when the record would make
-// the batch longer than max bytes.
-func appendRecord(dst []byte, e *envelope, from string, prevSeq uint64, sameFrom bool, max int) ([]byte, bool) {
+// record is what a batch's record carries of a message besides its
+// publisher: what the sending side knows of it.
+type record struct {
+	seq     uint64
+	qos     byte
+	retain  bool
+	expires int64
+	props   []byte
+	payload []byte
+}
+
+// appendRecord appends the message e published by from to a batch:
+// prevSeq is the number of the batch's record before (0 for the first),
+// and sameFrom says that record had the same publisher. It returns dst
+// unchanged and false when the record would make the batch longer than
+// max bytes.
+func appendRecord(dst []byte, e record, from string, prevSeq uint64, sameFrom bool, max int) ([]byte, bool) {
 	flags := e.qos & flagQoS
 	if e.retain {
 		flags |= flagRetain

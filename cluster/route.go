@@ -197,10 +197,9 @@ func (r *Router) Subjects() int {
 // mark sent it; otherwise 0. The slices need stay valid only during the
 // call. Safe for concurrent use.
 func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
-	e := envelope{qos: qos, retain: retain, expires: expires, props: props, payload: payload}
 	r.mu.Lock()
 	r.seq++
-	e.seq = r.seq
+	seq := r.seq
 	p := r.pending[string(topic)]
 	if p != nil && p.retain != retain {
 		// A topic's retained and live messages travel on two subjects, so
@@ -214,9 +213,9 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 		}
 		n := len(p.buf)
 		var ok bool
-		p.buf, ok = appendRecord(p.buf, &e, from, p.last, p.n > 0 && from == p.from, r.maxPayload)
+		p.buf, ok = appendRecord(p.buf, record{seq, qos, retain, expires, props, payload}, from, p.last, p.n > 0 && from == p.from, r.maxPayload)
 		if ok {
-			p.last, p.from = e.seq, from
+			p.last, p.from = seq, from
 			p.n++
 			r.pendingBytes += len(p.buf) - n
 			break
@@ -234,7 +233,9 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	if qos > 0 {
 		r.lastQoS12, num = r.seq, r.seq
 	}
-	r.hasPending.Store(true)
+	if !r.hasPending.Load() { // a load, not a locked write, for every message but a round's first
+		r.hasPending.Store(true)
+	}
 	if r.pendingBytes >= flushBytes {
 		r.flushLocked()
 	}
@@ -368,35 +369,64 @@ const (
 // drops m instead when m holds only live QoS 0 messages (backlog.go).
 func (r *Router) enqueue(m inMsg) {
 	r.qmu.Lock()
+	r.enqueueLocked(m)
+	r.qmu.Unlock()
+	r.signal()
+}
+
+// enqueueLocked is enqueue without the wake. The caller holds qmu.
+func (r *Router) enqueueLocked(m inMsg) {
 	if r.qbytes+len(m.data) > queueLimit && m.kind == live {
 		if n, ok := sheddable(m.subject, m.data); ok {
-			r.qmu.Unlock()
 			r.Shed.Add(uint64(n))
 			return
 		}
 	}
 	r.queue = append(r.queue, m)
 	r.qbytes += len(m.data)
-	r.qmu.Unlock()
+}
+
+// signal wakes run, unless a wake is pending already.
+func (r *Router) signal() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-// pull moves what NATS delivers into the Router's queue until Close.
+// pullBurst bounds the messages pull moves under one lock and one wake.
+const pullBurst = 256
+
+// pull moves what NATS delivers into the Router's queue until Close: what
+// waits in the channel at once, up to pullBurst messages, under one lock
+// and with one wake of run.
 func (r *Router) pull() {
 	for {
+		var m *nats.Msg
 		select {
-		case m := <-r.in:
+		case m = <-r.in:
+		case <-r.done:
+			return
+		}
+		r.qmu.Lock()
+		for k := 0; ; k++ {
 			im := inMsg{subject: m.Subject, data: m.Data}
 			if m.Sub != nil {
 				im.queue = m.Sub.Queue
 			}
-			r.enqueue(im)
-		case <-r.done:
-			return
+			r.enqueueLocked(im)
+			if k == pullBurst {
+				break
+			}
+			select {
+			case m = <-r.in:
+				continue
+			default:
+			}
+			break
 		}
+		r.qmu.Unlock()
+		r.signal()
 	}
 }
 

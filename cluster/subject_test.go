@@ -204,7 +204,7 @@ func TestBatch(t *testing.T) {
 	}
 	one := appendBatchHeader(nil, "o", "t")
 	rec := len(one)
-	one, _ = appendRecord(one, &envelope{seq: 1, qos: 1}, "c", 0, false, 1<<10)
+	one, _ = appendRecord(one, record{seq: 1, qos: 1}, "c", 0, false, 1<<10)
 	for _, tc := range []struct {
 		name string
 		at   int
@@ -221,7 +221,7 @@ func TestBatch(t *testing.T) {
 			t.Errorf("%s: accepted % x", tc.name, bad)
 		}
 	}
-	if _, ok := appendRecord(nil, &envelope{seq: 1, payload: make([]byte, 100)}, "c", 0, false, 100); ok {
+	if _, ok := appendRecord(nil, record{seq: 1, payload: make([]byte, 100)}, "c", 0, false, 100); ok {
 		t.Error("appendRecord took a message larger than its limit")
 	}
 }
