@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/glassmq/glassmq/codec"
 )
 
 // sharedRecordingCluster is recordingCluster that also serves shared
@@ -92,6 +94,18 @@ func TestClusterDeliverShared(t *testing.T) {
 	if p := plain.readPublish(); string(p.TopicName) != "t/local" {
 		t.Fatalf("plain subscriber got %q, want t/local", p.TopicName)
 	}
+	// A topic only the group matches here: the cluster delivers it, so a
+	// 5.0 publisher is not told 0x10 No matching subscribers.
+	m3 := dialRaw(t, s)
+	m3.connect("m3", true, false)
+	m3.subscribe(1, "$share/g2/only/+", 1)
+	v5 := dialRaw(t, s)
+	v5.connect5("v5pub", true, nil)
+	v5.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 9, TopicName: []byte("only/x"), Payload: []byte("x")}))
+	v5.expectPacket("40 02 0009")
+	v5.send(codec.AppendPublishV5(nil, &codec.Publish{QoS: 1, PacketID: 10, TopicName: []byte("nobody/x"), Payload: []byte("x")}))
+	v5.expectPacket("40 03 000a 10")
+	m3.expectSilence(200 * time.Millisecond) // the cluster's to deliver, and this one delivers nothing
 	s.Engine().DeliverShared("g", "t/#", func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64, from []byte)) {
 		for _, p := range []string{"1", "2", "3", "4"} {
 			deliver([]byte("t/shared"), []byte(p), nil, 0, false, 0, []byte("pub"))
@@ -116,7 +130,7 @@ func TestClusterDeliverShared(t *testing.T) {
 	for _, c := range []*rawClient{m1, m2, plain} {
 		c.expectSilence(300 * time.Millisecond)
 	}
-	if calls := rc.sharedCalls(); !slices.Equal(calls, []string{"+g t/#"}) {
-		t.Fatalf("SharedInterest calls %q, want +g t/#", calls)
+	if calls := rc.sharedCalls(); !slices.Equal(calls, []string{"+g t/#", "+g2 only/+"}) {
+		t.Fatalf("SharedInterest calls %q, want +g t/# and +g2 only/+", calls)
 	}
 }

@@ -288,7 +288,7 @@ func (ls *loopState) runBatch(b *batch) {
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	ls.pubSeq++
 	ts := ls.match(topic)
-	matched = ls.routeTo(ts, topic, payload, qos, msg)
+	matched = ls.routeTo(ts, topic, payload, qos, msg) || ls.e.router.readers[ls.idx].viaCluster // a local group's member may get it through the cluster
 	clear(ts)
 	ls.targets = ts[:0]
 	return matched

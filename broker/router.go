@@ -206,7 +206,11 @@ type router struct {
 // cache line.
 type readLock struct {
 	sync.RWMutex
-	_ [64 - 24]byte
+	// viaCluster is written by the reader's last match: it matched shared
+	// subscription groups here that only the cluster delivers to
+	// (clustershared.go). Read by the same reader.
+	viaCluster bool
+	_          [64 - 24 - 8]byte
 }
 
 // init gives the router n readers: one per event loop and one for work
@@ -341,7 +345,7 @@ func (r *router) matchFrom(reader int, topic []byte, pub string, out []target) [
 	// A filter starting with a wildcard never matches a topic starting with
 	// '$' [MQTT-4.7.2-1].
 	out = r.root.collect(topic, len(topic) > 0 && topic[0] == '$', out)
-	out = r.pickShared(out, start, topic, pub)
+	out, rl.viaCluster = r.pickShared(out, start, topic, pub)
 	rl.RUnlock()
 	return out
 }
