@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"strings"
-
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -45,7 +43,10 @@ func (e *Engine) UseCluster(c Cluster) {
 	defer e.router.unlock()
 	e.cluster = c
 	e.router.interest = c.Interest
-	e.router.root.eachFilter(nil, func(filter string) { c.Interest(filter, true) })
+	if sc, ok := c.(SharedCluster); ok { // shared subscriptions cluster-wide (clustershared.go)
+		e.router.sharedInterest = sc.SharedInterest
+	}
+	e.router.reportInterest()
 }
 
 // DeliverRemote routes messages that another node of the cluster
@@ -56,6 +57,7 @@ func (e *Engine) UseCluster(c Cluster) {
 // deliver. Safe for concurrent use.
 func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64))) {
 	e.withForeignLoop(func(ls *loopState) {
+		rm := &ls.remote
 		each(func(topic, payload, props []byte, qos byte, retain bool, expires int64) {
 			// Not counted as received: the origin node counted it.
 			var msg *session.Message
@@ -64,11 +66,43 @@ func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []by
 				e.setRetained(ls, msg)
 			}
 			ls.props5, ls.expires = props, expires
-			ls.route(topic, payload, qos, msg) // live deliveries carry RETAIN 0 [MQTT-3.3.1-9]
+			ls.pubSeq++
+			ls.routeTo(rm.targets(ls, topic), topic, payload, qos, msg) // live deliveries carry RETAIN 0 [MQTT-3.3.1-9]
 			ls.props5, ls.expires = nil, 0
 		})
+		rm.reset()
 	})
 	e.remoteDurable() // -fsync always: stored before the origin is answered (clusterrepl.go)
+}
+
+// remoteMatch keeps DeliverRemote's last match for the rest of one call:
+// another node batches the messages of one topic, so a batch's messages
+// share their targets, and the tree is searched once per batch rather than
+// once per message. It is reset at the end of each call, so a subscription
+// made meanwhile is seen from the next batch on, and no session is pinned.
+type remoteMatch struct {
+	topic []byte
+	ts    []target
+	valid bool
+}
+
+// targets returns the targets of a message on topic, as ls.match would,
+// in rm's own slice, valid until the next call. Loop-only (the foreign
+// loopState's).
+func (rm *remoteMatch) targets(ls *loopState, topic []byte) []target {
+	if rm.valid && string(rm.topic) == string(topic) {
+		return rm.ts
+	}
+	ts := ls.match(topic)
+	rm.topic, rm.ts, rm.valid = append(rm.topic[:0], topic...), append(rm.ts[:0], ts...), true
+	clear(ts)
+	ls.targets = ts[:0]
+	return rm.ts
+}
+
+func (rm *remoteMatch) reset() {
+	clear(rm.ts)
+	rm.ts, rm.valid = rm.ts[:0], false
 }
 
 // StoreRetained stores retained messages that the cluster kept while this
@@ -104,15 +138,4 @@ func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain 
 func (ls *loopState) flushCluster() {
 	ls.e.cluster.Flush(ls.clusterMark)
 	ls.clusterMark, ls.clusterSeq = false, 0
-}
-
-// eachFilter calls fn with every filter that has subscribers at or below
-// n, whose levels so far are path.
-func (n *node) eachFilter(path []string, fn func(string)) {
-	if n.subscribed() && path != nil {
-		fn(strings.Join(path, "/"))
-	}
-	n.eachChild(func(level string, c *node) {
-		c.eachFilter(append(path, level), fn)
-	})
 }

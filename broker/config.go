@@ -122,7 +122,7 @@ func RegisterFlags(fs *flag.FlagSet, c *Config) {
 	registerCapabilityFlags(fs, c)
 	// Shared subscriptions.
 	fs.BoolVar(&c.SharedSubscriptions, "shared-subscriptions", c.SharedSubscriptions, "accept shared subscriptions $share/GROUP/FILTER from MQTT 5.0 and 3.1.1 clients (one delivery per group per message); -shared-subscriptions=false refuses them with SUBACK 0x9E (5.0) or 0x80 (3.1.1)")
-	fs.StringVar(&c.SharedSubscriptionStrategy, "shared-subscription-strategy", c.SharedSubscriptionStrategy, "which member of a shared subscription group gets a message: round_robin, random, or hash_clientid (a hash of the publisher's client ID, so one publisher's messages go to one member)")
+	fs.StringVar(&c.SharedSubscriptionStrategy, "shared-subscription-strategy", c.SharedSubscriptionStrategy, "which member of a shared subscription group gets a message: round_robin, random, or hash_clientid (a hash of the publisher's client ID, so one publisher's messages go to one member); in a cluster it picks among the members on the node NATS chose")
 	// MQTT 5.0 topic aliases, server keep-alive and message expiry cap.
 	fs.IntVar(&c.TopicAliasMaximum, "topic-alias-maximum", c.TopicAliasMaximum, "MQTT 5.0: topic aliases per connection each way: announced in CONNACK for the client's PUBLISHes, and the most the broker assigns to a client that allows them (0..65535; 0 disables)")
 	fs.IntVar(&c.ServerKeepAlive, "server-keep-alive", c.ServerKeepAlive, "MQTT 5.0: keep-alive in seconds that every 5.0 client must use, announced in CONNACK as Server Keep Alive (0..65535; 0 keeps the client's own)")

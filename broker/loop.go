@@ -31,6 +31,7 @@ type loopState struct {
 	unsub   codec.Unsubscribe
 
 	targets []target
+	remote  remoteMatch // the foreign loopState's: DeliverRemote's last match (cluster.go)
 	codes   []byte
 	pace    loopPace           // connections sending retained messages (retainedpace.go)
 	sending []session.Inflight // scratch for Conn.pump
@@ -286,6 +287,17 @@ func (ls *loopState) runBatch(b *batch) {
 // Local or the ACL. Loop-only.
 func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	ls.pubSeq++
+	ts := ls.match(topic)
+	matched = ls.routeTo(ts, topic, payload, qos, msg) || ls.e.router.readers[ls.idx].viaCluster // a local group's member may get it through the cluster
+	clear(ts)
+	ls.targets = ts[:0]
+	return matched
+}
+
+// match returns the targets of a message on topic (published by ls.from,
+// when set), each session once at its highest QoS, in ls.targets.
+// Loop-only.
+func (ls *loopState) match(topic []byte) []target {
 	pub := ""
 	if ls.from != nil {
 		pub = ls.from.ClientID
@@ -303,6 +315,14 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		})
 		ts = mergeTargets(ts)
 	}
+	return ts
+}
+
+// routeTo delivers a message to the targets ts that route matched (or
+// that a shared subscription's group picked, clustershared.go), each
+// session at most once, and reports whether any took it. It leaves ts as
+// it was. Loop-only (ls's loop).
+func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *session.Message) (matched bool) {
 	encoded, encoded5 := false, false
 	props, expires := ls.props5, ls.expires
 	if msg != nil {
@@ -361,8 +381,6 @@ func (ls *loopState) route(topic, payload []byte, qos byte, msg *session.Message
 		}
 		ls.enqueue(t.s, session.Queued{Msg: msg, QoS: q, Retain: msg.Retain && retainAsPublished(t.s, topic), Via: via})
 	}
-	clear(ts)
-	ls.targets = ts[:0]
 	return matched
 }
 

@@ -195,13 +195,22 @@ type router struct {
 	share    shareStrategy                 // how a shared subscription's member is picked
 	seed     maphash.Seed                  // for shareHashClientID
 	interest func(filter string, add bool) // nil, or the cluster's (cluster.go)
+	// sharedInterest is nil, or the cluster's when it serves shared
+	// subscriptions cluster-wide (clustershared.go): then a group's first
+	// and last member are reported to it, interest counts plain
+	// subscriptions only, and forwarded topics reach groups only through it.
+	sharedInterest func(group, filter string, add bool)
 }
 
 // readLock is one reader's lock, padded so two loops' locks never share a
 // cache line.
 type readLock struct {
 	sync.RWMutex
-	_ [64 - 24]byte
+	// viaCluster is written by the reader's last match: it matched shared
+	// subscription groups here that only the cluster delivers to
+	// (clustershared.go). Read by the same reader.
+	viaCluster bool
+	_          [64 - 24 - 8]byte
 }
 
 // init gives the router n readers: one per event loop and one for work
@@ -239,8 +248,12 @@ func (r *router) add(filter string, s *clientSession, qos byte, only Permissions
 	for level := range strings.SplitSeq(filter, "/") {
 		n = n.addChild(level)
 	}
-	if r.interest != nil && !n.subscribed() {
-		defer r.interest(filter, true) // the filter's first subscriber on this node (plain or shared)
+	if shared && r.sharedInterest != nil {
+		if n.group(group) == nil {
+			defer r.sharedInterest(group, filter, true) // the group's first member on this node
+		}
+	} else if r.interest != nil && !n.interested(r.sharedInterest != nil) {
+		defer r.interest(filter, true) // the filter's first subscriber on this node
 	}
 	if shared {
 		n.join(group, shareMember{s: s, qos: qos, only: only})
@@ -272,9 +285,18 @@ func (r *router) remove(filter string, s *clientSession) {
 	if r.interest != nil {
 		n = r.root.lookup(filter)
 	}
-	had := n != nil && n.subscribed()
+	if shared && r.sharedInterest != nil {
+		had := n != nil && n.group(group) != nil
+		r.root.remove(filter, group, shared, s)
+		if had && n.group(group) == nil {
+			r.sharedInterest(group, filter, false) // the group's last member on this node went
+		}
+		return
+	}
+	split := r.sharedInterest != nil
+	had := n != nil && n.interested(split)
 	r.root.remove(filter, group, shared, s)
-	if had && !n.subscribed() {
+	if had && !n.interested(split) {
 		r.interest(filter, false) // the filter's last subscriber on this node went
 	}
 }
@@ -323,7 +345,7 @@ func (r *router) matchFrom(reader int, topic []byte, pub string, out []target) [
 	// A filter starting with a wildcard never matches a topic starting with
 	// '$' [MQTT-4.7.2-1].
 	out = r.root.collect(topic, len(topic) > 0 && topic[0] == '$', out)
-	out = r.pickShared(out, start, topic, pub)
+	out, rl.viaCluster = r.pickShared(out, start, topic, pub)
 	rl.RUnlock()
 	return out
 }

@@ -165,23 +165,29 @@ func (n *node) leave(name string, s *clientSession) {
 
 // pickShared replaces each group placeholder that collect appended to
 // out[start:] by the member the group gives the message on topic from the
-// client pub, or drops it when no member can take it. Under a read lock.
-func (r *router) pickShared(out []target, start int, topic []byte, pub string) []target {
+// client pub, or drops it when no member can take it. In a cluster that
+// serves groups itself it drops every group of a forwarded topic and
+// reports viaCluster (clustershared.go). Under a read lock.
+func (r *router) pickShared(out []target, start int, topic []byte, pub string) (_ []target, viaCluster bool) {
 	i := start
 	for i < len(out) && out[i].g == nil {
 		i++
 	}
 	if i == len(out) {
-		return out // no shared subscription matched: the common case
+		return out, false // no shared subscription matched: the common case
 	}
 	var h uint64
 	if r.share == shareHashClientID {
 		h = maphash.String(r.seed, pub)
 	}
+	viaCluster = r.sharedInterest != nil && (len(topic) == 0 || topic[0] != '$') // forwarded: groups get it through the cluster (clustershared.go)
 	j := i
 	for ; i < len(out); i++ {
 		t := out[i]
 		if t.g != nil {
+			if viaCluster {
+				continue
+			}
 			m, ok := t.g.pick(r.share, h, topic)
 			if !ok {
 				continue
@@ -192,7 +198,7 @@ func (r *router) pickShared(out []target, start int, topic []byte, pub string) [
 		j++
 	}
 	clear(out[j:])
-	return out[:j]
+	return out[:j], viaCluster
 }
 
 // pick returns the member that gets a message on topic: from the member

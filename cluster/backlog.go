@@ -29,16 +29,17 @@ var queueLimit = 64 << 20
 // sheddable reports whether the NATS message on subject with data holds
 // only live QoS 0 messages, which may be dropped, and how many.
 func sheddable(subject string, data []byte) (int, bool) {
-	if subject == MarkerSubject || len(subject) > len(RetainedPrefix) && subject[:len(RetainedPrefix)+1] == RetainedPrefix+"." {
+	if subject == MarkerSubject || subject == SharedMarkerSubject || len(subject) > len(RetainedPrefix) && subject[:len(RetainedPrefix)+1] == RetainedPrefix+"." {
 		return 0, false
 	}
-	if len(data) < 1 || data[0] != batchVersion {
+	var br batchReader
+	if br.init(data) != nil {
 		return 0, false // undecodable: take counts it
 	}
 	n := 0
-	for b := data[1:]; len(b) > 0; n++ {
-		env, rest, ok := field(b)
-		if !ok || len(env) < 2 || env[1]&7 != 0 { // QoS bits 0-1, retain bit 2
+	for b := br.rest; len(b) > 0; n++ {
+		rec, rest, ok := field(b)
+		if !ok || len(rec) < 1 || rec[0]&(flagQoS|flagRetain) != 0 {
 			return 0, false
 		}
 		b = rest

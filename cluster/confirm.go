@@ -55,13 +55,15 @@ type confirmer struct {
 	marks   []markAt           // markers sent and when, oldest first, until confirmed
 	waiters []waiter           // WhenConfirmed calls not yet released
 	done    atomic.Uint64      // every number up to this is confirmed (or given up on); written under mu
+	self    uint64             // this node's last shared marker it took back (shared.go)
 	closed  bool
 }
 
 // markAt is a marker number and when it left.
 type markAt struct {
-	seq uint64
-	at  time.Time
+	seq    uint64
+	at     time.Time
+	shared bool // shared batches left before it: this node must take its shared copy too (shared.go)
 }
 
 // startConfirm subscribes to heartbeats and answers and starts the
@@ -158,13 +160,18 @@ func (r *Router) acked(m *nats.Msg) {
 func (r *Router) markLocked() {
 	r.mk = appendField(appendField(r.mk[:0], r.node.Name()), r.origin)
 	r.mk = binary.AppendUvarint(r.mk, r.seq)
+	var shared bool
+	r.mk, shared = r.appendMarkFlag(r.mk)
 	if err := r.node.nc.Publish(MarkerSubject, r.mk); err != nil {
 		r.log.Warn("cluster: marker", "err", err)
+	}
+	if shared {
+		r.sharedMarkLocked()
 	}
 	r.markSeq = r.seq
 	c := &r.confirm
 	c.mu.Lock()
-	c.marks = append(c.marks, markAt{r.seq, time.Now()})
+	c.marks = append(c.marks, markAt{r.seq, time.Now(), shared})
 	c.mu.Unlock()
 }
 
@@ -249,7 +256,7 @@ func (r *Router) advanceLocked(now time.Time) []func() {
 		if m.seq >= hold {
 			break // its messages are on their way to a dead node's records
 		}
-		if !c.closed && !c.confirmedLocked(m.seq, m.at, now) {
+		if !c.closed && (!c.confirmedLocked(m.seq, m.at, now) || m.shared && c.self < m.seq) {
 			if now.Sub(m.at) <= confirmTimeout || c.backlogLocked(m.seq, m.at, now) {
 				break // a node working through its backlog is waited for (backlog.go)
 			}

@@ -44,6 +44,10 @@ type Node struct {
 	cfg Config
 	srv *server.Server // nil when connected to an external NATS
 	nc  *nats.Conn
+	// sc is a second connection, with echo, that carries only shared
+	// subscription traffic (shared.go): its queue subscriptions make this
+	// node a candidate for its own publishes, which nc's NoEcho would hide.
+	sc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
 }
@@ -66,7 +70,6 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeName)}
 	opts := []nats.Option{
 		nats.Name("glassmq " + cfg.NodeName),
-		nats.NoEcho(),          // the publishing node delivers locally itself
 		nats.MaxReconnects(-1), // a broker never gives up on its cluster
 		nats.ReconnectBufSize(64 << 20),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
@@ -84,8 +87,12 @@ func Start(cfg Config) (*Node, error) {
 	}
 	var err error
 	if cfg.NATSURL != "" {
-		n.nc, err = nats.Connect(cfg.NATSURL, opts...)
+		n.nc, err = nats.Connect(cfg.NATSURL, append(opts, nats.NoEcho())...) // the publishing node delivers locally itself
 		if err != nil {
+			return nil, fmt.Errorf("cluster: connect to %s: %w", cfg.NATSURL, err)
+		}
+		if n.sc, err = nats.Connect(cfg.NATSURL, sharedOptions(opts, cfg.NodeName)...); err != nil {
+			n.nc.Close()
 			return nil, fmt.Errorf("cluster: connect to %s: %w", cfg.NATSURL, err)
 		}
 	} else {
@@ -95,8 +102,14 @@ func Start(cfg Config) (*Node, error) {
 		if n.srv, err = startServer(cfg, token, n.log); err != nil {
 			return nil, err
 		}
-		n.nc, err = nats.Connect("", append(opts, nats.InProcessServer(n.srv), nats.Token(token))...)
+		n.nc, err = nats.Connect("", append(opts, nats.NoEcho(), nats.InProcessServer(n.srv), nats.Token(token))...)
 		if err != nil {
+			n.srv.Shutdown()
+			return nil, fmt.Errorf("cluster: in-process connection: %w", err)
+		}
+		n.sc, err = nats.Connect("", append(sharedOptions(opts, cfg.NodeName), nats.InProcessServer(n.srv), nats.Token(token))...)
+		if err != nil {
+			n.nc.Close()
 			n.srv.Shutdown()
 			return nil, fmt.Errorf("cluster: in-process connection: %w", err)
 		}
@@ -238,6 +251,9 @@ func (n *Node) JetStreamReady(ctx context.Context) error {
 func (n *Node) Close() error {
 	if n.nc != nil {
 		n.nc.Close()
+	}
+	if n.sc != nil {
+		n.sc.Close()
 	}
 	if n.srv != nil {
 		n.srv.Shutdown()

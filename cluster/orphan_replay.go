@@ -285,21 +285,19 @@ func (o *orphans) replayJob(j *replayJob) {
 	}
 	seen := map[msgID]bool{}
 	replayed, deduped := 0, 0
-	each := func(records []record) {
+	each := func(records []keptRecord) {
 		var envs []envelope
 		var unconf []bool // envs[i] came from a batch the dead node never confirmed
 		for _, rec := range records {
-			data := rec.data
-			if len(data) < 1 || data[0] != batchVersion {
+			var br batchReader
+			if br.init(rec.data) != nil {
 				continue
 			}
-			for b := data[1:]; len(b) > 0; {
-				env, rest, ok := field(b)
+			for {
 				var e envelope
-				if !ok || e.decode(env) != nil {
+				if ok, err := br.next(&e); !ok || err != nil {
 					break
 				}
-				b = rest
 				if e.qos == 0 || seen[msgID{string(e.origin), e.seq}] {
 					continue
 				}
@@ -365,8 +363,8 @@ func (o *orphans) replayJob(j *replayJob) {
 		"records", n, "replayed", replayed, "deduplicated", deduped)
 }
 
-// record is one record of the stream.
-type record struct {
+// keptRecord is one record of the stream.
+type keptRecord struct {
 	data        []byte
 	unconfirmed bool // a batch its dead node never confirmed: it may have stored it
 }
@@ -374,7 +372,7 @@ type record struct {
 // read calls each with the records of subject stored since start (all
 // of them when start is zero), up to 512 at a time, and returns how many
 // it read.
-func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([]record)) (int, error) {
+func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([]keptRecord)) (int, error) {
 	info, err := o.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return 0, err
@@ -399,9 +397,9 @@ func (o *orphans) read(ctx context.Context, subject string, start time.Time, eac
 		if err != nil {
 			return n, err
 		}
-		var records []record
+		var records []keptRecord
 		for m := range batch.Messages() {
-			records = append(records, record{m.Data(), m.Headers().Get(unconfirmedHeader) != ""})
+			records = append(records, keptRecord{m.Data(), m.Headers().Get(unconfirmedHeader) != ""})
 			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
 				more = false
 			}

@@ -95,7 +95,7 @@ func orphanRecords(t *testing.T, o *orphans, node string) [][]byte {
 	var out [][]byte
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := o.read(ctx, o.subject(node), time.Time{}, func(rs []record) {
+	if _, err := o.read(ctx, o.subject(node), time.Time{}, func(rs []keptRecord) {
 		for _, r := range rs {
 			out = append(out, append([]byte(nil), r.data...))
 		}

@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -45,8 +43,8 @@ type Local interface {
 // subscription, back to back; the origin and number of its first message
 // drop the copies.
 //
-// Shared subscriptions ($share/GROUP/FILTER) are not mapped yet: they are
-// to become NATS queue groups, one delivery per group cluster-wide.
+// Shared subscriptions ($share/GROUP/FILTER) are NATS queue groups, one
+// delivery per group cluster-wide (shared.go).
 type Router struct {
 	node   *Node
 	local  Local
@@ -61,21 +59,24 @@ type Router struct {
 	order        []*pendingBatch          // the same, in the order their topics came
 	free         []*pendingBatch
 	pendingBytes int
+	maxPayload   int                      // the NATS maximum payload, read at each flush
 	subjects     map[string]cachedSubject // by topic
 	hasPending   atomic.Bool              // pending is not empty: Flush has work
 	lastQoS12    uint64                   // number of the last QoS 1/2 message forwarded
 	markSeq      uint64                   // number of the last marker published (confirm.go)
 	mk           []byte
+	sharedSent   bool // shared batches left since the last marker (shared.go)
 
 	confirm              confirmer               // confirm.go
 	orph                 atomic.Pointer[orphans] // keeping messages for dead nodes' sessions, nil until StartOrphans (orphan.go)
 	orphStats            OrphanStats
 	deliverMu            sync.Mutex // held while the engine takes messages from other nodes, so a rebuilt session registers between two batches (orphan_replay.go)
 	hbSub, ackSub, mkSub *nats.Subscription
-	hb, ack              []byte // heartbeat; scratch of run's answers
+	smkSub               *nats.Subscription // shared markers, on the second connection (shared.go)
+	hb, ack              []byte             // heartbeat; scratch of run's answers
 
 	subsMu sync.Mutex
-	subs   map[string]*counted // by subject
+	subs   map[string]*counted // by subject; shared ones by subject, space, queue name
 
 	in       chan *nats.Msg // what NATS delivers, drained at once into queue by pull
 	qmu      sync.Mutex
@@ -90,7 +91,11 @@ type Router struct {
 	// Counters, for metrics and tests.
 	Forwarded atomic.Uint64 // messages published to NATS
 	Received  atomic.Uint64 // messages from other nodes handed to the engine
-	Dropped   atomic.Uint64 // messages not forwarded (too large) or not decodable
+	// SharedReceived counts the messages of Received that NATS gave this
+	// node for one of its shared subscriptions (shared.go); this node's own
+	// count too, as its own shared batches come back through NATS.
+	SharedReceived atomic.Uint64
+	Dropped        atomic.Uint64 // messages not forwarded (too large) or not decodable
 	// Unconfirmed counts waits for QoS 1/2 confirmation that ended at
 	// confirmTimeout with some live node silent (confirm.go).
 	Unconfirmed atomic.Uint64
@@ -115,6 +120,10 @@ const inboxSize = 1 << 16
 // maxBatch bounds the messages handed to the engine in one DeliverRemote.
 const maxBatch = 512
 
+// keepQueue is the capacity, in messages, up to which run keeps a drained
+// queue array for reuse.
+const keepQueue = 1024
+
 // NewRouter starts routing for n: it subscribes to every retained message
 // of the cluster and starts the goroutine that hands messages to local.
 // Safe for concurrent use.
@@ -123,7 +132,8 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		origin: n.Name() + "@" + fmt.Sprint(time.Now().UnixNano()),
 		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
 		pending: map[string]*pendingBatch{}, subjects: map[string]cachedSubject{},
-		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{}),
+		maxPayload: int(n.nc.MaxPayload())}
 	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
@@ -133,6 +143,11 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		r.closeConfirm()
 		sub.Unsubscribe()
 		return nil, fmt.Errorf("cluster: subscribe for confirmations: %w", err)
+	}
+	if r.smkSub, err = n.sc.ChanSubscribe(SharedMarkerSubject, r.in); err != nil {
+		r.closeConfirm()
+		sub.Unsubscribe()
+		return nil, fmt.Errorf("cluster: subscribe for shared markers: %w", err)
 	}
 	go r.pull()
 	go r.run()
@@ -186,59 +201,67 @@ func (r *Router) Subjects() int {
 // call. Safe for concurrent use.
 func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.seq++
-	r.env = appendEnvelope(r.env[:0], &envelope{seq: r.seq, qos: qos, retain: retain,
-		expires: expires, topic: topic, props: props, payload: payload}, r.origin, from)
-	maxPayload := int(r.node.nc.MaxPayload())
-	if len(r.env)+1+binary.MaxVarintLen32 > maxPayload {
-		r.Dropped.Add(1)
-		return 0
+	seq := r.seq
+	p := r.pending[string(topic)]
+	if p != nil && p.retain != retain {
+		// A topic's retained and live messages travel on two subjects, so
+		// switching keeps their order only by sending what waits first.
+		r.flushLocked()
+		p = nil
+	}
+	for {
+		if p == nil {
+			p = r.newPendingLocked(topic, retain)
+		}
+		n := len(p.buf)
+		var ok bool
+		p.buf, ok = appendRecord(p.buf, record{seq, qos, retain, expires, props, payload}, from, p.last, p.n > 0 && from == p.from, r.maxPayload)
+		if ok {
+			p.last, p.from = seq, from
+			if qos > 0 {
+				p.lastQ = seq
+			}
+			p.n++
+			r.pendingBytes += len(p.buf) - n
+			break
+		}
+		if p.n == 0 { // too large even alone
+			r.dropPendingLocked(p, topic)
+			r.mu.Unlock()
+			r.Dropped.Add(1)
+			return 0
+		}
+		r.flushLocked() // a full batch goes, with everything before it
+		p = nil
 	}
 	var num uint64
 	if qos > 0 {
 		r.lastQoS12, num = r.seq, r.seq
 	}
-	p := r.pending[string(topic)]
-	if p != nil && (p.retain != retain || len(p.buf)+len(r.env)+binary.MaxVarintLen32 > maxPayload) {
-		// A topic's retained and live messages travel on two subjects, so
-		// switching keeps their order only by sending what waits first; a
-		// full batch goes too, with everything before it.
-		r.flushLocked()
-		p = nil
+	if !r.hasPending.Load() { // a load, not a locked write, for every message but a round's first
+		r.hasPending.Store(true)
 	}
-	if p == nil {
-		p = r.newPendingLocked(topic, retain)
-	}
-	if qos > 0 {
-		p.last = r.seq
-	}
-	n := len(p.buf)
-	p.buf = binary.AppendUvarint(p.buf, uint64(len(r.env)))
-	p.buf = append(p.buf, r.env...)
-	p.n++
-	r.pendingBytes += len(p.buf) - n
-	r.hasPending.Store(true)
 	if r.pendingBytes >= flushBytes {
 		r.flushLocked()
 	}
+	r.mu.Unlock()
 	return num
 }
 
 // flushBytes is how many bytes of forwards may wait for Flush.
 const flushBytes = 256 << 10
 
-// batchVersion starts every NATS message between nodes: a batch of
-// envelopes of one topic, each preceded by its length as a uvarint.
-const batchVersion = 1
-
 // pendingBatch is the forwards of one topic waiting for Flush.
 type pendingBatch struct {
 	subject string
+	shared  string // the subject for shared subscriptions (shared.go), "" for none
 	retain  bool
-	buf     []byte // batchVersion, then length-prefixed envelopes
-	n       int    // envelopes in buf
-	last    uint64 // number of its last QoS 1/2 message, 0 for none
+	buf     []byte // a batch (batch.go)
+	n       int    // messages in buf
+	last    uint64 // number of the last message in buf
+	lastQ   uint64 // number of its last QoS 1/2 message, 0 for none (orphan.go)
+	from    string // publisher of the last message in buf
 }
 
 // maxCachedSubjects bounds Router.subjects, which keeps the subjects of
@@ -246,8 +269,9 @@ type pendingBatch struct {
 // emptied when it reaches the bound.
 const maxCachedSubjects = 1 << 16
 
-// cachedSubject is a topic and its two subjects, live and retained.
-type cachedSubject struct{ topic, live, retained string }
+// cachedSubject is a topic and its subjects: live, retained and for shared
+// subscriptions ("" for a $-topic).
+type cachedSubject struct{ topic, live, retained, shared string }
 
 // newPendingLocked starts the batch of topic. The caller holds mu.
 func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
@@ -261,6 +285,10 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 		cs.live = string(r.subj)
 		r.subj = AppendSubject(r.subj[:0], RetainedPrefix, topic)
 		cs.retained = string(r.subj)
+		if prefixFor(topic) == TopicPrefix {
+			r.subj = AppendSubject(r.subj[:0], SharedPrefix, topic)
+			cs.shared = string(r.subj)
+		}
 		r.subjects[cs.topic] = cs
 	}
 	var p *pendingBatch
@@ -269,14 +297,22 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 	} else {
 		p = &pendingBatch{}
 	}
-	p.subject, p.retain, p.n, p.last = cs.live, retain, 0, 0
+	p.subject, p.shared, p.retain, p.n, p.last, p.lastQ, p.from = cs.live, cs.shared, retain, 0, 0, 0, ""
 	if retain {
 		p.subject = cs.retained
 	}
-	p.buf = append(p.buf[:0], batchVersion)
+	p.buf = appendBatchHeader(p.buf[:0], r.origin, topic)
 	r.pending[cs.topic] = p
 	r.order = append(r.order, p)
 	return p
+}
+
+// dropPendingLocked forgets p, the batch of topic that newPendingLocked
+// just started, while it is still empty. The caller holds mu.
+func (r *Router) dropPendingLocked(p *pendingBatch, topic []byte) {
+	delete(r.pending, string(topic))
+	r.order = r.order[:len(r.order)-1]
+	r.free = append(r.free, p)
 }
 
 // Flush publishes the forwards waiting since the last Flush, in the order
@@ -299,6 +335,7 @@ func (r *Router) Flush(mark bool) {
 }
 
 func (r *Router) flushLocked() {
+	r.maxPayload = int(r.node.nc.MaxPayload()) // changes only when nats.go reconnects: read once a round, not per message
 	for i, p := range r.order {
 		if err := r.node.nc.Publish(p.subject, p.buf); err != nil {
 			r.Dropped.Add(uint64(p.n))
@@ -306,9 +343,10 @@ func (r *Router) flushLocked() {
 		} else {
 			r.Forwarded.Add(uint64(p.n))
 		}
-		if o := r.orph.Load(); o != nil && p.last != 0 {
-			o.keepLocked(p.buf, p.last) // until confirmed (orphan.go)
+		if o := r.orph.Load(); o != nil && p.lastQ != 0 {
+			o.keepLocked(p.buf, p.lastQ) // until confirmed (orphan.go)
 		}
+		r.publishSharedLocked(p)
 		if cap(p.buf) > flushBytes {
 			p.buf = nil // do not pin a burst's memory
 		}
@@ -326,6 +364,7 @@ type inMsg struct {
 	kind    inKind
 	subject string
 	data    []byte
+	queue   string // the queue subscription it came through: a shared subscription's (shared.go)
 }
 
 type inKind byte
@@ -340,31 +379,64 @@ const (
 // drops m instead when m holds only live QoS 0 messages (backlog.go).
 func (r *Router) enqueue(m inMsg) {
 	r.qmu.Lock()
+	r.enqueueLocked(m)
+	r.qmu.Unlock()
+	r.signal()
+}
+
+// enqueueLocked is enqueue without the wake. The caller holds qmu.
+func (r *Router) enqueueLocked(m inMsg) {
 	if r.qbytes+len(m.data) > queueLimit && m.kind == live {
 		if n, ok := sheddable(m.subject, m.data); ok {
-			r.qmu.Unlock()
 			r.Shed.Add(uint64(n))
 			return
 		}
 	}
 	r.queue = append(r.queue, m)
 	r.qbytes += len(m.data)
-	r.qmu.Unlock()
+}
+
+// signal wakes run, unless a wake is pending already.
+func (r *Router) signal() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-// pull moves what NATS delivers into the Router's queue until Close.
+// pullBurst bounds the messages pull moves under one lock and one wake.
+const pullBurst = 256
+
+// pull moves what NATS delivers into the Router's queue until Close: what
+// waits in the channel at once, up to pullBurst messages, under one lock
+// and with one wake of run.
 func (r *Router) pull() {
 	for {
+		var m *nats.Msg
 		select {
-		case m := <-r.in:
-			r.enqueue(inMsg{subject: m.Subject, data: m.Data})
+		case m = <-r.in:
 		case <-r.done:
 			return
 		}
+		r.qmu.Lock()
+		for k := 0; ; k++ {
+			im := inMsg{subject: m.Subject, data: m.Data}
+			if m.Sub != nil {
+				im.queue = m.Sub.Queue
+			}
+			r.enqueueLocked(im)
+			if k == pullBurst {
+				break
+			}
+			select {
+			case m = <-r.in:
+				continue
+			default:
+			}
+			break
+		}
+		r.qmu.Unlock()
+		r.signal()
 	}
 }
 
@@ -376,6 +448,7 @@ func (r *Router) run() {
 	defer close(r.stopped)
 	var rs runState
 	rs.seenLive = map[string]struct{}{}
+	rs.shared.local, _ = r.local.(SharedLocal)
 	var work []inMsg
 	for {
 		select {
@@ -396,7 +469,11 @@ func (r *Router) run() {
 		r.qbytes -= size
 		r.qmu.Unlock()
 		clear(work)
-		work = work[:0:0] // let the drained backing array go; the queue grows anew
+		if cap(work) > keepQueue {
+			work = nil // let a burst's backing array go; the queue grows anew
+		} else {
+			work = work[:0] // the queue's next array: two alternate, nothing allocated
+		}
 	}
 }
 
@@ -407,6 +484,9 @@ type runState struct {
 	lastOrigin []byte              // origin of the first message of the last live batch taken
 	lastSeq    uint64              // and its number
 	seenLive   map[string]struct{} // topics with a live retained message; nil once caught up
+
+	shared      sharedState // shared.go
+	sharedBatch []envelope
 }
 
 // deliver hands the batch to the engine.
@@ -450,9 +530,17 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		rs.seenLive = nil
 		return
 	}
-	if m.subject == MarkerSubject {
+	switch {
+	case m.subject == MarkerSubject:
 		r.deliver(rs) // everything before the marker, to the engine first
-		r.answer(m.data)
+		r.takeMarker(rs, m.data)
+		return
+	case m.subject == SharedMarkerSubject:
+		r.deliver(rs)
+		r.takeSharedMarker(rs, m.data)
+		return
+	case m.queue != "":
+		r.takeShared(rs, m)
 		return
 	}
 	if m.subject == orphanBarrier {
@@ -462,23 +550,21 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		}
 		return
 	}
-	b := m.data
-	if len(b) < 1 || b[0] != batchVersion {
-		r.undecodable(m, errEnvelope)
+	var br batchReader
+	if err := br.init(m.data); err != nil {
+		r.undecodable(m, err)
 		return
 	}
-	for b, first := b[1:], true; len(b) > 0; first = false {
-		env, rest, ok := field(b)
+	for first := true; ; first = false {
 		var e envelope
-		if !ok {
-			r.undecodable(m, errEnvelope)
-			return
-		}
-		if err := e.decode(env); err != nil {
+		ok, err := br.next(&e)
+		if err != nil {
 			r.undecodable(m, err)
 			return
 		}
-		b = rest
+		if !ok {
+			return
+		}
 		if first && m.kind == live {
 			if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
 				return // another subscription's copy of the batch just taken
@@ -518,99 +604,11 @@ func (r *Router) Close() {
 	if o := r.orph.Load(); o != nil {
 		o.close()
 	}
+	if r.smkSub != nil {
+		r.smkSub.Unsubscribe()
+	}
 	r.closeConfirm()
 	close(r.done)
 	<-r.stopped
 	<-r.caughtUp
-}
-
-// envelope is a message between nodes. Its encoding, after a version byte:
-// flags (QoS in bits 0-1, retain in bit 2), origin, number, expiry (epoch
-// ms, 0: never), publisher client ID, topic, properties (MQTT 5.0
-// forwardable properties, encoded as in a PUBLISH), then the payload to the
-// end. Strings and byte fields are a uvarint length and the bytes; numbers
-// are uvarints.
-type envelope struct {
-	origin  []byte
-	seq     uint64
-	qos     byte
-	retain  bool
-	expires int64
-	from    []byte
-	topic   []byte
-	props   []byte
-	payload []byte
-}
-
-const envelopeVersion = 1
-
-var errEnvelope = errors.New("cluster: bad envelope")
-
-// appendEnvelope appends e with origin and from (its byte fields by those
-// names are ignored) to dst.
-func appendEnvelope(dst []byte, e *envelope, origin, from string) []byte {
-	flags := e.qos & 3
-	if e.retain {
-		flags |= 4
-	}
-	dst = append(dst, envelopeVersion, flags)
-	dst = appendField(dst, origin)
-	dst = binary.AppendUvarint(dst, e.seq)
-	dst = binary.AppendUvarint(dst, uint64(max(e.expires, 0)))
-	dst = appendField(dst, from)
-	dst = appendField(dst, e.topic)
-	dst = appendField(dst, e.props)
-	return append(dst, e.payload...)
-}
-
-func appendField[T ~string | ~[]byte](dst []byte, s T) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(s)))
-	return append(dst, s...)
-}
-
-// decode reads e from b; the byte fields of e are views into b.
-func (e *envelope) decode(b []byte) error {
-	if len(b) < 2 || b[0] != envelopeVersion || b[1]&^7 != 0 || b[1]&3 == 3 {
-		return errEnvelope
-	}
-	e.qos, e.retain = b[1]&3, b[1]&4 != 0
-	b = b[2:]
-	var expires uint64
-	var ok bool
-	if e.origin, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	if e.seq, b, ok = uvarint(b); !ok {
-		return errEnvelope
-	}
-	if expires, b, ok = uvarint(b); !ok || expires > 1<<62 {
-		return errEnvelope
-	}
-	if e.from, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	if e.topic, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	if e.props, b, ok = field(b); !ok {
-		return errEnvelope
-	}
-	e.expires, e.payload = int64(expires), b
-	return nil
-}
-
-func uvarint(b []byte) (uint64, []byte, bool) {
-	v, n := binary.Uvarint(b)
-	if n <= 0 {
-		return 0, nil, false
-	}
-	return v, b[n:], true
-}
-
-func field(b []byte) ([]byte, []byte, bool) {
-	n, b, ok := uvarint(b)
-	if !ok || n > uint64(len(b)) {
-		return nil, nil, false
-	}
-	return b[:n], b[n:], true
 }

@@ -177,30 +177,51 @@ func natsMatches(filter, topic string) bool {
 	return false
 }
 
-// TestEnvelope: an envelope decodes to what was encoded, and every
-// truncation of it is refused rather than misread.
-func TestEnvelope(t *testing.T) {
-	in := envelope{origin: []byte("node-a@1"), seq: 1 << 40, qos: 2, retain: true, expires: 1767225600000,
-		from: []byte("GID_test@@@device-1"), topic: []byte("a/b c"), props: []byte{0x03, 0, 4, 't', 'e', 'x', 't'}, payload: []byte("hello")}
-	b := appendEnvelope(nil, &in, string(in.origin), string(in.from))
-	var out envelope
-	if err := out.decode(b); err != nil {
-		t.Fatal(err)
+// TestBatch: a batch decodes to the messages encoded, and every
+// truncation of it is refused or, cut between two messages, reads the
+// messages before the cut and nothing else.
+func TestBatch(t *testing.T) {
+	b := testBatch(t)
+	origin, topic, out, ok := decodeBatch(b)
+	if !ok || string(origin) != "node-a@1" || string(topic) != "a/b c" || len(out) != len(testEnvelopes) {
+		t.Fatalf("decodeBatch: %q %q, %d messages, ok %v; want node-a@1, a/b c, %d", origin, topic, len(out), ok, len(testEnvelopes))
 	}
-	if string(out.origin) != string(in.origin) || out.seq != in.seq || out.qos != in.qos || out.retain != in.retain || out.expires != in.expires ||
-		string(out.from) != string(in.from) || string(out.topic) != string(in.topic) || string(out.props) != string(in.props) || string(out.payload) != string(in.payload) {
-		t.Fatalf("decode(encode(%+v)) = %+v", in, out)
-	}
-	// The payload runs to the end, so only cuts inside the header can fail.
-	header := len(b) - len(in.payload)
-	for n := range header {
-		if err := out.decode(b[:n]); err == nil {
-			t.Errorf("decode of the first %d of %d header bytes succeeded", n, header)
+	for i := range out {
+		if !sameEnvelope(&out[i], &testEnvelopes[i]) {
+			t.Fatalf("message %d: %+v, want %+v", i, out[i], testEnvelopes[i])
 		}
 	}
-	for _, bad := range [][]byte{{2, 0}, {1, 3}, {1, 8}} { // version, QoS 3, unknown flag
-		if err := out.decode(append(bad, b[2:]...)); err == nil {
-			t.Errorf("decode accepted version/flags % x", bad)
+	for n := range len(b) {
+		_, _, got, ok := decodeBatch(b[:n])
+		if !ok {
+			continue
 		}
+		for i := range got {
+			if !sameEnvelope(&got[i], &testEnvelopes[i]) {
+				t.Fatalf("the first %d bytes read message %d as %+v", n, i, got[i])
+			}
+		}
+	}
+	one := appendBatchHeader(nil, "o", "t")
+	rec := len(one)
+	one, _ = appendRecord(one, record{seq: 1, qos: 1}, "c", 0, false, 1<<10)
+	for _, tc := range []struct {
+		name string
+		at   int
+		b    byte
+	}{
+		{"version 1", 0, 1},
+		{"QoS 3", rec + 1, 3},
+		{"unknown flag", rec + 1, 0x10},
+		{"same publisher on the first message", rec + 1, flagSameFrom | 1},
+	} {
+		bad := append([]byte(nil), one...)
+		bad[tc.at] = tc.b
+		if _, _, _, ok := decodeBatch(bad); ok {
+			t.Errorf("%s: accepted % x", tc.name, bad)
+		}
+	}
+	if _, ok := appendRecord(nil, record{seq: 1, payload: make([]byte, 100)}, "c", 0, false, 100); ok {
+		t.Error("appendRecord took a message larger than its limit")
 	}
 }
