@@ -264,48 +264,50 @@ func subscriptionOf(filter string, qos byte, f *codec.Subscription, pr *codec.Pr
 // delivery, not forwarded as they came [MQTT5-3.3.2-6], [MQTT5-3.3.2.3.4].
 var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, codec.PropMessageExpiry)
 
-// publishV5 appends to c.out a PUBLISH of p for a 5.0 client, with the
-// forwardable properties props, the seconds left until expires (epoch ms,
-// 0 for never) [MQTT5-3.3.2-6] and the identifiers of the subscriptions via
-// names. A message past its expiry is not sent, unless it is a resend
-// (sent before, so never expired) [MQTT5-4.3.3-7];
+// publishV5 appends to c.out a PUBLISH of m for a 5.0 client at qos with
+// the flags retain and dup and the packet identifier id (QoS 1 and 2), with
+// the forwardable properties m.Props, the seconds left until m.Expires
+// (epoch ms, 0 for never) [MQTT5-3.3.2-6] and the identifiers of the
+// subscriptions via names. A message past its expiry is not sent, unless
+// it is a resend (sent before, so never expired) [MQTT5-4.3.3-7];
 // nor is one over the client's Maximum Packet Size, which is counted
-// [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
-func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64, via session.Via) int {
+// [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. m is only
+// read, never kept. Loop-only.
+func (c *Conn) publishV5(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) int {
 	var f codec.Forward
-	if c.sess.HasSubscriptionIDs() {
-		f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
+	if c.v5&v5SubIDs != 0 && c.sess.HasSubscriptionIDs() {
+		f.SubscriptionIDs = subscriptionIDs(c.sess, m.Topic, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
 		c.ls.ids = f.SubscriptionIDs[:0]
 	}
-	if expires != 0 {
-		switch left := expires - c.e.nowMillis(); {
+	if m.Expires != 0 {
+		switch left := m.Expires - c.e.nowMillis(); {
 		case left > 0:
 			f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
-		case !p.Dup:
+		case !dup:
 			return 0
 		} // a resend (DUP 1) has started its delivery: it is not expired [MQTT5-4.3.3-7], [MQTT5-3.3.2-5]
 	}
-	topic := p.TopicName
+	topic, name := m.Topic, m.Topic
 	a, known := c.outAlias(topic) // [MQTT5-3.3.2-11]
 	if known {
-		p.TopicName = nil // the client has the alias: the name is left out
+		name = nil // the client has the alias: the name is left out
 	}
 	f.TopicAlias = a
-	size := codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
-	max := int(c.meta.MaxPacketSize)
-	if max != 0 && size > max && a != 0 && !known { // a new alias costs 3 bytes: without it the name may fit
-		f.TopicAlias, a = 0, 0
-		size = codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
-	}
-	if max != 0 && size > max {
-		p.TopicName = topic
-		c.ls.st.DroppedTooLarge.Add(1)
-		return 0
+	size := codec.PublishForwardSize(qos, len(name), &f, len(m.Props), len(m.Payload))
+	if c.v5&v5MaxSize != 0 {
+		max := int(c.meta.MaxPacketSize)
+		if size > max && a != 0 && !known { // a new alias costs 3 bytes: without it the name may fit
+			f.TopicAlias, a = 0, 0
+			size = codec.PublishForwardSize(qos, len(name), &f, len(m.Props), len(m.Payload))
+		}
+		if size > max {
+			c.ls.st.DroppedTooLarge.Add(1)
+			return 0
+		}
 	}
 	c.reserve(size)
 	n := len(c.out)
-	c.out = codec.AppendPublishForward(c.out, p, &f, props)
-	p.TopicName = topic
+	c.out = codec.AppendPublishForwardParts(c.out, dup, qos, retain, name, id, &f, m.Props, m.Payload)
 	if a != 0 && !known {
 		c.keepAlias(topic, a)
 	}
@@ -352,7 +354,7 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 			}
 			f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
 		}
-		ls.enc5 = codec.AppendPublishForward(ls.enc5[:0], &codec.Publish{TopicName: topic, Payload: payload}, &f, props)
+		ls.enc5 = codec.AppendPublishForwardParts(ls.enc5[:0], false, 0, false, topic, 0, &f, props, payload)
 		*encoded = true
 	}
 	if c.v5&v5MaxSize != 0 && len(ls.enc5) > int(c.meta.MaxPacketSize) { // [MQTT5-3.1.2-25]
@@ -437,9 +439,9 @@ func (c *Conn) receiveMaximumExceeded() {
 // encoding of its own: with RETAIN 1 (Retain As Published) or with the
 // identifiers ids of the subscriptions via names. Loop-only (ls's loop).
 func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires int64, retain bool, via session.Via, ids []uint32) {
-	p := codec.Publish{Retain: retain, TopicName: topic, Payload: payload}
 	if c.ls == ls {
-		if n := c.publishV5(&p, props, expires, via); n > 0 {
+		m := session.Message{Topic: topic, Payload: payload, Props: props, Expires: expires}
+		if n := c.publishV5(&m, 0, retain, false, 0, via); n > 0 {
 			c.countSent0(n)
 			c.ls.touch(c)
 		}
@@ -460,7 +462,7 @@ func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires in
 	}
 	b := ls.batchFor(c.ls)
 	at := len(b.buf)
-	b.buf = codec.AppendPublishForward(b.buf, &p, &f, props)
+	b.buf = codec.AppendPublishForwardParts(b.buf, false, 0, retain, topic, 0, &f, props, payload)
 	b.items = append(b.items, batchItem{conn: c, off: at, n: len(b.buf) - at})
 }
 
