@@ -17,6 +17,11 @@ const (
 	v5Quiet                        // Request Problem Information 0: reason strings on CONNACK and DISCONNECT only [MQTT5-3.1.2-29]
 	v5MaxSize                      // the client set a Maximum Packet Size (in ConnMeta) [MQTT5-3.1.2-24]
 	v5SubIDs                       // the session may have subscriptions with identifiers: deliveries look for them
+
+	// v5PerSub are the flags that make a QoS 0 delivery to the connection
+	// a decision of its own (route5); without them it takes the message's
+	// one 5.0 encoding as it is.
+	v5PerSub = v5MaxSize | v5SubIDs
 )
 
 // level returns the protocol level the connection's packets are framed and
@@ -274,6 +279,12 @@ var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, co
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. m is only
 // read, never kept. Loop-only.
 func (c *Conn) publishV5(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) int {
+	if c.v5&v5PerSub == 0 && m.Expires == 0 && c.alias == nil { // nothing per delivery: as 3.1.1 plus the properties
+		size := codec.PublishSizeV5(qos, len(m.Topic), len(m.Props), len(m.Payload))
+		c.reserve(size)
+		c.out = codec.AppendPublishForwardParts(c.out, dup, qos, retain, m.Topic, id, nil, m.Props, m.Payload)
+		return size
+	}
 	var f codec.Forward
 	if c.v5&v5SubIDs != 0 && c.sess.HasSubscriptionIDs() {
 		f.SubscriptionIDs = subscriptionIDs(c.sess, m.Topic, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
@@ -329,8 +340,11 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 }
 
 // route5 delivers a QoS 0 message to the 5.0 subscriber c, which may be on
-// another loop: one 5.0 encoding per message serves every 5.0 subscriber,
-// as one 3.1.1 encoding serves the others; retain (Retain As Published of a
+// another loop, when the delivery needs a look at c: c has a Maximum
+// Packet Size or subscription identifiers (v5PerSub), the message expires
+// or was published retained. route delivers the others inline, with the one
+// 5.0 encoding per message that route5 shares (encoded), as one 3.1.1
+// encoding serves the 3.1.1 subscribers; retain (Retain As Published of a
 // retained message) takes an encoding of its own, as do the subscription
 // identifiers of the subscriptions via names. c.v5 and c.meta are written at
 // CONNECT before the session's owner is published, so reading them after
@@ -365,6 +379,13 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 		c.writeQoS0(ls.enc5)
 		return
 	}
+	ls.handOff5(c)
+}
+
+// handOff5 hands the message's 5.0 encoding ls.enc5 to c on another loop:
+// copied into that loop's batch once per message, however many of its
+// connections take it. Loop-only (ls's loop).
+func (ls *loopState) handOff5(c *Conn) {
 	b := ls.batchFor(c.ls)
 	if b.lastSq5 != ls.pubSeq {
 		b.lastSq5, b.lastAt5 = ls.pubSeq, len(b.buf)
@@ -374,18 +395,27 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 	b.items = append(b.items, batchItem{conn: c, off: b.lastAt5, n: b.lastN5})
 }
 
+// publishCarries reports whether the 5.0 PUBLISH p has anything for
+// publishV5In to read: properties, or an expiry that -max-message-expiry
+// gives every message. Most have neither, and route then finds ls.props5
+// empty and ls.expires 0, as every PUBLISH leaves them. Loop-only.
+func (c *Conn) publishCarries(p *codec.Publish) bool {
+	return len(p.Props.Raw) != 0 || c.e.cfg.MaxMessageExpiry != 0
+}
+
 // publishV5In reads the 5.0 properties of the client PUBLISH p into ls for
-// route: the topic alias resolved (resolveAlias), the forwardable
+// route: the topic alias resolved (resolveAlias), the payload checked
+// against its format indicator (payloadFormatOK), the forwardable
 // properties encoded once, the expiry made absolute [MQTT5-3.3.2-5] and
 // capped by -max-message-expiry, which a message without one gets too. It
-// reports false when resolveAlias closed c. Loop-only.
+// reports false when the PUBLISH goes no further: resolveAlias closed c, or
+// payloadFormatOK refused it. Loop-only.
 func (c *Conn) publishV5In(p *codec.Publish) bool {
 	ls := c.ls
-	if len(p.Props.Raw) == 0 && c.e.cfg.MaxMessageExpiry == 0 { // the common case: nothing to carry
-		ls.props5, ls.expires = ls.props5[:0], 0
-		return true
-	}
 	if p.Props.Has(codec.PropTopicAlias) && !c.resolveAlias(p) {
+		return false
+	}
+	if !c.payloadFormatOK(p) {
 		return false
 	}
 	ls.props5 = codec.AppendPropsWithout(ls.props5[:0], p.Props.Raw, forwardDrop)

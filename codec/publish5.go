@@ -71,10 +71,9 @@ func (p *Publish) decode5(b []byte, fromServer bool) (int, error) {
 	}
 	propsOff := r.off
 	if r.off < n && r.b[r.off] == 0 { // no properties, as most PUBLISHes: nothing to read or check
-		if !p.Props.Empty() {
-			p.Props.Reset()
+		if !p.Props.Empty() || p.Props.Raw != nil {
+			p.Props.Reset() // Raw nil: no records
 		}
-		p.Props.Raw = r.b[r.off+1 : r.off+1 : r.off+1]
 		if len(p.TopicName) == 0 { // [MQTT5-3.3.2.3.4]
 			return 0, protocol(TypePublish, "topic name", hdr, "empty without a topic alias", "MQTT5-3.3.2.3.4")
 		}
@@ -214,7 +213,9 @@ func AppendPublishForwardParts(dst []byte, dup bool, qos byte, retain bool, topi
 			dst = appendUint16(append(dst, byte(PropTopicAlias)), f.TopicAlias)
 		}
 	}
-	dst = append(dst, props...)
+	if len(props) > 0 {
+		dst = append(dst, props...)
+	}
 	return append(dst, payload...)
 }
 
