@@ -46,8 +46,8 @@ func (p *Ack) decode5(b []byte) (int, error) {
 		}
 		return 0, badFlags(t, flags, ackFlags[t], rule)
 	}
-	r := reader{b: b[:n], off: hdr, t: t}
 	if n-hdr < 2 {
+		r := reader{b: b[:n], off: hdr, t: t}
 		_, err = r.u16("packet identifier")
 		return 0, err
 	}
@@ -59,7 +59,7 @@ func (p *Ack) decode5(b []byte) (int, error) {
 	if n-hdr == 2 { // success, no properties [MQTT5-3.4.2.1]
 		return n, nil
 	}
-	r.off += 2
+	r := reader{b: b[:n], off: hdr + 2, t: t}
 	if err = p.decodeReason(&r); err != nil {
 		return 0, err
 	}
