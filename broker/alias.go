@@ -216,12 +216,12 @@ func (c *Conn) writeQoS0Alias(pkt []byte) bool {
 		return false
 	}
 	props, payload := pkt[end+k:end+k+plen], pkt[end+k+plen:]
-	p := codec.Publish{Retain: pkt[0]&0x01 != 0, TopicName: topic, Payload: payload}
+	name := topic
 	if known {
-		p.TopicName = nil
+		name = nil
 	}
 	f := codec.Forward{TopicAlias: a}
-	size := codec.PublishForwardSize(0, len(p.TopicName), &f, len(props), len(payload))
+	size := codec.PublishForwardSize(0, len(name), &f, len(props), len(payload))
 	if max := c.meta.MaxPacketSize; !known && max != 0 && size > int(max) {
 		return false // the name alone still fits: route checked it
 	}
@@ -231,7 +231,7 @@ func (c *Conn) writeQoS0Alias(pkt []byte) bool {
 	}
 	c.reserve(size)
 	n := len(c.out)
-	c.out = codec.AppendPublishForward(c.out, &p, &f, props)
+	c.out = codec.AppendPublishForwardParts(c.out, false, 0, pkt[0]&0x01 != 0, name, 0, &f, props, payload)
 	if !known {
 		c.keepAlias(topic, a)
 	}

@@ -329,8 +329,7 @@ func (c *Conn) flushCounts() {
 // subscriptions caused it (5.0 subscription identifiers). Loop-only.
 func (c *Conn) writePublish(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) {
 	if c.v5&v5On != 0 {
-		n := c.publishV5(&codec.Publish{Dup: dup, QoS: qos, Retain: retain, TopicName: m.Topic, PacketID: id,
-			Payload: m.Payload}, m.Props, m.Expires, via)
+		n := c.publishV5(m, qos, retain, dup, id, via)
 		if n == 0 {
 			if !dup { // a resend iterates the window itself: the entry stays until the next session
 				c.notSentV5(qos, id)

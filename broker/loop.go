@@ -354,8 +354,20 @@ func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *
 				ls.tracePush0(t.s.ClientID)
 			}
 			if c.v5&v5On != 0 {
-				rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
-				ls.route5(c, t.s, topic, payload, props, expires, rap, via, &encoded5)
+				if c.v5&v5PerSub != 0 || expires != 0 || msg != nil && msg.Retain {
+					rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
+					ls.route5(c, t.s, topic, payload, props, expires, rap, via, &encoded5) // per subscriber (v5.go)
+					continue
+				}
+				if !encoded5 { // the 5.0 encoding route5 shares too
+					ls.enc5 = codec.AppendPublishForwardParts(ls.enc5[:0], false, 0, false, topic, 0, nil, props, payload)
+					encoded5 = true
+				}
+				if c.ls == ls {
+					c.writeQoS0(ls.enc5) // touches c
+				} else {
+					ls.handOff5(c)
+				}
 				continue
 			}
 			if c.ls == ls {

@@ -13,7 +13,7 @@ func (c *Conn) handlePublish(frame []byte) {
 		c.fail(codec.TypePublish, err)
 		return
 	}
-	if !c.publishCapable(p) || c.v5&v5On != 0 && (!c.publishV5In(p) || !c.payloadFormatOK(p)) { // capabilities.go, v5flow.go
+	if !c.publishCapable(p) || c.v5&v5On != 0 && c.publishCarries(p) && !c.publishV5In(p) { // capabilities.go, v5.go
 		return
 	}
 	c.ls.msgsIn++

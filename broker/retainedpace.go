@@ -111,7 +111,7 @@ func (c *Conn) stepRetained(budget int) (sent int) {
 			if len(c.out)+c.t.OutboundBuffered() > high {
 				return sent // full: resumed when the socket drains
 			}
-			if n := c.publishV5(&codec.Publish{Retain: true, TopicName: m.Topic, Payload: m.Payload}, m.Props, m.Expires, 0); n > 0 {
+			if n := c.publishV5(m, 0, true, false, 0, 0); n > 0 {
 				c.countSent0(n)
 			}
 		} else if q == 0 {

@@ -17,6 +17,11 @@ const (
 	v5Quiet                        // Request Problem Information 0: reason strings on CONNACK and DISCONNECT only [MQTT5-3.1.2-29]
 	v5MaxSize                      // the client set a Maximum Packet Size (in ConnMeta) [MQTT5-3.1.2-24]
 	v5SubIDs                       // the session may have subscriptions with identifiers: deliveries look for them
+
+	// v5PerSub are the flags that make a QoS 0 delivery to the connection
+	// a decision of its own (route5); without them it takes the message's
+	// one 5.0 encoding as it is.
+	v5PerSub = v5MaxSize | v5SubIDs
 )
 
 // level returns the protocol level the connection's packets are framed and
@@ -264,48 +269,56 @@ func subscriptionOf(filter string, qos byte, f *codec.Subscription, pr *codec.Pr
 // delivery, not forwarded as they came [MQTT5-3.3.2-6], [MQTT5-3.3.2.3.4].
 var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, codec.PropMessageExpiry)
 
-// publishV5 appends to c.out a PUBLISH of p for a 5.0 client, with the
-// forwardable properties props, the seconds left until expires (epoch ms,
-// 0 for never) [MQTT5-3.3.2-6] and the identifiers of the subscriptions via
-// names. A message past its expiry is not sent, unless it is a resend
-// (sent before, so never expired) [MQTT5-4.3.3-7];
+// publishV5 appends to c.out a PUBLISH of m for a 5.0 client at qos with
+// the flags retain and dup and the packet identifier id (QoS 1 and 2), with
+// the forwardable properties m.Props, the seconds left until m.Expires
+// (epoch ms, 0 for never) [MQTT5-3.3.2-6] and the identifiers of the
+// subscriptions via names. A message past its expiry is not sent, unless
+// it is a resend (sent before, so never expired) [MQTT5-4.3.3-7];
 // nor is one over the client's Maximum Packet Size, which is counted
-// [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. Loop-only.
-func (c *Conn) publishV5(p *codec.Publish, props []byte, expires int64, via session.Via) int {
+// [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. m is only
+// read, never kept. Loop-only.
+func (c *Conn) publishV5(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) int {
+	if c.v5&v5PerSub == 0 && m.Expires == 0 && c.alias == nil { // nothing per delivery: as 3.1.1 plus the properties
+		size := codec.PublishSizeV5(qos, len(m.Topic), len(m.Props), len(m.Payload))
+		c.reserve(size)
+		c.out = codec.AppendPublishForwardParts(c.out, dup, qos, retain, m.Topic, id, nil, m.Props, m.Payload)
+		return size
+	}
 	var f codec.Forward
-	if c.sess.HasSubscriptionIDs() {
-		f.SubscriptionIDs = subscriptionIDs(c.sess, p.TopicName, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
+	if c.v5&v5SubIDs != 0 && c.sess.HasSubscriptionIDs() {
+		f.SubscriptionIDs = subscriptionIDs(c.sess, m.Topic, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
 		c.ls.ids = f.SubscriptionIDs[:0]
 	}
-	if expires != 0 {
-		switch left := expires - c.e.nowMillis(); {
+	if m.Expires != 0 {
+		switch left := m.Expires - c.e.nowMillis(); {
 		case left > 0:
 			f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
-		case !p.Dup:
+		case !dup:
 			return 0
 		} // a resend (DUP 1) has started its delivery: it is not expired [MQTT5-4.3.3-7], [MQTT5-3.3.2-5]
 	}
-	topic := p.TopicName
+	topic, name := m.Topic, m.Topic
 	a, known := c.outAlias(topic) // [MQTT5-3.3.2-11]
 	if known {
-		p.TopicName = nil // the client has the alias: the name is left out
+		name = nil // the client has the alias: the name is left out
 	}
 	f.TopicAlias = a
-	size := codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
-	max := int(c.meta.MaxPacketSize)
-	if max != 0 && size > max && a != 0 && !known { // a new alias costs 3 bytes: without it the name may fit
-		f.TopicAlias, a = 0, 0
-		size = codec.PublishForwardSize(p.QoS, len(p.TopicName), &f, len(props), len(p.Payload))
-	}
-	if max != 0 && size > max {
-		p.TopicName = topic
-		c.ls.st.DroppedTooLarge.Add(1)
-		return 0
+	size := codec.PublishForwardSize(qos, len(name), &f, len(m.Props), len(m.Payload))
+	if c.v5&v5MaxSize != 0 {
+		max := int(c.meta.MaxPacketSize)
+		if size > max && a != 0 && !known { // a new alias costs 3 bytes: without it the name may fit
+			f.TopicAlias, a = 0, 0
+			size = codec.PublishForwardSize(qos, len(name), &f, len(m.Props), len(m.Payload))
+		}
+		if size > max {
+			c.ls.st.DroppedTooLarge.Add(1)
+			return 0
+		}
 	}
 	c.reserve(size)
 	n := len(c.out)
-	c.out = codec.AppendPublishForward(c.out, p, &f, props)
-	p.TopicName = topic
+	c.out = codec.AppendPublishForwardParts(c.out, dup, qos, retain, name, id, &f, m.Props, m.Payload)
 	if a != 0 && !known {
 		c.keepAlias(topic, a)
 	}
@@ -327,8 +340,11 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 }
 
 // route5 delivers a QoS 0 message to the 5.0 subscriber c, which may be on
-// another loop: one 5.0 encoding per message serves every 5.0 subscriber,
-// as one 3.1.1 encoding serves the others; retain (Retain As Published of a
+// another loop, when the delivery needs a look at c: c has a Maximum
+// Packet Size or subscription identifiers (v5PerSub), the message expires
+// or was published retained. route delivers the others inline, with the one
+// 5.0 encoding per message that route5 shares (encoded), as one 3.1.1
+// encoding serves the 3.1.1 subscribers; retain (Retain As Published of a
 // retained message) takes an encoding of its own, as do the subscription
 // identifiers of the subscriptions via names. c.v5 and c.meta are written at
 // CONNECT before the session's owner is published, so reading them after
@@ -352,7 +368,7 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 			}
 			f.HasExpiry, f.MessageExpiry = true, uint32((left+999)/1000)
 		}
-		ls.enc5 = codec.AppendPublishForward(ls.enc5[:0], &codec.Publish{TopicName: topic, Payload: payload}, &f, props)
+		ls.enc5 = codec.AppendPublishForwardParts(ls.enc5[:0], false, 0, false, topic, 0, &f, props, payload)
 		*encoded = true
 	}
 	if c.v5&v5MaxSize != 0 && len(ls.enc5) > int(c.meta.MaxPacketSize) { // [MQTT5-3.1.2-25]
@@ -363,6 +379,13 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 		c.writeQoS0(ls.enc5)
 		return
 	}
+	ls.handOff5(c)
+}
+
+// handOff5 hands the message's 5.0 encoding ls.enc5 to c on another loop:
+// copied into that loop's batch once per message, however many of its
+// connections take it. Loop-only (ls's loop).
+func (ls *loopState) handOff5(c *Conn) {
 	b := ls.batchFor(c.ls)
 	if b.lastSq5 != ls.pubSeq {
 		b.lastSq5, b.lastAt5 = ls.pubSeq, len(b.buf)
@@ -372,18 +395,27 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 	b.items = append(b.items, batchItem{conn: c, off: b.lastAt5, n: b.lastN5})
 }
 
+// publishCarries reports whether the 5.0 PUBLISH p has anything for
+// publishV5In to read: properties, or an expiry that -max-message-expiry
+// gives every message. Most have neither, and route then finds ls.props5
+// empty and ls.expires 0, as every PUBLISH leaves them. Loop-only.
+func (c *Conn) publishCarries(p *codec.Publish) bool {
+	return len(p.Props.Raw) != 0 || c.e.cfg.MaxMessageExpiry != 0
+}
+
 // publishV5In reads the 5.0 properties of the client PUBLISH p into ls for
-// route: the topic alias resolved (resolveAlias), the forwardable
+// route: the topic alias resolved (resolveAlias), the payload checked
+// against its format indicator (payloadFormatOK), the forwardable
 // properties encoded once, the expiry made absolute [MQTT5-3.3.2-5] and
 // capped by -max-message-expiry, which a message without one gets too. It
-// reports false when resolveAlias closed c. Loop-only.
+// reports false when the PUBLISH goes no further: resolveAlias closed c, or
+// payloadFormatOK refused it. Loop-only.
 func (c *Conn) publishV5In(p *codec.Publish) bool {
 	ls := c.ls
-	if len(p.Props.Raw) == 0 && c.e.cfg.MaxMessageExpiry == 0 { // the common case: nothing to carry
-		ls.props5, ls.expires = ls.props5[:0], 0
-		return true
-	}
 	if p.Props.Has(codec.PropTopicAlias) && !c.resolveAlias(p) {
+		return false
+	}
+	if !c.payloadFormatOK(p) {
 		return false
 	}
 	ls.props5 = codec.AppendPropsWithout(ls.props5[:0], p.Props.Raw, forwardDrop)
@@ -437,9 +469,9 @@ func (c *Conn) receiveMaximumExceeded() {
 // encoding of its own: with RETAIN 1 (Retain As Published) or with the
 // identifiers ids of the subscriptions via names. Loop-only (ls's loop).
 func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires int64, retain bool, via session.Via, ids []uint32) {
-	p := codec.Publish{Retain: retain, TopicName: topic, Payload: payload}
 	if c.ls == ls {
-		if n := c.publishV5(&p, props, expires, via); n > 0 {
+		m := session.Message{Topic: topic, Payload: payload, Props: props, Expires: expires}
+		if n := c.publishV5(&m, 0, retain, false, 0, via); n > 0 {
 			c.countSent0(n)
 			c.ls.touch(c)
 		}
@@ -460,7 +492,7 @@ func (ls *loopState) route5Own(c *Conn, topic, payload, props []byte, expires in
 	}
 	b := ls.batchFor(c.ls)
 	at := len(b.buf)
-	b.buf = codec.AppendPublishForward(b.buf, &p, &f, props)
+	b.buf = codec.AppendPublishForwardParts(b.buf, false, 0, retain, topic, 0, &f, props, payload)
 	b.items = append(b.items, batchItem{conn: c, off: at, n: len(b.buf) - at})
 }
 

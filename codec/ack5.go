@@ -46,15 +46,20 @@ func (p *Ack) decode5(b []byte) (int, error) {
 		}
 		return 0, badFlags(t, flags, ackFlags[t], rule)
 	}
-	r := reader{b: b[:n], off: hdr, t: t}
-	if p.PacketID, err = r.u16("packet identifier"); err != nil {
+	if n-hdr < 2 {
+		r := reader{b: b[:n], off: hdr, t: t}
+		_, err = r.u16("packet identifier")
 		return 0, err
 	}
 	p.Type, p.ReasonCode = t, ReasonSuccess
-	p.Props.Reset()
-	if r.left() == 0 {
+	p.PacketID = uint16(b[hdr])<<8 | uint16(b[hdr+1])
+	if !p.Props.Empty() || p.Props.Raw != nil { // else already clear: most acks have no properties, and clearing writes ~300 bytes
+		p.Props.Reset()
+	}
+	if n-hdr == 2 { // success, no properties [MQTT5-3.4.2.1]
 		return n, nil
 	}
+	r := reader{b: b[:n], off: hdr + 2, t: t}
 	if err = p.decodeReason(&r); err != nil {
 		return 0, err
 	}

@@ -19,6 +19,7 @@ func TestDecodeV5Allocs(t *testing.T) {
 	subscribe := unhex(t, "82 0d 000a 00 0001 61 00 0003 612f2b 2d")
 	connect := unhex(t, "10 51 0004 4d515454 05 ee 003c 26 110000003c 210010 2700001000 22000a 1901 1700 26000161000176 150003616263 1600020102 0001 61 07 180000000a 0101 0003 612f62 0002 6869 0004 75736572 0004 00ff0102")
 	disconnect := unhex(t, "e0 08 9c 06 1c0003682f32")
+	bareAck := unhex(t, "40 02 0001")
 	var (
 		p, q codec.Publish
 		a    codec.Ack
@@ -36,6 +37,7 @@ func TestDecodeV5Allocs(t *testing.T) {
 	checkAllocs(t, "Publish.DecodeV properties", func() error { return one(p.DecodeV(publishProps, 5)) })
 	checkAllocs(t, "Publish.DecodeFromServer subscription identifiers", func() error { return one(q.DecodeFromServer(fromServer, 5)) })
 	checkAllocs(t, "Ack.DecodeV reason string", func() error { return one(a.DecodeV(puback, 5)) })
+	checkAllocs(t, "Ack.DecodeV bare", func() error { return one(a.DecodeV(bareAck, 5)) })
 	checkAllocs(t, "Subscribe.DecodeV reused", func() error { return one(s.DecodeV(subscribe, 5)) })
 	checkAllocs(t, "Connect.DecodeV reused", func() error { return one(c.DecodeV(connect, 5)) })
 	checkAllocs(t, "Disconnect.DecodeV", func() error { return one(d.DecodeV(disconnect, 5)) })
@@ -58,6 +60,9 @@ func TestAppendV5Allocs(t *testing.T) {
 		{"AppendPublishV5 no properties", func() []byte { return codec.AppendPublishV5(dst[:0], &p) }},
 		{"AppendPublishV5 properties", func() []byte { return codec.AppendPublishV5(dst[:0], &pp) }},
 		{"AppendPublishForward", func() []byte { return codec.AppendPublishForward(dst[:0], &p, &f, keep) }},
+		{"AppendPublishForwardParts no forward", func() []byte {
+			return codec.AppendPublishForwardParts(dst[:0], false, 0, false, p.TopicName, 0, nil, keep, p.Payload)
+		}},
 		{"AppendPropsWithout", func() []byte {
 			return codec.AppendPropsWithout(dst[:0], keep, codec.SetOf(codec.PropTopicAlias, codec.PropMessageExpiry))
 		}},

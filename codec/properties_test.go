@@ -492,3 +492,87 @@ func TestPropertiesDecode(t *testing.T) {
 		t.Fatalf("AppendProperties(nil): got % x, want 00 [MQTT5-2.2.2-1]", got)
 	}
 }
+
+// AppendPublishForwardParts writes what AppendPublishForward writes from a
+// Publish with the same fields, and with no Forward and no properties a
+// PUBLISH whose property length is 0 [MQTT5-3.3.2.3.1].
+func TestPublishForwardParts(t *testing.T) {
+	keep := unhex(t, "26 0001 61 0001 31 01 01")
+	f := codec.Forward{TopicAlias: 2, HasExpiry: true, MessageExpiry: 60, SubscriptionIDs: []uint32{1, 200}}
+	for _, tc := range []struct {
+		name  string
+		p     codec.Publish
+		f     *codec.Forward
+		props []byte
+	}{
+		{"QoS 0 bare", codec.Publish{TopicName: []byte("a/b"), Payload: []byte("hi")}, nil, nil},
+		{"QoS 1 dup retain", codec.Publish{Dup: true, QoS: 1, Retain: true, TopicName: []byte("a/b"), PacketID: 7, Payload: []byte("hi")}, nil, keep},
+		{"QoS 2 forward", codec.Publish{QoS: 2, TopicName: []byte("a/b"), PacketID: 9, Payload: []byte("hi")}, &f, keep},
+		{"alias only", codec.Publish{Payload: []byte("hi")}, &codec.Forward{TopicAlias: 2}, nil},
+		{"long properties", codec.Publish{TopicName: []byte("a/b")}, nil, bytes.Repeat(unhex(t, "26 0001 6b 0001 76"), 20)}, // length in two bytes
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			want := codec.AppendPublishForward(nil, &p, tc.f, tc.props)
+			got := codec.AppendPublishForwardParts(nil, p.Dup, p.QoS, p.Retain, p.TopicName, p.PacketID, tc.f, tc.props, p.Payload)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("got % x, want % x", got, want)
+			}
+			if n := codec.PublishForwardSize(p.QoS, len(p.TopicName), tc.f, len(tc.props), len(p.Payload)); n != len(got) {
+				t.Fatalf("PublishForwardSize: got %d, want %d", n, len(got))
+			}
+			var d codec.Publish
+			if _, err := d.DecodeFromServer(got, 5); err != nil {
+				t.Fatal(err)
+			}
+			if d.Dup != p.Dup || d.QoS != p.QoS || d.Retain != p.Retain || d.PacketID != p.PacketID ||
+				!bytes.Equal(d.TopicName, p.TopicName) || !bytes.Equal(d.Payload, p.Payload) {
+				t.Fatalf("decoded %+v, want the fields of %+v", d, p)
+			}
+		})
+	}
+	bare := codec.AppendPublishForwardParts(nil, false, 0, false, []byte("a/b"), 0, nil, nil, []byte("hi"))
+	if want := unhex(t, "30 08 0003 612f62 00 6869"); !bytes.Equal(bare, want) {
+		t.Fatalf("bare: got % x, want % x", bare, want)
+	}
+}
+
+// A reused Publish or Ack keeps nothing of the properties of the packet
+// decoded before it when the next has none: the decoders skip clearing
+// properties that are already clear, and must not skip clearing others.
+func TestDecodeV5ReuseClears(t *testing.T) {
+	var p codec.Publish
+	if _, err := p.DecodeV(unhex(t, pkt("30", "0003 612f62", block("01 01", "26 0001 6b 0001 76", "03 0001 74"), "6869")), 5); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Props.Has(codec.PropPayloadFormat) || len(p.Props.User) != 1 || len(p.Props.Raw) == 0 {
+		t.Fatalf("with properties: got %+v", p.Props)
+	}
+	if _, err := p.DecodeV(unhex(t, "30 08 0003 612f62 00 6869"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Props.Empty() || len(p.Props.Raw) != 0 || p.Props.ContentType != nil || string(p.Payload) != "hi" {
+		t.Fatalf("without properties: got %+v, payload %q; want no properties, \"hi\"", p.Props, p.Payload)
+	}
+	// [MQTT5-3.3.2.3.4] an empty topic needs an alias, also when the property length is 0.
+	_, err := p.DecodeV(unhex(t, "30 03 0000 00"), 5)
+	checkErr(t, err, protocol, "MQTT5-3.3.2.3.4")
+
+	var a codec.Ack
+	if _, err := a.DecodeV(unhex(t, "40 0a 0001 80 06 1f0003626164"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if a.ReasonCode != 0x80 || len(a.Props.ReasonString) == 0 {
+		t.Fatalf("with a reason string: got %+v", a)
+	}
+	if _, err := a.DecodeV(unhex(t, "40 02 0002"), 5); err != nil {
+		t.Fatal(err)
+	}
+	if a.PacketID != 2 || a.ReasonCode != codec.ReasonSuccess || !a.Props.Empty() || a.Props.ReasonString != nil || a.Props.Raw != nil {
+		t.Fatalf("bare: got %+v; want packet identifier 2, success, no properties", a)
+	}
+	// [MQTT5-2.2.1-3] and the remaining length: one byte is not a packet identifier.
+	if _, err := a.DecodeV(unhex(t, "40 01 00"), 5); !errors.Is(err, codec.ErrMalformed) {
+		t.Fatalf("remaining length 1: got %v, want ErrMalformed", err)
+	}
+}

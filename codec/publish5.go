@@ -70,6 +70,16 @@ func (p *Publish) decode5(b []byte, fromServer bool) (int, error) {
 		}
 	}
 	propsOff := r.off
+	if r.off < n && r.b[r.off] == 0 { // no properties, as most PUBLISHes: nothing to read or check
+		if !p.Props.Empty() || p.Props.Raw != nil {
+			p.Props.Reset() // Raw nil: no records
+		}
+		if len(p.TopicName) == 0 { // [MQTT5-3.3.2.3.4]
+			return 0, protocol(TypePublish, "topic name", hdr, "empty without a topic alias", "MQTT5-3.3.2.3.4")
+		}
+		p.Payload = r.b[r.off+1 : n : n]
+		return n, nil
+	}
 	d := propsDecoder{field: "properties", where: 1 << TypePublish, manySub: true}
 	if err = p.Props.decodeProps(&r, d); err != nil {
 		return 0, err
@@ -159,19 +169,38 @@ func (f *Forward) Size() int {
 // does not allocate when dst has room for PublishForwardSize bytes, and
 // panics as AppendPublishV5.
 func AppendPublishForward(dst []byte, p *Publish, f *Forward, props []byte) []byte {
+	return AppendPublishForwardParts(dst, p.Dup, p.QoS, p.Retain, p.TopicName, p.PacketID, f, props, p.Payload)
+}
+
+// AppendPublishForwardParts is AppendPublishForward from the packet's parts,
+// as AppendPublishParts is AppendPublish: a server forwarding a message has
+// them at hand, and filling a Publish first would clear its Props, some
+// 300 bytes, on every delivery.
+func AppendPublishForwardParts(dst []byte, dup bool, qos byte, retain bool, topic []byte, id uint16, f *Forward, props, payload []byte) []byte {
 	fn := f.Size()
 	all := fn + len(props)
-	rem := 2 + len(p.TopicName) + varIntSize(all) + all + len(p.Payload)
-	if p.QoS > 0 {
+	rem := 2 + len(topic) + varIntSize(all) + all + len(payload)
+	first := byte(TypePublish)<<4 | (qos&0x03)<<1
+	if qos > 0 {
 		rem += 2
 	}
-	dst = slices.Grow(dst, headerSize(rem)+rem)
-	dst = appendHeader(dst, publishFirst(p), rem)
-	dst = appendString(dst, p.TopicName)
-	if p.QoS > 0 {
-		dst = appendUint16(dst, p.PacketID)
+	if dup {
+		first |= 0x08
 	}
-	dst = appendVarInt(dst, all)
+	if retain {
+		first |= 0x01
+	}
+	dst = slices.Grow(dst, headerSize(rem)+rem)
+	dst = appendHeader(dst, first, rem)
+	dst = appendString(dst, topic)
+	if qos > 0 {
+		dst = appendUint16(dst, id)
+	}
+	if all < 0x80 { // one byte, as nearly always
+		dst = append(dst, byte(all))
+	} else {
+		dst = appendVarInt(dst, all)
+	}
 	if fn > 0 {
 		if f.HasExpiry {
 			v := f.MessageExpiry
@@ -184,8 +213,10 @@ func AppendPublishForward(dst []byte, p *Publish, f *Forward, props []byte) []by
 			dst = appendUint16(append(dst, byte(PropTopicAlias)), f.TopicAlias)
 		}
 	}
-	dst = append(dst, props...)
-	return append(dst, p.Payload...)
+	if len(props) > 0 {
+		dst = append(dst, props...)
+	}
+	return append(dst, payload...)
 }
 
 // PublishForwardSize returns the size in bytes of the PUBLISH that
