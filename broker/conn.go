@@ -154,7 +154,7 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 		}
 	}
 	c.ls.touch(c)
-	c.ls.flush()
+	c.ls.endRound(c) // output for others may wait for the end of the loop's batch of events (loop.go)
 	return c.state == stateClosed
 }
 
