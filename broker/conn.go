@@ -154,7 +154,7 @@ func (c *Conn) OnTraffic() (closeNow bool) {
 		}
 	}
 	c.ls.touch(c)
-	c.ls.endRound(c) // output for others may wait for the end of the loop's batch of events (loop.go)
+	c.ls.flush()
 	return c.state == stateClosed
 }
 

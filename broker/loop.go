@@ -49,8 +49,6 @@ type loopState struct {
 
 	touched   []*Conn  // connections with output or a pump pending this round
 	flushing  bool     // flush is running: a nested call (a transport closing inside Write) leaves the work to it
-	deferred  bool     // a flush is queued on the loop for the end of its batch of events (endRound)
-	flushLate func()   // what endRound queues: the flush, allocated once
 	out       []*batch // by target loop index: deliveries waiting for the end of the round
 	outIdx    []int    // indexes of out that are non-nil
 	pubSeq    uint64   // numbers the messages routed by this loop
@@ -126,52 +124,7 @@ func (ls *loopState) trimPool() {
 }
 
 func newLoopState(e *Engine, idx int, l Loop) *loopState {
-	ls := &loopState{e: e, idx: idx, loop: l, st: e.stats.Loop(idx)}
-	ls.flushLate = func() {
-		ls.deferred = false
-		ls.flush()
-	}
-	return ls
-}
-
-// endRound ends the round of c's input (Conn.OnTraffic). c's own output
-// (its acks, and deliveries its acks made room for) is written now. Output
-// for other connections (subscribers of what c published) waits until the
-// loop has handled the rest of the events it woke up with: a function
-// queued with Execute runs after the loop's current batch of ready
-// connections (gnet runs its task queue once the batch is done; netLoop
-// after the functions already queued). So the devices that publish in one
-// batch cost a subscriber of all of them one write and one wake-up, not
-// one each. The price is one Execute (an eventfd write with gnet) per
-// batch that has such output. Loop-only.
-func (ls *loopState) endRound(c *Conn) {
-	if ls.loop == nil || ls.flushing || !ls.deferred && !ls.othersHaveOutput(c) {
-		ls.flush()
-		return
-	}
-	if c.needPump {
-		c.needPump = false
-		c.pump()
-	}
-	c.flushOut() // c stays in touched: the queued flush finds it empty
-	if !ls.deferred {
-		ls.deferred = true
-		ls.loop.Execute(ls.flushLate)
-	}
-}
-
-// othersHaveOutput reports whether a flush now would write to a connection
-// other than c or hand deliveries to another loop. Loop-only.
-func (ls *loopState) othersHaveOutput(c *Conn) bool {
-	if len(ls.outIdx) > 0 || len(ls.heldConns) > 0 {
-		return true
-	}
-	for _, t := range ls.touched {
-		if t != c && (len(t.out) > 0 || t.needPump) {
-			return true
-		}
-	}
-	return false
+	return &loopState{e: e, idx: idx, loop: l, st: e.stats.Loop(idx)}
 }
 
 // batch carries one round's deliveries from one loop to another, through
