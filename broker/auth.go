@@ -149,7 +149,7 @@ func (c *Conn) afterAuth(id string, code byte, user string, proven bool) {
 	c.meta.Username = user
 	c.meta.Authenticated = proven
 	c.perms = c.e.auth.For(user, id)
-	c.permsGen = c.e.auth.Generation()
+	c.permsGen = uint32(c.e.auth.Generation())
 	c.claimOwned(id)
 	if c.state == stateConnected && len(c.t.Peek()) > 0 && c.OnTraffic() {
 		c.t.Close()
@@ -162,7 +162,7 @@ func (c *Conn) permissions() Permissions {
 	if c.e.auth == nil {
 		return nil
 	}
-	if g := c.e.auth.Generation(); g != c.permsGen {
+	if g := uint32(c.e.auth.Generation()); g != c.permsGen { // 2^32 reloads would wrap: none happen
 		c.perms, c.permsGen = c.e.auth.For(c.meta.Username, c.sess.ClientID), g
 	}
 	return c.perms

@@ -122,7 +122,7 @@ func (c *Conn) claim(id string) {
 			e.stats.Sessions.Add(1)
 		}
 		var ok bool
-		if old, ok = s.Claim(c, "by "+c.addr, e.nowMillis()); ok {
+		if old, ok = s.Claim(c, c.addr, e.nowMillis()); ok {
 			c.sess = s
 			break
 		} // expired or ended meanwhile: start again with a new one

@@ -173,7 +173,13 @@ func (e *Engine) withForeignLoop(fn func(ls *loopState)) {
 // Open starts a connection from t on the loop h. The connection must hold
 // a slot from Admit, which its close gives back. Loop-only (h's loop).
 func (e *Engine) Open(t Transport, h *LoopHandle) *Conn {
-	c := &Conn{e: e, ls: h.ls, t: t, addr: t.RemoteAddr()}
+	return e.openIn(new(Conn), t, h)
+}
+
+// openIn is Open into c, a zero Conn the caller allocated (gnet's
+// transport allocates it together with itself). Loop-only (h's loop).
+func (e *Engine) openIn(c *Conn, t Transport, h *LoopHandle) *Conn {
+	c.e, c.ls, c.t, c.addr = e, h.ls, t, t.RemoteAddr()
 	now := e.now().UnixNano()
 	c.lastActivity.Store(now)
 	c.openedAt = now

@@ -118,11 +118,11 @@ func (c *Conn) exchangeProven(ex *exchange, final []byte) {
 		return
 	}
 	ex.final = final
-	c.meta.Username, c.meta.Authenticated, c.meta.AuthMethod = user, true, ex.method
+	c.meta.Username, c.meta.Authenticated = user, true // the method is the CONNECT's (meta.AuthMethod)
 	c.setKeepAlive(ex.keepAlive)
 	if c.e.auth != nil {
 		c.perms = c.e.auth.For(user, ex.id)
-		c.permsGen = c.e.auth.Generation()
+		c.permsGen = uint32(c.e.auth.Generation())
 	}
 	c.state = stateConnecting
 	c.claim(ex.id) // finishConnect writes the CONNACK (connackAuth), then exchangeAttached
@@ -257,7 +257,7 @@ func (c *Conn) handleExchangeFrame(frame []byte) {
 // Method is a protocol error [MQTT5-4.12.0-7], and so is another method
 // [MQTT5-4.12.1-1]. Meanwhile other packets flow as before. Loop-only.
 func (c *Conn) handleAuth(frame []byte) {
-	if c.meta.AuthMethod == "" { // [MQTT5-4.12.0-7]
+	if c.meta.AuthMethod() == "" { // [MQTT5-4.12.0-7]
 		var a codec.Auth
 		if _, err := a.Decode(frame); err != nil {
 			c.fail(codec.TypeAuth, err)
@@ -266,7 +266,7 @@ func (c *Conn) handleAuth(frame []byte) {
 		c.fail(codec.TypeAuth, authError("AUTH from a client whose CONNECT had no authentication method [MQTT5-4.12.0-7]", 0))
 		return
 	}
-	a, err := c.decodeAuth(frame, c.meta.AuthMethod)
+	a, err := c.decodeAuth(frame, c.meta.AuthMethod())
 	if err != nil {
 		c.fail(codec.TypeAuth, err)
 		return
@@ -279,13 +279,13 @@ func (c *Conn) handleAuth(frame []byte) {
 	case a.ReasonCode == codec.ReasonReAuthenticate:
 		var x AuthExchange
 		if c.e.enhanced != nil {
-			x = c.e.enhanced.Start(c.meta.AuthMethod) // offered at CONNECT, offered still
+			x = c.e.enhanced.Start(c.meta.AuthMethod()) // offered at CONNECT, offered still
 		}
 		if x == nil {
 			c.reauthFailed(errors.New("the method is no longer offered"))
 			return
 		}
-		ex = &exchange{x: x, method: c.meta.AuthMethod, reauth: true}
+		ex = &exchange{x: x, method: c.meta.AuthMethod(), reauth: true}
 		if c.ls.exchanges == nil {
 			c.ls.exchanges = make(map[*Conn]*exchange)
 		}

@@ -63,8 +63,16 @@ func (gnetLogger) Fatalf(format string, a ...any) {
 }
 
 // gnetTransport is a gnet connection as the Engine's Transport: 16 bytes,
-// allocated once per connection (the address lives in Conn.addr only).
+// allocated with its Conn (gnetConn; the address lives in Conn.addr only).
 type gnetTransport struct{ c gnet.Conn }
+
+// gnetConn is a gnet connection's Conn and transport in one allocation:
+// 224 bytes, the size class Conn alone needs, where two objects took 224
+// and 16. Conn.t points into it, so the two live and die together.
+type gnetConn struct {
+	Conn
+	tr gnetTransport
+}
 
 func (t *gnetTransport) Peek() []byte {
 	b, _ := t.c.Peek(-1)
@@ -217,7 +225,9 @@ func (h *gnetHandler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if !h.e.Admit() {
 		return nil, gnet.Close // at -max-connections, or shutting down
 	}
-	conn := h.e.Open(&gnetTransport{c: c}, h.loop(c.EventLoop()))
+	gc := &gnetConn{tr: gnetTransport{c: c}}
+	conn := h.e.openIn(&gc.Conn, &gc.tr, h.loop(c.EventLoop()))
+	dropPeerAddr(c) // Open has formatted it into conn.addr (gnetaddr.go)
 	c.SetContext(conn)
 	return nil, gnet.None
 }

@@ -53,7 +53,7 @@ func (c *Conn) traceConnect() {
 	if c.e.tracer == nil {
 		return
 	}
-	c.offlineLeft = c.sess.QueueLen() // queued while offline: sent first
+	c.offlineLeft = int32(c.sess.QueueLen()) // queued while offline: sent first; a queue holds at most -max-queued
 	c.ls.ring().Add(trace.Event{Time: c.ls.traceNow(), Channel: c.channel(), ClientID: c.sess.ClientID,
 		Kind: trace.KindConnect, Info: trace.InfoAccepted})
 }

@@ -5,9 +5,10 @@ package session
 // connection that was attached (nil if none), which the caller must close
 // on its own loop before c attaches, so there is never a moment with two
 // live owners [MQTT-3.1.4-2]; the old connection's end is recorded as taken
-// over with detail. ok is false when the session ended meanwhile: look it
-// up again. Safe for concurrent use.
-func (s *Session[C]) Claim(c *C, detail string, now int64) (old *C, ok bool) {
+// over, with the detail "by " and the claimant's address by (the text is
+// built only then, not for every CONNECT). ok is false when the session
+// ended meanwhile: look it up again. Safe for concurrent use.
+func (s *Session[C]) Claim(c *C, by string, now int64) (old *C, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.removed {
@@ -18,6 +19,10 @@ func (s *Session[C]) Claim(c *C, detail string, now int64) (old *C, ok bool) {
 	s.owner.Store(nil)
 	if old != nil {
 		s.leaving = old
+		detail := ""
+		if by != "" {
+			detail = "by " + by
+		}
 		s.disconnectedLocked(ReasonTakenOver, detail, takenOverCode(s.meta.Load()), now)
 		return old, true
 	}

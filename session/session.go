@@ -27,9 +27,19 @@ type ConnMeta struct {
 	Username        string
 	Will            *Message // the will message (its Topic is the will topic), nil for none; immutable
 	Listener        string   // "tcp", "tls", "ws" or "wss"
-	// MQTT 5.0 enhanced authentication.
-	AuthMethod string  // the CONNECT's Authentication Method that proved Username ("SCRAM-SHA-256"); "" for none
-	V5         *ConnV5 // 5.0: what else CONNECT said, for introspection (v5info.go); nil for 3.1.1 and 3.1
+	V5              *ConnV5  // 5.0: what else CONNECT said, including its Authentication Method (v5info.go); nil for 3.1.1 and 3.1
+}
+
+// AuthMethod returns the CONNECT's 5.0 Authentication Method, "" for none
+// and for 3.1.1 and 3.1. A connection whose CONNECT named one is attached
+// only once the method proved the user, so for an attached connection it
+// is the method that proved Username ("SCRAM-SHA-256"). Kept in V5, not
+// here, so that a ConnMeta stays in the 96-byte size class.
+func (m *ConnMeta) AuthMethod() string {
+	if m.V5 == nil {
+		return ""
+	}
+	return m.V5.AuthMethod
 }
 
 type disconnect struct {
@@ -443,7 +453,6 @@ func (s *Session[C]) Info(dst *Info) {
 		}
 		dst.Listener = m.Listener
 		dst.Authenticated = m.Authenticated
-		dst.AuthMethod = m.AuthMethod
 		dst.SessionExpiry = s.expiry.Load()
 		if m.V5 != nil {
 			m.V5.info(m, dst)

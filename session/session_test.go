@@ -73,7 +73,7 @@ func newReg(queueMax, inflightMax int, st Store) *Registry[conn] {
 func attach(t *testing.T, r *Registry[conn], id string, c *conn, clean bool, now int64) (*Session[conn], Attached) {
 	t.Helper()
 	s, _ := r.Open(id, now)
-	if old, ok := s.Claim(c, "by test", now); !ok || old != nil {
+	if old, ok := s.Claim(c, "test", now); !ok || old != nil {
 		t.Fatalf("claim %s: old %v ok %v; want nil true", id, old, ok)
 	}
 	m := &ConnMeta{Address: c.name, CleanSession: clean}
@@ -125,7 +125,7 @@ func TestAttachLifecycle(t *testing.T) {
 
 	// Takeover: a third connection claims while a2 is attached.
 	a3 := &conn{"a3"}
-	old, ok := s.Claim(a3, "by a3", 4)
+	old, ok := s.Claim(a3, "a3", 4)
 	if !ok || old != a2 || s.Owner() != nil {
 		t.Fatalf("takeover claim: old %v ok %v owner %v; want a2 true nil", old, ok, s.Owner())
 	}
@@ -281,7 +281,7 @@ func TestResumeRedelivers(t *testing.T) {
 	s.Deliver(Queued{Msg: msg("three"), QoS: 2})
 	s.Send(nil, 0)
 	s.Ack(codec.TypePubrec, 3) // "three" released
-	old, _ := s.Claim(b, "by b", 2)
+	old, _ := s.Claim(b, "b", 2)
 	if old != a {
 		t.Fatal("takeover did not return the attached connection")
 	}
@@ -475,7 +475,7 @@ func TestHistoryWhileConnected(t *testing.T) {
 	}
 	s.Detach(c1, ReasonKeepAlive, "", 9)
 	c2 := &conn{"10.0.0.2:2"}
-	old, ok := s.Claim(c2, "by test", 12)
+	old, ok := s.Claim(c2, "test", 12)
 	if !ok || old != nil {
 		t.Fatalf("claim: old %v ok %v", old, ok)
 	}
@@ -491,7 +491,7 @@ func TestHistoryWhileConnected(t *testing.T) {
 		c := &conn{"10.0.0.3:" + fmt.Sprint(i)}
 		cur := s.Owner()
 		s.Detach(cur, ReasonNetworkError, "", int64(100+2*i))
-		if _, ok := s.Claim(c, "by test", int64(101+2*i)); !ok {
+		if _, ok := s.Claim(c, "test", int64(101+2*i)); !ok {
 			t.Fatal("claim failed")
 		}
 		if _, ok := s.Attach(c, &ConnMeta{Address: c.name, SessionExpiry: 60}, int64(101+2*i)); !ok {
