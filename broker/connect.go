@@ -164,9 +164,6 @@ func (c *Conn) finishConnect() {
 		return
 	}
 	a, ok := s.Attach(c, c.meta, c.e.nowMillis())
-	if ok && c.v5&v5On != 0 && s.HasSubscriptionIDs() {
-		c.v5 |= v5SubIDs // resumed with identifiers (v5.go route5)
-	}
 	if !ok { // a newer CONNECT claimed it meanwhile
 		c.settleAbandoned(s.ClientID)
 		c.sess = nil

@@ -55,9 +55,6 @@ func (c *Conn) handleSubscribe(frame []byte) {
 		}
 		qos := min(f.QoS, c.e.maxQoS()) // at most -max-qos [MQTT-3.9.3], [MQTT5-3.2.2-10]
 		sub := subscriptionOf(filter, qos, f, &p.Props)
-		if sub.ID != 0 {
-			c.v5 |= v5SubIDs // deliveries look for identifiers from now on (v5.go route5)
-		}
 		if s.Subscribe(sub) {
 			c.e.stats.Subscriptions.Add(1)
 		} else if f.RetainHandling == 1 {

@@ -16,12 +16,11 @@ const (
 	v5Expiry0                      // the CONNECT's Session Expiry Interval was 0 [MQTT5-3.14.2-2]
 	v5Quiet                        // Request Problem Information 0: reason strings on CONNACK and DISCONNECT only [MQTT5-3.1.2-29]
 	v5MaxSize                      // the client set a Maximum Packet Size (in ConnMeta) [MQTT5-3.1.2-24]
-	v5SubIDs                       // the session may have subscriptions with identifiers: deliveries look for them
 
-	// v5PerSub are the flags that make a QoS 0 delivery to the connection
-	// a decision of its own (route5); without them it takes the message's
-	// one 5.0 encoding as it is.
-	v5PerSub = v5MaxSize | v5SubIDs
+	// Whether a session has subscriptions with identifiers is not a flag
+	// here: SUBSCRIBE changes it on the connection's loop while other loops
+	// route to the connection, so deliveries ask the session
+	// (HasSubscriptionIDs, safe for concurrent use).
 )
 
 // level returns the protocol level the connection's packets are framed and
@@ -279,14 +278,14 @@ var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, co
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. m is only
 // read, never kept. Loop-only.
 func (c *Conn) publishV5(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) int {
-	if c.v5&v5PerSub == 0 && m.Expires == 0 && c.alias == nil { // nothing per delivery: as 3.1.1 plus the properties
+	if c.v5&v5MaxSize == 0 && m.Expires == 0 && c.alias == nil && !c.sess.HasSubscriptionIDs() { // nothing per delivery: as 3.1.1 plus the properties
 		size := codec.PublishSizeV5(qos, len(m.Topic), len(m.Props), len(m.Payload))
 		c.reserve(size)
 		c.out = codec.AppendPublishForwardParts(c.out, dup, qos, retain, m.Topic, id, nil, m.Props, m.Payload)
 		return size
 	}
 	var f codec.Forward
-	if c.v5&v5SubIDs != 0 && c.sess.HasSubscriptionIDs() {
+	if c.sess.HasSubscriptionIDs() {
 		f.SubscriptionIDs = subscriptionIDs(c.sess, m.Topic, via, c.ls.ids[:0]) // [MQTT5-3.3.4-3]
 		c.ls.ids = f.SubscriptionIDs[:0]
 	}
@@ -341,7 +340,7 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 
 // route5 delivers a QoS 0 message to the 5.0 subscriber c, which may be on
 // another loop, when the delivery needs a look at c: c has a Maximum
-// Packet Size or subscription identifiers (v5PerSub), the message expires
+// Packet Size or its session subscription identifiers, the message expires
 // or was published retained. route delivers the others inline, with the one
 // 5.0 encoding per message that route5 shares (encoded), as one 3.1.1
 // encoding serves the 3.1.1 subscribers; retain (Retain As Published of a
@@ -351,7 +350,7 @@ func (c *Conn) notSentV5(qos byte, id uint16) {
 // Owner() is safe from any loop. Loop-only (ls's loop).
 func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []byte, expires int64, retain bool, via session.Via, encoded *bool) {
 	var ids []uint32
-	if c.v5&v5SubIDs != 0 && s.HasSubscriptionIDs() { // the flag spares most deliveries a look at the session
+	if s.HasSubscriptionIDs() {
 		ids = subscriptionIDs(s, topic, via, ls.ids[:0])
 		ls.ids = ids[:0]
 	}
