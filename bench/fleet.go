@@ -129,6 +129,7 @@ func runFleet(c *Config) (Result, error) {
 		f.wg.Go(func() { f.cmd.send(t0, t0+int64(c.FleetDuration)) })
 	}
 	time.Sleep(time.Duration(t0 + int64(c.FleetDuration) - f.clock.now()))
+	f.waitSenders(time.Now().Add(c.Drain))
 	f.waitDeliveries(time.Now().Add(c.Drain))
 	prog.stop()
 
@@ -230,6 +231,22 @@ func (f *fleet) connect(r *Result) error {
 		})
 	}
 	return nil
+}
+
+// waitSenders returns when every shard and the commander have written
+// what fell due before the fleet's end (a starved goroutine may still be
+// catching up when the period is over), or at until.
+func (f *fleet) waitSenders(until time.Time) {
+	for time.Now().Before(until) {
+		done := f.cmd == nil || f.cmd.done.Load()
+		for _, s := range f.shards {
+			done = done && (s.caughtUp.Load() || len(s.devs) == 0)
+		}
+		if done {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // waitDeliveries returns when every message sent so far has reached every
@@ -354,11 +371,13 @@ type commander struct {
 	sent     atomic.Uint64
 	inflight atomic.Int64
 	stop     atomic.Bool
+	done     atomic.Bool   // send has returned
 	wake     chan struct{} // a PUBACK freed a window slot
 }
 
 // send publishes on schedule from start until end (ns since the epoch).
 func (m *commander) send(start, end int64) {
+	defer m.done.Store(true)
 	f := m.f
 	qos := f.cfg.QoS
 	payload := make([]byte, f.cfg.Payload)
@@ -367,8 +386,9 @@ func (m *commander) send(start, end int64) {
 	var seq uint64
 	for !m.stop.Load() {
 		now := f.clock.now()
-		if now >= end {
-			return
+		last := now >= end
+		if last {
+			now = end // what fell due up to the end still goes: a late wake-up must not shorten the run
 		}
 		due := uint64(0)
 		if now > start {
@@ -394,6 +414,9 @@ func (m *commander) send(start, end int64) {
 				return
 			}
 			m.sent.Store(seq)
+		}
+		if last {
+			return
 		}
 		select {
 		case <-m.wake:

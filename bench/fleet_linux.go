@@ -33,6 +33,7 @@ type deviceShard struct {
 	sent     atomic.Uint64 // telemetry PUBLISHes written
 	acked    atomic.Uint64 // their PUBACKs
 	cmdGot   atomic.Uint64 // distinct commands received
+	caughtUp atomic.Bool   // every PUBLISH due before the fleet's end was written
 	subacked int           // devices whose SUBACK came
 	skipped  uint64        // sends skipped: the device's window was full
 	strays   uint64        // PUBACKs with nothing in flight
@@ -124,6 +125,7 @@ func (s *deviceShard) run() {
 				d := s.devs[cursor]
 				due := start + f.phase(d.index) + round*f.period
 				if due >= end {
+					s.caughtUp.Store(true)
 					break
 				}
 				if due > now {
