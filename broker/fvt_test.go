@@ -47,6 +47,10 @@ var pahoFVTRetry = map[string]string{
 	// the SUBSCRIBE within microseconds of it arriving, but the message was
 	// routed before the subscription existed. About 1 run in 20.
 	"Test_Ack_After_Disconnect": "client-side race: the SUBSCRIBE (token not waited for) can reach the socket after the other client's PUBLISH",
+	// Two Disconnect(250) calls in a goroutine must both return within
+	// 300 ms of wall time; on a loaded machine the goroutine alone can wait
+	// that long for a core (seen once in a loaded make test).
+	"Test_Disconnect": "wall-clock bound: two disconnects within 300 ms, which a loaded machine can miss",
 }
 
 const pahoFVTRetries = 2
