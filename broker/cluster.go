@@ -68,7 +68,6 @@ func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []by
 			ls.props5, ls.expires = nil, 0
 		})
 	})
-	e.remoteDurable() // -fsync always: stored before the origin is answered (clusterrepl.go)
 }
 
 // StoreRetained stores retained messages that the cluster kept while this

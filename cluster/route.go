@@ -69,7 +69,8 @@ type Router struct {
 
 	confirm              confirmer // confirm.go
 	hbSub, ackSub, mkSub *nats.Subscription
-	hb, ack              []byte // heartbeat; scratch of run's answers
+	hb, ack              []byte     // heartbeat; scratch of the answers, under answerMu
+	answerMu             sync.Mutex // answers leave from durability callbacks too (route_durable.go)
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject
@@ -437,7 +438,7 @@ func (r *Router) take(rs *runState, m *inMsg) {
 	}
 	if m.subject == MarkerSubject {
 		r.deliver(rs) // everything before the marker, to the engine first
-		r.answer(m.data)
+		r.answerWhenDurable(m.data)
 		return
 	}
 	b := m.data
