@@ -28,9 +28,14 @@ func (r *Router) answerWhenDurable(data []byte) {
 	dl.WhenRemoteDurable(func() { r.answerSerial(data) })
 }
 
-// answerSerial answers one marker; answers share the Router's scratch
-// buffer. Safe for concurrent use.
+// answerSerial answers one marker, unless the Router closed meanwhile;
+// answers share the Router's scratch buffer. Safe for concurrent use.
 func (r *Router) answerSerial(data []byte) {
+	select {
+	case <-r.done:
+		return // a late durability callback: the origin stops waiting for a closed node
+	default:
+	}
 	r.answerMu.Lock()
 	r.answer(data)
 	r.answerMu.Unlock()
