@@ -18,7 +18,7 @@ func packReplica() *Replica {
 
 // replayOf folds records into a fresh replay, failing the test on an
 // error.
-func replayOf(t *testing.T, gen uint64, fold func(rp *replay) error) *replay {
+func replayOf(t *testing.T, fold func(rp *replay) error) *replay {
 	t.Helper()
 	var rp replay
 	rp.init()
@@ -103,7 +103,7 @@ func TestPackRounds(t *testing.T) {
 		if want := (len(records[c]) + maxPackRecords - 1) / maxPackRecords; len(ps) != want {
 			t.Errorf("%s: %d records in %d packs, want %d", c.id, len(records[c]), len(ps), want)
 		}
-		one := replayOf(t, c.gen, func(rp *replay) error {
+		one := replayOf(t, func(rp *replay) error {
 			for _, b := range records[c] {
 				if err := rp.apply(c.gen, b); err != nil {
 					return err
@@ -111,7 +111,7 @@ func TestPackRounds(t *testing.T) {
 			}
 			return nil
 		})
-		packed := replayOf(t, c.gen, func(rp *replay) error {
+		packed := replayOf(t, func(rp *replay) error {
 			for _, p := range ps {
 				if err := rp.applyPacked(c.gen, p.msg.Data); err != nil {
 					return err
