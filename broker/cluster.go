@@ -72,7 +72,6 @@ func (e *Engine) DeliverRemote(each func(deliver func(topic, payload, props []by
 		})
 		rm.reset()
 	})
-	e.remoteDurable() // -fsync always: stored before the origin is answered (clusterrepl.go)
 }
 
 // remoteMatch keeps DeliverRemote's last match for the rest of one call:

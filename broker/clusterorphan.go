@@ -82,6 +82,8 @@ func (e *Engine) DeliverTo(clientID string, each func(deliver func(topic, payloa
 			n++
 		})
 	})
-	e.remoteDurable() // -fsync always: in the store before the replay counts it
+	done := make(chan struct{})
+	e.WhenRemoteDurable(func() { close(done) }) // -fsync always: in the store before the replay counts it
+	<-done
 	return n
 }

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"errors"
-	"time"
 
 	"github.com/glassmq/glassmq/session"
 )
@@ -15,12 +14,7 @@ import (
 // client's acknowledgement until the store calls its ticket durable; a
 // replicating store calls it durable only once replicated, so the same
 // hold covers both. Messages arriving from other nodes wait likewise
-// (remoteDurable) before this node tells their origin it has them.
-
-// remoteDurableWait bounds how long the delivery of messages from another
-// node waits for the store; past it the origin is answered anyway, and the
-// messages are at least in the local store's queue.
-const remoteDurableWait = 10 * time.Second
+// (WhenRemoteDurable) before this node tells their origin it has them.
 
 // ReplicateStore makes the engine write through the store wrap returns,
 // given the store UseStore set. Call it once, after UseStore and before
@@ -39,30 +33,33 @@ func (e *Engine) ReplicateStore(wrap func(local session.Store) (session.Store, e
 	return nil
 }
 
-// remoteDurable waits, with -fsync always, until what the foreign loop
-// stored so far (messages from another node queued in persistent
-// sessions) is durable, so the origin's acks wait for it. It blocks:
-// called on the cluster's receiving goroutine, never on an event loop.
-func (e *Engine) remoteDurable() {
+// WhenRemoteDurable calls fn once what the foreign loop stored so far
+// (messages from other nodes queued in persistent sessions) is durable,
+// so that with -fsync always the origin's acks wait for it: at once on the
+// caller's goroutine without -fsync always or when it already is,
+// otherwise later on another goroutine. The cluster's receiving side
+// answers a confirmation marker through it instead of waiting, so it
+// keeps taking messages while the store and its replica catch up. A store
+// failure is logged and fn still runs: the messages are at least queued
+// locally, as on one node. fn must not block. Safe for concurrent use.
+func (e *Engine) WhenRemoteDurable(fn func()) {
 	if !e.syncAcks || e.store == nil {
+		fn()
 		return
 	}
 	e.foreign.Lock()
 	t := e.foreignLS.ticket
 	e.foreign.Unlock()
 	if t == 0 || e.store.Durable() >= t {
+		fn()
 		return
 	}
-	done := make(chan error, 1)
-	e.store.WhenDurable(t, func(err error) { done <- err })
-	select {
-	case err := <-done:
+	e.store.WhenDurable(t, func(err error) {
 		if err != nil {
 			e.log.logger.Warn("broker: messages from another node not stored", "err", err)
 		}
-	case <-time.After(remoteDurableWait):
-		e.log.logger.Warn("broker: messages from another node not durable in time", "waited", remoteDurableWait)
-	}
+		fn()
+	})
 }
 
 // AdoptOffline registers a session rebuilt for a client of a node that

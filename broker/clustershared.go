@@ -61,7 +61,8 @@ func (e *Engine) DeliverShared(group, filter string, each func(deliver func(topi
 			ls.props5, ls.expires = nil, 0
 		})
 	})
-	e.remoteDurable() // -fsync always: stored before the origin is answered (clusterrepl.go)
+	// With -fsync always the marker behind these waits for the store
+	// before it is answered (WhenRemoteDurable, clusterrepl.go).
 }
 
 // pickGroup returns the member of the group named group at filter that gets

@@ -45,8 +45,12 @@ import (
 // outstanding, so the stream holds only what is not yet acknowledged.
 //
 // Writes never block an event loop: Apply queues the record and a writer
-// goroutine publishes asynchronously (one NATS flush carries what gathered
-// while the previous one was in flight). Tickets become durable, for
+// goroutine publishes asynchronously, without waiting for earlier
+// publishes to be acknowledged (JetStream's async window). What gathered
+// for one session since the writer's last round leaves as one JetStream
+// message, a pack of up to maxPackRecords records (replicate_pack.go), so
+// a busy session costs JetStream one message per round, not one per
+// record. Tickets become durable, for
 // WhenDurable and Durable, only once the local store has them and
 // JetStream acknowledged every replicated op up to them, so with -fsync
 // always a client's PUBACK or PUBREC waits for both. A write that fails
@@ -82,6 +86,7 @@ type ReplicaConfig struct {
 // ReplicaStats counts replication, for /metrics and tests.
 type ReplicaStats struct {
 	Written   atomic.Uint64 // records JetStream acknowledged
+	Packs     atomic.Uint64 // JetStream messages acknowledged (a pack holds one or more records)
 	Retried   atomic.Uint64 // writes sent again after an error
 	Failed    atomic.Uint64 // writes given up after Retry
 	Purges    atomic.Uint64 // subjects trimmed
@@ -121,17 +126,18 @@ type Replica struct {
 	Stats ReplicaStats
 
 	mu       sync.Mutex
-	queue    []*replEntry           // waiting for the writer; guarded by mu
-	order    []*replEntry           // replicated ops by ticket, from the oldest not done; guarded by mu
-	inflight map[uint64]*replEntry  // published, by number; guarded by mu
-	retry    []*replEntry           // to publish again; guarded by mu
-	waiters  []replWaiter           // guarded by mu
-	clients  map[string]*replClient // guarded by mu
-	next     uint64                 // entry numbers; guarded by mu
-	failT    uint64                 // first ticket of the last failure; guarded by mu
-	failUpTo uint64                 // tickets issued when it failed; guarded by mu
-	err      error                  // last write error, nil once a write succeeds; guarded by mu
-	issued   uint64                 // highest ticket seen; guarded by mu
+	queue    []*replEntry              // waiting for the writer; guarded by mu
+	order    []*replEntry              // replicated ops by ticket, from the oldest not done; guarded by mu
+	inflight map[uint64]*replPack      // published, by number; guarded by mu
+	retry    []*replPack               // to publish again; guarded by mu
+	open     map[*replClient]*replPack // the writer's scratch while it packs; guarded by mu
+	waiters  []replWaiter              // guarded by mu
+	clients  map[string]*replClient    // guarded by mu
+	next     uint64                    // pack numbers; guarded by mu
+	failT    uint64                    // first ticket of the last failure; guarded by mu
+	failUpTo uint64                    // tickets issued when it failed; guarded by mu
+	err      error                     // last write error, nil once a write succeeds; guarded by mu
+	issued   uint64                    // highest ticket seen; guarded by mu
 }
 
 // replClient is what the replica knows of one local persistent session.
@@ -151,18 +157,16 @@ type replClient struct {
 
 // replEntry is one replicated op.
 type replEntry struct {
-	n       uint64
-	ticket  uint64
-	c       *replClient
-	msg     *nats.Msg
-	kind    session.OpKind
-	seq     uint64 // the message's Seq, for message ops
-	queue   bool   // a queue record (not a bucket write)
-	quiet   bool   // nothing outstanding once this op applies
-	end     bool   // the session's deletion
-	done    bool
-	first   time.Time
-	retried bool
+	ticket uint64
+	c      *replClient
+	msg    *nats.Msg // a bucket write's message
+	data   []byte    // a queue record, until it is packed
+	kind   session.OpKind
+	seq    uint64 // the message's Seq, for message ops
+	queue  bool   // a queue record (not a bucket write)
+	quiet  bool   // nothing outstanding once this op applies
+	end    bool   // the session's deletion
+	done   bool
 }
 
 type replWaiter struct {
@@ -209,7 +213,8 @@ func StartReplica(cfg ReplicaConfig, inner session.Store) (*Replica, error) {
 	r := &Replica{cfg: cfg, inner: inner, log: cfg.Logger,
 		run:  cfg.Node + "-" + strconv.FormatUint(binary.BigEndian.Uint64(b[:]), 36) + "-",
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		purges: make(chan purgeJob, 1024), inflight: make(map[uint64]*replEntry), clients: make(map[string]*replClient)}
+		purges: make(chan purgeJob, 1024), inflight: make(map[uint64]*replPack), clients: make(map[string]*replClient),
+		open: make(map[*replClient]*replPack)}
 	var err error
 	r.js, err = jetstream.New(cfg.NC, jetstream.WithPublishAsyncMaxPending(4096),
 		jetstream.WithPublishAsyncTimeout(5*time.Second),
@@ -350,12 +355,18 @@ func (r *Replica) newClientLocked(id string) *replClient {
 	return c
 }
 
+// newEntryLocked returns the entry of a queue record (data, on c's
+// subject, when queue) or of a bucket write (a message on subject). The
+// writer packs it and numbers the message.
 func (r *Replica) newEntryLocked(c *replClient, t uint64, subject string, data []byte, queue bool) *replEntry {
-	r.next++
-	m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	m.Header.Set(jetstream.MsgIDHeader, r.run+strconv.FormatUint(r.next, 10))
 	c.unacked++
-	return &replEntry{n: r.next, ticket: t, c: c, msg: m, queue: queue}
+	e := &replEntry{ticket: t, c: c, queue: queue}
+	if queue {
+		e.data = data
+	} else {
+		e.msg = &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	}
+	return e
 }
 
 // Release says clientID's session is being handed to a live node, which

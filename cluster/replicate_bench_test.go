@@ -13,6 +13,8 @@ import (
 // round's puts are replicated before acknowledging them, as publishers'
 // held acks do, so every message writes its three records; "acked-first"
 // acknowledges at once, so the writer drops the round's records.
+// records/msg counts the records JetStream stored, js-msgs/msg the
+// JetStream messages (packs) that carried them.
 func BenchmarkReplica(b *testing.B) {
 	const round = 64
 	for _, mode := range []string{"durable", "acked-first"} {
@@ -45,6 +47,7 @@ func BenchmarkReplica(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(r.Stats.Written.Load())/float64(seq), "records/msg")
+			b.ReportMetric(float64(r.Stats.Packs.Load())/float64(seq), "js-msgs/msg")
 		})
 	}
 }

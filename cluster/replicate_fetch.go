@@ -77,7 +77,7 @@ func (r *Replica) fetch(ctx context.Context, clientID string) (*session.Restored
 			got := 0
 			for m := range batch.Messages() {
 				got++
-				if err := rp.apply(gen, m.Data()); err != nil {
+				if err := rp.applyPacked(gen, m.Data()); err != nil { // replicate_pack.go
 					return nil, err
 				}
 				if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {

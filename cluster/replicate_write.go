@@ -17,12 +17,16 @@ import (
 // publishes records, JetStream's acknowledgements and refusals of them,
 // and the trimming of queue subjects.
 
-// writer publishes queued entries, and entries to retry, asynchronously.
+// writer publishes queued entries, packed by session, and packs to
+// retry, asynchronously: a round never waits for an earlier one's
+// acknowledgement, only for room in JetStream's window of pending
+// publishes.
 func (r *Replica) writer() {
 	defer close(r.done)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	var batch []*replEntry
+	var packs []*replPack
 	for {
 		select {
 		case <-r.stop:
@@ -34,23 +38,27 @@ func (r *Replica) writer() {
 		batch = r.coalesceLocked(append(batch[:0], r.queue...))
 		clear(r.queue)
 		r.queue = r.queue[:0]
+		packs = r.packLocked(packs[:0], batch)
 		if len(r.retry) > 0 {
-			batch = append(batch, r.retry...)
+			packs = append(packs, r.retry...)
+			clear(r.retry)
 			r.retry = r.retry[:0]
 		}
-		for _, e := range batch {
-			if e.first.IsZero() {
-				e.first = time.Now()
+		now := time.Now()
+		for _, p := range packs {
+			if p.first.IsZero() {
+				p.first = now
 			}
-			r.inflight[e.n] = e
+			r.inflight[p.n] = p
 		}
 		r.mu.Unlock()
-		for _, e := range batch {
-			if _, err := r.js.PublishMsgAsync(e.msg); err != nil {
-				r.failed(r.js, e.msg, err)
+		for _, p := range packs {
+			if _, err := r.js.PublishMsgAsync(p.msg); err != nil {
+				r.failed(r.js, p.msg, err)
 			}
 		}
 		clear(batch)
+		clear(packs)
 	}
 }
 
@@ -107,9 +115,9 @@ func (r *Replica) coalesceLocked(fresh []*replEntry) []*replEntry {
 	return kept
 }
 
-// entryOfLocked returns the published entry of m, removing it from
+// packOfLocked returns the published pack of m, removing it from
 // inflight.
-func (r *Replica) entryOfLocked(m *nats.Msg) *replEntry {
+func (r *Replica) packOfLocked(m *nats.Msg) *replPack {
 	id := m.Header.Get(jetstream.MsgIDHeader)
 	if len(id) <= len(r.run) || id[:len(r.run)] != r.run {
 		return nil
@@ -118,52 +126,53 @@ func (r *Replica) entryOfLocked(m *nats.Msg) *replEntry {
 	if err != nil {
 		return nil
 	}
-	e := r.inflight[n]
+	p := r.inflight[n]
 	delete(r.inflight, n)
-	return e
+	return p
 }
 
-// acked is JetStream's acknowledgement of one record.
+// acked is JetStream's acknowledgement of one pack.
 func (r *Replica) acked(_ jetstream.JetStream, m *nats.Msg, pa *jetstream.PubAck) {
 	r.mu.Lock()
-	e := r.entryOfLocked(m)
-	if e == nil || e.done {
+	p := r.packOfLocked(m)
+	if p == nil || p.done {
 		r.mu.Unlock()
 		return
 	}
 	r.err = nil
-	r.Stats.Written.Add(1)
-	c := e.c
-	c.unacked--
+	r.Stats.Written.Add(uint64(len(p.entries)))
+	r.Stats.Packs.Add(1)
+	c := p.c
+	c.unacked -= len(p.entries)
 	var jobs [2]purgeJob
 	nj := 0
-	if e.queue {
+	if p.queue {
 		c.lastSeq = max(c.lastSeq, pa.Sequence)
-		c.since++
+		c.since += len(p.entries)
 		if c.firstSeq == 0 {
 			c.firstSeq = pa.Sequence
 		}
-		if !c.purged && !e.retried {
+		if !c.purged && !p.retried {
 			// Records of earlier owners and sessions are dead from here on.
 			c.purged = true
 			jobs[nj] = purgeJob{c.subject, c.firstSeq}
 			nj++
 		}
-		// Quiet: nothing outstanding at this record, so every record of
-		// the subject before it is dead. Records are stored in the order
-		// they were published (one writer, one connection), unless one
-		// was retried.
-		if e.quiet && c.since >= trimEvery && !c.disorder {
+		// Quiet: nothing outstanding at the pack's last record, so every
+		// record of the subject before it is dead. Packs are stored in
+		// the order they were published (one writer, one connection),
+		// unless one was retried.
+		if p.quiet() && c.since >= trimEvery && !c.disorder {
 			c.since = 0
 			jobs[nj] = purgeJob{c.subject, pa.Sequence + 1}
 			nj++
 		}
 	}
-	if e.end && c.unacked == 0 && c.lastSeq > 0 {
+	if p.end() && c.unacked == 0 && c.lastSeq > 0 {
 		jobs[nj] = purgeJob{c.subject, c.lastSeq + 1}
 		nj++
 	}
-	r.doneLocked(e, nil)
+	r.donePackLocked(p, nil)
 	r.mu.Unlock()
 	for _, j := range jobs[:nj] {
 		select {
@@ -173,12 +182,12 @@ func (r *Replica) acked(_ jetstream.JetStream, m *nats.Msg, pa *jetstream.PubAck
 	}
 }
 
-// failed is JetStream's refusal (or the timeout) of one record: it is
+// failed is JetStream's refusal (or the timeout) of one pack: it is
 // sent again until cfg.Retry has passed since its first attempt.
 func (r *Replica) failed(_ jetstream.JetStream, m *nats.Msg, err error) {
 	r.mu.Lock()
-	e := r.entryOfLocked(m)
-	if e == nil || e.done {
+	p := r.packOfLocked(m)
+	if p == nil || p.done {
 		r.mu.Unlock()
 		return
 	}
@@ -187,21 +196,21 @@ func (r *Replica) failed(_ jetstream.JetStream, m *nats.Msg, err error) {
 	if full {
 		r.Stats.Refused.Add(1)
 	}
-	if !full && time.Since(e.first) < r.cfg.Retry {
-		e.retried = true
-		e.c.disorder = true
-		r.retry = append(r.retry, e)
+	if !full && time.Since(p.first) < r.cfg.Retry {
+		p.retried = true
+		p.c.disorder = true
+		r.retry = append(r.retry, p)
 		r.mu.Unlock()
 		r.Stats.Retried.Add(1)
 		return
 	}
 	r.Stats.Failed.Add(1)
-	e.c.unacked--
-	r.failT, r.failUpTo = e.ticket, r.issued
-	r.doneLocked(e, err)
+	p.c.unacked -= len(p.entries)
+	r.failT, r.failUpTo = p.entries[0].ticket, r.issued
+	r.donePackLocked(p, err)
 	r.mu.Unlock()
 	if !full || r.Stats.Refused.Load()&(r.Stats.Refused.Load()-1) == 0 { // when full: the 1st, 2nd, 4th, 8th... refusal
-		r.log.Error("cluster: session replica write failed; acks waiting for it fail", "client", e.c.id, "err", err,
+		r.log.Error("cluster: session replica write failed; acks waiting for it fail", "client", p.c.id, "err", err,
 			"refused", r.Stats.Refused.Load())
 	}
 }
@@ -220,6 +229,22 @@ func isStreamFull(err error) bool {
 // waiters it passed (err for those at or after a failed ticket).
 func (r *Replica) doneLocked(e *replEntry, err error) {
 	e.done = true
+	r.advanceLocked(e.ticket, err)
+}
+
+// donePackLocked marks every entry of p done, as doneLocked.
+func (r *Replica) donePackLocked(p *replPack, err error) {
+	p.done = true
+	for _, e := range p.entries {
+		e.done = true
+	}
+	r.advanceLocked(p.entries[0].ticket, err)
+}
+
+// advanceLocked advances the replicated frontier past the entries done
+// and calls the waiters it passed; with err, also those at or after
+// ticket, the first of what failed.
+func (r *Replica) advanceLocked(ticket uint64, err error) {
 	i := 0
 	for i < len(r.order) && r.order[i].done {
 		i++
@@ -234,7 +259,7 @@ func (r *Replica) doneLocked(e *replEntry, err error) {
 	kept := r.waiters[:0]
 	for _, w := range r.waiters {
 		switch {
-		case err != nil && w.t >= e.ticket:
+		case err != nil && w.t >= ticket:
 			go w.fn(err)
 		case len(r.order) == 0 || r.order[0].ticket > w.t:
 			go w.fn(nil)

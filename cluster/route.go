@@ -73,7 +73,8 @@ type Router struct {
 	deliverMu            sync.Mutex // held while the engine takes messages from other nodes, so a rebuilt session registers between two batches (orphan_replay.go)
 	hbSub, ackSub, mkSub *nats.Subscription
 	smkSub               *nats.Subscription // shared markers, on the second connection (shared.go)
-	hb, ack              []byte             // heartbeat; scratch of run's answers
+	hb, ack              []byte             // heartbeat; scratch of the answers, under answerMu
+	answerMu             sync.Mutex         // answers leave from durability callbacks too (route_durable.go)
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject; shared ones by subject, space, queue name

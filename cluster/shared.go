@@ -210,7 +210,7 @@ func (r *Router) takeMarker(rs *runState, data []byte) {
 		if h != nil {
 			delete(ss.waiting, string(origin))
 		}
-		r.answer(data)
+		r.answerWhenDurable(data) // after the engine made it durable (route_durable.go)
 		return
 	}
 	if h == nil {
@@ -248,7 +248,7 @@ func (r *Router) takeSharedMarker(rs *runState, data []byte) {
 	}
 	if h := ss.waiting[string(origin)]; h != nil && seq >= h.need {
 		delete(ss.waiting, string(origin))
-		r.answer(h.data)
+		r.answerWhenDurable(h.data)
 	}
 }
 
