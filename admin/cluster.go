@@ -35,6 +35,9 @@ type ClusterStatus struct {
 	Routes    []ClusterRoute   `json:"routes"`
 	JetStream ClusterJetStream `json:"jetstream"`
 	Counters  ClusterCounters  `json:"counters"`
+	// Replication of every glassmq stream and bucket (clusterrepl.go).
+	Replication      []ClusterAsset `json:"replication"`
+	ReplicationError string         `json:"replication_error,omitempty"` // why the list is incomplete
 }
 
 // ClusterNode is one node of the cluster, as its announcements say.
@@ -176,6 +179,9 @@ func (s *Server) serveCluster(ctx *fasthttp.RequestCtx) {
 	}
 	if st.JetStream.BucketReplicas == nil {
 		st.JetStream.BucketReplicas = []ClusterReplica{}
+	}
+	if st.Replication == nil {
+		st.Replication = []ClusterAsset{}
 	}
 	s.metrics.request(actionNative, resultOK)
 	writeJSON(ctx, fasthttp.StatusOK, &st)
