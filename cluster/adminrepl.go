@@ -49,7 +49,7 @@ func replication(ctx context.Context, js jetstream.JetStream, ownersBucket strin
 	}
 	slices.SortFunc(out, func(x, y AssetStatus) int {
 		if x.Kind != y.Kind {
-			return -strings.Compare(x.Kind, y.Kind) // "stream" after "kv"
+			return strings.Compare(x.Kind, y.Kind) // "kv" before "stream"
 		}
 		return strings.Compare(x.Name, y.Name)
 	})
