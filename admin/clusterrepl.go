@@ -38,3 +38,11 @@ func (s *Server) sessionInfo(clientID string, dst *session.Info) (node string, o
 	}
 	return "", s.broker.SessionInfo(clientID, dst)
 }
+
+// clustered reports whether UseCluster gave the server a cluster to
+// describe. Safe for concurrent use.
+func (s *Server) clustered() bool {
+	s.cl.mu.Lock()
+	defer s.cl.mu.Unlock()
+	return s.cl.c != nil
+}
