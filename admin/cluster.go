@@ -69,7 +69,8 @@ type ClusterJetStream struct {
 	Error          string           `json:"error,omitempty"`
 }
 
-// ClusterReplica is one replica of the ownership bucket.
+// ClusterReplica is one replica of the ownership bucket, or of another
+// replicated stream or bucket (ClusterAsset).
 type ClusterReplica struct {
 	Name    string `json:"name"`
 	Current bool   `json:"current"`

@@ -709,7 +709,8 @@ type JetStreamStatus struct {
 	Error          string // why the health could not be read, "" when it was
 }
 
-// ReplicaStatus is one replica of the ownership bucket.
+// ReplicaStatus is one replica of the ownership bucket, or of another
+// replicated stream or bucket (AssetStatus).
 type ReplicaStatus struct {
 	Name    string
 	Current bool
