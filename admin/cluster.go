@@ -184,6 +184,11 @@ func (s *Server) serveCluster(ctx *fasthttp.RequestCtx) {
 	if st.Replication == nil {
 		st.Replication = []ClusterAsset{}
 	}
+	for i := range st.Replication {
+		if st.Replication[i].Replicas == nil {
+			st.Replication[i].Replicas = []ClusterReplica{}
+		}
+	}
 	s.metrics.request(actionNative, resultOK)
 	writeJSON(ctx, fasthttp.StatusOK, &st)
 }
