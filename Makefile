@@ -128,9 +128,10 @@ test-deps: browser-deps ## everything the tests use that a fresh machine lacks: 
 	@command -v mosquitto >/dev/null && command -v mosquitto_rr >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y mosquitto mosquitto-clients)
 
 .PHONY: screenshots
-screenshots: ## dashboard screenshots into docs/dashboard/ (TestDashboardChromium in headless Chromium; needs make browser-deps)
+screenshots: ## dashboard screenshots into docs/dashboard/ (TestDashboardChromium, and TestProcessesDashboardCluster for the Cluster page, in headless Chromium; needs make browser-deps)
 	@command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(GO) test -count=1 -run '^TestDashboardChromium$$' -timeout 3m ./cmd/glassmq -args -ui.screenshots=$(CURDIR)/docs/dashboard
+	$(GO) test -count=1 -run '^TestProcessesDashboardCluster$$' -timeout 4m ./cluster -args -ui.screenshots=$(CURDIR)/docs/dashboard
 
 .PHONY: soak
 SOAKTIME ?= 5m

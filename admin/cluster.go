@@ -35,6 +35,9 @@ type ClusterStatus struct {
 	Routes    []ClusterRoute   `json:"routes"`
 	JetStream ClusterJetStream `json:"jetstream"`
 	Counters  ClusterCounters  `json:"counters"`
+	// Replication of every glassmq stream and bucket (clusterrepl.go).
+	Replication      []ClusterAsset `json:"replication"`
+	ReplicationError string         `json:"replication_error,omitempty"` // why the list is incomplete
 }
 
 // ClusterNode is one node of the cluster, as its announcements say.
@@ -66,7 +69,8 @@ type ClusterJetStream struct {
 	Error          string           `json:"error,omitempty"`
 }
 
-// ClusterReplica is one replica of the ownership bucket.
+// ClusterReplica is one replica of the ownership bucket, or of another
+// replicated stream or bucket (ClusterAsset).
 type ClusterReplica struct {
 	Name    string `json:"name"`
 	Current bool   `json:"current"`
@@ -176,6 +180,14 @@ func (s *Server) serveCluster(ctx *fasthttp.RequestCtx) {
 	}
 	if st.JetStream.BucketReplicas == nil {
 		st.JetStream.BucketReplicas = []ClusterReplica{}
+	}
+	if st.Replication == nil {
+		st.Replication = []ClusterAsset{}
+	}
+	for i := range st.Replication {
+		if st.Replication[i].Replicas == nil {
+			st.Replication[i].Replicas = []ClusterReplica{}
+		}
 	}
 	s.metrics.request(actionNative, resultOK)
 	writeJSON(ctx, fasthttp.StatusOK, &st)

@@ -42,7 +42,8 @@ const (
 // if the event has not happened) and epoch milliseconds (0 then).
 type Client struct {
 	ClientID         string         `json:"client_id"`
-	Status           string         `json:"status"` // "online" or "offline"
+	Status           string         `json:"status"`         // "online" or "offline"
+	Node             string         `json:"node,omitempty"` // in a cluster, the node holding the session (its owner); absent on a single node
 	ClientAddress    string         `json:"client_address"`
 	Username         string         `json:"username"`
 	Authenticated    bool           `json:"authenticated"`    // the user name was verified (password or client certificate)
@@ -133,7 +134,8 @@ type ClientList struct {
 // shows, read when the page is built.
 type ClientSummary struct {
 	ClientID      string `json:"client_id"`
-	Status        string `json:"status"` // "online" or "offline"
+	Status        string `json:"status"`         // "online" or "offline"
+	Node          string `json:"node,omitempty"` // in a cluster, the node holding the session; absent on a single node
 	Username      string `json:"username"`
 	ClientAddress string `json:"client_address"`
 	ConnectTimeMs int64  `json:"connect_time_ms"` // last accepted CONNECT, epoch milliseconds
@@ -202,13 +204,15 @@ func (s *Server) serveNative(ctx *fasthttp.RequestCtx, path []byte) {
 
 func (s *Server) getClient(ctx *fasthttp.RequestCtx, id string) {
 	var info session.Info
-	if !s.broker.SessionInfo(id, &info) {
+	node, ok := s.sessionInfo(id, &info)
+	if !ok {
 		s.metrics.request(actionNative, resultError)
 		nativeError(ctx, fasthttp.StatusNotFound, "not_found", "admin: no session with client ID "+strconv.Quote(cut(id)))
 		return
 	}
 	s.metrics.request(actionNative, resultOK)
 	c := nativeClient(&info)
+	c.Node = node
 	if s.tracer != nil {
 		evs := s.tracer.Find(trace.Filter{ClientID: id, Kinds: trace.Messages}, s.now().UnixMicro())
 		for _, e := range evs[max(0, len(evs)-clientTraceMax):] {
@@ -384,8 +388,10 @@ func (s *Server) listClients(ctx *fasthttp.RequestCtx) {
 	list := ClientList{Clients: make([]ClientSummary, 0, len(page))}
 	for _, r := range page {
 		resetInfo(&info)
-		if s.broker.SessionInfo(r.id, &info) { // else it ended since it was ranked
-			list.Clients = append(list.Clients, summary(r.id, &info))
+		if node, ok := s.sessionInfo(r.id, &info); ok { // else it ended since it was ranked
+			c := summary(r.id, &info)
+			c.Node = node
+			list.Clients = append(list.Clients, c)
 		}
 	}
 	if more && len(page) > 0 {

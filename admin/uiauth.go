@@ -122,6 +122,9 @@ type UISession struct {
 	AuthRequired  bool   `json:"auth_required"`
 	Authenticated bool   `json:"authenticated"`
 	CSRF          string `json:"csrf,omitempty"`
+	// Cluster view: the node belongs to a cluster, so the dashboard shows
+	// its Cluster page (clusterrepl.go).
+	Cluster bool `json:"cluster,omitempty"`
 }
 
 // apiAuthorized reports whether the request may use the native API: always
@@ -153,6 +156,7 @@ func (s *Server) serveUISession(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	ans := UISession{AuthRequired: s.authRequired(), Authenticated: !s.authRequired()}
+	ans.Cluster = s.clustered()
 	if login, ok := s.logins.lookup(ctx.Request.Header.Cookie(uiCookie), s.now()); ok && ans.AuthRequired {
 		ans.Authenticated, ans.CSRF = true, login.csrf
 	}

@@ -413,29 +413,34 @@ func (a *Admin) ownerOf(clientID string, fresh bool) (node string, cached bool) 
 // remembered from a list that no longer has the client is forgotten, and
 // the bucket asked.
 func (a *Admin) remote(req *adminRequest) (adminReply, bool) {
+	rep, _, ok := a.remoteAt(req)
+	return rep, ok
+}
+
+// remoteAt is remote that also names the node that answered.
+func (a *Admin) remoteAt(req *adminRequest) (rep adminReply, node string, ok bool) {
 	node, cached := a.ownerOf(req.ClientID, false)
 	if node == "" && !cached {
-		return adminReply{}, false
+		return adminReply{}, "", false
 	}
-	var rep adminReply
 	var err error
 	if node != "" {
 		rep, err = a.ask(node, req)
 		if err == nil && (rep.OK || !cached) {
-			return rep, true
+			return rep, node, true
 		}
 	}
 	if !cached {
-		return rep, false
+		return rep, node, false
 	}
 	a.mu.Lock()
 	delete(a.where, req.ClientID)
 	a.mu.Unlock()
 	if node, _ = a.ownerOf(req.ClientID, true); node == "" {
-		return adminReply{}, false
+		return adminReply{}, "", false
 	}
 	rep, err = a.ask(node, req)
-	return rep, err == nil
+	return rep, node, err == nil
 }
 
 // SessionInfo fills dst with the session of clientID, from this node or
@@ -445,16 +450,27 @@ func (a *Admin) remote(req *adminRequest) (adminReply, bool) {
 // the client's owner is another node that has a session for it: a node
 // that was down while its client moved keeps a stale offline copy.
 func (a *Admin) SessionInfo(clientID string, dst *session.Info) bool {
+	_, ok := a.SessionInfoAt(clientID, dst)
+	return ok
+}
+
+// SessionInfoAt is SessionInfo that also names the node whose session
+// answered: this node's name when it holds the session, else the owner's
+// that answered over NATS. Safe for concurrent use.
+func (a *Admin) SessionInfoAt(clientID string, dst *session.Info) (node string, ok bool) {
 	local := a.local.SessionInfo(clientID, dst)
 	if local && dst.Connected {
-		return true
+		return a.cfg.Node, true
 	}
-	rep, ok := a.remote(&adminRequest{Op: "info", ClientID: clientID})
+	rep, node, ok := a.remoteAt(&adminRequest{Op: "info", ClientID: clientID})
 	if !ok || !rep.OK || rep.Info == nil {
-		return local
+		if local {
+			return a.cfg.Node, true
+		}
+		return "", false
 	}
 	*dst = *rep.Info
-	return true
+	return node, true
 }
 
 // RangeSessions calls fn for every session of the cluster, each client ID
@@ -658,6 +674,10 @@ type Status struct {
 	JetStream JetStreamStatus
 	Owners    OwnerCounts
 	Admin     AdminCounts
+	// Replication is the state of every glassmq stream and bucket
+	// (adminrepl.go); ReplicationError says why it is incomplete.
+	Replication      []AssetStatus
+	ReplicationError string
 }
 
 // NodeStatus is one node as its hellos describe it.
@@ -689,7 +709,8 @@ type JetStreamStatus struct {
 	Error          string // why the health could not be read, "" when it was
 }
 
-// ReplicaStatus is one replica of the ownership bucket.
+// ReplicaStatus is one replica of the ownership bucket, or of another
+// replicated stream or bucket (AssetStatus).
 type ReplicaStatus struct {
 	Name    string
 	Current bool
@@ -721,8 +742,9 @@ func (a *Admin) Counters() (OwnerCounts, AdminCounts) {
 }
 
 // Status describes the cluster: the nodes heard, the routes and JetStream
-// health of the embedded server, and the ownership bucket's replicas. It
-// may wait up to the timeout for JetStream. Safe for concurrent use.
+// health of the embedded server, the ownership bucket's replicas and the
+// replication state of every glassmq stream and bucket. It may wait up to
+// the timeout for JetStream, in all. Safe for concurrent use.
 func (a *Admin) Status() Status {
 	st := Status{Name: a.cfg.Name, Node: a.cfg.Node}
 	me := a.self()
@@ -764,6 +786,10 @@ func (a *Admin) Status() Status {
 						ReplicaStatus{Name: r.Name, Current: r.Current, Offline: r.Offline, Lag: r.Lag})
 				}
 			}
+		}
+		var err error
+		if st.Replication, err = replication(ctx, o.cfg.JS, o.cfg.Bucket); err != nil {
+			st.ReplicationError = err.Error()
 		}
 	}
 	st.Owners, st.Admin = a.Counters()

@@ -106,23 +106,26 @@ func TestAdminAnswersForAnyNode(t *testing.T) {
 	var nat struct {
 		ClientID string `json:"client_id"`
 		Status   string `json:"status"`
+		Node     string `json:"node"`
 	}
-	if code := httpDo(t, "GET", base+"/api/v1/clients/"+url.PathEscape(id), nil, "", &nat); code != 200 || nat.ClientID != id || nat.Status != "online" {
-		t.Fatalf("native client on c: %d %+v", code, nat)
+	if code := httpDo(t, "GET", base+"/api/v1/clients/"+url.PathEscape(id), nil, "", &nat); code != 200 || nat.ClientID != id ||
+		nat.Status != "online" || nat.Node != a.name {
+		t.Fatalf("native client on c: %d %+v; want online on %s", code, nat, a.name)
 	}
 
 	var list struct {
 		Clients []struct {
 			ClientID string `json:"client_id"`
+			Node     string `json:"node"`
 		} `json:"clients"`
 	}
 	httpDo(t, "GET", base+"/api/v1/clients?limit=100", nil, "", &list)
 	var ids []string
 	for _, cl := range list.Clients {
-		ids = append(ids, cl.ClientID)
+		ids = append(ids, cl.ClientID+"@"+cl.Node)
 	}
-	if want := []string{id, "on b", "on c"}; fmt.Sprint(ids) != fmt.Sprint(want) {
-		t.Fatalf("native list on c: %q, want %q", ids, want)
+	if want := []string{id + "@" + a.name, "on b@" + b.name, "on c@" + c.name}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("native list on c (client@node): %q, want %q", ids, want)
 	}
 
 	var tl struct {

@@ -187,14 +187,16 @@ func TestProcessesTakeoverAndAdmin(t *testing.T) {
 	}
 	var nat struct {
 		Status        string `json:"status"`
+		Node          string `json:"node"`
 		Subscriptions []struct {
 			TopicFilter string `json:"topic_filter"`
 		} `json:"subscriptions"`
 	}
 	resp, err = httpGet(base + "/api/v1/clients/" + url.PathEscape(id))
-	if err != nil || jsonInto(resp, &nat) != nil || nat.Status != "online" || len(nat.Subscriptions) != 1 {
-		t.Fatalf("native client on n3: %+v %v", nat, err)
+	if err != nil || jsonInto(resp, &nat) != nil || nat.Status != "online" || len(nat.Subscriptions) != 1 || nat.Node != "n2" {
+		t.Fatalf("native client on n3: %+v %v; want online on n2 with 1 subscription", nat, err)
 	}
+	checkReplication(t, base)
 	var kick struct {
 		Response struct {
 			Error *struct{ Code string }
@@ -206,4 +208,47 @@ func TestProcessesTakeoverAndAdmin(t *testing.T) {
 		t.Fatalf("Tencent KickOutClient on n3: %+v", kick.Response.Error)
 	}
 	r2.waitClosed()
+}
+
+// checkReplication asks a node's /api/v1/cluster for the replication state
+// of glassmq's JetStream assets and wants every bucket and stream the
+// binary keeps, each with a leader and three replicas, the leader first
+// and current.
+func checkReplication(t *testing.T, base string) {
+	t.Helper()
+	want := []string{"kv glassmq_owners", "kv glassmq_owners_leases", "kv glassmq_sessions", "kv glassmq_wills",
+		"stream GLASSMQ_ORPHAN", "stream GLASSMQ_QUEUE", "stream GLASSMQ_RETAINED"}
+	type replica struct {
+		Name    string `json:"name"`
+		Current bool   `json:"current"`
+	}
+	var cs struct {
+		Replication []struct {
+			Name     string    `json:"name"`
+			Kind     string    `json:"kind"`
+			Leader   string    `json:"leader"`
+			Replicas []replica `json:"replicas"`
+		} `json:"replication"`
+		ReplicationError string `json:"replication_error"`
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := httpGet(base + "/api/v1/cluster")
+		if err == nil && jsonInto(resp, &cs) == nil {
+			var got []string
+			ok := true
+			for _, a := range cs.Replication {
+				got = append(got, a.Kind+" "+a.Name)
+				if a.Leader == "" || len(a.Replicas) != 3 || a.Replicas[0].Name != a.Leader || !a.Replicas[0].Current {
+					ok = false
+				}
+			}
+			if ok && fmt.Sprint(got) == fmt.Sprint(want) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/api/v1/cluster replication within 30s: %+v (error %q, %v); want %q, each with a leader and 3 replicas",
+				cs.Replication, cs.ReplicationError, err, want)
+		}
+	}
 }

@@ -8,7 +8,7 @@ const POINTS = 60; // one minute of one-second samples per chart
 const PAGE = 50;
 const COLORS = ['#1f6feb', '#d9480f', '#2b8a3e', '#9c36b5', '#e67700', '#0c8599', '#c2255c', '#5c940d', '#364fc7', '#862e9c'];
 
-const app = { csrf: '', authRequired: false, timer: null, gen: 0 };
+const app = { csrf: '', authRequired: false, timer: null, gen: 0, clustered: false };
 
 // h builds a DOM element; text children are text nodes, never HTML.
 function h(tag, attrs, ...kids) {
@@ -245,15 +245,14 @@ function pageClients(params) {
   const user = h('input', { id: 'f-username', placeholder: 'user name (exact)', value: q.username });
   const status = h('select', { id: 'f-status' }, ['all', 'online', 'offline'].map(s => h('option', { value: s, selected: s === q.status }, s)));
   const sort = h('select', { id: 'f-sort' }, [['id', 'by client ID'], ['traffic', 'by traffic'], ['connect_time', 'by connect time']].map(([v, t]) => h('option', { value: v, selected: v === q.sort }, t)));
+  const head = h('thead');
   const body = h('tbody');
   const prev = h('button', { class: 'secondary', id: 'prev', disabled: true }, '← Previous');
   const more = h('button', { class: 'secondary', id: 'next', disabled: true }, 'Next →');
   const where = h('span', { class: 'muted' });
   mount(h('h1', null, 'Clients'),
     h('div', { class: 'toolbar' }, prefix, user, status, sort),
-    h('div', { class: 'card' }, h('table', { id: 'client-table' },
-      h('thead', null, h('tr', null, ['client ID', 'status', 'user name', 'address', 'connected', 'received', 'sent'].map((t, i) => h('th', { class: i >= 5 ? 'num' : null }, t)))),
-      body),
+    h('div', { class: 'card' }, h('table', { id: 'client-table' }, head, body),
     h('div', { class: 'pager' }, prev, more, where)));
 
   const load = async () => {
@@ -264,13 +263,18 @@ function pageClients(params) {
     const list = await api('/api/v1/clients?' + u);
     clearError();
     next = list.next_cursor;
+    // In a cluster every entry names the node holding its session.
+    const nodes = app.clustered || list.clients.some(c => c.node);
+    const cols = ['client ID', 'status', ...(nodes ? ['node'] : []), 'user name', 'address', 'connected', 'received', 'sent'];
+    head.replaceChildren(h('tr', null, cols.map((t, i) => h('th', { class: i >= cols.length - 2 ? 'num' : null }, t))));
     body.replaceChildren(...list.clients.map(c => h('tr', { class: 'row', 'data-id': c.client_id, onclick: () => { location.hash = '#/client/' + encodeURIComponent(c.client_id); } },
       h('td', null, h('a', { href: '#/client/' + encodeURIComponent(c.client_id) }, c.client_id)),
       h('td', null, h('span', { class: 'badge ' + c.status }, c.status)),
+      nodes ? h('td', { 'data-node': c.node || '' }, c.node || '—') : null,
       h('td', null, c.username), h('td', null, c.client_address),
       h('td', { title: fmtTime(c.connect_time_ms) }, ago(c.connect_time_ms)),
       h('td', { class: 'num' }, fmtBytes(c.received_bytes)), h('td', { class: 'num' }, fmtBytes(c.sent_bytes)))));
-    if (!list.clients.length) body.append(h('tr', null, h('td', { colspan: 7, class: 'muted' }, 'No clients match.')));
+    if (!list.clients.length) body.append(h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, 'No clients match.')));
     prev.disabled = pageNo === 0;
     more.disabled = !next;
     where.textContent = `page ${pageNo + 1}`;
@@ -364,6 +368,7 @@ function pageClient(id) {
     const row = (k, v, key) => h('tr', null, h('td', null, k), h('td', { 'data-field': key }, v));
     fields.replaceChildren(
       row('client ID', c.client_id, 'client_id'), row('status', c.status, 'status'),
+      ...(c.node ? [row('node', c.node, 'node')] : []), // the node holding the session, in a cluster
       row('address', c.client_address, 'client_address'), row('listener', c.listener, 'listener'),
       row('user name', c.username + (c.username ? (c.authenticated ? ' (verified)' : ' (not verified)') : ''), 'username'),
       row('protocol', c.protocol_version === 5 ? 'MQTT 5.0' : c.protocol_version === 4 ? 'MQTT 3.1.1' : c.protocol_version === 3 ? 'MQTT 3.1' : c.protocol_version, 'protocol_version'),
@@ -467,6 +472,69 @@ function pageRetained(params) {
   every(load, 5000);
 }
 
+// ---- cluster ----
+
+// replicaBad reports whether a replica needs an operator's eye: offline,
+// not current, or behind its leader.
+function replicaBad(r) { return r.offline || !r.current || r.lag > 0; }
+
+function pageCluster() {
+  const stats = h('div', { class: 'grid', id: 'cluster-stats' });
+  const nodes = h('tbody');
+  const repl = h('tbody');
+  const routes = h('tbody');
+  const counters = h('tbody');
+  const jsErr = h('p', { class: 'error', id: 'cluster-js-error', hidden: true });
+  const th = (t, num) => h('th', { class: num ? 'num' : null }, t);
+  mount(h('h1', null, 'Cluster'), jsErr, stats,
+    h('div', { class: 'card' }, h('h2', null, 'Nodes'), h('table', { id: 'node-table' },
+      h('thead', null, h('tr', null, th('node'), th('MQTT address'), th('state'), th('last seen'), th('connections', true), th('sessions', true))), nodes)),
+    h('div', { class: 'card' }, h('h2', null, 'JetStream replication'),
+      h('p', { class: 'muted' }, 'Each replicated stream and key-value bucket: its leader, and each replica\'s lag in operations behind it. Offline, stale or lagging replicas are highlighted.'),
+      h('table', { id: 'repl-table' },
+        h('thead', null, h('tr', null, th('asset'), th('kind'), th('leader'), th('replicas (lag)'), th('messages', true), th('size', true))), repl)),
+    h('div', { class: 'cols' },
+      h('div', { class: 'card' }, h('h2', null, 'Routes of this node'), h('table', { id: 'route-table' },
+        h('thead', null, h('tr', null, th('peer'), th('address'), th('RTT'), th('messages in', true), th('messages out', true))), routes)),
+      h('div', { class: 'card' }, h('h2', null, 'Counters of this node'), h('table', { class: 'kv', id: 'cluster-counters' }, counters))));
+  every(async () => {
+    const c = await api('/api/v1/cluster');
+    clearError();
+    const alive = c.nodes.filter(n => n.alive).length;
+    const stat = (k, v, id) => h('div', { class: 'stat' }, h('div', { class: 'v', id, 'data-value': v }, v), h('div', { class: 'k' }, k));
+    stats.replaceChildren(
+      stat('cluster', c.name, 'stat-cluster'),
+      stat('answered by', c.node, 'stat-node'),
+      stat('nodes alive', `${alive} / ${c.nodes.length}`, 'stat-alive'),
+      stat('JetStream meta leader', c.jetstream.meta_leader || '—', 'stat-meta'),
+      stat('lagging assets', c.replication.filter(a => !a.leader || a.replicas.some(replicaBad)).length, 'stat-lagging'));
+    const jerr = [c.jetstream.error, c.replication_error].filter(Boolean).join('; ');
+    jsErr.hidden = !jerr;
+    jsErr.textContent = jerr ? 'JetStream: ' + jerr : '';
+    nodes.replaceChildren(...c.nodes.map(n => h('tr', { 'data-node': n.name, class: n.alive ? null : 'warn' },
+      h('td', null, n.name, n.name === c.node ? h('span', { class: 'muted' }, ' (this node)') : null),
+      h('td', null, n.address),
+      h('td', null, h('span', { class: 'badge ' + (n.alive ? 'online' : 'dead') }, n.alive ? 'alive' : 'dead')),
+      h('td', { title: fmtTime(n.last_seen_ms) }, ago(n.last_seen_ms)),
+      h('td', { class: 'num' }, fmtNum(n.connections)), h('td', { class: 'num' }, fmtNum(n.sessions)))));
+    repl.replaceChildren(...c.replication.map(a => {
+      const bad = !a.leader || a.replicas.some(replicaBad);
+      return h('tr', { 'data-asset': a.name, class: bad ? 'warn' : null },
+        h('td', { title: 'stream ' + a.stream }, a.name), h('td', null, a.kind),
+        h('td', null, a.leader || h('span', { class: 'error' }, 'no leader')),
+        h('td', null, a.replicas.map(r => h('span', { class: 'replica' + (replicaBad(r) ? ' bad' : ''), 'data-replica': r.name, 'data-lag': r.lag },
+          r.name, r.name === a.leader ? ' ★' : '', ` ${fmtNum(r.lag)}`, r.offline ? ' offline' : !r.current ? ' stale' : ''))),
+        h('td', { class: 'num' }, fmtNum(a.messages)), h('td', { class: 'num' }, fmtBytes(a.bytes)));
+    }));
+    if (!c.replication.length) repl.append(h('tr', null, h('td', { colspan: 6, class: 'muted' }, 'No replication state: JetStream did not answer in time.')));
+    routes.replaceChildren(...c.routes.map(r => h('tr', null, h('td', null, r.remote), h('td', null, r.address), h('td', null, r.rtt),
+      h('td', { class: 'num' }, fmtNum(r.in_msgs)), h('td', { class: 'num' }, fmtNum(r.out_msgs)))));
+    if (!c.routes.length) routes.append(h('tr', null, h('td', { colspan: 5, class: 'muted' }, 'No routes (an external NATS, or no peer yet).')));
+    counters.replaceChildren(...Object.entries(c.counters).map(([k, v]) =>
+      h('tr', null, h('td', null, k.replaceAll('_', ' ')), h('td', { class: 'num', 'data-counter': k }, fmtNum(v)))));
+  }, 2000);
+}
+
 // ---- login and routing ----
 
 function showLogin() {
@@ -504,6 +572,7 @@ function route() {
   if (path.startsWith('/client/')) { page = 'clients'; pageClient(decodeURIComponent(path.slice('/client/'.length))); }
   else if (path === '/clients') { page = 'clients'; pageClients(params); }
   else if (path === '/retained') { page = 'retained'; pageRetained(params); }
+  else if (path === '/cluster') { page = 'cluster'; pageCluster(); }
   else pageOverview();
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.page === page);
 }
@@ -513,6 +582,8 @@ async function start() {
   const s = await r.json();
   app.authRequired = s.auth_required;
   app.csrf = s.csrf || '';
+  app.clustered = !!s.cluster; // the node answers /api/v1/cluster
+  document.getElementById('nav-cluster').hidden = !app.clustered;
   document.getElementById('logout').addEventListener('click', async () => {
     await fetch('/ui/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': app.csrf } });
     app.csrf = '';

@@ -114,5 +114,14 @@ func (v clusterView) ClusterStatus() admin.ClusterStatus {
 		out.JetStream.BucketReplicas = append(out.JetStream.BucketReplicas,
 			admin.ClusterReplica{Name: r.Name, Current: r.Current, Offline: r.Offline, Lag: r.Lag})
 	}
+	out.ReplicationError = st.ReplicationError
+	for _, as := range st.Replication {
+		a := admin.ClusterAsset{Name: as.Name, Kind: as.Kind, Stream: as.Stream, Leader: as.Leader,
+			Replicas: make([]admin.ClusterReplica, 0, len(as.Replicas)), Messages: as.Messages, Bytes: as.Bytes}
+		for _, r := range as.Replicas {
+			a.Replicas = append(a.Replicas, admin.ClusterReplica{Name: r.Name, Current: r.Current, Offline: r.Offline, Lag: r.Lag})
+		}
+		out.Replication = append(out.Replication, a)
+	}
 	return out
 }
