@@ -13,7 +13,11 @@ import (
 // answered still finds its events and no new message reuses one.
 
 // past is the events of earlier runs, oldest first; never changed once set.
-type past struct{ ev []Event }
+// filters[i] holds the client IDs of ev[i*maxChunkLen:][:maxChunkLen].
+type past struct {
+	ev      []Event
+	filters []bloom
+}
 
 // Restore gives t the events of an earlier run (any order) and continues
 // its message IDs: boot is that run's (see Boot), issued its Issued. Events
@@ -40,7 +44,10 @@ func (t *Tracer) Restore(boot, issued uint64, events []Event, now time.Time) {
 	if len(ev) > t.cfg.MaxEvents {
 		ev = ev[len(ev)-t.cfg.MaxEvents:]
 	}
-	p := &past{ev: ev}
+	p := &past{ev: ev, filters: make([]bloom, (len(ev)+maxChunkLen-1)/maxChunkLen)}
+	for i := range p.filters {
+		p.filters[i].addIDs(ev[i*maxChunkLen : min(len(ev), (i+1)*maxChunkLen)])
+	}
 	t.past.Store(p)
 }
 
@@ -61,18 +68,23 @@ func (t *Tracer) Issued() uint64 {
 // (which comes before any concurrent use). Safe for concurrent use.
 func (t *Tracer) Boot() uint64 { return t.boot }
 
-// eachPast calls fn for the restored events at or after since, oldest
-// first.
-func (t *Tracer) eachPast(since int64, fn func(e *Event)) {
+// findPast appends to out copies of the restored events m selects,
+// oldest first, reading only the segments of events whose client filter
+// may hold m's client.
+func (t *Tracer) findPast(m *matcher, out []Event) []Event {
 	p := t.past.Load()
 	if p == nil {
-		return
+		return out
 	}
-	for i := range p.ev {
-		if p.ev[i].Time >= since {
-			fn(&p.ev[i])
+	for i := range p.filters {
+		ev := p.ev[i*maxChunkLen : min(len(p.ev), (i+1)*maxChunkLen)]
+		if m.client != "" {
+			out = m.scanFiltered(&p.filters[i], ev, 0, out)
+		} else {
+			out = m.scan(ev, out)
 		}
 	}
+	return out
 }
 
 // pastLen returns the number of restored events.

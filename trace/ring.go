@@ -11,6 +11,10 @@ const maxChunkLen = 256
 type chunk struct {
 	n  atomic.Int32
 	ev []Event
+	// filter holds the client IDs of a sealed chunk's events, nil until a
+	// query builds it (bloom.go); the owner clears it when it reuses the
+	// chunk.
+	filter atomic.Pointer[bloom]
 }
 
 // Ring is one writer's events, oldest first, bounded to its share of the
@@ -107,6 +111,7 @@ func (r *Ring) grow(now int64) {
 		c, r.free[n-1] = r.free[n-1], nil
 		r.free = r.free[:n-1]
 		c.n.Store(0)
+		c.filter.Store(nil) // no reader holds c (see above); its IDs are gone
 	} else {
 		c = &chunk{ev: make([]Event, r.chunkLen)}
 	}
@@ -140,21 +145,29 @@ func (r *Ring) grow(now int64) {
 	r.cur, r.curN = c, 0
 }
 
-// each calls fn for the ring's newest events, at most its bound, oldest
-// first, skipping those before since (epoch µs). Safe for concurrent use.
-func (r *Ring) each(since int64, fn func(e *Event)) {
+// find appends to out copies of the events m selects among the ring's
+// newest, at most its bound, oldest first. With a client to look for it
+// reads only the open chunk and the sealed ones whose client filter may
+// hold the client, and of those only the segments that may (bloom.go).
+// Safe for concurrent use.
+func (r *Ring) find(m *matcher, out []Event) []Event {
 	r.readers.Add(1) // before loading the list: see grow
 	defer r.readers.Add(-1)
 	p := r.list.Load()
 	if p == nil {
-		return
+		return out
 	}
 	chunks := *p
-	ns := make([]int32, len(chunks))
+	var buf [512]int32
+	ns := buf[:0]
+	if len(chunks) > len(buf) {
+		ns = make([]int32, 0, len(chunks))
+	}
 	total := 0
-	for i, c := range chunks {
-		ns[i] = c.n.Load()
-		total += int(ns[i])
+	for _, c := range chunks {
+		n := c.n.Load()
+		ns = append(ns, n)
+		total += int(n)
 	}
 	skip := max(0, total-r.max)
 	for i, c := range chunks {
@@ -163,13 +176,16 @@ func (r *Ring) each(since int64, fn func(e *Event)) {
 			skip -= n
 			continue
 		}
-		for j := skip; j < n; j++ {
-			if e := &c.ev[j]; e.Time >= since {
-				fn(e)
-			}
+		// A full chunk is sealed: its owner writes it again only after
+		// reusing it, which waits for readers like this one to leave.
+		if n == r.chunkLen && m.client != "" {
+			out = m.scanFiltered(c.clientFilter(), c.ev[:n], skip, out)
+		} else {
+			out = m.scan(c.ev[skip:n], out)
 		}
 		skip = 0
 	}
+	return out
 }
 
 // Len returns how many events the ring shows now. Safe for concurrent use.

@@ -186,15 +186,12 @@ func TestRingReuseWhileRead(t *testing.T) {
 					return
 				default:
 				}
-				var bad error
-				r.each(0, func(e *Event) {
-					if bad == nil && (uint64(e.Time)*3 != e.MsgID || e.Channel != uint64(e.Time)+7) {
-						bad = fmt.Errorf("torn event: time %d, msg %d, channel %d", e.Time, e.MsgID, e.Channel)
+				m := newMatcher(Filter{}, 0)
+				for _, e := range r.find(&m, nil) {
+					if uint64(e.Time)*3 != e.MsgID || e.Channel != uint64(e.Time)+7 {
+						errs <- fmt.Errorf("torn event: time %d, msg %d, channel %d", e.Time, e.MsgID, e.Channel)
+						return
 					}
-				})
-				if bad != nil {
-					errs <- bad
-					return
 				}
 			}
 		}()

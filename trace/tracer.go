@@ -159,27 +159,19 @@ const (
 )
 
 // Find returns copies of the events f selects, oldest first, among those
-// not older than the retention at now (epoch µs). Safe for concurrent use;
-// it never blocks a writer.
+// not older than the retention at now (epoch µs). With f.ClientID set it
+// reads only the chunks of events that may hold the client (see bloom.go),
+// so its cost follows the client's events, not all events kept. Safe for
+// concurrent use; it never blocks a writer.
 func (t *Tracer) Find(f Filter, now int64) []Event {
 	since := f.Begin
 	if r := t.cfg.Retention.Microseconds(); r > 0 {
 		since = max(since, now-r)
 	}
-	var out []Event
-	keep := func(e *Event) {
-		switch {
-		case f.End != 0 && e.Time > f.End,
-			f.Kinds != 0 && f.Kinds&(1<<e.Kind) == 0,
-			f.MsgID != 0 && e.MsgID != f.MsgID,
-			f.ClientID != "" && e.ClientID != f.ClientID:
-			return
-		}
-		out = append(out, *e)
-	}
-	t.eachPast(since, keep)
+	m := newMatcher(f, since)
+	out := t.findPast(&m, nil)
 	for _, r := range t.rings {
-		r.each(since, keep)
+		out = r.find(&m, out)
 	}
 	slices.SortStableFunc(out, byTime)
 	return out
