@@ -53,14 +53,12 @@ func newBloom(ev []Event) *bloom {
 	return b
 }
 
-// addIDs adds the client IDs of ev, at most maxChunkLen events, to b. A
-// run of events of one client (a publisher's burst) is hashed once.
+// addIDs adds the client IDs of ev, at most maxChunkLen events, to b.
+// Every ID is hashed: comparing one with the one before to skip a run
+// costs about as much as hashing it when they differ.
 func (b *bloom) addIDs(ev []Event) {
-	var k idKey
 	for i := range ev {
-		if id := ev[i].ClientID; i == 0 || id != ev[i-1].ClientID {
-			k = keyOf(id)
-		}
+		k := keyOf(ev[i].ClientID)
 		set := &b[i/segLen]
 		set[k.a/64] |= 1 << (k.a % 64)
 		set[k.b/64] |= 1 << (k.b % 64)

@@ -39,3 +39,29 @@ func BenchmarkFindClient(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFindClientCold is BenchmarkFindClient when every chunk is new
+// since the last lookup, as when lookups are rare and the rings turn over
+// between them: each lookup builds every chunk's client filter.
+func BenchmarkFindClientCold(b *testing.B) {
+	tr := New(Config{MaxEvents: 100_000}, 2, time.UnixMilli(0))
+	for i := range 100_000 {
+		r := tr.Ring(i % 2)
+		r.Add(Event{Time: int64(i), MsgID: r.NextMsgID(), ClientID: fmt.Sprintf("load-%d", i%5000), Kind: KindPublish})
+	}
+	tr.Ring(0).Sync()
+	tr.Ring(1).Sync()
+	f := Filter{ClientID: "me", Kinds: Messages}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		for i := range tr.Rings() {
+			for _, c := range *tr.Ring(i).list.Load() {
+				c.filter.Store(nil)
+			}
+		}
+		b.StartTimer()
+		tr.Find(f, 1<<40)
+	}
+}
