@@ -13,7 +13,11 @@
 // sees a chunk rewritten under it, and a full ring records without
 // allocating. Memory is therefore bounded by the event limit plus a few
 // chunks per ring, and events older than the retention are neither shown
-// nor kept once a newer chunk replaces them.
+// nor kept once a newer chunk replaces them. A lookup of one client's
+// events reads only the parts of full chunks whose filter of client IDs,
+// built by the first lookup that reaches the chunk, may hold the client
+// (bloom.go); the writer's only share of that is clearing a reused
+// chunk's filter.
 //
 // Goroutine contract: Ring.Add is called by the ring's owner only; queries
 // (Tracer.Find, Tracer.Len) are safe from any goroutine and never block a
