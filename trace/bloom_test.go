@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -147,6 +148,7 @@ func TestFindClientWhileWriting(t *testing.T) {
 					return
 				default:
 				}
+				runtime.Gosched() // leave the writer moments without readers, so it reuses chunks
 				c := x % clients
 				evs := tr.Find(Filter{ClientID: ids[c]}, 1<<40)
 				for i, e := range evs {
