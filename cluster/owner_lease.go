@@ -46,10 +46,15 @@ type leaseState struct {
 	watch   jetstream.KeyWatcher
 	wdone   chan struct{}
 
-	mu    sync.Mutex
-	seen  map[string]int64 // node name -> leaseNow when its renewal was last seen; guarded by mu
-	self  int64            // leaseNow when the watch last delivered this node's own renewal; guarded by mu
-	blind atomic.Uint64    // times the watch was found blind (sawSelfLocked)
+	mu   sync.Mutex
+	seen map[string]int64 // node name -> leaseNow when its renewal was last seen, moved on past blind spells; guarded by mu
+	// stored is when each node's last renewal seen was stored, as the
+	// bucket stamped it: the real time, which a blind spell never moves
+	// (the start of a replay for a dead node's sessions, orphan_owner.go).
+	// Guarded by mu.
+	stored map[string]time.Time
+	self   int64         // leaseNow when the watch last delivered this node's own renewal; guarded by mu
+	blind  atomic.Uint64 // times the watch was found blind (sawSelfLocked)
 }
 
 // Fencer is a broker that can close all its connections at once, as a
@@ -90,6 +95,7 @@ func (o *Owners) startLease(ctx context.Context) error {
 	}
 	o.lease.renewed.Store(leaseNow())
 	o.lease.seen = make(map[string]int64)
+	o.lease.stored = make(map[string]time.Time)
 	// Starting a watch is a JetStream request of its own, which can time
 	// out while the cluster settles (a node just died, leaders move):
 	// retried like the bucket, until ctx ends.
@@ -121,6 +127,7 @@ func (o *Owners) leaseWatch() {
 		now := leaseNow()
 		o.lease.mu.Lock()
 		o.lease.seen[node] = now
+		o.lease.stored[node] = e.Created()
 		if node == o.cfg.Node {
 			o.sawSelfLocked(now)
 		}
@@ -132,22 +139,31 @@ func (o *Owners) leaseWatch() {
 // now. When the one before is more than a quarter lease old, the watch
 // was blind meanwhile (the leases bucket was electing a leader, or this
 // process was frozen): other nodes could not renew either, or did and the
-// watch did not say. Either way their silence says nothing about them, so
-// every other node counts as seen now: nobody's lease runs out, and no
-// live node's clients are taken, because this node could not look. The
-// caller holds lease.mu.
+// watch did not say. Their silence during that spell says nothing about
+// them, so it does not count: every other node's last sighting moves on
+// by the spell's length (capped at now). A live node's lease then does
+// not run out because this node could not look, and no live node's
+// clients are taken; a node that was already silent while the watch
+// worked keeps that silence, so a dead node is still found dead (and its
+// sessions adopted) a lease of watched silence after its death, however
+// often the watch goes blind under load. The caller holds lease.mu.
 func (o *Owners) sawSelfLocked(now int64) {
 	last := o.lease.self
 	o.lease.self = now
 	if last == 0 || time.Duration(now-last) <= o.cfg.Lease/4 {
 		return
 	}
+	spell := now - last
 	for node, seen := range o.lease.seen {
 		if node != o.cfg.Node && seen < now {
-			o.lease.seen[node] = now
+			o.lease.seen[node] = min(seen+spell, now)
 		}
 	}
 	o.lease.blind.Add(1)
+	if o.log != nil {
+		o.log.Warn("cluster: the lease watch showed nothing for a while; other nodes' silence meanwhile does not count against their leases",
+			"blind", time.Duration(spell).Round(time.Millisecond))
+	}
 }
 
 // waitOutLease returns once node's lease, as last seen here, has run out:
