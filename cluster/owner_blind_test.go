@@ -36,8 +36,9 @@ func TestBlindLeaseWatch(t *testing.T) {
 		defer o.lease.mu.Unlock()
 		return time.Duration(o.lease.seen[node])
 	}
-	see("a", 0) // a renews once, then dies
-	for s := time.Duration(0); s <= 9*time.Second; s += time.Second { // b and c renew every second
+	// a renews once, then dies; b and c renew every second.
+	see("a", 0)
+	for s := time.Duration(0); s <= 9*time.Second; s += time.Second {
 		see("b", s)
 		see("c", s)
 	}
