@@ -41,8 +41,11 @@ func (e *Engine) ReplicateStore(wrap func(local session.Store) (session.Store, e
 
 // remoteDurable waits, with -fsync always, until what the foreign loop
 // stored so far (messages from another node queued in persistent
-// sessions) is durable, so the origin's acks wait for it. It blocks:
-// called on the cluster's receiving goroutine, never on an event loop.
+// sessions) is durable, so the origin's acks wait for it. When the store
+// fails (it closed under a stopping node) or does not finish within
+// remoteDurableWait, it counts the failure (RemoteUnstored): the cluster
+// then answers no marker for those messages. It blocks: called on the
+// cluster's receiving goroutine, never on an event loop.
 func (e *Engine) remoteDurable() {
 	if !e.syncAcks || e.store == nil {
 		return
@@ -58,12 +61,20 @@ func (e *Engine) remoteDurable() {
 	select {
 	case err := <-done:
 		if err != nil {
+			e.remoteUnstored.Add(1)
 			e.log.logger.Warn("broker: messages from another node not stored", "err", err)
 		}
 	case <-time.After(remoteDurableWait):
+		e.remoteUnstored.Add(1)
 		e.log.logger.Warn("broker: messages from another node not durable in time", "waited", remoteDurableWait)
 	}
 }
+
+// RemoteUnstored returns how many times, since the engine started,
+// messages from other nodes were not stored durably (-fsync always): the
+// store failed or did not finish in time. It only grows. Safe for
+// concurrent use.
+func (e *Engine) RemoteUnstored() uint64 { return e.remoteUnstored.Load() }
 
 // AdoptOffline registers a session rebuilt for a client of a node that
 // died, offline, with its subscriptions in the router, so messages queue

@@ -74,6 +74,7 @@ type Router struct {
 	hbSub, ackSub, mkSub *nats.Subscription
 	smkSub               *nats.Subscription // shared markers, on the second connection (shared.go)
 	hb, ack              []byte             // heartbeat; scratch of run's answers
+	quiet                quietState         // silent while fenced or not storing (quiet.go)
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject; shared ones by subject, space, queue name
@@ -102,6 +103,9 @@ type Router struct {
 	// Shed counts QoS 0 messages from other nodes dropped because the
 	// receive queue held queueLimit bytes (backlog.go).
 	Shed atomic.Uint64
+	// Withheld counts markers not answered: this node was fenced or had
+	// not stored messages from other nodes (quiet.go).
+	Withheld atomic.Uint64
 }
 
 // counted is one NATS subscription and how many local filters need it.

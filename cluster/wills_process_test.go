@@ -2,8 +2,10 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -159,6 +161,29 @@ func TestClusterWillsOfDeadNode(t *testing.T) {
 	}
 	if n := len(got["will/back"]); n != 0 {
 		t.Errorf("will-back's will arrived %d times; its client came back to %s before the lease ended, want none", n, cc.name)
+	}
+	// The survivors count what they published, on /api/v1/cluster and
+	// /metrics.
+	published := uint64(0)
+	for _, nd := range []*fnode{b, cc} {
+		v, err := nd.view()
+		if err != nil {
+			t.Fatalf("%s: %v", nd.name, err)
+		}
+		published += v.Counters.WillsPublished
+		resp, err := http.Get("http://" + nd.admin + "/metrics")
+		if err != nil {
+			t.Fatalf("%s /metrics: %v", nd.name, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("glassmq_cluster_wills_total{event=\"published\"} %d\n", v.Counters.WillsPublished)
+		if err != nil || !strings.Contains(string(body), want) {
+			t.Errorf("%s /metrics lacks %q (err %v)", nd.name, want, err)
+		}
+	}
+	if published != 2 {
+		t.Errorf("wills_published summed over %s and %s = %d, want 2 (will-v3's and will-v5's)", b.name, cc.name, published)
 	}
 }
 

@@ -171,7 +171,8 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		node.Close()
 		return nil, nil, err
 	}
-	own.router = r
+	own.router, own.replica, own.wills = r, rep, wills // counters for /metrics and /api/v1/cluster
+	r.UseFence(own.owners)                             // a fenced node answers no marker (cluster/quiet.go)
 	// Messages for a dead node's sessions (docs/CLUSTER.md): only with
 	// replicated sessions, which are what gets rebuilt.
 	if rep != nil && os.Getenv("GLASSMQ_TEST_NO_ORPHANS") == "" {
