@@ -40,6 +40,7 @@ type outageDelivery struct {
 // lease and rebuilds the session from the replica.
 func TestClusterOutageTakeover(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes and kills one")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	runOutage(t, false, false)
 }
 
@@ -48,6 +49,7 @@ func TestClusterOutageTakeover(t *testing.T) {
 // the lease, then connects to node c.
 func TestClusterOutageAdopted(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes, kills one and waits out its lease")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	runOutage(t, true, false)
 }
 
@@ -61,6 +63,7 @@ func TestClusterOutageAdopted(t *testing.T) {
 // replay skipped the records of the first seconds after the kill.
 func TestClusterOutageBlindWatch(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes, kills one, freezes another and waits out a lease")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	runOutage(t, true, true)
 }
 

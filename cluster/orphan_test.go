@@ -17,6 +17,7 @@ import (
 // stored there too before it is confirmed.
 func TestOrphanRecordsHoldAcks(t *testing.T) {
 	longtest.Skip(t, "starts three nats-servers and stops one")
+	t.Parallel() // servers on ports of their own
 	nodes := startNodes(t, 3)
 	ga, gb, gc := &gate{}, &gate{}, &gate{}
 	ra, err := NewRouter(nodes[0], ga)
