@@ -131,6 +131,10 @@ func routeAddr(s string, listen bool) string {
 	return ""
 }
 
+// The engine reports messages from other nodes it did not store, so the
+// Router answers no marker behind them (cluster/quiet.go).
+var _ cluster.RemoteStore = (*broker.Engine)(nil)
+
 // startCluster joins the cluster and makes eng one of its nodes; the
 // returned function leaves it. With no cluster flags it does nothing (own
 // is nil).
