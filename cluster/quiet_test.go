@@ -94,7 +94,10 @@ func TestQuietNode(t *testing.T) {
 	}
 	n3 := sent("c/later") // while b is silent: not answered either, or it would cover c/bad
 	waitFor("b's engine took c/later", 20*time.Second, func() bool { return gb.count("c/later") > 0 })
-	if got := answered(); got >= n2 {
+	time.Sleep(200 * time.Millisecond) // an answer would have crossed by now
+	if until := time.Unix(0, rb.quiet.until.Load()); time.Now().After(until) {
+		t.Logf("b's silence ended before c/later could be checked (a slow machine): not checked")
+	} else if got := answered(); got >= n2 {
 		t.Fatalf("b answered %d while silent after a failed store; want nothing at or past c/bad (%d)", got, n2)
 	}
 
