@@ -194,11 +194,22 @@ func runOutage(t *testing.T, adopt, blind bool) {
 	}
 	conn.Store(2)
 	back := mqtt.NewClient(subOpts(cn))
-	tok := back.Connect()
-	if !tok.WaitTimeout(90*time.Second) || tok.Error() != nil {
-		t.Fatalf("reconnect the subscriber to %s: %v", cn.name, tok.Error())
-	}
 	t.Cleanup(func() { back.Disconnect(0) })
+	var tok mqtt.Token
+	for deadline := time.Now().Add(90 * time.Second); ; {
+		tok = back.Connect()
+		ok := tok.WaitTimeout(90 * time.Second)
+		if ok && tok.Error() == nil {
+			break
+		}
+		// Refused while the node fenced itself for a moment (JetStream
+		// electing leaders after the kill): try again, as a client would.
+		if !ok || !strings.Contains(tok.Error().Error(), "Unavailable") || time.Now().After(deadline) {
+			t.Fatalf("reconnect the subscriber to %s: %v", cn.name, tok.Error())
+		}
+		t.Logf("the subscriber's CONNECT on %s refused (%v); trying again", cn.name, tok.Error())
+		time.Sleep(250 * time.Millisecond)
+	}
 	if !tok.(*mqtt.ConnectToken).SessionPresent() {
 		t.Fatalf("CONNACK on %s: session present 0, want 1", cn.name)
 	}
