@@ -43,8 +43,9 @@ type leaseState struct {
 	fenced  atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
-	watch   jetstream.KeyWatcher
+	watch   jetstream.KeyWatcher // the current watch of the leases bucket; guarded by mu once leaseWatch runs
 	wdone   chan struct{}
+	rewatch int64 // leaseNow of the last restart of a stalled watch; leaseLoop's only
 
 	mu   sync.Mutex
 	seen map[string]int64 // node name -> leaseNow when its renewal was last seen, moved on past blind spells; guarded by mu
@@ -113,26 +114,83 @@ func (o *Owners) startLease(ctx context.Context) error {
 
 // leaseWatch notes when each node's renewal is seen. A lease present when
 // the watch starts counts as seen now: this node cannot know how old it
-// is.
+// is (its stored time is known, and kept for replays). When leaseLoop
+// stops a stalled watch (restartStalledWatch), it starts a new one.
 func (o *Owners) leaseWatch() {
 	defer close(o.lease.wdone)
-	for e := range o.lease.watch.Updates() {
-		if e == nil || e.Operation() != jetstream.KeyValuePut {
-			continue
-		}
-		node, err := DecodeToken(e.Key())
-		if err != nil {
-			continue
-		}
-		now := leaseNow()
+	for {
 		o.lease.mu.Lock()
-		o.lease.seen[node] = now
-		o.lease.stored[node] = e.Created()
-		if node == o.cfg.Node {
-			o.sawSelfLocked(now)
-		}
+		w := o.lease.watch
 		o.lease.mu.Unlock()
+		for e := range w.Updates() {
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			node, err := DecodeToken(e.Key())
+			if err != nil {
+				continue
+			}
+			now := leaseNow()
+			o.lease.mu.Lock()
+			if prev, ok := o.lease.stored[node]; ok && !e.Created().After(prev) {
+				o.lease.mu.Unlock()
+				continue // a renewal seen before, given again by a new watch: not a sign of life
+			}
+			o.lease.seen[node] = now
+			o.lease.stored[node] = e.Created()
+			if node == o.cfg.Node {
+				o.sawSelfLocked(now)
+			}
+			o.lease.mu.Unlock()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-o.lease.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		var nw jetstream.KeyWatcher
+		err := retryJS(ctx, func() (err error) {
+			nw, err = o.lease.kv.WatchAll(context.Background())
+			return err
+		})
+		cancel()
+		if err != nil {
+			return // stopping
+		}
+		o.lease.mu.Lock()
+		o.lease.watch = nw
+		o.lease.mu.Unlock()
+		select {
+		case <-o.lease.stop:
+			nw.Stop()
+			return
+		default:
+		}
 	}
+}
+
+// restartStalledWatch stops the lease watch when it has not delivered this
+// node's own renewal for half a lease although renewals succeed (a
+// watch's consumer can be lost for good while JetStream elects leaders
+// under load): leaseWatch then starts a new one. A watch that stays silent
+// would freeze every sighting, so that no dead node's lease would ever run
+// out, nor its clients' sessions and wills be taken over. Called by
+// leaseLoop after a successful renewal.
+func (o *Owners) restartStalledWatch(now int64) {
+	o.lease.mu.Lock()
+	self, w := o.lease.self, o.lease.watch
+	o.lease.mu.Unlock()
+	half := int64(o.cfg.Lease / 2)
+	if self == 0 || now-self <= half || now-o.lease.rewatch <= half {
+		return
+	}
+	o.lease.rewatch = now
+	o.log.Warn("cluster: the lease watch stopped delivering although renewals succeed; watching again",
+		"silent", time.Duration(now-self).Round(time.Millisecond))
+	w.Stop()
 }
 
 // sawSelfLocked notes that the watch delivered this node's own renewal at
@@ -203,6 +261,7 @@ func (o *Owners) leaseLoop() {
 			if o.lease.fenced.Swap(false) {
 				o.log.Warn("cluster: lease renewed, this node takes clients again")
 			}
+			o.restartStalledWatch(leaseNow())
 			continue
 		}
 		if time.Duration(leaseNow()-o.lease.renewed.Load()) <= o.cfg.Lease/2 || o.lease.fenced.Load() {
@@ -223,7 +282,10 @@ func (o *Owners) stopLease() {
 	if o.lease.stop != nil {
 		close(o.lease.stop)
 		<-o.lease.done
-		o.lease.watch.Stop()
+		o.lease.mu.Lock()
+		w := o.lease.watch
+		o.lease.mu.Unlock()
+		w.Stop()
 		<-o.lease.wdone
 	}
 }
