@@ -54,8 +54,9 @@ type leaseState struct {
 	// (the start of a replay for a dead node's sessions, orphan_owner.go).
 	// Guarded by mu.
 	stored map[string]time.Time
-	self   int64         // leaseNow when the watch last delivered this node's own renewal; guarded by mu
-	blind  atomic.Uint64 // times the watch was found blind (sawSelfLocked)
+	rev    map[string]uint64 // node name -> bucket revision of its last renewal seen; guarded by mu
+	self   int64             // leaseNow when the watch last delivered this node's own renewal; guarded by mu
+	blind  atomic.Uint64     // times the watch was found blind (sawSelfLocked)
 }
 
 // Fencer is a broker that can close all its connections at once, as a
@@ -97,6 +98,7 @@ func (o *Owners) startLease(ctx context.Context) error {
 	o.lease.renewed.Store(leaseNow())
 	o.lease.seen = make(map[string]int64)
 	o.lease.stored = make(map[string]time.Time)
+	o.lease.rev = make(map[string]uint64)
 	// Starting a watch is a JetStream request of its own, which can time
 	// out while the cluster settles (a node just died, leaders move):
 	// retried like the bucket, until ctx ends.
@@ -132,10 +134,11 @@ func (o *Owners) leaseWatch() {
 			}
 			now := leaseNow()
 			o.lease.mu.Lock()
-			if prev, ok := o.lease.stored[node]; ok && !e.Created().After(prev) {
+			if e.Revision() <= o.lease.rev[node] {
 				o.lease.mu.Unlock()
 				continue // a renewal seen before, given again by a new watch: not a sign of life
 			}
+			o.lease.rev[node] = e.Revision()
 			o.lease.seen[node] = now
 			o.lease.stored[node] = e.Created()
 			if node == o.cfg.Node {
