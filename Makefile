@@ -21,7 +21,7 @@ lint: vet ## go vet and gofmt -l
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # -timeout is per package: ./cluster runs its failure tests (three processes each, the frozen node and the
-# dead node's wills and sessions waiting out 8 s leases) one after another, several minutes on a loaded machine.
+# dead node's wills and sessions waiting out 8 s leases) four at a time (cluster/main_test.go), a few minutes on a loaded machine.
 test: lint ## vet, gofmt, every test with the race detector (shuffled), then the allocation tests without it
 	$(GO) test -race -shuffle=on -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -run 'Allocs$$' ./...

@@ -98,11 +98,21 @@ type ClusterCounters struct {
 	Shed        uint64 `json:"shed"`         // QoS 0 messages from other nodes dropped: receive queue full
 	Unconfirmed uint64 `json:"unconfirmed"`  // QoS 1/2 confirmation waits that ran out
 	RouteErrors uint64 `json:"route_errors"` // messages too large to cross, or undecodable
+	// markers of other nodes not answered: this node was fenced or had not stored their messages
+	MarkersWithheld uint64 `json:"markers_withheld"`
 	// Messages kept for the sessions of dead nodes.
 	OrphanWritten  uint64 `json:"orphan_written"`  // records stored for dead nodes' sessions
 	OrphanFailed   uint64 `json:"orphan_failed"`   // records given up: their acks went without them
 	OrphanReplayed uint64 `json:"orphan_replayed"` // messages delivered from those records to rebuilt sessions
 	OrphanDeduped  uint64 `json:"orphan_deduped"`  // messages of those records that had reached the session directly
+	// Shared subscriptions, replicated sessions and wills across nodes.
+	SharedIn       uint64 `json:"shared_in"`       // messages from other nodes handed to a local shared subscription group (of RemoteIn)
+	ReplicaRefused uint64 `json:"replica_refused"` // records of replicated session queues refused: the queue stream was full
+	WillsWritten   uint64 `json:"wills_written"`   // wills of this node's connections stored in the cluster
+	WillsDeleted   uint64 `json:"wills_deleted"`   // stored wills removed: connection closed normally or client back
+	WillsPublished uint64 `json:"wills_published"` // wills of dead nodes' clients published by this node
+	WillsCancelled uint64 `json:"wills_cancelled"` // due wills of dead nodes' clients not published: the client came back
+	WillsErrors    uint64 `json:"wills_errors"`    // failed operations on the wills bucket (retried)
 }
 
 // clusterState is the Server's cluster part.
@@ -208,6 +218,11 @@ var (
 	descClusterUnconfirmed = desc("glassmq_cluster_unconfirmed_total", "Waits for other nodes to confirm QoS 1/2 messages that ran out; their acks went out unconfirmed.")
 	// Messages kept for the sessions of dead nodes.
 	descClusterOrphan = desc("glassmq_cluster_orphan_total", "QoS 1/2 messages kept for the sessions of dead nodes: records written (or failed, their acks sent without them), messages replayed to rebuilt sessions, or left out as deduplicated (they had reached the session directly).", "event")
+	// Shared subscriptions, replicated sessions and wills across nodes.
+	descClusterSharedIn = desc("glassmq_cluster_shared_messages_total", "Messages from other nodes handed to a local shared subscription group (a part of glassmq_cluster_messages_total{direction=\"in\"}).")
+	descClusterRefused  = desc("glassmq_cluster_replica_refused_total", "Records of replicated persistent-session queues refused because the queue stream was full; the acks waiting for them failed.")
+	descClusterWithheld = desc("glassmq_cluster_markers_withheld_total", "Markers of other nodes' QoS 1/2 batches this node did not answer: it was fenced, or had not stored their messages, so their origins did not acknowledge on its word.")
+	descClusterWills    = desc("glassmq_cluster_wills_total", "Wills kept in the cluster: written (a connection's will stored), deleted (connection closed normally or client back), published (a dead node's client's will sent by this node), cancelled (due, not sent: the client came back) or errors (bucket operations that failed, retried).", "event")
 )
 
 // clusterCollector exposes ClusterCounters to Prometheus.
@@ -216,7 +231,8 @@ type clusterCollector struct{ c Cluster }
 func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descClusterNodes, descClusterClaims, descClusterTakeovers, descClusterHanded,
 		descClusterFenced, descClusterRemote, descClusterGathers, descClusterErrors,
-		descClusterMessages, descClusterShed, descClusterUnconfirmed, descClusterOrphan} {
+		descClusterMessages, descClusterShed, descClusterUnconfirmed, descClusterOrphan,
+		descClusterSharedIn, descClusterRefused, descClusterWills, descClusterWithheld} {
 		ch <- d
 	}
 }
@@ -247,4 +263,12 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClusterOrphan, n.OrphanFailed, "failed")
 	counter(descClusterOrphan, n.OrphanReplayed, "replayed")
 	counter(descClusterOrphan, n.OrphanDeduped, "deduplicated")
+	counter(descClusterWithheld, n.MarkersWithheld)
+	counter(descClusterSharedIn, n.SharedIn)
+	counter(descClusterRefused, n.ReplicaRefused)
+	counter(descClusterWills, n.WillsWritten, "written")
+	counter(descClusterWills, n.WillsDeleted, "deleted")
+	counter(descClusterWills, n.WillsPublished, "published")
+	counter(descClusterWills, n.WillsCancelled, "cancelled")
+	counter(descClusterWills, n.WillsErrors, "errors")
 }

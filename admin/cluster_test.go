@@ -64,14 +64,22 @@ func TestClusterEndpoint(t *testing.T) {
 		t.Fatalf("single node: HTTP %d, want 404", resp.StatusCode())
 	}
 	s.UseCluster(fakeCluster{ClusterStatus{Name: "c", Node: "n1", Nodes: []ClusterNode{{Name: "n1", Alive: true}},
-		Counters: ClusterCounters{LiveNodes: 1, Takeovers: 7, Forwarded: 11, RemoteIn: 13, Shed: 5, Unconfirmed: 2, RouteErrors: 3}}})
+		Counters: ClusterCounters{LiveNodes: 1, Takeovers: 7, Forwarded: 11, RemoteIn: 13, Shed: 5, Unconfirmed: 2, RouteErrors: 3,
+			SharedIn: 17, ReplicaRefused: 19, WillsWritten: 23, WillsDeleted: 29, WillsPublished: 31, WillsCancelled: 37, WillsErrors: 41, MarkersWithheld: 43}}})
 	resp = serve(t, s, &testReq{method: "GET", path: clusterPath})
 	var got ClusterStatus
 	if err := json.Unmarshal(resp.Body(), &got); err != nil || resp.StatusCode() != 200 {
 		t.Fatalf("HTTP %d %s: %v", resp.StatusCode(), resp.Body(), err)
 	}
-	if got.Node != "n1" || len(got.Nodes) != 1 || got.Routes == nil || got.Counters.Takeovers != 7 {
+	if got.Node != "n1" || len(got.Nodes) != 1 || got.Routes == nil || got.Counters.Takeovers != 7 ||
+		got.Counters.SharedIn != 17 || got.Counters.ReplicaRefused != 19 || got.Counters.WillsPublished != 31 {
 		t.Fatalf("status %+v", got)
+	}
+	for _, field := range []string{`"shared_in":17`, `"replica_refused":19`, `"wills_written":23`, `"wills_deleted":29`,
+		`"wills_published":31`, `"wills_cancelled":37`, `"wills_errors":41`, `"markers_withheld":43`} {
+		if !bytes.Contains(resp.Body(), []byte(field)) {
+			t.Errorf("/api/v1/cluster body lacks %s: %s", field, resp.Body())
+		}
 	}
 	resp = serve(t, s, &testReq{method: "GET", path: "/metrics"})
 	p := expfmt.NewTextParser(model.UTF8Validation)
@@ -92,6 +100,14 @@ func TestClusterEndpoint(t *testing.T) {
 		{"glassmq_cluster_shed_total", nil, 5},
 		{"glassmq_cluster_unconfirmed_total", nil, 2},
 		{"glassmq_cluster_errors_total", map[string]string{"kind": "route"}, 3},
+		{"glassmq_cluster_shared_messages_total", nil, 17},
+		{"glassmq_cluster_replica_refused_total", nil, 19},
+		{"glassmq_cluster_wills_total", map[string]string{"event": "written"}, 23},
+		{"glassmq_cluster_wills_total", map[string]string{"event": "deleted"}, 29},
+		{"glassmq_cluster_wills_total", map[string]string{"event": "published"}, 31},
+		{"glassmq_cluster_wills_total", map[string]string{"event": "cancelled"}, 37},
+		{"glassmq_cluster_wills_total", map[string]string{"event": "errors"}, 41},
+		{"glassmq_cluster_markers_withheld_total", nil, 43},
 	} {
 		if v, ok := value(fams, c.name, c.labels); !ok || v != c.want {
 			t.Fatalf("%s%v = %v (present %v), want %v", c.name, c.labels, v, ok, c.want)

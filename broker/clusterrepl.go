@@ -2,6 +2,8 @@ package broker
 
 import (
 	"errors"
+	"sync/atomic"
+	"time"
 
 	"github.com/glassmq/glassmq/session"
 )
@@ -33,15 +35,22 @@ func (e *Engine) ReplicateStore(wrap func(local session.Store) (session.Store, e
 	return nil
 }
 
+// remoteDurableWait is how long messages from another node may take to
+// become durable (-fsync always) before the delay counts as a failure to
+// store them (RemoteUnstored).
+const remoteDurableWait = 10 * time.Second
+
 // WhenRemoteDurable calls fn once what the foreign loop stored so far
 // (messages from other nodes queued in persistent sessions) is durable,
 // so that with -fsync always the origin's acks wait for it: at once on the
 // caller's goroutine without -fsync always or when it already is,
 // otherwise later on another goroutine. The cluster's receiving side
 // answers a confirmation marker through it instead of waiting, so it
-// keeps taking messages while the store and its replica catch up. A store
-// failure is logged and fn still runs: the messages are at least queued
-// locally, as on one node. fn must not block. Safe for concurrent use.
+// keeps taking messages while the store and its replica catch up. When
+// the store fails (it closed under a stopping node), or has not finished
+// after remoteDurableWait, the failure is counted (RemoteUnstored) before
+// fn runs: the cluster then answers no marker for those messages
+// (cluster/quiet.go). fn must not block. Safe for concurrent use.
 func (e *Engine) WhenRemoteDurable(fn func()) {
 	if !e.syncAcks || e.store == nil {
 		fn()
@@ -54,13 +63,29 @@ func (e *Engine) WhenRemoteDurable(fn func()) {
 		fn()
 		return
 	}
+	var done atomic.Bool
+	late := time.AfterFunc(remoteDurableWait, func() {
+		if !done.Load() {
+			e.remoteUnstored.Add(1)
+			e.log.logger.Warn("broker: messages from another node not durable in time", "waited", remoteDurableWait)
+		}
+	})
 	e.store.WhenDurable(t, func(err error) {
+		done.Store(true)
+		late.Stop()
 		if err != nil {
+			e.remoteUnstored.Add(1)
 			e.log.logger.Warn("broker: messages from another node not stored", "err", err)
 		}
 		fn()
 	})
 }
+
+// RemoteUnstored returns how many times, since the engine started,
+// messages from other nodes were not stored durably (-fsync always): the
+// store failed or did not finish in time. It only grows. Safe for
+// concurrent use.
+func (e *Engine) RemoteUnstored() uint64 { return e.remoteUnstored.Load() }
 
 // AdoptOffline registers a session rebuilt for a client of a node that
 // died, offline, with its subscriptions in the router, so messages queue

@@ -47,6 +47,8 @@ type Engine struct {
 	syncAcks          bool // -fsync always: publishers' acks wait for the store
 	handoffLimit      int  // bound of each loop's hand-off queue, QoS 0 bytes (see handoff)
 
+	remoteUnstored atomic.Uint64 // messages from other nodes not stored durably (clusterrepl.go)
+
 	loopsMu   sync.Mutex
 	loops     []*loopState // by loop index
 	foreign   sync.Mutex   // serialises use of foreignLS

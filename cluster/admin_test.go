@@ -64,6 +64,7 @@ func httpDo(t *testing.T, method, u string, header map[string]string, body strin
 // in /metrics, and kicks the client on a.
 func TestAdminAnswersForAnyNode(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	const id = "GID_test@@@device-1 on a"

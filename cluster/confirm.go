@@ -101,7 +101,9 @@ func (r *Router) heartbeat() {
 		if r.backlogged() {
 			r.hb[name] = 1
 		}
-		r.node.nc.Publish(HeartbeatSubject, r.hb)
+		if !r.silent(time.Now()) { // fenced or not storing: the others count this node as stopped (quiet.go)
+			r.node.nc.Publish(HeartbeatSubject, r.hb)
+		}
 		select {
 		case <-t.C:
 			r.advance()
@@ -319,8 +321,12 @@ func (c *confirmer) backlogLocked(seq uint64, sent, now time.Time) bool {
 }
 
 // answer tells a marker's origin that this node has taken everything the
-// origin sent before it.
+// origin sent before it, unless this node cannot vouch for that now
+// (quiet.go).
 func (r *Router) answer(data []byte) {
+	if !r.mayAnswer() {
+		return
+	}
 	name, b, ok := field(data)
 	var origin []byte
 	if ok {

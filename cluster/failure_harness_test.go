@@ -219,6 +219,9 @@ type nodeView struct {
 		LiveNodes int    `json:"live_nodes"`
 		Takeovers uint64 `json:"takeovers"`
 		Fenced    uint64 `json:"fenced"`
+		// replicated wills
+		WillsWritten   uint64 `json:"wills_written"`
+		WillsPublished uint64 `json:"wills_published"`
 	} `json:"counters"`
 }
 

@@ -30,6 +30,7 @@ const failLease = 8 * time.Second
 // restarts on its data directory and rejoins.
 func TestClusterKillUnderLoad(t *testing.T) {
 	longtest.Skip(t, "runs three broker processes under load and kills one")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	c := startFailCluster(t, 3, failLease)
 	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
 	l := newLedger()
@@ -94,6 +95,7 @@ func TestClusterKillUnderLoad(t *testing.T) {
 // node receives every one of them, with its last value.
 func TestClusterRetainedBeforeKill(t *testing.T) {
 	longtest.Skip(t, "runs three broker processes and kills one")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	c := startFailCluster(t, 3, failLease)
 	a := c.nodes[0]
 	for _, nd := range c.nodes {
@@ -157,6 +159,7 @@ func TestClusterRetainedBeforeKill(t *testing.T) {
 // on the third node throughout.
 func TestClusterFrozenNode(t *testing.T) {
 	longtest.Skip(t, "runs three broker processes and freezes one for 2.5 leases")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	c := startFailCluster(t, 3, failLease)
 	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
 	obs := observe(t, c)
@@ -400,6 +403,7 @@ func rollingRestart(t *testing.T, c *fcluster, pinned map[*fnode]*subscriber, pa
 // published until it subscribes again elsewhere.
 func TestClusterRollingRestart(t *testing.T) {
 	longtest.Skip(t, "runs three broker processes under load and restarts each")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	c := startFailCluster(t, 3, failLease)
 	l := newLedger()
 	pinned := make(map[*fnode]*subscriber)

@@ -26,18 +26,21 @@ func (o *Owners) rebuildDead(clientID, dead string) *session.Restored {
 	return rs
 }
 
-// lastRenewal returns when this node last saw node renew its lease, on
-// this node's wall clock, less a margin for the clocks of the JetStream
-// servers that stamp the records; zero when it never saw one (then every
-// record is read).
+// lastRenewal returns when node's last renewal that this node saw was
+// stored, as the leases bucket stamped it, less a margin for the clocks of
+// the JetStream servers that stamp the records; zero when it never saw one
+// (then every record is read). It is the stored time, not when the watch
+// delivered it nor the sighting that a blind watch moves on
+// (sawSelfLocked): a replay that started later than the death would skip
+// the records written right after it.
 func (o *Owners) lastRenewal(node string) time.Time {
 	o.lease.mu.Lock()
-	seen, ok := o.lease.seen[node]
+	at, ok := o.lease.stored[node]
 	o.lease.mu.Unlock()
-	if !ok {
+	if !ok || at.IsZero() {
 		return time.Time{}
 	}
-	return time.Now().Add(-time.Duration(leaseNow()-seen) - orphanClockMargin)
+	return at.Add(-orphanClockMargin)
 }
 
 // orphanClockMargin is how much earlier than a dead node's last renewal a

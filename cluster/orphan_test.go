@@ -17,6 +17,7 @@ import (
 // stored there too before it is confirmed.
 func TestOrphanRecordsHoldAcks(t *testing.T) {
 	longtest.Skip(t, "starts three nats-servers and stops one")
+	t.Parallel() // servers on ports of their own
 	nodes := startNodes(t, 3)
 	ga, gb, gc := &gate{}, &gate{}, &gate{}
 	ra, err := NewRouter(nodes[0], ga)
@@ -89,20 +90,29 @@ func TestOrphanRecordsHoldAcks(t *testing.T) {
 	}
 }
 
-// orphanRecords returns the records kept for node's sessions.
+// orphanRecords returns the records kept for node's sessions. Right
+// after a node died JetStream may not answer for a while (its API or the
+// stream electing a leader): the read is tried again, as the replay does,
+// for up to 30 s.
 func orphanRecords(t *testing.T, o *orphans, node string) [][]byte {
 	t.Helper()
-	var out [][]byte
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := o.read(ctx, o.subject(node), time.Time{}, func(rs []keptRecord) {
-		for _, r := range rs {
-			out = append(out, append([]byte(nil), r.data...))
+	for {
+		var out [][]byte
+		_, err := o.read(ctx, o.subject(node), time.Time{}, func(rs []keptRecord) {
+			for _, r := range rs {
+				out = append(out, append([]byte(nil), r.data...))
+			}
+		})
+		if err == nil {
+			return out
 		}
-	}); err != nil {
-		t.Fatal(err)
+		if ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	return out
 }
 
 // TestOrphanDirect: the rules by which a replay leaves out a kept message

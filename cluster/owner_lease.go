@@ -43,13 +43,20 @@ type leaseState struct {
 	fenced  atomic.Bool
 	stop    chan struct{}
 	done    chan struct{}
-	watch   jetstream.KeyWatcher
+	watch   jetstream.KeyWatcher // the current watch of the leases bucket; guarded by mu once leaseWatch runs
 	wdone   chan struct{}
+	rewatch int64 // leaseNow of the last restart of a stalled watch; leaseLoop's only
 
-	mu    sync.Mutex
-	seen  map[string]int64 // node name -> leaseNow when its renewal was last seen; guarded by mu
-	self  int64            // leaseNow when the watch last delivered this node's own renewal; guarded by mu
-	blind atomic.Uint64    // times the watch was found blind (sawSelfLocked)
+	mu   sync.Mutex
+	seen map[string]int64 // node name -> leaseNow when its renewal was last seen, moved on past blind spells; guarded by mu
+	// stored is when each node's last renewal seen was stored, as the
+	// bucket stamped it: the real time, which a blind spell never moves
+	// (the start of a replay for a dead node's sessions, orphan_owner.go).
+	// Guarded by mu.
+	stored map[string]time.Time
+	rev    map[string]uint64 // node name -> bucket revision of its last renewal seen; guarded by mu
+	self   int64             // leaseNow when the watch last delivered this node's own renewal; guarded by mu
+	blind  atomic.Uint64     // times the watch was found blind (sawSelfLocked)
 }
 
 // Fencer is a broker that can close all its connections at once, as a
@@ -90,6 +97,8 @@ func (o *Owners) startLease(ctx context.Context) error {
 	}
 	o.lease.renewed.Store(leaseNow())
 	o.lease.seen = make(map[string]int64)
+	o.lease.stored = make(map[string]time.Time)
+	o.lease.rev = make(map[string]uint64)
 	// Starting a watch is a JetStream request of its own, which can time
 	// out while the cluster settles (a node just died, leaders move):
 	// retried like the bucket, until ctx ends.
@@ -107,47 +116,115 @@ func (o *Owners) startLease(ctx context.Context) error {
 
 // leaseWatch notes when each node's renewal is seen. A lease present when
 // the watch starts counts as seen now: this node cannot know how old it
-// is.
+// is (its stored time is known, and kept for replays). When leaseLoop
+// stops a stalled watch (restartStalledWatch), it starts a new one.
 func (o *Owners) leaseWatch() {
 	defer close(o.lease.wdone)
-	for e := range o.lease.watch.Updates() {
-		if e == nil || e.Operation() != jetstream.KeyValuePut {
-			continue
-		}
-		node, err := DecodeToken(e.Key())
-		if err != nil {
-			continue
-		}
-		now := leaseNow()
+	for {
 		o.lease.mu.Lock()
-		o.lease.seen[node] = now
-		if node == o.cfg.Node {
-			o.sawSelfLocked(now)
-		}
+		w := o.lease.watch
 		o.lease.mu.Unlock()
+		for e := range w.Updates() {
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
+				continue
+			}
+			node, err := DecodeToken(e.Key())
+			if err != nil {
+				continue
+			}
+			now := leaseNow()
+			o.lease.mu.Lock()
+			if e.Revision() <= o.lease.rev[node] {
+				o.lease.mu.Unlock()
+				continue // a renewal seen before, given again by a new watch: not a sign of life
+			}
+			o.lease.rev[node] = e.Revision()
+			o.lease.seen[node] = now
+			o.lease.stored[node] = e.Created()
+			if node == o.cfg.Node {
+				o.sawSelfLocked(now)
+			}
+			o.lease.mu.Unlock()
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-o.lease.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		var nw jetstream.KeyWatcher
+		err := retryJS(ctx, func() (err error) {
+			nw, err = o.lease.kv.WatchAll(context.Background())
+			return err
+		})
+		cancel()
+		if err != nil {
+			return // stopping
+		}
+		o.lease.mu.Lock()
+		o.lease.watch = nw
+		o.lease.mu.Unlock()
+		select {
+		case <-o.lease.stop:
+			nw.Stop()
+			return
+		default:
+		}
 	}
+}
+
+// restartStalledWatch stops the lease watch when it has not delivered this
+// node's own renewal for half a lease although renewals succeed (a
+// watch's consumer can be lost for good while JetStream elects leaders
+// under load): leaseWatch then starts a new one. A watch that stays silent
+// would freeze every sighting, so that no dead node's lease would ever run
+// out, nor its clients' sessions and wills be taken over. Called by
+// leaseLoop after a successful renewal.
+func (o *Owners) restartStalledWatch(now int64) {
+	o.lease.mu.Lock()
+	self, w := o.lease.self, o.lease.watch
+	o.lease.mu.Unlock()
+	half := int64(o.cfg.Lease / 2)
+	if self == 0 || now-self <= half || now-o.lease.rewatch <= half {
+		return
+	}
+	o.lease.rewatch = now
+	o.log.Warn("cluster: the lease watch stopped delivering although renewals succeed; watching again",
+		"silent", time.Duration(now-self).Round(time.Millisecond))
+	w.Stop()
 }
 
 // sawSelfLocked notes that the watch delivered this node's own renewal at
 // now. When the one before is more than a quarter lease old, the watch
 // was blind meanwhile (the leases bucket was electing a leader, or this
 // process was frozen): other nodes could not renew either, or did and the
-// watch did not say. Either way their silence says nothing about them, so
-// every other node counts as seen now: nobody's lease runs out, and no
-// live node's clients are taken, because this node could not look. The
-// caller holds lease.mu.
+// watch did not say. Their silence during that spell says nothing about
+// them, so it does not count: every other node's last sighting moves on
+// by the spell's length (capped at now). A live node's lease then does
+// not run out because this node could not look, and no live node's
+// clients are taken; a node that was already silent while the watch
+// worked keeps that silence, so a dead node is still found dead (and its
+// sessions adopted) a lease of watched silence after its death, however
+// often the watch goes blind under load. The caller holds lease.mu.
 func (o *Owners) sawSelfLocked(now int64) {
 	last := o.lease.self
 	o.lease.self = now
 	if last == 0 || time.Duration(now-last) <= o.cfg.Lease/4 {
 		return
 	}
+	spell := now - last
 	for node, seen := range o.lease.seen {
 		if node != o.cfg.Node && seen < now {
-			o.lease.seen[node] = now
+			o.lease.seen[node] = min(seen+spell, now)
 		}
 	}
 	o.lease.blind.Add(1)
+	if o.log != nil {
+		o.log.Warn("cluster: the lease watch showed nothing for a while; other nodes' silence meanwhile does not count against their leases",
+			"blind", time.Duration(spell).Round(time.Millisecond))
+	}
 }
 
 // waitOutLease returns once node's lease, as last seen here, has run out:
@@ -187,6 +264,7 @@ func (o *Owners) leaseLoop() {
 			if o.lease.fenced.Swap(false) {
 				o.log.Warn("cluster: lease renewed, this node takes clients again")
 			}
+			o.restartStalledWatch(leaseNow())
 			continue
 		}
 		if time.Duration(leaseNow()-o.lease.renewed.Load()) <= o.cfg.Lease/2 || o.lease.fenced.Load() {
@@ -207,7 +285,10 @@ func (o *Owners) stopLease() {
 	if o.lease.stop != nil {
 		close(o.lease.stop)
 		<-o.lease.done
-		o.lease.watch.Stop()
+		o.lease.mu.Lock()
+		w := o.lease.watch
+		o.lease.mu.Unlock()
+		w.Stop()
 		<-o.lease.wdone
 	}
 }

@@ -101,6 +101,7 @@ func startProcesses(t *testing.T) []*proc {
 // the client on n2 in every dialect and kicks it.
 func TestProcessesTakeoverAndAdmin(t *testing.T) {
 	longtest.Skip(t, "starts three glassmq processes")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	ps := startProcesses(t)
 	const id = "GID_test@@@proc 1"
 	r1 := dialRaw(t, ps[0].mqtt)

@@ -24,6 +24,7 @@ import (
 // reserves in subjects and keys.
 func TestTakeoverAcrossNodes(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3)
 	a, b := nodes[0], nodes[1]
 	const id = "GID_test@@@dev 1.*>"
@@ -80,6 +81,7 @@ func TestTakeoverAcrossNodes(t *testing.T) {
 // over [MQTT5-3.14.2.1].
 func TestTakeoverV5SendsDisconnect(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3)
 	ra := dialRaw(t, nodes[0].addr())
 	if _, code := ra.connect("v5 client", codec.ProtocolLevel5, false); code != 0 {
@@ -101,6 +103,7 @@ func TestTakeoverV5SendsDisconnect(t *testing.T) {
 // present with its subscription, and receives what is published after.
 func TestTakeoverPaho(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3)
 	lost := make(chan error, 1)
 	opts := func(addr string) *paho.ClientOptions {
@@ -139,6 +142,7 @@ func TestTakeoverPaho(t *testing.T) {
 // of the key has strictly growing epochs.
 func TestOneOwnerUnderRace(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3)
 	const id = "racer@@@1"
 	for round := range 20 {
@@ -205,6 +209,7 @@ func TestOneOwnerUnderRace(t *testing.T) {
 // request gets no answer and breaks nothing.
 func TestStaleHandoverRequest(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3)
 	a := nodes[0]
 	const id = "stale test"
@@ -243,6 +248,7 @@ func TestStaleHandoverRequest(t *testing.T) {
 // refuses CONNECTs (CONNACK 0x03) until it reaches the majority again.
 func TestPartitionedOwnerFencesItself(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers, waits out a lease")
+	t.Parallel() // servers on ports of their own
 	nodes := startOwnedCluster(t, 3, func(c *cluster.OwnersConfig) { c.Lease = 3 * time.Second; c.Timeout = 2 * time.Second })
 	a, b := nodes[0], nodes[1]
 	const id = "partitioned"

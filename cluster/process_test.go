@@ -38,20 +38,35 @@ var buildBinary = sync.OnceValues(func() (string, error) {
 // picked at random below the kernel's ephemeral range (32768 and up): the
 // outgoing connections of tests running beside this one take their source
 // ports from that range, and one took a port picked with ":0" before the
-// node bound it (a node then failed with "address already in use").
+// node bound it (a node then failed with "address already in use"). A
+// port is handed out once per test binary, so process tests running in
+// parallel never pick the same one before their nodes bind it (nodes
+// restart on their ports, so a port stays theirs until the binary ends).
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	portsMu.Lock()
+	defer portsMu.Unlock()
 	for range 1000 {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
+		port := 20000 + rand.IntN(12000)
+		if portsGiven[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue // taken: try another
 		}
 		ln.Close()
+		portsGiven[port] = true
 		return ln.Addr().String()
 	}
 	t.Fatal("no free loopback port in 20000-31999")
 	return ""
 }
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{} // ports freeAddr handed out; guarded by portsMu
+)
 
 // output collects a process's standard error while it runs.
 type output struct {
@@ -287,6 +302,7 @@ func probe(t *testing.T, pub mqtt.Client, topic string, b *inbox) {
 // awkward topics, retained messages and wills.
 func TestClusterProcesses(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 
@@ -473,6 +489,7 @@ func TestClusterProcesses(t *testing.T) {
 // retained message, including with a node that starts after it was set.
 func TestClusterExternalNATS(t *testing.T) {
 	longtest.Skip(t, "starts a nats-server and three broker processes")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true,
 		JetStream: true, StoreDir: t.TempDir()})
 	if err != nil {
@@ -522,6 +539,7 @@ func TestClusterExternalNATS(t *testing.T) {
 // started afterwards joins them.
 func TestClusterNodeDies(t *testing.T) {
 	longtest.Skip(t, "starts four broker processes")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	var onB inbox
@@ -557,6 +575,7 @@ func TestClusterNodeDies(t *testing.T) {
 // published on another node while the client is offline are queued for it.
 func TestClusterNodeRestarts(t *testing.T) {
 	longtest.Skip(t, "starts and restarts broker processes")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startCluster(t, 2)
 	a, b := nodes[0], nodes[1]
 	dir, route := t.TempDir(), freeAddr(t)

@@ -60,6 +60,7 @@ type acked struct {
 // replayed them), QoS 2 once.
 func TestClusterSessionSurvivesNodeDeath(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes and kills one")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startDurableCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 
@@ -288,6 +289,7 @@ func TestClusterSessionSurvivesNodeDeath(t *testing.T) {
 // published since.
 func TestClusterOrphanSessionsAdopted(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes, kills one and waits out its lease")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startDurableCluster(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	var in inbox
@@ -353,6 +355,7 @@ func TestClusterOrphanSessionsAdopted(t *testing.T) {
 // mid-stream; the subscriber's node keeps serving.
 func TestClusterPublisherNodeDies(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes and kills one")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startDurableCluster(t, 3)
 	a, b := nodes[0], nodes[1]
 	var in inbox

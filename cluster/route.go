@@ -75,6 +75,7 @@ type Router struct {
 	smkSub               *nats.Subscription // shared markers, on the second connection (shared.go)
 	hb, ack              []byte             // heartbeat; scratch of the answers, under answerMu
 	answerMu             sync.Mutex         // answers leave from durability callbacks too (route_durable.go)
+	quiet                quietState         // silent while fenced or not storing (quiet.go)
 
 	subsMu sync.Mutex
 	subs   map[string]*counted // by subject; shared ones by subject, space, queue name
@@ -103,6 +104,9 @@ type Router struct {
 	// Shed counts QoS 0 messages from other nodes dropped because the
 	// receive queue held queueLimit bytes (backlog.go).
 	Shed atomic.Uint64
+	// Withheld counts markers not answered: this node was fenced or had
+	// not stored messages from other nodes (quiet.go).
+	Withheld atomic.Uint64
 }
 
 // counted is one NATS subscription and how many local filters need it.

@@ -111,6 +111,7 @@ func v5Member(t *testing.T, addr, clientID, filter string, l *sharedLedger) *raw
 // member leaves the others get its share [MQTT5-4.8.2-4].
 func TestClusterSharedSubscriptions(t *testing.T) {
 	longtest.Skip(t, "starts three broker processes")
+	t.Parallel() // ports and data directories of its own (main_test.go)
 	nodes := startCluster(t, 3)
 	const filter, shared = "sh/#", "$share/workers/sh/#"
 	members := &sharedLedger{got: map[string][]string{}, by: map[string]int{}}

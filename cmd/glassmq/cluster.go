@@ -131,6 +131,10 @@ func routeAddr(s string, listen bool) string {
 	return ""
 }
 
+// The engine reports messages from other nodes it did not store, so the
+// Router answers no marker behind them (cluster/quiet.go).
+var _ cluster.RemoteStore = (*broker.Engine)(nil)
+
 // startCluster joins the cluster and makes eng one of its nodes; the
 // returned function leaves it. With no cluster flags it does nothing (own
 // is nil).
@@ -171,7 +175,8 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 		node.Close()
 		return nil, nil, err
 	}
-	own.router = r
+	own.router, own.replica, own.wills = r, rep, wills // counters for /metrics and /api/v1/cluster
+	r.UseFence(own.owners)                             // a fenced node answers no marker (cluster/quiet.go)
 	// Messages for a dead node's sessions (docs/CLUSTER.md): only with
 	// replicated sessions, which are what gets rebuilt.
 	if rep != nil && os.Getenv("GLASSMQ_TEST_NO_ORPHANS") == "" {

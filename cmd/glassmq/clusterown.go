@@ -18,6 +18,9 @@ type clusterOwn struct {
 	admin  *cluster.Admin
 	adm    *admin.Server
 	router *cluster.Router // routing counters for metrics
+	// counters of replicated sessions and wills for metrics; nil when not in use
+	replica *cluster.Replica
+	wills   *cluster.Wills
 }
 
 // startOwnership makes eng claim client IDs cluster-wide and starts the
@@ -57,7 +60,7 @@ func (c *clusterOwn) attach(adm *admin.Server) {
 		return
 	}
 	c.adm = adm
-	adm.UseCluster(clusterView{c.admin, c.router})
+	adm.UseCluster(clusterView{c.admin, c.router, c.replica, c.wills})
 	adm.ShareLimits(c.admin.LiveNodes())
 }
 
@@ -77,8 +80,10 @@ func (c *clusterOwn) close() error {
 
 // clusterView adapts cluster.Admin and the router to admin.Cluster.
 type clusterView struct {
-	a *cluster.Admin
-	r *cluster.Router // nil: no routing counters
+	a     *cluster.Admin
+	r     *cluster.Router  // nil: no routing counters
+	rep   *cluster.Replica // nil: sessions not replicated
+	wills *cluster.Wills   // nil: no replicated wills
 }
 
 func (v clusterView) ClusterCounters() admin.ClusterCounters {
@@ -93,6 +98,14 @@ func (v clusterView) ClusterCounters() admin.ClusterCounters {
 			c.OrphanWritten, c.OrphanFailed = st.Written.Load(), st.Failed.Load()
 			c.OrphanReplayed, c.OrphanDeduped = st.Replayed.Load(), st.Deduped.Load()
 		}
+		c.SharedIn, c.MarkersWithheld = r.SharedReceived.Load(), r.Withheld.Load()
+	}
+	if v.rep != nil {
+		c.ReplicaRefused = v.rep.Stats.Refused.Load()
+	}
+	if w := v.wills; w != nil {
+		c.WillsWritten, c.WillsDeleted, c.WillsPublished = w.Stats.Written.Load(), w.Stats.Deleted.Load(), w.Stats.Published.Load()
+		c.WillsCancelled, c.WillsErrors = w.Stats.Cancelled.Load(), w.Stats.Errors.Load()
 	}
 	return c
 }
