@@ -259,7 +259,20 @@ func runOutage(t *testing.T, adopt, blind bool) {
 	mu.Lock()
 	defer mu.Unlock()
 	first := map[string]outageDelivery{}
-	dups := 0
+	// The documented window at the kill (docs/CLUSTER.md, "Two narrow
+	// duplicate windows"): a QoS 2 message the dead node had delivered on
+	// the subscriber's first connection, and whose QoS 2 exchange had
+	// finished, before it answered the marker behind it, is replayed on
+	// the second. Only the last messages the first connection received
+	// can be such a message.
+	const atKill = 10
+	tail := map[string]bool{}
+	for i := len(got) - 1; i >= 0 && len(tail) < atKill; i-- {
+		if got[i].conn == 1 {
+			tail[got[i].payload] = true
+		}
+	}
+	dups, excused := 0, 0
 	for _, d := range got {
 		var i int
 		if _, err := fmt.Sscanf(d.payload, "m%d", &i); err != nil {
@@ -269,6 +282,10 @@ func runOutage(t *testing.T, adopt, blind bool) {
 		switch {
 		case !seen:
 			first[d.payload] = d
+		case i%2 == 1 && (!d.dup || d.id != f.id) && !resent[d.payload] && f.conn == 1 && d.conn == 2 && tail[d.payload]:
+			excused++
+			t.Logf("QoS 2 message %s delivered on the first connection just before the kill and replayed on the second: the documented window at the kill",
+				d.payload)
 		case i%2 == 1 && (!d.dup || d.id != f.id) && !resent[d.payload]:
 			t.Errorf("QoS 2 message %s delivered twice: first with packet ID %d on connection %d, then %d (DUP %v) on connection %d",
 				d.payload, f.id, f.conn, d.id, d.dup, d.conn)
@@ -276,5 +293,5 @@ func runOutage(t *testing.T, adopt, blind bool) {
 			dups++
 		}
 	}
-	t.Logf("QoS 1 duplicates and QoS 2 DUP resends: %d", dups)
+	t.Logf("QoS 1 duplicates and QoS 2 DUP resends: %d; QoS 2 duplicates in the window at the kill: %d", dups, excused)
 }
