@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,21 +46,8 @@ func (o *Owners) sweepLoop(stop <-chan struct{}) {
 		if o.replica.Load() == nil || o.Fenced() {
 			continue
 		}
-		now := leaseNow()
-		o.lease.mu.Lock()
-		var live, dead []string
-		last := map[string]int64{}
-		for node, seen := range o.lease.seen {
-			last[node] = seen
-			if time.Duration(now-seen) > o.cfg.Lease {
-				dead = append(dead, node)
-			} else {
-				live = append(live, node)
-			}
-		}
-		o.lease.mu.Unlock()
-		slices.Sort(live)
-		if len(live) == 0 || live[0] != o.cfg.Node {
+		dead, last, first := o.deadNodes() // wills_dead.go
+		if !first {
 			continue // the first live node sweeps
 		}
 		for _, node := range dead {
