@@ -94,6 +94,13 @@ func (o *Owners) sweep(dead string) bool {
 	adopted, unread := 0, 0
 	r := o.replica.Load()
 	for _, id := range ids {
+		if o.claiming(id) {
+			// A CONNECT of the client on this node is claiming it: a claim
+			// of the sweep now would write a newer epoch and fence that
+			// connection as soon as it attached. The CONNECT rebuilds the
+			// session itself.
+			continue
+		}
 		// Read before claiming: a claim whose session cannot be read
 		// would leave the client owned here with nothing.
 		fctx, fcancel := context.WithTimeout(context.Background(), 2*o.cfg.Timeout)
@@ -118,4 +125,13 @@ func (o *Owners) sweep(dead string) bool {
 	}
 	o.log.Warn("cluster: a dead node's sessions adopted", "node", dead, "clients", len(ids), "adopted", adopted, "unread", unread)
 	return unread == 0
+}
+
+// claiming reports whether a claim of this node for clientID is still
+// fetching its session or waiting for its connection to attach.
+func (o *Owners) claiming(clientID string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.clients[clientID]
+	return st != nil && len(st.pending) > 0
 }
