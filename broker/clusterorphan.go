@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"github.com/glassmq/glassmq/codec"
 	"github.com/glassmq/glassmq/session"
 )
 
@@ -54,22 +53,14 @@ func (e *Engine) DeliverTo(clientID string, each func(deliver func(topic, payloa
 			if expires != 0 && expires <= now {
 				return
 			}
-			best, ok := byte(0), false
-			subs := s.Subscriptions()
-			for i := range subs {
-				sub := &subs[i]
-				if isShared(sub.TopicFilter) || (sub.NoLocal && string(from) == clientID) || !codec.MatchTopic(sub.TopicFilter, topic) {
-					continue
-				}
-				if perms != nil {
-					if granted, filtered := perms.CanSubscribe(sub.TopicFilter); (!granted || filtered) && !perms.CanReceive(topic) {
-						continue // the ACL withholds this topic from a filtered subscription
-					}
-				}
-				if !ok || sub.QoS > best {
-					best, ok = sub.QoS, true
+			var keep func(sub *session.Subscription) bool
+			if perms != nil {
+				keep = func(sub *session.Subscription) bool {
+					granted, filtered := perms.CanSubscribe(sub.TopicFilter)
+					return granted && !filtered || perms.CanReceive(topic) // the ACL withholds the topic from a filtered subscription
 				}
 			}
+			best, ok := matchQoS(s, topic, string(from) == clientID, keep) // v5.go
 			if !ok {
 				return
 			}

@@ -354,7 +354,7 @@ func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *
 				ls.tracePush0(t.s.ClientID)
 			}
 			if c.v5&v5On != 0 {
-				if c.v5&v5MaxSize != 0 || expires != 0 || msg != nil && msg.Retain || t.s.HasSubscriptionIDs() {
+				if !c.plain5(t.s, expires) || msg != nil && msg.Retain {
 					rap := msg != nil && msg.Retain && retainAsPublished(t.s, topic)
 					ls.route5(c, t.s, topic, payload, props, expires, rap, via, &encoded5) // per subscriber (v5.go)
 					continue

@@ -278,7 +278,7 @@ var forwardDrop = codec.SetOf(codec.PropTopicAlias, codec.PropSubscriptionID, co
 // [MQTT5-3.1.2-25]. It returns the bytes appended, 0 for none. m is only
 // read, never kept. Loop-only.
 func (c *Conn) publishV5(m *session.Message, qos byte, retain, dup bool, id uint16, via session.Via) int {
-	if c.v5&v5MaxSize == 0 && m.Expires == 0 && c.alias == nil && !c.sess.HasSubscriptionIDs() { // nothing per delivery: as 3.1.1 plus the properties
+	if c.plain5(c.sess, m.Expires) && c.alias == nil { // nothing per delivery: as 3.1.1 plus the properties
 		size := codec.PublishSizeV5(qos, len(m.Topic), len(m.Props), len(m.Payload))
 		c.reserve(size)
 		c.out = codec.AppendPublishForwardParts(c.out, dup, qos, retain, m.Topic, id, nil, m.Props, m.Payload)
@@ -381,6 +381,15 @@ func (ls *loopState) route5(c *Conn, s *clientSession, topic, payload, props []b
 	ls.handOff5(c)
 }
 
+// plain5 reports whether a 5.0 delivery to c through the session s of a
+// message expiring at expires (epoch ms, 0 for never) can take the
+// message's 5.0 encoding as it is: no Maximum Packet Size to check, no
+// expiry to count down, no subscription identifiers to add. Safe from any
+// loop: c.v5 is written at CONNECT only (see route5).
+func (c *Conn) plain5(s *clientSession, expires int64) bool {
+	return c.v5&v5MaxSize == 0 && expires == 0 && !s.HasSubscriptionIDs()
+}
+
 // handOff5 hands the message's 5.0 encoding ls.enc5 to c on another loop:
 // copied into that loop's batch once per message, however many of its
 // connections take it. Loop-only (ls's loop).
@@ -438,16 +447,25 @@ func (c *Conn) publishV5In(p *codec.Publish) bool {
 // (shared: 1 + its QoS, 0 for none; No Local cannot be set on a shared
 // subscription [MQTT5-3.8.3-4]). ok is false when none of them delivers.
 func ownQoS(s *clientSession, shared byte, topic []byte) (qos byte, ok bool) {
-	if shared > 0 {
+	qos, ok = matchQoS(s, topic, true, nil)
+	if shared > 0 && (!ok || shared-1 > qos) {
 		qos, ok = shared-1, true
 	}
+	return qos, ok
+}
+
+// matchQoS returns the highest QoS of the subscriptions of s, not shared
+// ones, that match topic: without those with No Local when the message is
+// the session's own [MQTT5-3.8.3-3], and those keep refuses (nil keeps
+// all). ok is false when none matches.
+func matchQoS(s *clientSession, topic []byte, own bool, keep func(sub *session.Subscription) bool) (qos byte, ok bool) {
 	subs := s.Subscriptions()
 	for i := range subs {
 		sub := &subs[i]
-		if sub.NoLocal || isShared(sub.TopicFilter) || (ok && sub.QoS <= qos) {
+		if (own && sub.NoLocal) || isShared(sub.TopicFilter) || (ok && sub.QoS <= qos) {
 			continue
 		}
-		if codec.MatchTopic(sub.TopicFilter, topic) {
+		if codec.MatchTopic(sub.TopicFilter, topic) && (keep == nil || keep(sub)) {
 			qos, ok = sub.QoS, true
 		}
 	}
