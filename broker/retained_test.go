@@ -29,6 +29,8 @@ func TestRetained(t *testing.T) {
 	pub.publish("home/garage/door", "open", 0, true, 0)
 	pub.publish("home/garage/door", "", 0, true, 0) // clears
 	pub.publish("home/hall/light", "on", 0, true, 0)
+	pub.sendHex("c0 00") // PINGREQ: its PINGRESP comes after the QoS 0 PUBLISHes before it were handled
+	pub.expectPacket("d0 00")
 
 	sub := dialRaw(t, s)
 	sub.connect("sub", true, false)
