@@ -2,6 +2,7 @@ package admin
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
@@ -123,6 +124,7 @@ type clusterState struct {
 	set    [numLimited]bool     // base[a] was recorded; guarded by mu
 	nodes  int                  // live nodes the limits are shared by, at least 1; guarded by mu
 	metric prometheus.Collector // registered once
+	repl   *replicationCache    // the replication state on /metrics (clusterlag.go); set once by UseCluster
 }
 
 // UseCluster serves GET /api/v1/cluster from c and adds the cluster's
@@ -131,7 +133,8 @@ func (s *Server) UseCluster(c Cluster) {
 	s.cl.mu.Lock()
 	s.cl.c = c
 	s.cl.mu.Unlock()
-	s.cl.metric = clusterCollector{c}
+	s.cl.repl = &replicationCache{c: c, now: time.Now}
+	s.cl.metric = clusterCollector{c, s.cl.repl}
 	s.metrics.reg.MustRegister(s.cl.metric)
 }
 
@@ -181,7 +184,11 @@ func (s *Server) serveCluster(ctx *fasthttp.RequestCtx) {
 		nativeError(ctx, fasthttp.StatusNotFound, "not_clustered", "admin: this node is not in a cluster; start it with -cluster-name or -nats-url")
 		return
 	}
+	t := s.cl.repl.now()
 	st := c.ClusterStatus()
+	if st.ReplicationError == "" {
+		s.cl.repl.store(st.Replication, t)
+	}
 	if st.Nodes == nil {
 		st.Nodes = []ClusterNode{}
 	}
@@ -226,7 +233,10 @@ var (
 )
 
 // clusterCollector exposes ClusterCounters to Prometheus.
-type clusterCollector struct{ c Cluster }
+type clusterCollector struct {
+	c    Cluster
+	repl *replicationCache
+}
 
 func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descClusterNodes, descClusterClaims, descClusterTakeovers, descClusterHanded,
@@ -235,6 +245,7 @@ func (c clusterCollector) Describe(ch chan<- *prometheus.Desc) {
 		descClusterSharedIn, descClusterRefused, descClusterWills, descClusterWithheld} {
 		ch <- d
 	}
+	c.repl.describe(ch)
 }
 
 func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
@@ -271,4 +282,5 @@ func (c clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descClusterWills, n.WillsPublished, "published")
 	counter(descClusterWills, n.WillsCancelled, "cancelled")
 	counter(descClusterWills, n.WillsErrors, "errors")
+	c.repl.collect(ch)
 }

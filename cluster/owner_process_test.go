@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"fmt"
+	"io"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -214,7 +215,8 @@ func TestProcessesTakeoverAndAdmin(t *testing.T) {
 // checkReplication asks a node's /api/v1/cluster for the replication state
 // of glassmq's JetStream assets and wants every bucket and stream the
 // binary keeps, each with a leader and three replicas, the leader first
-// and current.
+// and current; then the same node's /metrics to show the state that GET
+// read (checkReplicaGauges).
 func checkReplication(t *testing.T, base string) {
 	t.Helper()
 	want := []string{"kv glassmq_owners", "kv glassmq_owners_leases", "kv glassmq_sessions", "kv glassmq_wills",
@@ -244,6 +246,7 @@ func checkReplication(t *testing.T, base string) {
 				}
 			}
 			if ok && fmt.Sprint(got) == fmt.Sprint(want) {
+				checkReplicaGauges(t, base, cs.Replication[0].Name)
 				return
 			}
 		}
@@ -251,5 +254,26 @@ func checkReplication(t *testing.T, base string) {
 			t.Fatalf("/api/v1/cluster replication within 30s: %+v (error %q, %v); want %q, each with a leader and 3 replicas",
 				cs.Replication, cs.ReplicationError, err, want)
 		}
+	}
+}
+
+// checkReplicaGauges wants a node's /metrics to show the lag of each of
+// asset's three replicas and the age of that reading.
+func checkReplicaGauges(t *testing.T, base, asset string) {
+	t.Helper()
+	resp, err := httpGet(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := string(body)
+	if n := strings.Count(m, `glassmq_cluster_replica_lag{asset="`+asset+`",replica="`); n != 3 ||
+		!strings.Contains(m, "glassmq_cluster_replication_age_seconds ") {
+		t.Fatalf("/metrics shows %d replica lags of %s, want 3, and the age of the reading:\n%s", n, asset,
+			grepLines(m, "glassmq_cluster_replica"))
 	}
 }
