@@ -249,7 +249,12 @@ func TestStaleHandoverRequest(t *testing.T) {
 func TestPartitionedOwnerFencesItself(t *testing.T) {
 	longtest.Skip(t, "starts three NATS servers and brokers, waits out a lease")
 	t.Parallel() // servers on ports of their own
-	nodes := startOwnedCluster(t, 3, func(c *cluster.OwnersConfig) { c.Lease = 3 * time.Second; c.Timeout = 2 * time.Second })
+	// The claimer waits a whole lease after it last saw a renew; a fences
+	// itself half a lease after its last renewal. The other half is the
+	// margin for a's lease goroutine and event loop to run meanwhile: 1.5 s
+	// of a 3 s lease was too little in a loaded make test (three nodes
+	// and the race detector in one process, load average 15).
+	nodes := startOwnedCluster(t, 3, func(c *cluster.OwnersConfig) { c.Lease = 6 * time.Second; c.Timeout = 2 * time.Second })
 	a, b := nodes[0], nodes[1]
 	const id = "partitioned"
 	ra := dialRaw(t, a.addr())

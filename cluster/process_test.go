@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/glassmq/glassmq/internal/longtest"
@@ -215,12 +217,27 @@ func client(t *testing.T, nd *node, clientID string, mod func(*mqtt.ClientOption
 	if mod != nil {
 		mod(o)
 	}
-	c := mqtt.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("connect %s to %s: %v", clientID, nd.name, tok.Error())
+	// A node refuses CONNECTs (server unavailable) while it cannot write the
+	// client's ownership claim, as when the ownership bucket elects a new
+	// leader after a node's death; a real client connects again, and so
+	// does this one, for up to a minute.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		c := mqtt.NewClient(o)
+		tok := c.Connect()
+		if !tok.WaitTimeout(10 * time.Second) {
+			t.Fatalf("connect %s to %s: no CONNACK within 10s", clientID, nd.name)
+		}
+		err := tok.Error()
+		if errors.Is(err, packets.ErrorRefusedServerUnavailable) && time.Now().Before(deadline) {
+			t.Logf("connect %s to %s: %v; connecting again", clientID, nd.name, err)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("connect %s to %s: %v", clientID, nd.name, err)
+		}
+		t.Cleanup(func() { c.Disconnect(0) })
+		return c
 	}
-	t.Cleanup(func() { c.Disconnect(0) })
-	return c
 }
 
 // inbox collects the messages one subscription receives.
