@@ -242,6 +242,20 @@ func (o *Owners) sawSelfLocked(now int64) {
 	}
 }
 
+// livePeers returns the other nodes whose last renewal seen was stored
+// less than a lease ago. Safe for concurrent use.
+func (o *Owners) livePeers() []string {
+	o.lease.mu.Lock()
+	defer o.lease.mu.Unlock()
+	var live []string
+	for node, at := range o.lease.stored {
+		if node != o.cfg.Node && time.Since(at) < o.cfg.Lease {
+			live = append(live, node)
+		}
+	}
+	return live
+}
+
 // waitOutLease returns once node's lease, as last seen here, has run out:
 // a whole lease after its last renewal seen, or after now when none was.
 func (o *Owners) waitOutLease(node string) time.Duration {
