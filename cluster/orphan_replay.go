@@ -137,7 +137,8 @@ type replayJob struct {
 	dead    string
 	from    replayFrom
 	clients []rebuiltClient
-	resume  bool // this node's own sessions after its restart (orphan_resume.go)
+	resume  bool     // this node's own sessions after its restart (orphan_resume.go)
+	ghosts  []string // with resume: sessions of its disk dropped, another node owning them
 }
 
 // rebuiltClient is one session to replay to.

@@ -72,7 +72,7 @@ func (o *orphans) resumeJob() *replayJob {
 		return true
 	})
 	if own := o.cfg.Owners; own != nil {
-		ids = own.dropGhosts(ids)
+		ids, j.ghosts = own.dropGhosts(ids)
 	}
 	for _, id := range ids {
 		j.clients = append(j.clients, rebuiltClient{id: id, self: self})
@@ -89,7 +89,25 @@ func (o *orphans) takeBoot(j *replayJob) {
 	r, rp := o.r, &o.replay
 	boot := r.boot
 	r.boot = nil
-	if j == nil || len(j.clients) == 0 || boot == nil {
+	if j == nil {
+		return
+	}
+	// A claimer that made the bucket name it while this node was down may
+	// ask for a dropped session still: it is answered as by a stopped
+	// node while the others keep this node's records.
+	for _, id := range j.ghosts {
+		rp.resuming[id] = j.from.seq
+	}
+	time.AfterFunc(adoptedGrace+o.cfg.Lease, func() {
+		rp.mu.Lock()
+		for _, id := range j.ghosts {
+			if rp.resuming[id] == j.from.seq {
+				delete(rp.resuming, id)
+			}
+		}
+		rp.mu.Unlock()
+	})
+	if len(j.clients) == 0 || boot == nil {
 		return
 	}
 	rp.arrivals = *boot // the clients' registration is at index 0

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/glassmq/glassmq/session"
 )
 
 // Ownership around a graceful stop (leave.go).
@@ -53,10 +55,13 @@ func (o *Owners) handResuming(clientID string) []byte {
 	if claimed {
 		return nil
 	}
-	o.release(clientID)
-	if _, ok := o.local.HandOver(clientID, 0); !ok {
-		return nil // a connection holds it: the usual hand-over
-	}
+	var info session.Info
+	if h, ok := o.local.(sessionHolder); !ok || h.SessionInfo(clientID, &info) {
+		o.release(clientID)
+		if _, ok := o.local.HandOver(clientID, 0); !ok {
+			return nil // a connection holds it: the usual hand-over
+		}
+	} // else dropped at start, the claimer being the bucket's owner (dropGhosts)
 	o.log.Info("cluster: a session restored from disk, not yet replayed to, handed over as from a stopped node", "client", clientID)
 	return binary.AppendUvarint([]byte{handoverStopped}, seq)
 }
@@ -130,11 +135,12 @@ func (o *Owners) fetching() bool {
 
 // dropGhosts ends the sessions of ids on this node, restored from its
 // disk at start, that the ownership bucket gives to another node (their
-// clients resumed there while this node was down): they would only
-// gather copies of what reaches their owners. The replicas are left to
-// the owners. It returns the ids it kept, all of them when the bucket
-// cannot be read. It blocks on the bucket (one listing).
-func (o *Owners) dropGhosts(ids []string) []string {
+// clients resumed there while this node was down, or are claiming them
+// from this node right now): they would only gather copies of what
+// reaches their owners. The replicas are left to the owners. It returns
+// the ids it kept, all of them when the bucket cannot be read, and those
+// it dropped. It blocks on the bucket (one listing).
+func (o *Owners) dropGhosts(ids []string) (kept, dropped []string) {
 	mine := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		mine[OwnerKey(id)] = true
@@ -144,7 +150,7 @@ func (o *Owners) dropGhosts(ids []string) []string {
 	w, err := o.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		o.log.Warn("cluster: cannot list the owners of the sessions restored from disk", "err", err)
-		return ids
+		return ids, nil
 	}
 	defer w.Stop()
 	elsewhere := map[string]string{}
@@ -157,9 +163,8 @@ func (o *Owners) dropGhosts(ids []string) []string {
 		}
 	}
 	if ctx.Err() != nil {
-		return ids
+		return ids, nil
 	}
-	kept := ids[:0]
 	for _, id := range ids {
 		owner, gone := elsewhere[OwnerKey(id)]
 		if !gone {
@@ -168,10 +173,11 @@ func (o *Owners) dropGhosts(ids []string) []string {
 		}
 		o.release(id)
 		if _, ok := o.local.HandOver(id, 0); ok {
+			dropped = append(dropped, id)
 			o.log.Info("cluster: a session restored from disk is owned by another node now; dropped here", "client", id, "owner", owner)
 		}
 	}
-	return kept
+	return kept, dropped
 }
 
 // Left says this node has stopped taking messages from other nodes, with
