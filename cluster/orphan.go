@@ -27,9 +27,10 @@ import (
 // unanswered, the copies it has not confirmed go to the stream
 // GLASSMQ_ORPHAN, subject glassmq.o.<EncodeToken(dead node)>, and the acks
 // behind them wait for JetStream's PubAck instead of leaving at once. For
-// a while after the death (the dead window: until the node beats again, or
-// orphanWindow after the death), every QoS 1/2 batch this node publishes
-// is written there too before its acks go: it reaches nobody else until
+// a while after the death (the dead window: until the node beats again,
+// or orphanWindow after the death; for a node that said it stops, until a
+// while after it says it is back, leave.go), every QoS 1/2 batch this node
+// publishes is written there too before its acks go: it reaches nobody else until
 // the dead node's sessions have an owner again. Whoever rebuilds such a
 // session reads the subject and delivers what matches to that session
 // only (orphan_replay.go).
@@ -223,7 +224,7 @@ func (o *orphans) adopted(m *nats.Msg) {
 	end := time.Now().Add(grace)
 	cur, ok := o.dead[string(m.Data)]
 	if ok && end.Before(cur) {
-		o.dead[string(m.Data)] = end // noticeLocked forgets it once the node beats again
+		o.dead[string(m.Data)] = end // noticeLocked forgets it once the node beats again (a stopped node's once it passed)
 	}
 	o.mu.Unlock()
 	if ok {
