@@ -17,9 +17,11 @@ import (
 // directly is left out. Once every live origin has answered its cut, what
 // it publishes later reaches this node directly; the node then says so on
 // adoptedSubject, and the origins stop keeping messages for it
-// adoptedGrace later, which leaves time to a claim on another node that
-// is rebuilding one of its sessions. Its stop record is purged once the
-// replay is over, so a later start does not replay the same records.
+// adoptedGrace and a lease later, which leaves time to a claim on another
+// node that is rebuilding one of its sessions. Its stop record is purged
+// once the replay is over, so a later start does not replay the same
+// records. The sessions of its disk that the ownership bucket gives to
+// another node are dropped first (owner_leave.go).
 
 // sessionRanger is a Local that lists its sessions; broker.Engine
 // implements it.
@@ -37,8 +39,8 @@ func (r *Router) WithoutOrphans() {
 }
 
 // resumeJob returns the replay to this node's sessions after a graceful
-// stop, nil when its last run left no stop record or it has no session.
-// Called by StartOrphans.
+// stop, nil when its last run left no stop record. Called by
+// StartOrphans.
 func (o *orphans) resumeJob() *replayJob {
 	r := o.r
 	ranger, ok := r.local.(sessionRanger)
