@@ -82,6 +82,9 @@ func (r *Router) startConfirm() error {
 	if r.mkSub, err = nc.ChanSubscribe(MarkerSubject, r.in); err != nil {
 		return err
 	}
+	if r.stopSub, err = nc.Subscribe(stopSubject, r.stopNotice); err != nil { // leave.go
+		return err
+	}
 	r.hb = appendField(nil, r.node.Name())
 	go r.heartbeat()
 	return nil
@@ -127,6 +130,11 @@ func (r *Router) heard(m *nats.Msg) {
 	if mb == nil {
 		mb = &member{since: now}
 		c.members[string(name)] = mb
+	} else if now.Sub(mb.heard) > memberTimeout {
+		// Back after a silence (restarted, or it had stopped, leave.go):
+		// the markers that left meanwhile were not waited for, and are
+		// not now; it answers those that left since.
+		mb.since = now
 	}
 	mb.heard, mb.backlog = now, backlog
 	c.mu.Unlock()
@@ -355,7 +363,7 @@ func (r *Router) closeConfirm() {
 	fns := r.advanceLocked(time.Now())
 	c.mu.Unlock()
 	run(fns)
-	for _, s := range []*nats.Subscription{r.hbSub, r.ackSub, r.mkSub} {
+	for _, s := range []*nats.Subscription{r.hbSub, r.ackSub, r.mkSub, r.stopSub} {
 		if s != nil {
 			s.Unsubscribe()
 		}

@@ -245,6 +245,20 @@ func (n *Node) JetStreamReady(ctx context.Context) error {
 	}
 }
 
+// Leaving moves the JetStream leaders this node's embedded server holds
+// to the other servers, and keeps new ones off it, before the node stops:
+// the streams and buckets then go on at once instead of electing leaders
+// once its heartbeats are missed, while the other nodes rebuild the
+// sessions of its clients. The server keeps serving this node's
+// connections until Close (nats-server's lame duck mode, whose grace
+// period, 10 s, outlasts a graceful stop). Nothing with -nats-url. Safe
+// for concurrent use.
+func (n *Node) Leaving() {
+	if n.srv != nil {
+		go n.srv.LameDuckShutdown()
+	}
+}
+
 // Close closes the NATS connection (without draining: the Router is
 // closed first) and shuts the embedded server down. Safe for concurrent
 // use; later calls do nothing.

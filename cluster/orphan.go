@@ -27,9 +27,10 @@ import (
 // unanswered, the copies it has not confirmed go to the stream
 // GLASSMQ_ORPHAN, subject glassmq.o.<EncodeToken(dead node)>, and the acks
 // behind them wait for JetStream's PubAck instead of leaving at once. For
-// a while after the death (the dead window: until the node beats again, or
-// orphanWindow after the death), every QoS 1/2 batch this node publishes
-// is written there too before its acks go: it reaches nobody else until
+// a while after the death (the dead window: until the node beats again,
+// or orphanWindow after the death; for a node that said it stops, until a
+// while after it says it is back, leave.go), every QoS 1/2 batch this node
+// publishes is written there too before its acks go: it reaches nobody else until
 // the dead node's sessions have an owner again. Whoever rebuilds such a
 // session reads the subject and delivers what matches to that session
 // only (orphan_replay.go).
@@ -84,6 +85,7 @@ type orphans struct {
 	held      []heldBatch             // copies of QoS 1/2 batches, oldest first, until confirmed; guarded by mu
 	heldBytes int                     // guarded by mu
 	dead      map[string]time.Time    // nodes seen dead -> end of their window; guarded by mu
+	stops     map[string]uint64       // nodes that said they stop (leave.go) -> their stop record's sequence, while their window is open; guarded by mu
 	queue     []*orphanWrite          // waiting for the writer; guarded by mu
 	inflight  map[string]*orphanWrite // published, by message ID; guarded by mu
 	pending   int                     // writes not acknowledged nor given up; guarded by mu
@@ -136,7 +138,7 @@ func (r *Router) StartOrphans(cfg OrphanConfig) error {
 	}
 	o := &orphans{r: r, cfg: cfg, window: orphanWindow(cfg.Lease), run: r.origin + "-o",
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}),
-		dead: map[string]time.Time{}, inflight: map[string]*orphanWrite{}}
+		dead: map[string]time.Time{}, stops: map[string]uint64{}, inflight: map[string]*orphanWrite{}}
 	var err error
 	o.js, err = jetstream.New(r.node.nc, jetstream.WithPublishAsyncMaxPending(4096),
 		jetstream.WithPublishAsyncTimeout(5*time.Second),
@@ -170,11 +172,16 @@ func (r *Router) StartOrphans(cfg OrphanConfig) error {
 		return fmt.Errorf("cluster: adoption notice subscription: %w", err)
 	}
 	o.replay.init()
+	resume := o.resumeJob() // orphan_resume.go
+	r.deliverMu.Lock()
+	o.takeBoot(resume)
 	r.orph.Store(o)
+	r.deliverMu.Unlock()
 	if cfg.Owners != nil {
 		cfg.Owners.orphans.Store(o)
 	}
 	go o.writer()
+	o.startResume(resume)
 	return nil
 }
 
@@ -203,17 +210,25 @@ const adoptedSubject = "mq.adopted"
 const adoptedGrace = 15 * time.Second
 
 // adopted ends the window of the node named in m, adoptedGrace from now:
-// its sessions have an owner again.
+// its sessions have an owner again. For a node that stopped gracefully
+// and says it is back (orphan_resume.go), a lease more: a claim on
+// another node whose hand-over request it could not answer while it
+// stopped may still be waiting out its lease before it rebuilds the
+// session.
 func (o *orphans) adopted(m *nats.Msg) {
-	end := time.Now().Add(adoptedGrace)
+	grace := adoptedGrace
 	o.mu.Lock()
+	if _, stopped := o.stops[string(m.Data)]; stopped {
+		grace += o.cfg.Lease
+	}
+	end := time.Now().Add(grace)
 	cur, ok := o.dead[string(m.Data)]
 	if ok && end.Before(cur) {
-		o.dead[string(m.Data)] = end // noticeLocked forgets it once the node beats again
+		o.dead[string(m.Data)] = end // noticeLocked forgets it once the node beats again (a stopped node's once it passed)
 	}
 	o.mu.Unlock()
 	if ok {
-		o.r.log.Info("cluster: a dead node's sessions are adopted; its messages are kept a little longer, then no more", "dead", string(m.Data), "for", adoptedGrace)
+		o.r.log.Info("cluster: a dead node's sessions are adopted; its messages are kept a little longer, then no more", "dead", string(m.Data), "for", grace)
 	}
 }
 
@@ -288,11 +303,19 @@ func (o *orphans) queueLocked(node string, data []byte, last uint64, unconfirmed
 // noticeLocked notes the members that stopped beating since the last
 // call: it opens their window and queues every kept batch they did not
 // confirm, so that the markers behind those wait for the records
-// (holdLocked). A member that beats again closes its window. The caller
-// holds the confirmer's mu.
+// (holdLocked). A member that beats again closes its window, unless it
+// said it stopped (leave.go): its window ends adoptedGrace after it says
+// its replay point is fixed (orphan_resume.go), or at the latest after
+// orphanWindow. The caller holds the confirmer's mu.
 func (o *orphans) noticeLocked(c *confirmer, now time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	for name := range o.stops {
+		if end, ok := o.dead[name]; !ok || !now.Before(end) {
+			delete(o.dead, name)
+			delete(o.stops, name)
+		}
+	}
 	for name, mb := range c.members {
 		silent := now.Sub(mb.heard) > memberTimeout
 		_, dead := o.dead[name]
@@ -310,9 +333,44 @@ func (o *orphans) noticeLocked(c *confirmer, now time.Time) {
 			o.r.log.Warn("cluster: a node stopped; QoS 1/2 messages for its sessions are kept in JetStream until they have an owner again",
 				"dead", name, "unconfirmed_batches", n, "window", o.window)
 		case !silent && dead:
-			delete(o.dead, name)
+			if _, stopped := o.stops[name]; !stopped {
+				delete(o.dead, name)
+			}
 		}
 	}
+}
+
+// stoppedLocked opens the window of a node that said it stops (leave.go)
+// at once, and queues every kept batch numbered past confirmed, what it
+// took from this node: precisely what it did not take when the notice
+// says what it took, else possibly some it had stored (marked
+// unconfirmed). The caller holds the confirmer's mu.
+func (o *orphans) stoppedLocked(n stopNotice, confirmed uint64, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.stops[n.node] = n.seq
+	if end, open := o.dead[n.node]; open && now.Before(end) {
+		return // its window is open already, and its batches queued
+	}
+	o.dead[n.node] = now.Add(o.window)
+	k := 0
+	for i := range o.held {
+		if h := &o.held[i]; h.last > confirmed {
+			o.queueLocked(n.node, h.data, h.last, n.taken == nil)
+			h.written = true
+			k++
+		}
+	}
+	o.r.log.Warn("cluster: a node is stopping; QoS 1/2 messages for its sessions are kept in JetStream until it is back",
+		"node", n.node, "unconfirmed_batches", k, "stop_record", n.seq, "window", o.window)
+}
+
+// stopRecord returns the sequence of node's stop record while its window
+// is open, 0 when it did not say it stopped. Safe for concurrent use.
+func (o *orphans) stopRecord(node string) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stops[node]
 }
 
 // holdLocked returns the lowest number that a marker may not pass: the

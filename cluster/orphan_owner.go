@@ -21,9 +21,30 @@ func (o *Owners) rebuildDead(clientID, dead string) *session.Restored {
 		return nil
 	}
 	if orph := o.orphans.Load(); orph != nil {
-		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead), rs)
+		orph.expectRebuilt(clientID, dead, o.replayFrom(orph, dead, 0), rs)
 	}
 	return rs
+}
+
+// rebuildStopped is rebuildDead for a claim whose previous owner answered
+// that it stopped (leave.go): its records are read from its stop record,
+// seq.
+func (o *Owners) rebuildStopped(clientID, node string, seq uint64) *session.Restored {
+	rs := o.rebuild(clientID)
+	if orph := o.orphans.Load(); rs != nil && orph != nil {
+		orph.expectRebuilt(clientID, node, o.replayFrom(orph, node, seq), rs)
+	}
+	return rs
+}
+
+// replayFrom returns where a replay of dead's records starts: after its
+// stop record, seq or the one its stop notice named (leave.go), else at
+// its last renewal.
+func (o *Owners) replayFrom(orph *orphans, dead string, seq uint64) replayFrom {
+	if seq == 0 {
+		seq = orph.stopRecord(dead)
+	}
+	return replayFrom{since: o.lastRenewal(dead), seq: seq}
 }
 
 // lastRenewal returns when node's last renewal that this node saw was
@@ -74,7 +95,7 @@ func (o *Owners) rebuildOwnDead(clientID, prev string) *session.Restored {
 		return rs
 	}
 	if dead := o.ownerBefore(clientID); dead != "" && !orph.r.beating(dead) {
-		orph.expectRebuilt(clientID, dead, o.lastRenewal(dead), rs)
+		orph.expectRebuilt(clientID, dead, o.replayFrom(orph, dead, 0), rs)
 	}
 	return rs
 }

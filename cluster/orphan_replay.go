@@ -75,20 +75,26 @@ type replayState struct {
 	mu       sync.Mutex
 	expect   map[string]expected      // rebuilt from a dead node, not yet registered; guarded by mu
 	jobs     map[string]*replayJob    // gathering, by dead node; guarded by mu
-	log      []arrival                // arrivals; guarded by mu
+	arrivals                          // guarded by mu
 	base     int                      // index of log[0]; guarded by mu
-	origins  map[string]uint32        // origin -> index in names; guarded by mu
-	names    []string                 // guarded by mu
 	barriers map[uint64]chan struct{} // guarded by mu
 	active   map[string]chan struct{} // clients registered whose replay is not over, closed at its end; guarded by mu
+	resuming map[string]uint64        // of those, sessions restored from disk after a stop -> its stop record (orphan_resume.go); guarded by mu
 	nextBar  uint64                   // guarded by mu
 }
 
 // expected is a session rebuilt from the replica of a dead node.
 type expected struct {
-	dead  string
-	since time.Time      // the dead node's last renewal, on this node's clock
-	had   map[string]int // the rebuilt session's messages, by heldKey
+	dead string
+	from replayFrom
+	had  map[string]int // the rebuilt session's messages, by heldKey
+	at   time.Time      // when it was rebuilt
+}
+
+// replayFrom is where a replay starts reading a dead node's subject.
+type replayFrom struct {
+	since time.Time // the dead node's last renewal (orphan_owner.go); zero: from the start
+	seq   uint64    // when not 0, the sequence of its stop record (leave.go), after which the reading starts instead
 }
 
 // heldKey identifies a message by topic and payload.
@@ -100,11 +106,39 @@ type arrival struct {
 	seq    uint64
 }
 
+// arrivals is a log of arrivals, origins numbered.
+type arrivals struct {
+	log     []arrival
+	origins map[string]uint32 // origin -> index in names
+	names   []string
+}
+
+func newArrivals() *arrivals { return &arrivals{origins: map[string]uint32{}} }
+
+// record logs the QoS 1/2 messages of batch.
+func (a *arrivals) record(batch []envelope) {
+	for i := range batch {
+		e := &batch[i]
+		if e.qos == 0 {
+			continue
+		}
+		k, ok := a.origins[string(e.origin)]
+		if !ok {
+			k = uint32(len(a.names))
+			a.names = append(a.names, string(e.origin))
+			a.origins[string(e.origin)] = k
+		}
+		a.log = append(a.log, arrival{k, e.seq})
+	}
+}
+
 // replayJob is the sessions of one dead node to replay to.
 type replayJob struct {
 	dead    string
-	since   time.Time
+	from    replayFrom
 	clients []rebuiltClient
+	resume  bool     // this node's own sessions after its restart (orphan_resume.go)
+	ghosts  []string // with resume: sessions of its disk dropped, another node owning them
 }
 
 // rebuiltClient is one session to replay to.
@@ -121,8 +155,8 @@ type rebuiltClient struct {
 
 func (rp *replayState) init() {
 	rp.expect, rp.jobs = map[string]expected{}, map[string]*replayJob{}
-	rp.origins, rp.barriers = map[string]uint32{}, map[uint64]chan struct{}{}
-	rp.active = map[string]chan struct{}{}
+	rp.arrivals, rp.barriers = *newArrivals(), map[uint64]chan struct{}{}
+	rp.active, rp.resuming = map[string]chan struct{}{}, map[string]uint64{}
 }
 
 // waitReplayed waits until the replay to clientID's session, if one is
@@ -145,8 +179,8 @@ func (o *orphans) waitReplayed(clientID string, stop <-chan time.Time) bool {
 }
 
 // expectRebuilt notes that clientID's session was rebuilt from the replica
-// of dead, whose last renewal this node saw at since, for Adopting.
-func (o *orphans) expectRebuilt(clientID, dead string, since time.Time, rs *session.Restored) {
+// of dead, whose records are read from from, for Adopting.
+func (o *orphans) expectRebuilt(clientID, dead string, from replayFrom, rs *session.Restored) {
 	had := map[string]int{}
 	for _, m := range rs.Messages {
 		if m.Msg != nil {
@@ -158,11 +192,11 @@ func (o *orphans) expectRebuilt(clientID, dead string, since time.Time, rs *sess
 	defer rp.mu.Unlock()
 	now := time.Now()
 	for id, e := range rp.expect {
-		if now.Sub(e.since) > 10*o.cfg.Lease {
+		if now.Sub(e.at) > 10*o.cfg.Lease {
 			delete(rp.expect, id) // rebuilt, never registered
 		}
 	}
-	rp.expect[clientID] = expected{dead, since, had}
+	rp.expect[clientID] = expected{dead, from, had, now}
 }
 
 // registered forgets that clientID's session was rebuilt from a dead
@@ -215,20 +249,8 @@ func (r *Router) Adopting(clientID string) (done func()) {
 func (o *orphans) recordArrivals(batch []envelope) {
 	rp := &o.replay
 	rp.mu.Lock()
-	defer rp.mu.Unlock()
-	for i := range batch {
-		e := &batch[i]
-		if e.qos == 0 {
-			continue
-		}
-		k, ok := rp.origins[string(e.origin)]
-		if !ok {
-			k = uint32(len(rp.names))
-			rp.names = append(rp.names, string(e.origin))
-			rp.origins[string(e.origin)] = k
-		}
-		rp.log = append(rp.log, arrival{k, e.seq})
-	}
+	rp.record(batch)
+	rp.mu.Unlock()
 }
 
 // gather adds c to the job of its dead node, starting one when none
@@ -242,7 +264,7 @@ func (o *orphans) gather(e expected, c rebuiltClient) {
 		rp.mu.Unlock()
 		return
 	}
-	j = &replayJob{dead: e.dead, since: e.since, clients: []rebuiltClient{c}}
+	j = &replayJob{dead: e.dead, from: e.from, clients: []rebuiltClient{c}}
 	rp.jobs[e.dead] = j
 	rp.mu.Unlock()
 	go func() {
@@ -268,10 +290,19 @@ func (o *orphans) replayJob(j *replayJob) {
 				close(ch)
 				delete(rp.active, c.id)
 			}
+			if j.resume {
+				delete(rp.resuming, c.id)
+			}
 		}
 		rp.mu.Unlock()
 	}()
+	if j.resume {
+		o.awaitPeers(time.Now().Add(resumePeerWait)) // orphan_resume.go
+	}
 	arrived := o.cutOver(j)
+	if j.resume {
+		o.resumed() // orphan_resume.go
+	}
 	subject := o.subject(j.dead)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -338,7 +369,7 @@ func (o *orphans) replayJob(j *replayJob) {
 	n, err := 0, error(nil)
 	for {
 		var k int
-		k, err = o.read(ctx, subject, j.since, each)
+		k, err = o.read(ctx, subject, j.from, each)
 		n += k
 		if err == nil || ctx.Err() != nil {
 			break
@@ -361,6 +392,9 @@ func (o *orphans) replayJob(j *replayJob) {
 	}
 	r.log.Warn("cluster: messages kept for a dead node's sessions replayed", "dead", j.dead, "clients", ids,
 		"records", n, "replayed", replayed, "deduplicated", deduped)
+	if j.resume && err == nil {
+		o.forgetStop(j.from.seq) // orphan_resume.go
+	}
 }
 
 // keptRecord is one record of the stream.
@@ -369,10 +403,10 @@ type keptRecord struct {
 	unconfirmed bool // a batch its dead node never confirmed: it may have stored it
 }
 
-// read calls each with the records of subject stored since start (all
-// of them when start is zero), up to 512 at a time, and returns how many
-// it read.
-func (o *orphans) read(ctx context.Context, subject string, start time.Time, each func([]keptRecord)) (int, error) {
+// read calls each with the records of subject stored after from's stop
+// record, or since from's time (all of them when both are zero), up to
+// 512 at a time, and returns how many it read.
+func (o *orphans) read(ctx context.Context, subject string, from replayFrom, each func([]keptRecord)) (int, error) {
 	info, err := o.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return 0, err
@@ -381,8 +415,11 @@ func (o *orphans) read(ctx context.Context, subject string, start time.Time, eac
 		return 0, nil
 	}
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
-	if !start.IsZero() {
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
+	switch {
+	case from.seq != 0:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from.seq+1
+	case !from.since.IsZero():
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &from.since
 	}
 	cons, err := o.stream.OrderedConsumer(ctx, cfg)
 	if err != nil {

@@ -100,7 +100,7 @@ func orphanRecords(t *testing.T, o *orphans, node string) [][]byte {
 	defer cancel()
 	for {
 		var out [][]byte
-		_, err := o.read(ctx, o.subject(node), time.Time{}, func(rs []keptRecord) {
+		_, err := o.read(ctx, o.subject(node), replayFrom{}, func(rs []keptRecord) {
 			for _, r := range rs {
 				out = append(out, append([]byte(nil), r.data...))
 			}

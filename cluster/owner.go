@@ -77,6 +77,11 @@ type OwnersConfig struct {
 	// is elected once a majority of the nodes run); 2m when 0.
 	StartTimeout time.Duration
 	Logger       *slog.Logger // slog.Default() when nil
+	// HoldHandovers makes hand-over requests wait until Ready: a node
+	// restarted after a graceful stop must know which of the sessions it
+	// restored from its disk still wait for their replay
+	// (orphan_resume.go) before it hands one over.
+	HoldHandovers bool
 }
 
 // OwnerStats counts ownership events, for /metrics.
@@ -112,8 +117,16 @@ type Owners struct {
 	wills   atomic.Pointer[Wills]   // replicated wills; nil without (wills.go)
 	orphans atomic.Pointer[orphans] // messages kept for dead nodes' sessions; nil without (orphan.go)
 
+	ready     chan struct{} // closed by Ready (at once without HoldHandovers)
+	readyOnce sync.Once
+	leaving   atomic.Bool   // Leaving was called: hand-over requests wait for left
+	left      chan struct{} // closed by Left
+	leftOnce  sync.Once
+	stopSeq   atomic.Uint64 // the stop record Left was given (leave.go)
+
 	mu      sync.Mutex
 	clients map[string]*claimState // guarded by mu
+	stops   map[string]stopMark    // nodes that said they stopped (leave.go); guarded by mu
 }
 
 // claimState is what this node knows of one client ID it has claimed.
@@ -145,6 +158,7 @@ const (
 	handoverNone    = 0 // no persistent session here
 	handoverSession = 1
 	handoverStale   = 2 // this node holds a newer claim than the request's
+	handoverStopped = 3 // this node is stopping and holds no connection; then its stop record's sequence (uvarint)
 )
 
 // StartOwners opens (creating when absent) the ownership bucket, serves
@@ -196,7 +210,11 @@ func StartOwners(cfg OwnersConfig, local Handovers) (*Owners, error) {
 		}
 	}
 	o := &Owners{cfg: cfg, local: local, kv: kv, log: cfg.Logger, sem: make(chan struct{}, 256),
-		done: make(chan struct{}), clients: make(map[string]*claimState)}
+		done: make(chan struct{}), left: make(chan struct{}), ready: make(chan struct{}), clients: make(map[string]*claimState),
+		stops: map[string]stopMark{}}
+	if !cfg.HoldHandovers {
+		o.Ready()
+	}
 	if err := o.startLease(ctx); err != nil {
 		return nil, err
 	}
@@ -270,7 +288,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
 	defer cancel()
-	prev, epoch, err := o.cas(ctx, clientID)
+	prev, prevRev, epoch, err := o.cas(ctx, clientID)
 	o.mu.Lock()
 	f.epoch = epoch
 	close(f.known)
@@ -292,8 +310,29 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 	}
 	o.Stats.Takeovers.Add(1)
 	start := time.Now()
-	handed, err = o.askHandover(ctx, prev, clientID, epoch)
+	// A hand-over has its own timeout: a compare-and-set that was slow
+	// (the bucket electing a leader) must not leave it none.
+	hctx, hcancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
+	defer hcancel()
+	handed, err = o.askHandover(hctx, prev, clientID, epoch)
 	o.Stats.HandoverMillis.Add(uint64(time.Since(start).Milliseconds()))
+	if stop, ok := err.(ownerStopped); ok {
+		// The previous owner is stopping gracefully and closed every
+		// connection before it answered: no lease to wait out. Its
+		// session is in the replica, and what it did not take is kept
+		// for it from its stop record on (leave.go).
+		o.log.Info("cluster: the previous owner is stopping; session rebuilt from its replica", "client", clientID, "node", prev)
+		o.deadOwnerWill(clientID, prev)
+		return epoch, o.rebuildStopped(clientID, prev, uint64(stop)), nil
+	}
+	if seq, ok := o.stoppedAfter(prev, prevRev); ok && err != nil {
+		// It did not answer, but it said it stopped after it wrote the
+		// claim this one replaces: that run holds no connection any more
+		// (a later run's claim would have a higher revision).
+		o.log.Info("cluster: the previous owner stopped; session rebuilt from its replica", "client", clientID, "node", prev, "err", err)
+		o.deadOwnerWill(clientID, prev)
+		return epoch, o.rebuildStopped(clientID, prev, seq), nil
+	}
 	if err != nil {
 		// The previous owner is dead, cut off or overloaded. Give it a
 		// whole lease to notice and close its connection, so the two are
@@ -312,25 +351,26 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 }
 
 // cas writes this node as the owner of clientID with compare-and-set and
-// returns the previous owner ("" for none) and the new revision.
-func (o *Owners) cas(ctx context.Context, clientID string) (prev string, epoch uint64, err error) {
+// returns the previous owner ("" for none) with the revision of its
+// claim, and the new revision.
+func (o *Owners) cas(ctx context.Context, clientID string) (prev string, prevRev, epoch uint64, err error) {
 	key, me := OwnerKey(clientID), []byte(o.cfg.Node)
 	for {
 		e, err := o.kv.Get(ctx, key)
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 			if epoch, err = o.kv.Create(ctx, key, me); err == nil {
-				return "", epoch, nil
+				return "", 0, epoch, nil
 			}
 		case err != nil:
-			return "", 0, fmt.Errorf("cluster: read owner of %q: %w", cut(clientID), err)
+			return "", 0, 0, fmt.Errorf("cluster: read owner of %q: %w", cut(clientID), err)
 		default:
 			if epoch, err = o.kv.Update(ctx, key, me, e.Revision()); err == nil {
-				return string(e.Value()), epoch, nil
+				return string(e.Value()), e.Revision(), epoch, nil
 			}
 		}
 		if ctx.Err() != nil {
-			return "", 0, fmt.Errorf("cluster: claim %q: %w", cut(clientID), err)
+			return "", 0, 0, fmt.Errorf("cluster: claim %q: %w", cut(clientID), err)
 		}
 		o.Stats.Conflicts.Add(1) // another claim won the race: read again
 	}
@@ -350,6 +390,9 @@ func (o *Owners) askHandover(ctx context.Context, node, clientID string, epoch u
 	switch msg.Data[0] {
 	case handoverNone, handoverStale:
 		return nil, nil
+	case handoverStopped:
+		seq, _, _ := uvarint(msg.Data[1:])
+		return nil, ownerStopped(seq)
 	case handoverSession:
 		r, err := store.DecodeSession(msg.Data[1:])
 		if err != nil {
@@ -496,6 +539,17 @@ func (o *Owners) serveHandover(m *nats.Msg) {
 // handover closes this node's connection of req's client and takes out its
 // session, once this node's older claims have fetched theirs.
 func (o *Owners) handover(req *handoverRequest) []byte {
+	if o.leaving.Load() {
+		return o.stopping()
+	}
+	select {
+	case <-o.ready:
+	case <-time.After(o.cfg.Timeout):
+		return []byte{} // still starting: the asker waits out this node's lease
+	}
+	if b := o.handResuming(req.ClientID); b != nil {
+		return b
+	}
 	wait, stale := o.raiseFence(req.ClientID, req.Epoch)
 	if stale {
 		return []byte{handoverStale}

@@ -56,6 +56,7 @@ type leaseState struct {
 	stored map[string]time.Time
 	rev    map[string]uint64 // node name -> bucket revision of its last renewal seen; guarded by mu
 	self   int64             // leaseNow when the watch last delivered this node's own renewal; guarded by mu
+	wstart int64             // leaseNow when the current watch started; guarded by mu
 	blind  atomic.Uint64     // times the watch was found blind (sawSelfLocked)
 }
 
@@ -95,6 +96,18 @@ func (o *Owners) startLease(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+	// The first renewal is written before this node may claim a client:
+	// a node that died before any renewal of its lease was stored would
+	// never be seen, so its lease would never run out and nobody would
+	// take its clients' sessions or wills (TestClusterOrphanSessionsAdopted
+	// lost that race under load: node-a died within a second of its start).
+	if err = retryJS(ctx, func() error {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return o.renew(actx)
+	}); err != nil {
+		return fmt.Errorf("cluster: first lease renewal: %w", err)
+	}
 	o.lease.renewed.Store(leaseNow())
 	o.lease.seen = make(map[string]int64)
 	o.lease.stored = make(map[string]time.Time)
@@ -108,6 +121,7 @@ func (o *Owners) startLease(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("cluster: watch leases: %w", err)
 	}
+	o.lease.wstart = leaseNow()
 	o.lease.stop, o.lease.done, o.lease.wdone = make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go o.leaseLoop()
 	go o.leaseWatch()
@@ -164,7 +178,7 @@ func (o *Owners) leaseWatch() {
 			return // stopping
 		}
 		o.lease.mu.Lock()
-		o.lease.watch = nw
+		o.lease.watch, o.lease.wstart = nw, leaseNow()
 		o.lease.mu.Unlock()
 		select {
 		case <-o.lease.stop:
@@ -176,18 +190,19 @@ func (o *Owners) leaseWatch() {
 }
 
 // restartStalledWatch stops the lease watch when it has not delivered this
-// node's own renewal for half a lease although renewals succeed (a
-// watch's consumer can be lost for good while JetStream elects leaders
-// under load): leaseWatch then starts a new one. A watch that stays silent
+// node's own renewal for half a lease (counted from its start for a watch
+// that never did) although renewals succeed (a watch's consumer can be
+// lost for good while JetStream elects leaders under load): leaseWatch
+// then starts a new one. A watch that stays silent
 // would freeze every sighting, so that no dead node's lease would ever run
 // out, nor its clients' sessions and wills be taken over. Called by
 // leaseLoop after a successful renewal.
 func (o *Owners) restartStalledWatch(now int64) {
 	o.lease.mu.Lock()
-	self, w := o.lease.self, o.lease.watch
+	self, w := max(o.lease.self, o.lease.wstart), o.lease.watch // a watch that never showed it counts from its start
 	o.lease.mu.Unlock()
 	half := int64(o.cfg.Lease / 2)
-	if self == 0 || now-self <= half || now-o.lease.rewatch <= half {
+	if now-self <= half || now-o.lease.rewatch <= half {
 		return
 	}
 	o.lease.rewatch = now
@@ -227,6 +242,20 @@ func (o *Owners) sawSelfLocked(now int64) {
 	}
 }
 
+// livePeers returns the other nodes whose last renewal seen was stored
+// less than a lease ago. Safe for concurrent use.
+func (o *Owners) livePeers() []string {
+	o.lease.mu.Lock()
+	defer o.lease.mu.Unlock()
+	var live []string
+	for node, at := range o.lease.stored {
+		if node != o.cfg.Node && time.Since(at) < o.cfg.Lease {
+			live = append(live, node)
+		}
+	}
+	return live
+}
+
 // waitOutLease returns once node's lease, as last seen here, has run out:
 // a whole lease after its last renewal seen, or after now when none was.
 func (o *Owners) waitOutLease(node string) time.Duration {
@@ -249,7 +278,6 @@ func (o *Owners) leaseLoop() {
 	every := min(time.Second, o.cfg.Lease/10)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	key := OwnerKey(o.cfg.Node)
 	for {
 		select {
 		case <-o.lease.stop:
@@ -257,7 +285,7 @@ func (o *Owners) leaseLoop() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every)
-		_, err := o.lease.kv.Put(ctx, key, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+		err := o.renew(ctx)
 		cancel()
 		if err == nil {
 			o.lease.renewed.Store(leaseNow())
@@ -279,6 +307,12 @@ func (o *Owners) leaseLoop() {
 		o.log.Error("cluster: lease not renewed: no contact with the cluster majority; connections closed, claims refused until it is",
 			"closed", n, "err", err)
 	}
+}
+
+// renew writes this node's lease.
+func (o *Owners) renew(ctx context.Context) error {
+	_, err := o.lease.kv.Put(ctx, OwnerKey(o.cfg.Node), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	return err
 }
 
 func (o *Owners) stopLease() {

@@ -59,6 +59,9 @@ func (r *Router) UseFence(o *Owners) { r.quiet.fence.Store(o) }
 // silent reports whether the Router must neither answer markers nor beat
 // now.
 func (r *Router) silent(now time.Time) bool {
+	if r.left.Load() {
+		return true // stopping (leave.go)
+	}
 	r.noticeUnstored(now)
 	if o := r.quiet.fence.Load(); o != nil && o.Fenced() {
 		return true

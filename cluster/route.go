@@ -70,7 +70,11 @@ type Router struct {
 	confirm              confirmer               // confirm.go
 	orph                 atomic.Pointer[orphans] // keeping messages for dead nodes' sessions, nil until StartOrphans (orphan.go)
 	orphStats            OrphanStats
-	deliverMu            sync.Mutex // held while the engine takes messages from other nodes, so a rebuilt session registers between two batches (orphan_replay.go)
+	deliverMu            sync.Mutex             // held while the engine takes messages from other nodes, so a rebuilt session registers between two batches (orphan_replay.go)
+	boot                 *arrivals              // arrivals since the Router started, for a restarted node's replay; nil once StartOrphans took them (orphan_resume.go); guarded by deliverMu
+	left                 atomic.Bool            // Leave reached its stop point: nothing more is taken, answered or beaten (leave.go)
+	leaveTaken           chan map[string]uint64 // run's answer to Leave, set before its queue item (leave.go)
+	stopSub              *nats.Subscription     // other nodes' stop notices (leave.go)
 	hbSub, ackSub, mkSub *nats.Subscription
 	smkSub               *nats.Subscription // shared markers, on the second connection (shared.go)
 	hb, ack              []byte             // heartbeat; scratch of the answers, under answerMu
@@ -138,7 +142,7 @@ func NewRouter(n *Node, local Local) (*Router, error) {
 		subs:   map[string]*counted{}, in: make(chan *nats.Msg, inboxSize),
 		pending: map[string]*pendingBatch{}, subjects: map[string]cachedSubject{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}), stopped: make(chan struct{}), caughtUp: make(chan struct{}),
-		maxPayload: int(n.nc.MaxPayload())}
+		maxPayload: int(n.nc.MaxPayload()), boot: newArrivals()}
 	sub, err := n.nc.ChanSubscribe(RetainedPrefix+".>", r.in)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: subscribe to retained messages: %w", err)
@@ -378,6 +382,7 @@ const (
 	live     inKind = iota // from another node, through NATS: deliver
 	stored                 // from RetainedStream at start: store only
 	caughtUp               // every stored message is queued before this
+	leaving                // Leave's stop point (leave.go)
 )
 
 // enqueue adds m to the Router's queue and wakes run; past queueLimit it
@@ -453,6 +458,7 @@ func (r *Router) run() {
 	defer close(r.stopped)
 	var rs runState
 	rs.seenLive = map[string]struct{}{}
+	rs.taken = map[string]*uint64{}
 	rs.shared.local, _ = r.local.(SharedLocal)
 	var work []inMsg
 	for {
@@ -489,6 +495,7 @@ type runState struct {
 	lastOrigin []byte              // origin of the first message of the last live batch taken
 	lastSeq    uint64              // and its number
 	seenLive   map[string]struct{} // topics with a live retained message; nil once caught up
+	taken      map[string]*uint64  // origin -> number of the last QoS 1/2 message handed to the engine (leave.go)
 
 	shared      sharedState // shared.go
 	sharedBatch []envelope
@@ -518,8 +525,12 @@ func (r *Router) deliver(rs *runState) {
 		if o := r.orph.Load(); o != nil && o.replay.recording.Load() > 0 {
 			o.recordArrivals(batch) // orphan_replay.go
 		}
+		if r.boot != nil {
+			r.boot.record(batch) // orphan_resume.go
+		}
 		r.deliverMu.Unlock()
 		r.Received.Add(uint64(len(batch)))
+		noteTaken(rs.taken, batch) // leave.go
 	}
 	clear(batch)
 	rs.batch = batch[:0]
@@ -531,9 +542,21 @@ func (r *Router) deliver(rs *runState) {
 // undecodable. A stored retained message is left out when one of its
 // topic came live since this node started.
 func (r *Router) take(rs *runState, m *inMsg) {
-	if m.kind == caughtUp {
+	switch {
+	case m.kind == caughtUp:
 		rs.seenLive = nil
 		return
+	case m.kind == leaving:
+		r.stopTaking(rs) // leave.go
+		return
+	case m.subject == orphanBarrier:
+		r.deliver(rs)
+		if o := r.orph.Load(); o != nil {
+			o.passed(m.data) // orphan_replay.go
+		}
+		return
+	case r.left.Load():
+		return // stopping: its origins keep it for this node's sessions (leave.go)
 	}
 	switch {
 	case m.subject == MarkerSubject:
@@ -546,13 +569,6 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		return
 	case m.queue != "":
 		r.takeShared(rs, m)
-		return
-	}
-	if m.subject == orphanBarrier {
-		r.deliver(rs)
-		if o := r.orph.Load(); o != nil {
-			o.passed(m.data) // orphan_replay.go
-		}
 		return
 	}
 	var br batchReader
@@ -612,6 +628,7 @@ func (r *Router) Close() {
 	if r.smkSub != nil {
 		r.smkSub.Unsubscribe()
 	}
+	r.WithoutOrphans()
 	r.closeConfirm()
 	close(r.done)
 	<-r.stopped

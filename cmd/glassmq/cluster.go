@@ -187,7 +187,10 @@ func startCluster(f *clusterFlags, cfg cluster.Config, eng *broker.Engine) (own 
 			node.Close()
 			return nil, nil, err
 		}
+	} else {
+		r.WithoutOrphans()
 	}
+	own.owners.Ready() // hand-overs: the sessions a replay after a stop is for are known (cluster/orphan_resume.go)
 	slog.Info("cluster node started", "cluster", cfg.Name, "node", cfg.NodeName, "routes", cfg.Listen, "peers", cfg.Peers, "nats", cfg.NATSURL)
 	return own, func() {
 		wills.Close()

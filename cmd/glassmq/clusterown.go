@@ -14,6 +14,7 @@ import (
 // admin API answering for every client of the cluster. nil outside a
 // cluster; its methods accept a nil receiver.
 type clusterOwn struct {
+	node   *cluster.Node
 	owners *cluster.Owners
 	admin  *cluster.Admin
 	adm    *admin.Server
@@ -28,11 +29,11 @@ type clusterOwn struct {
 // before the engine starts.
 func startOwnership(node *cluster.Node, eng *broker.Engine, lease time.Duration) (*clusterOwn, error) {
 	o, err := cluster.StartOwners(cluster.OwnersConfig{NC: node.NC(), JS: node.JS(), Node: node.Name(),
-		Replicas: node.Replicas(), Lease: lease}, eng)
+		Replicas: node.Replicas(), Lease: lease, HoldHandovers: true}, eng) // until startCluster knows about replays (cluster.go)
 	if err != nil {
 		return nil, err
 	}
-	c := &clusterOwn{owners: o}
+	c := &clusterOwn{node: node, owners: o}
 	c.admin, err = cluster.StartAdmin(cluster.AdminConfig{NC: node.NC(), Name: node.ClusterName(), Node: node.Name(),
 		Address: eng.Config().Listen, Stats: eng.Stats(), Owners: o, Server: node.Server(),
 		OnNodes: c.share}, eng)
@@ -68,6 +69,25 @@ func (c *clusterOwn) attach(adm *admin.Server) {
 func (c *clusterOwn) share(n int) {
 	if c.adm != nil {
 		c.adm.ShareLimits(n)
+	}
+}
+
+// leaving tells the cluster that this node is stopping, before it closes
+// its connections: hand-over requests wait for leave (cluster/leave.go).
+func (c *clusterOwn) leaving() {
+	if c != nil {
+		c.owners.Leaving()
+		c.node.Leaving() // JetStream leaders move to the other nodes now
+	}
+}
+
+// leave stops taking messages from other nodes once the connections are
+// closed, before the store closes, and tells the others, so that they
+// keep what is published for this node's sessions until it is back
+// (cluster/leave.go).
+func (c *clusterOwn) leave() {
+	if c != nil {
+		c.owners.Left(c.router.Leave(5 * time.Second))
 	}
 }
 

@@ -355,6 +355,7 @@ wait:
 		}
 	}
 	signal.Stop(sig)
+	own.leaving() // hand-overs wait until this node stopped taking from the others (cluster/leave.go)
 	if err := adm.Shutdown(); err != nil {
 		slog.Error("admin shutdown", "reason", err)
 	}
@@ -365,6 +366,7 @@ wait:
 		slog.Error("broker shutdown", "reason", err)
 		status = 1
 	}
+	own.leave() // before the store closes: what this node took is stored, the rest kept by the others
 	if db != nil {
 		stopTraces()
 		if err := db.Close(); err != nil {
