@@ -140,7 +140,7 @@ soak: ## TestSoak (churn, QoS 0/1/2, takeovers, wills; exact accounting) for SOA
 
 # test-cluster-stress: tests that still fail on a known defect under load
 .PHONY: test-cluster-stress
-test-cluster-stress: ## the outage tests with their QoS 2 once check strict, and TestClusterOutageBlindWatch, left out of make test for a known defect (docs/CLUSTER.md)
+test-cluster-stress: ## the outage tests and TestClusterOutageBlindWatch, left out of make test for a known loss at the hand-over after the adoption (docs/CLUSTER.md)
 	$(GO) test -race -count=1 -run '^TestClusterOutage' -timeout 10m -v ./cluster -cluster.stress
 
 # soak-cluster (issue 17): three glassmq processes, random kill -9, exact accounting

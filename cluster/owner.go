@@ -305,7 +305,13 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 	if prev == "" || prev == o.cfg.Node {
 		// A local takeover, if any, is the broker's own; a claim of this
 		// node that timed out yet was written leaves no session here
-		// (replicate_owner.go).
+		// (replicate_owner.go). An older claim of this node may still be
+		// fetching the session (its connection closed meanwhile, as when
+		// this node fenced itself): rebuilt twice, the session would get
+		// the records kept for its dead node replayed twice.
+		if prev == o.cfg.Node && !o.waitOlder(clientID, epoch, o.cfg.Lease+4*o.cfg.Timeout) {
+			o.log.Warn("cluster: an older claim of this node still fetches the session; claiming without waiting for it", "client", clientID)
+		}
 		return epoch, o.rebuildOwnDead(clientID, prev), nil
 	}
 	o.Stats.Takeovers.Add(1)
@@ -504,6 +510,36 @@ func (o *Owners) raiseFence(clientID string, epoch uint64) (wait []*flow, stale 
 		return nil, true
 	}
 	return append([]*flow(nil), st.pending...), false
+}
+
+// waitOlder waits, at most d, until every claim of this node for
+// clientID older than epoch has registered the session it fetched, or
+// failed; false when d ran out first.
+func (o *Owners) waitOlder(clientID string, epoch uint64, d time.Duration) bool {
+	o.mu.Lock()
+	var wait []*flow
+	if st := o.clients[clientID]; st != nil {
+		wait = append(wait, st.pending...)
+	}
+	o.mu.Unlock()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for _, f := range wait {
+		select {
+		case <-f.known:
+		case <-deadline.C:
+			return false
+		}
+		if f.epoch == 0 || f.epoch >= epoch {
+			continue // failed, or this claim or a newer one
+		}
+		select {
+		case <-f.fetched:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
 }
 
 // serveHandover answers one hand-over request, on a goroutine of its own
