@@ -210,14 +210,13 @@ func (r *Router) Adopting(clientID string) (done func()) {
 	}
 }
 
-// recordArrivals logs the QoS 1/2 messages of batch, just handed to the
+// recordArrivals logs the QoS 1/2 messages of it, just handed to the
 // engine. The caller holds deliverMu.
-func (o *orphans) recordArrivals(batch []envelope) {
+func (o *orphans) recordArrivals(it records) {
 	rp := &o.replay
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
-	for i := range batch {
-		e := &batch[i]
+	for e := (envelope{}); it.next(&e); {
 		if e.qos == 0 {
 			continue
 		}

@@ -122,8 +122,12 @@ type counted struct {
 // consumer, and the error handler logs it).
 const inboxSize = 1 << 16
 
-// maxBatch bounds the messages handed to the engine in one DeliverRemote.
-const maxBatch = 512
+// deliverBytes is how many bytes of batches run gathers before it hands
+// them to the engine in one DeliverRemote (a batch is never split): each
+// call takes the engine's foreign loop and ends with one hand-off to each
+// loop it delivered to, so fewer calls cost fewer wake-ups, while the
+// bound keeps a call short (about 12,000 small messages, a millisecond).
+const deliverBytes = 256 << 10
 
 // keepQueue is the capacity, in messages, up to which run keeps a drained
 // queue array for reuse.
@@ -445,7 +449,7 @@ func (r *Router) pull() {
 	}
 }
 
-// run hands queued messages to the engine in batches of at most maxBatch
+// run hands queued messages to the engine, about deliverBytes at a time,
 // until Close. Until catchUp is done it remembers which topics had a
 // retained message from another node, so that an older stored one does
 // not replace it.
@@ -482,10 +486,11 @@ func (r *Router) run() {
 	}
 }
 
-// runState is run's: the batch being gathered and what it remembers.
+// runState is run's: the batches being gathered and what it remembers.
 type runState struct {
-	batch      []envelope
-	kind       inKind              // of every message in batch
+	parts      []batchPart         // batches for the engine, in order
+	partBytes  int                 // their size
+	kind       inKind              // of every batch in parts
 	lastOrigin []byte              // origin of the first message of the last live batch taken
 	lastSeq    uint64              // and its number
 	seenLive   map[string]struct{} // topics with a live retained message; nil once caught up
@@ -494,42 +499,79 @@ type runState struct {
 	sharedBatch []envelope
 }
 
-// deliver hands the batch to the engine.
+// batchPart is one batch taken for the engine: a reader at its first
+// record. Its records are decoded once, as they are handed over, rather
+// than copied into an array of envelopes first.
+type batchPart struct {
+	br      batchReader
+	subject string // for the log, when a record cannot be read
+}
+
+// records reads the messages of parts in order. With r set, a record that
+// cannot be read is counted and logged; the rest of its batch is lost, as
+// all of a batch that cannot be read at all is when taken.
+type records struct {
+	parts   []batchPart // the batches not started yet
+	cur     batchReader // the batch being read
+	subject string      // its subject
+	r       *Router
+}
+
+// next reads the next message into e; false after the last.
+func (it *records) next(e *envelope) bool {
+	for {
+		ok, err := it.cur.next(e)
+		if ok {
+			return true
+		}
+		if err != nil && it.r != nil {
+			it.r.undecodable(&inMsg{subject: it.subject}, err)
+		}
+		if len(it.parts) == 0 {
+			return false
+		}
+		it.cur, it.subject, it.parts = it.parts[0].br, it.parts[0].subject, it.parts[1:]
+	}
+}
+
+// deliver hands the batches gathered to the engine.
 func (r *Router) deliver(rs *runState) {
-	if len(rs.batch) == 0 {
+	if len(rs.parts) == 0 {
 		return
 	}
-	batch := rs.batch
+	parts := rs.parts
 	if rs.kind == stored {
 		r.local.StoreRetained(func(store func(topic, payload, props []byte, qos byte, expires int64)) {
-			for i := range batch {
-				e := &batch[i]
+			it := records{parts: parts, r: r}
+			for e := (envelope{}); it.next(&e); {
 				store(e.topic, e.payload, e.props, e.qos, e.expires)
 			}
 		})
 	} else {
+		n := 0
 		r.deliverMu.Lock()
 		r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
-			for i := range batch {
-				e := &batch[i]
+			it := records{parts: parts, r: r}
+			for e := (envelope{}); it.next(&e); n++ {
 				deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
 			}
 		})
 		if o := r.orph.Load(); o != nil && o.replay.recording.Load() > 0 {
-			o.recordArrivals(batch) // orphan_replay.go
+			o.recordArrivals(records{parts: parts}) // orphan_replay.go
 		}
 		r.deliverMu.Unlock()
-		r.Received.Add(uint64(len(batch)))
+		r.Received.Add(uint64(n))
 	}
-	clear(batch)
-	rs.batch = batch[:0]
+	clear(parts)
+	rs.parts, rs.partBytes = parts[:0], 0
 }
 
-// take decodes the batch m and adds its messages to rs.batch, unless it
-// is a copy of the batch just taken (it matched more than one of this
-// node's subscriptions: NATS hands the copies over back to back) or
-// undecodable. A stored retained message is left out when one of its
-// topic came live since this node started.
+// take adds the batch m to those gathered for the engine, unless it is a
+// copy of the batch just taken (it matched more than one of this node's
+// subscriptions: NATS hands the copies over back to back) or undecodable.
+// A stored retained message is left out when one of its topic came live
+// since this node started. A batch holds one topic's messages, either all
+// retained or none, so its first record stands for all of them here.
 func (r *Router) take(rs *runState, m *inMsg) {
 	if m.kind == caughtUp {
 		rs.seenLive = nil
@@ -560,35 +602,31 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		r.undecodable(m, err)
 		return
 	}
-	for first := true; ; first = false {
-		var e envelope
-		ok, err := br.next(&e)
+	first := br
+	var e envelope
+	if ok, err := br.next(&e); !ok {
 		if err != nil {
 			r.undecodable(m, err)
-			return
 		}
-		if !ok {
-			return
+		return
+	}
+	if m.kind == live {
+		if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
+			return // another subscription's copy of the batch just taken
 		}
-		if first && m.kind == live {
-			if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
-				return // another subscription's copy of the batch just taken
-			}
-			rs.lastSeq, rs.lastOrigin = e.seq, append(rs.lastOrigin[:0], e.origin...)
-		}
-		if m.kind == stored {
-			if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
-				continue // a live one came since this node started: it is newer
-			}
-		} else if e.retain && rs.seenLive != nil {
+		rs.lastSeq, rs.lastOrigin = e.seq, append(rs.lastOrigin[:0], e.origin...)
+		if e.retain && rs.seenLive != nil {
 			rs.seenLive[string(e.topic)] = struct{}{}
 		}
-		if len(rs.batch) > 0 && rs.kind != m.kind || len(rs.batch) == maxBatch {
-			r.deliver(rs)
-		}
-		rs.kind = m.kind
-		rs.batch = append(rs.batch, e)
+	} else if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
+		return // stored: a live one came since this node started, it is newer
 	}
+	if len(rs.parts) > 0 && (rs.kind != m.kind || rs.partBytes >= deliverBytes) {
+		r.deliver(rs)
+	}
+	rs.kind = m.kind
+	rs.parts = append(rs.parts, batchPart{first, m.subject})
+	rs.partBytes += len(m.data)
 }
 
 func (r *Router) undecodable(m *inMsg, err error) {
