@@ -203,7 +203,7 @@ func (r *Router) Adopting(clientID string) (done func()) {
 	rp.mu.Unlock()
 	return func() {
 		r.mu.Lock()
-		self := r.seq
+		self := r.seq.Load()
 		r.mu.Unlock()
 		r.deliverMu.Unlock()
 		o.gather(e, rebuiltClient{id: clientID, had: e.had, from: from, self: self})

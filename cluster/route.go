@@ -51,8 +51,10 @@ type Router struct {
 	log    *slog.Logger
 	origin string // this run of this node: name and a start time, so numbers restart safely
 
-	mu           sync.Mutex // orders numbering and publishing; guards what follows
-	seq          uint64
+	seq   atomic.Uint64  // number of the last message forwarded or reserved (route_loop.go)
+	loops []loopForwards // each event loop's QoS 0 forwards (route_loop.go)
+
+	mu           sync.Mutex // orders publishing; guards what follows
 	subj         []byte
 	env          []byte
 	pending      map[string]*pendingBatch // by topic: forwards waiting for Flush
@@ -210,8 +212,7 @@ func (r *Router) Subjects() int {
 // call. Safe for concurrent use.
 func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
 	r.mu.Lock()
-	r.seq++
-	seq := r.seq
+	seq := r.seq.Add(1) // under mu: QoS 1/2 numbers grow in the order their messages leave, which markers need
 	p := r.pending[string(topic)]
 	if p != nil && p.retain != retain {
 		// A topic's retained and live messages travel on two subjects, so
@@ -246,7 +247,7 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	}
 	var num uint64
 	if qos > 0 {
-		r.lastQoS12, num = r.seq, r.seq
+		r.lastQoS12, num = seq, seq
 	}
 	if !r.hasPending.Load() { // a load, not a locked write, for every message but a round's first
 		r.hasPending.Store(true)
@@ -263,6 +264,7 @@ const flushBytes = 256 << 10
 
 // pendingBatch is the forwards of one topic waiting for Flush.
 type pendingBatch struct {
+	topic   string
 	subject string
 	shared  string // the subject for shared subscriptions (shared.go), "" for none
 	retain  bool
@@ -284,6 +286,16 @@ type cachedSubject struct{ topic, live, retained, shared string }
 
 // newPendingLocked starts the batch of topic. The caller holds mu.
 func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
+	p := takeFree(&r.free)
+	p.start(r.subjectLocked(topic), retain, r.origin)
+	r.pending[p.topic] = p
+	r.order = append(r.order, p)
+	return p
+}
+
+// subjectLocked returns the subjects of topic, from the cache when it can.
+// The caller holds mu.
+func (r *Router) subjectLocked(topic []byte) cachedSubject {
 	cs, ok := r.subjects[string(topic)]
 	if !ok {
 		if len(r.subjects) >= maxCachedSubjects {
@@ -300,20 +312,27 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 		}
 		r.subjects[cs.topic] = cs
 	}
-	var p *pendingBatch
-	if k := len(r.free); k > 0 {
-		p, r.free = r.free[k-1], r.free[:k-1]
-	} else {
-		p = &pendingBatch{}
+	return cs
+}
+
+// takeFree returns a pendingBatch from free, or a new one.
+func takeFree(free *[]*pendingBatch) *pendingBatch {
+	if k := len(*free); k > 0 {
+		p := (*free)[k-1]
+		(*free)[k-1] = nil
+		*free = (*free)[:k-1]
+		return p
 	}
-	p.subject, p.shared, p.retain, p.n, p.last, p.lastQ, p.from = cs.live, cs.shared, retain, 0, 0, 0, ""
+	return &pendingBatch{}
+}
+
+// start makes p the empty batch of cs's topic from origin.
+func (p *pendingBatch) start(cs cachedSubject, retain bool, origin string) {
+	p.topic, p.subject, p.shared, p.retain, p.n, p.last, p.lastQ, p.from = cs.topic, cs.live, cs.shared, retain, 0, 0, 0, ""
 	if retain {
 		p.subject = cs.retained
 	}
-	p.buf = appendBatchHeader(p.buf[:0], r.origin, topic)
-	r.pending[cs.topic] = p
-	r.order = append(r.order, p)
-	return p
+	p.buf = appendBatchHeader(p.buf[:0], origin, cs.topic)
 }
 
 // dropPendingLocked forgets p, the batch of topic that newPendingLocked
@@ -345,7 +364,18 @@ func (r *Router) Flush(mark bool) {
 
 func (r *Router) flushLocked() {
 	r.maxPayload = int(r.node.nc.MaxPayload()) // changes only when nats.go reconnects: read once a round, not per message
-	for i, p := range r.order {
+	r.free = r.publishLocked(r.order, r.free)
+	r.order = r.order[:0]
+	clear(r.pending)
+	r.pendingBytes = 0
+	r.hasPending.Store(false)
+}
+
+// publishLocked publishes the batches of order, in order, and returns free
+// with them added for reuse; it leaves order's entries nil. The caller
+// holds mu.
+func (r *Router) publishLocked(order, free []*pendingBatch) []*pendingBatch {
+	for i, p := range order {
 		if err := r.node.nc.Publish(p.subject, p.buf); err != nil {
 			r.Dropped.Add(uint64(p.n))
 			r.log.Warn("cluster: forward", "subject", p.subject, "err", err)
@@ -359,13 +389,10 @@ func (r *Router) flushLocked() {
 		if cap(p.buf) > flushBytes {
 			p.buf = nil // do not pin a burst's memory
 		}
-		r.free = append(r.free, p)
-		r.order[i] = nil
+		free = append(free, p)
+		order[i] = nil
 	}
-	r.order = r.order[:0]
-	clear(r.pending)
-	r.pendingBytes = 0
-	r.hasPending.Store(false)
+	return free
 }
 
 // inMsg is one item of the Router's queue.
