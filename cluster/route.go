@@ -35,7 +35,9 @@ type Local interface {
 //
 // Batches: Forward gathers the messages of one topic, numbered under one
 // lock, and Flush (at the end of every loop round) publishes each topic's
-// batch as one NATS message through the node's one connection. NATS keeps
+// batch as one NATS message through the node's one connection; an event
+// loop's live QoS 0 messages gather apart, without the lock, until its
+// FlushLoop (route_loop.go). NATS keeps
 // one connection's order to each receiver, and the receiver hands batches
 // to the engine from a single goroutine, so one publisher's messages on one
 // topic arrive in the order the publisher's node routed them. A batch
