@@ -251,6 +251,12 @@ func (ls *loopState) flush() {
 		ls.touched[i] = nil
 	}
 	ls.touched = ls.touched[:0]
+	if ls.e.cluster != nil {
+		// A connection that closed in a write above may have published its
+		// will: it must not wait for this loop's next round, which may
+		// never come (a loop's QoS 0 forwards leave only with its flush).
+		ls.flushCluster()
+	}
 	ls.publishCounts()
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]
