@@ -34,6 +34,18 @@ type Cluster interface {
 	WhenConfirmed(seq uint64, fn func())
 }
 
+// LoopCluster is a Cluster that keeps each event loop's forwards apart
+// until the loop's Flush, so a loop forwards without a lock that every
+// loop takes per message. The engine calls UseLoops once, with the number
+// of loops it may bind; then each loop calls ForwardLoop and FlushLoop
+// with its index instead of Forward and Flush, only from its own
+// goroutine, and work outside the loops keeps calling Forward and Flush.
+type LoopCluster interface {
+	UseLoops(n int)
+	ForwardLoop(loop int, topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64
+	FlushLoop(loop int, mark bool)
+}
+
 // UseCluster makes the engine one node of a cluster: it reports the
 // filters it already routes (sessions restored by UseStore) to c and, from
 // then on, every first and last subscriber of a filter, and forwards the
@@ -42,6 +54,10 @@ func (e *Engine) UseCluster(c Cluster) {
 	e.router.lock()
 	defer e.router.unlock()
 	e.cluster = c
+	if lc, ok := c.(LoopCluster); ok {
+		lc.UseLoops(cap(e.loops)) // every loop BindLoop may bind
+		e.loopCluster = lc
+	}
 	e.router.interest = c.Interest
 	if sc, ok := c.(SharedCluster); ok { // shared subscriptions cluster-wide (clustershared.go)
 		e.router.sharedInterest = sc.SharedInterest
@@ -124,7 +140,12 @@ func (e *Engine) StoreRetained(each func(store func(topic, payload, props []byte
 // Loop-only (ls's loop).
 func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) {
 	if e.cluster != nil && (len(topic) == 0 || topic[0] != '$') {
-		n := e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
+		var n uint64
+		if e.loopCluster != nil && ls.loop != nil {
+			n = e.loopCluster.ForwardLoop(ls.idx, topic, payload, qos, retain, props, expires, from)
+		} else {
+			n = e.cluster.Forward(topic, payload, qos, retain, props, expires, from)
+		}
 		if ls.from != nil && ls.loop != nil { // a client's PUBLISH (handlePublish sets from); wills and the foreign loopState acknowledge no client
 			ls.clusterSeq = n
 		}
@@ -135,6 +156,10 @@ func (e *Engine) forward(ls *loopState, topic, payload []byte, qos byte, retain 
 // leave, with a marker when it held acks for QoS 1/2 ones. Loop-only
 // (ls's loop).
 func (ls *loopState) flushCluster() {
-	ls.e.cluster.Flush(ls.clusterMark)
+	if ls.e.loopCluster != nil && ls.loop != nil {
+		ls.e.loopCluster.FlushLoop(ls.idx, ls.clusterMark)
+	} else {
+		ls.e.cluster.Flush(ls.clusterMark)
+	}
 	ls.clusterMark, ls.clusterSeq = false, 0
 }

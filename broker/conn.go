@@ -290,6 +290,34 @@ func (c *Conn) writeQoS0(pkt []byte) {
 	c.ls.touch(c)
 }
 
+// writeQoS0Run writes n encoded QoS 0 PUBLISHes, back to back in pkts, as
+// n calls of writeQoS0 would: with one append when they all fit under the
+// outbound limit, else one by one, so that as many as fit go. Loop-only.
+func (c *Conn) writeQoS0Run(pkts []byte, n int) {
+	if n == 1 {
+		c.writeQoS0(pkts)
+		return
+	}
+	if c.alias != nil || len(c.out)+c.t.OutboundBuffered()+len(pkts) > c.e.cfg.MaxOutbound {
+		for len(pkts) > 0 {
+			k, err := codec.Frame(pkts, 0)
+			if err != nil || k == 0 {
+				return // cannot happen: this engine encoded them, whole
+			}
+			c.writeQoS0(pkts[:k])
+			pkts = pkts[k:]
+		}
+		return
+	}
+	c.reserve(len(pkts))
+	c.out = append(c.out, pkts...)
+	c.sent0 += uint32(n)
+	c.sent0Bytes += uint32(len(pkts))
+	c.ls.sent.AddN(codec.TypePublish, 0, n, len(pkts))
+	c.ls.msgsOut += uint64(n)
+	c.ls.touch(c)
+}
+
 // countSent0 counts a QoS 0 PUBLISH of size bytes appended to out. The
 // session's counters get the round's total from flushOut, with two atomic
 // adds instead of two per message. Loop-only.

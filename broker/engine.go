@@ -36,9 +36,10 @@ type Engine struct {
 	authQueue chan authJob  // CONNECTs waiting for an authentication worker
 	own       *ownSeam      // cluster-wide client ID claims; nil outside a cluster (clusterown.go)
 	// wills replicated for the survivors of this node; nil outside a cluster (clusterwill.go)
-	cwills  ClusterWills
-	tracer  *trace.Tracer // nil: no traces (tracehooks.go)
-	cluster Cluster       // nil: a single node (cluster.go)
+	cwills      ClusterWills
+	tracer      *trace.Tracer // nil: no traces (tracehooks.go)
+	cluster     Cluster       // nil: a single node (cluster.go)
+	loopCluster LoopCluster   // cluster, when it keeps each loop's forwards apart; else nil (cluster.go)
 	// outboundHardLimit is the most output one connection may have waiting:
 	// -max-outbound of QoS 0, a full in-flight window of the largest
 	// packets, and slack for replies. Past it the client is a slow consumer

@@ -144,27 +144,47 @@ type batch struct {
 	queuedAt int64 // monoNow when pushed, for the wait-time histogram
 }
 
-// batchItem is one delivery: n > 0 writes buf[off:off+n] (a QoS 0 PUBLISH)
-// to conn; n == 0 asks conn to pump its session queue.
+// batchItem is one delivery: n > 0 writes buf[off:off+n] (a QoS 0 PUBLISH,
+// or 1 + more of them back to back) to conn; n == 0 asks conn to pump its
+// session queue.
 type batchItem struct {
 	conn   *Conn
 	off, n int
+	more   int
+}
+
+// add0 adds the delivery to c of the QoS 0 PUBLISH at buf[off:off+n], the
+// last one encoded. When the batch's last item delivers to c the encoding
+// just before it, that item grows instead: a run of messages to one
+// connection (a busy topic from another node, or another loop's publisher
+// with one subscriber here) is then one append to c's output, not one per
+// message.
+func (b *batch) add0(c *Conn, off, n int) {
+	if k := len(b.items) - 1; k >= 0 {
+		if it := &b.items[k]; it.conn == c && it.n > 0 && it.off+it.n == off {
+			it.n += n
+			it.more++
+			return
+		}
+	}
+	b.items = append(b.items, batchItem{conn: c, off: off, n: n})
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 // dropQoS0 removes b's QoS 0 deliveries, keeping its pump requests in
-// order, and returns how many it removed.
+// order, and returns how many messages it removed.
 func (b *batch) dropQoS0() int {
-	k := 0
+	k, n := 0, 0
 	for _, it := range b.items {
 		if it.n == 0 {
 			b.items[k] = it
 			k++
+		} else {
+			n += 1 + it.more
 		}
 	}
 	clear(b.items[k:])
-	n := len(b.items) - k
 	b.items = b.items[:k]
 	b.buf = b.buf[:0]
 	return n
@@ -231,6 +251,12 @@ func (ls *loopState) flush() {
 		ls.touched[i] = nil
 	}
 	ls.touched = ls.touched[:0]
+	if ls.e.cluster != nil {
+		// A connection that closed in a write above may have published its
+		// will: it must not wait for this loop's next round, which may
+		// never come (a loop's QoS 0 forwards leave only with its flush).
+		ls.flushCluster()
+	}
 	ls.publishCounts()
 	for _, idx := range ls.outIdx {
 		b := ls.out[idx]
@@ -273,7 +299,7 @@ func (ls *loopState) runBatch(b *batch) {
 				ls.touch(c)
 			}
 		} else if c.state == stateConnected {
-			c.writeQoS0(b.buf[it.off : it.off+it.n])
+			c.writeQoS0Run(b.buf[it.off:it.off+it.n], 1+it.more)
 		}
 	}
 	b.recycle()
@@ -384,7 +410,7 @@ func (ls *loopState) routeTo(ts []target, topic, payload []byte, qos byte, msg *
 				b.buf = codec.AppendPublishParts(b.buf, false, 0, false, topic, 0, payload)
 				b.lastN = len(b.buf) - b.lastAt
 			}
-			b.items = append(b.items, batchItem{conn: c, off: b.lastAt, n: b.lastN})
+			b.add0(c, b.lastAt, b.lastN)
 			continue
 		}
 		if msg == nil {

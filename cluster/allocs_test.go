@@ -42,6 +42,30 @@ func TestForwardAllocs(t *testing.T) {
 	}
 }
 
+// TestForwardLoopAllocs: the same through an event loop's own batches
+// (ForwardLoop, FlushLoop).
+func TestForwardLoopAllocs(t *testing.T) {
+	nodes := startNodes(t, 1)
+	r, err := NewRouter(nodes[0], discard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.UseLoops(1)
+	topic, payload := []byte("sensors/room 1/temp"), []byte("21.5")
+	r.ForwardLoop(0, topic, payload, 0, false, nil, 0, "dev-1")
+	r.FlushLoop(0, false)
+	n := testing.AllocsPerRun(1000, func() {
+		for range 8 {
+			r.ForwardLoop(0, topic, payload, 0, false, nil, 0, "dev-1")
+		}
+		r.FlushLoop(0, false)
+	})
+	if n > 1 {
+		t.Fatalf("8 ForwardLoops and a FlushLoop: %v allocs, want at most 1 (the server's, per NATS message)", n)
+	}
+}
+
 // TestForwardAllocsOrphans: with messages kept for dead nodes' sessions,
 // a round of QoS 1 forwards whose marker is confirmed keeps a copy of its
 // batch in a reused buffer: still at most the server's one allocation per

@@ -168,8 +168,9 @@ func (r *Router) acked(m *nats.Msg) {
 // markLocked publishes a marker for everything forwarded so far. The
 // caller holds r.mu.
 func (r *Router) markLocked() {
+	seq := r.seq.Load() // every QoS 1/2 message up to it left before this marker: they are numbered under mu
 	r.mk = appendField(appendField(r.mk[:0], r.node.Name()), r.origin)
-	r.mk = binary.AppendUvarint(r.mk, r.seq)
+	r.mk = binary.AppendUvarint(r.mk, seq)
 	var shared bool
 	r.mk, shared = r.appendMarkFlag(r.mk)
 	if err := r.node.nc.Publish(MarkerSubject, r.mk); err != nil {
@@ -178,10 +179,10 @@ func (r *Router) markLocked() {
 	if shared {
 		r.sharedMarkLocked()
 	}
-	r.markSeq = r.seq
+	r.markSeq = seq
 	c := &r.confirm
 	c.mu.Lock()
-	c.marks = append(c.marks, markAt{r.seq, time.Now(), shared})
+	c.marks = append(c.marks, markAt{seq, time.Now(), shared})
 	c.mu.Unlock()
 }
 

@@ -131,11 +131,10 @@ func (r *Router) stopTaking(rs *runState) {
 
 // noteTaken records the number of the last QoS 1/2 message of each origin
 // in batch, just handed to the engine. Called on run's goroutine.
-func noteTaken(taken map[string]*uint64, batch []envelope) {
+func noteTaken(taken map[string]*uint64, it records) {
 	var last *uint64
 	var lastOrigin []byte
-	for i := range batch {
-		e := &batch[i]
+	for e := (envelope{}); it.next(&e); {
 		if e.qos == 0 {
 			continue
 		}

@@ -113,7 +113,7 @@ func (o *orphans) serveCut(m *nats.Msg) {
 		r := o.r
 		r.mu.Lock()
 		r.flushLocked()
-		s := r.seq
+		s := r.seq.Load()
 		r.mu.Unlock()
 		o.waitRecords(s, time.Now().Add(cutWait))
 		b := appendField(nil, r.origin)

@@ -115,10 +115,9 @@ type arrivals struct {
 
 func newArrivals() *arrivals { return &arrivals{origins: map[string]uint32{}} }
 
-// record logs the QoS 1/2 messages of batch.
-func (a *arrivals) record(batch []envelope) {
-	for i := range batch {
-		e := &batch[i]
+// record logs the QoS 1/2 messages of it.
+func (a *arrivals) record(it records) {
+	for e := (envelope{}); it.next(&e); {
 		if e.qos == 0 {
 			continue
 		}
@@ -237,19 +236,19 @@ func (r *Router) Adopting(clientID string) (done func()) {
 	rp.mu.Unlock()
 	return func() {
 		r.mu.Lock()
-		self := r.seq
+		self := r.seq.Load()
 		r.mu.Unlock()
 		r.deliverMu.Unlock()
 		o.gather(e, rebuiltClient{id: clientID, had: e.had, from: from, self: self})
 	}
 }
 
-// recordArrivals logs the QoS 1/2 messages of batch, just handed to the
+// recordArrivals logs the QoS 1/2 messages of it, just handed to the
 // engine. The caller holds deliverMu.
-func (o *orphans) recordArrivals(batch []envelope) {
+func (o *orphans) recordArrivals(it records) {
 	rp := &o.replay
 	rp.mu.Lock()
-	rp.record(batch)
+	rp.record(it)
 	rp.mu.Unlock()
 }
 

@@ -65,7 +65,7 @@ func (o *orphans) resumeJob() *replayJob {
 		return nil
 	}
 	r.mu.Lock()
-	self := r.seq
+	self := r.seq.Load()
 	r.mu.Unlock()
 	j := &replayJob{dead: r.node.Name(), from: replayFrom{seq: m.Sequence}, resume: true}
 	var ids []string

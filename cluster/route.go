@@ -35,7 +35,9 @@ type Local interface {
 //
 // Batches: Forward gathers the messages of one topic, numbered under one
 // lock, and Flush (at the end of every loop round) publishes each topic's
-// batch as one NATS message through the node's one connection. NATS keeps
+// batch as one NATS message through the node's one connection; an event
+// loop's live QoS 0 messages gather apart, without the lock, until its
+// FlushLoop (route_loop.go). NATS keeps
 // one connection's order to each receiver, and the receiver hands batches
 // to the engine from a single goroutine, so one publisher's messages on one
 // topic arrive in the order the publisher's node routed them. A batch
@@ -51,8 +53,10 @@ type Router struct {
 	log    *slog.Logger
 	origin string // this run of this node: name and a start time, so numbers restart safely
 
-	mu           sync.Mutex // orders numbering and publishing; guards what follows
-	seq          uint64
+	seq   atomic.Uint64  // number of the last message forwarded or reserved (route_loop.go)
+	loops []loopForwards // each event loop's QoS 0 forwards (route_loop.go)
+
+	mu           sync.Mutex // orders publishing; guards what follows
 	subj         []byte
 	env          []byte
 	pending      map[string]*pendingBatch // by topic: forwards waiting for Flush
@@ -126,8 +130,12 @@ type counted struct {
 // consumer, and the error handler logs it).
 const inboxSize = 1 << 16
 
-// maxBatch bounds the messages handed to the engine in one DeliverRemote.
-const maxBatch = 512
+// deliverBytes is how many bytes of batches run gathers before it hands
+// them to the engine in one DeliverRemote (a batch is never split): each
+// call takes the engine's foreign loop and ends with one hand-off to each
+// loop it delivered to, so fewer calls cost fewer wake-ups, while the
+// bound keeps a call short (about 12,000 small messages, a millisecond).
+const deliverBytes = 256 << 10
 
 // keepQueue is the capacity, in messages, up to which run keeps a drained
 // queue array for reuse.
@@ -210,8 +218,7 @@ func (r *Router) Subjects() int {
 // call. Safe for concurrent use.
 func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []byte, expires int64, from string) uint64 {
 	r.mu.Lock()
-	r.seq++
-	seq := r.seq
+	seq := r.seq.Add(1) // under mu: QoS 1/2 numbers grow in the order their messages leave, which markers need
 	p := r.pending[string(topic)]
 	if p != nil && p.retain != retain {
 		// A topic's retained and live messages travel on two subjects, so
@@ -246,7 +253,7 @@ func (r *Router) Forward(topic, payload []byte, qos byte, retain bool, props []b
 	}
 	var num uint64
 	if qos > 0 {
-		r.lastQoS12, num = r.seq, r.seq
+		r.lastQoS12, num = seq, seq
 	}
 	if !r.hasPending.Load() { // a load, not a locked write, for every message but a round's first
 		r.hasPending.Store(true)
@@ -263,6 +270,7 @@ const flushBytes = 256 << 10
 
 // pendingBatch is the forwards of one topic waiting for Flush.
 type pendingBatch struct {
+	topic   string
 	subject string
 	shared  string // the subject for shared subscriptions (shared.go), "" for none
 	retain  bool
@@ -284,6 +292,16 @@ type cachedSubject struct{ topic, live, retained, shared string }
 
 // newPendingLocked starts the batch of topic. The caller holds mu.
 func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
+	p := takeFree(&r.free)
+	p.start(r.subjectLocked(topic), retain, r.origin)
+	r.pending[p.topic] = p
+	r.order = append(r.order, p)
+	return p
+}
+
+// subjectLocked returns the subjects of topic, from the cache when it can.
+// The caller holds mu.
+func (r *Router) subjectLocked(topic []byte) cachedSubject {
 	cs, ok := r.subjects[string(topic)]
 	if !ok {
 		if len(r.subjects) >= maxCachedSubjects {
@@ -300,20 +318,27 @@ func (r *Router) newPendingLocked(topic []byte, retain bool) *pendingBatch {
 		}
 		r.subjects[cs.topic] = cs
 	}
-	var p *pendingBatch
-	if k := len(r.free); k > 0 {
-		p, r.free = r.free[k-1], r.free[:k-1]
-	} else {
-		p = &pendingBatch{}
+	return cs
+}
+
+// takeFree returns a pendingBatch from free, or a new one.
+func takeFree(free *[]*pendingBatch) *pendingBatch {
+	if k := len(*free); k > 0 {
+		p := (*free)[k-1]
+		(*free)[k-1] = nil
+		*free = (*free)[:k-1]
+		return p
 	}
-	p.subject, p.shared, p.retain, p.n, p.last, p.lastQ, p.from = cs.live, cs.shared, retain, 0, 0, 0, ""
+	return &pendingBatch{}
+}
+
+// start makes p the empty batch of cs's topic from origin.
+func (p *pendingBatch) start(cs cachedSubject, retain bool, origin string) {
+	p.topic, p.subject, p.shared, p.retain, p.n, p.last, p.lastQ, p.from = cs.topic, cs.live, cs.shared, retain, 0, 0, 0, ""
 	if retain {
 		p.subject = cs.retained
 	}
-	p.buf = appendBatchHeader(p.buf[:0], r.origin, topic)
-	r.pending[cs.topic] = p
-	r.order = append(r.order, p)
-	return p
+	p.buf = appendBatchHeader(p.buf[:0], origin, cs.topic)
 }
 
 // dropPendingLocked forgets p, the batch of topic that newPendingLocked
@@ -345,7 +370,18 @@ func (r *Router) Flush(mark bool) {
 
 func (r *Router) flushLocked() {
 	r.maxPayload = int(r.node.nc.MaxPayload()) // changes only when nats.go reconnects: read once a round, not per message
-	for i, p := range r.order {
+	r.free = r.publishLocked(r.order, r.free)
+	r.order = r.order[:0]
+	clear(r.pending)
+	r.pendingBytes = 0
+	r.hasPending.Store(false)
+}
+
+// publishLocked publishes the batches of order, in order, and returns free
+// with them added for reuse; it leaves order's entries nil. The caller
+// holds mu.
+func (r *Router) publishLocked(order, free []*pendingBatch) []*pendingBatch {
+	for i, p := range order {
 		if err := r.node.nc.Publish(p.subject, p.buf); err != nil {
 			r.Dropped.Add(uint64(p.n))
 			r.log.Warn("cluster: forward", "subject", p.subject, "err", err)
@@ -359,13 +395,10 @@ func (r *Router) flushLocked() {
 		if cap(p.buf) > flushBytes {
 			p.buf = nil // do not pin a burst's memory
 		}
-		r.free = append(r.free, p)
-		r.order[i] = nil
+		free = append(free, p)
+		order[i] = nil
 	}
-	r.order = r.order[:0]
-	clear(r.pending)
-	r.pendingBytes = 0
-	r.hasPending.Store(false)
+	return free
 }
 
 // inMsg is one item of the Router's queue.
@@ -450,7 +483,7 @@ func (r *Router) pull() {
 	}
 }
 
-// run hands queued messages to the engine in batches of at most maxBatch
+// run hands queued messages to the engine, about deliverBytes at a time,
 // until Close. Until catchUp is done it remembers which topics had a
 // retained message from another node, so that an older stored one does
 // not replace it.
@@ -488,10 +521,11 @@ func (r *Router) run() {
 	}
 }
 
-// runState is run's: the batch being gathered and what it remembers.
+// runState is run's: the batches being gathered and what it remembers.
 type runState struct {
-	batch      []envelope
-	kind       inKind              // of every message in batch
+	parts      []batchPart         // batches for the engine, in order
+	partBytes  int                 // their size
+	kind       inKind              // of every batch in parts
 	lastOrigin []byte              // origin of the first message of the last live batch taken
 	lastSeq    uint64              // and its number
 	seenLive   map[string]struct{} // topics with a live retained message; nil once caught up
@@ -501,46 +535,83 @@ type runState struct {
 	sharedBatch []envelope
 }
 
-// deliver hands the batch to the engine.
+// batchPart is one batch taken for the engine: a reader at its first
+// record. Its records are decoded once, as they are handed over, rather
+// than copied into an array of envelopes first.
+type batchPart struct {
+	br      batchReader
+	subject string // for the log, when a record cannot be read
+}
+
+// records reads the messages of parts in order. With r set, a record that
+// cannot be read is counted and logged; the rest of its batch is lost, as
+// all of a batch that cannot be read at all is when taken.
+type records struct {
+	parts   []batchPart // the batches not started yet
+	cur     batchReader // the batch being read
+	subject string      // its subject
+	r       *Router
+}
+
+// next reads the next message into e; false after the last.
+func (it *records) next(e *envelope) bool {
+	for {
+		ok, err := it.cur.next(e)
+		if ok {
+			return true
+		}
+		if err != nil && it.r != nil {
+			it.r.undecodable(&inMsg{subject: it.subject}, err)
+		}
+		if len(it.parts) == 0 {
+			return false
+		}
+		it.cur, it.subject, it.parts = it.parts[0].br, it.parts[0].subject, it.parts[1:]
+	}
+}
+
+// deliver hands the batches gathered to the engine.
 func (r *Router) deliver(rs *runState) {
-	if len(rs.batch) == 0 {
+	if len(rs.parts) == 0 {
 		return
 	}
-	batch := rs.batch
+	parts := rs.parts
 	if rs.kind == stored {
 		r.local.StoreRetained(func(store func(topic, payload, props []byte, qos byte, expires int64)) {
-			for i := range batch {
-				e := &batch[i]
+			it := records{parts: parts, r: r}
+			for e := (envelope{}); it.next(&e); {
 				store(e.topic, e.payload, e.props, e.qos, e.expires)
 			}
 		})
 	} else {
+		n := 0
 		r.deliverMu.Lock()
 		r.local.DeliverRemote(func(deliver func(topic, payload, props []byte, qos byte, retain bool, expires int64)) {
-			for i := range batch {
-				e := &batch[i]
+			it := records{parts: parts, r: r}
+			for e := (envelope{}); it.next(&e); n++ {
 				deliver(e.topic, e.payload, e.props, e.qos, e.retain, e.expires)
 			}
 		})
 		if o := r.orph.Load(); o != nil && o.replay.recording.Load() > 0 {
-			o.recordArrivals(batch) // orphan_replay.go
+			o.recordArrivals(records{parts: parts}) // orphan_replay.go
 		}
 		if r.boot != nil {
-			r.boot.record(batch) // orphan_resume.go
+			r.boot.record(records{parts: parts}) // orphan_resume.go
 		}
 		r.deliverMu.Unlock()
-		r.Received.Add(uint64(len(batch)))
-		noteTaken(rs.taken, batch) // leave.go
+		r.Received.Add(uint64(n))
+		noteTaken(rs.taken, records{parts: parts}) // leave.go
 	}
-	clear(batch)
-	rs.batch = batch[:0]
+	clear(parts)
+	rs.parts, rs.partBytes = parts[:0], 0
 }
 
-// take decodes the batch m and adds its messages to rs.batch, unless it
-// is a copy of the batch just taken (it matched more than one of this
-// node's subscriptions: NATS hands the copies over back to back) or
-// undecodable. A stored retained message is left out when one of its
-// topic came live since this node started.
+// take adds the batch m to those gathered for the engine, unless it is a
+// copy of the batch just taken (it matched more than one of this node's
+// subscriptions: NATS hands the copies over back to back) or undecodable.
+// A stored retained message is left out when one of its topic came live
+// since this node started. A batch holds one topic's messages, either all
+// retained or none, so its first record stands for all of them here.
 func (r *Router) take(rs *runState, m *inMsg) {
 	switch {
 	case m.kind == caughtUp:
@@ -576,35 +647,31 @@ func (r *Router) take(rs *runState, m *inMsg) {
 		r.undecodable(m, err)
 		return
 	}
-	for first := true; ; first = false {
-		var e envelope
-		ok, err := br.next(&e)
+	first := br
+	var e envelope
+	if ok, err := br.next(&e); !ok {
 		if err != nil {
 			r.undecodable(m, err)
-			return
 		}
-		if !ok {
-			return
+		return
+	}
+	if m.kind == live {
+		if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
+			return // another subscription's copy of the batch just taken
 		}
-		if first && m.kind == live {
-			if e.seq == rs.lastSeq && string(e.origin) == string(rs.lastOrigin) {
-				return // another subscription's copy of the batch just taken
-			}
-			rs.lastSeq, rs.lastOrigin = e.seq, append(rs.lastOrigin[:0], e.origin...)
-		}
-		if m.kind == stored {
-			if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
-				continue // a live one came since this node started: it is newer
-			}
-		} else if e.retain && rs.seenLive != nil {
+		rs.lastSeq, rs.lastOrigin = e.seq, append(rs.lastOrigin[:0], e.origin...)
+		if e.retain && rs.seenLive != nil {
 			rs.seenLive[string(e.topic)] = struct{}{}
 		}
-		if len(rs.batch) > 0 && rs.kind != m.kind || len(rs.batch) == maxBatch {
-			r.deliver(rs)
-		}
-		rs.kind = m.kind
-		rs.batch = append(rs.batch, e)
+	} else if _, ok := rs.seenLive[string(e.topic)]; ok || rs.seenLive == nil {
+		return // stored: a live one came since this node started, it is newer
 	}
+	if len(rs.parts) > 0 && (rs.kind != m.kind || rs.partBytes >= deliverBytes) {
+		r.deliver(rs)
+	}
+	rs.kind = m.kind
+	rs.parts = append(rs.parts, batchPart{first, m.subject})
+	rs.partBytes += len(m.data)
 }
 
 func (r *Router) undecodable(m *inMsg, err error) {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"testing"
@@ -223,5 +224,25 @@ func TestBatch(t *testing.T) {
 	}
 	if _, ok := appendRecord(nil, record{seq: 1, payload: make([]byte, 100)}, "c", 0, false, 100); ok {
 		t.Error("appendRecord took a message larger than its limit")
+	}
+}
+
+// TestUvarint: the batch reader's own uvarint reads what binary.Uvarint
+// reads and refuses what it refuses: cut short, longer than ten bytes, or
+// past 64 bits.
+func TestUvarint(t *testing.T) {
+	cases := [][]byte{{}, {0}, {0x7f, 9}, {0x80}, {0x80, 1}, {0xff, 0x7f}, {0x80, 0x80, 0x80}}
+	for _, v := range []uint64{127, 128, 300, 1 << 21, 1 << 40, 1<<63 + 5, ^uint64(0)} {
+		cases = append(cases, binary.AppendUvarint(nil, v), append(binary.AppendUvarint(nil, v), 0xaa))
+	}
+	cases = append(cases, // 64 bits overflowed in the tenth byte, and eleven bytes
+		[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02},
+		[]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00})
+	for _, b := range cases {
+		want, n := binary.Uvarint(b)
+		got, rest, ok := uvarint(b)
+		if ok != (n > 0) || ok && (got != want || len(rest) != len(b)-n) {
+			t.Errorf("% x: %d, %d left, ok %v; binary.Uvarint: %d, %d read", b, got, len(rest), ok, want, n)
+		}
 	}
 }

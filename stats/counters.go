@@ -266,6 +266,15 @@ func (l *Local) Add(t codec.Type, qos byte, size int) {
 	}
 }
 
+// AddN counts n packets of size bytes in all, like n calls of Add.
+func (l *Local) AddN(t codec.Type, qos byte, n, size int) {
+	l.bytes += uint64(size)
+	if i := slotOf[t&0x0f][qos%3]; i >= 0 {
+		l.n[i] += uint64(n)
+		l.dirty |= 1 << i
+	}
+}
+
 // FlushTo adds the accumulated counts to c and zeroes l. It does not
 // allocate.
 func (l *Local) FlushTo(c *Counters) {
