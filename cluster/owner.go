@@ -388,6 +388,9 @@ func (o *Owners) cas(ctx context.Context, clientID string) (prev string, prevRev
 func (o *Owners) askHandoverUntilFetched(ctx context.Context, node, clientID string, epoch uint64) (*session.Restored, error) {
 	until := time.Now().Add(o.cfg.Lease + 2*o.cfg.Timeout)
 	r, err := o.askHandover(ctx, node, clientID, epoch)
+	if errors.Is(err, errHandoverBusy) {
+		o.log.Info("cluster: the previous owner is still claiming the session; asking again", "client", clientID, "node", node)
+	}
 	for errors.Is(err, errHandoverBusy) && time.Now().Before(until) {
 		actx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
 		r, err = o.askHandover(actx, node, clientID, epoch)
