@@ -159,6 +159,7 @@ const (
 	handoverSession = 1
 	handoverStale   = 2 // this node holds a newer claim than the request's
 	handoverStopped = 3 // this node is stopping and holds no connection; then its stop record's sequence (uvarint)
+	handoverBusy    = 4 // a claim of this node older than the request still fetches the session: ask again
 )
 
 // StartOwners opens (creating when absent) the ownership bucket, serves
@@ -320,7 +321,7 @@ func (o *Owners) Claim(clientID string) (epoch uint64, handed *session.Restored,
 	// (the bucket electing a leader) must not leave it none.
 	hctx, hcancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
 	defer hcancel()
-	handed, err = o.askHandover(hctx, prev, clientID, epoch)
+	handed, err = o.askHandoverUntilFetched(hctx, prev, clientID, epoch)
 	o.Stats.HandoverMillis.Add(uint64(time.Since(start).Milliseconds()))
 	if stop, ok := err.(ownerStopped); ok {
 		// The previous owner is stopping gracefully and closed every
@@ -382,6 +383,32 @@ func (o *Owners) cas(ctx context.Context, clientID string) (prev string, prevRev
 	}
 }
 
+// askHandoverUntilFetched asks node for clientID's session, again while
+// it answers that an older claim of its own still fetches the session:
+// node is alive and will hold the session once that claim is done (it
+// waits out at most a lease, then rebuilds within two timeouts). Treating
+// it as dead instead would leave the session it then registers with
+// nobody to hand it to, and route messages to it that the client never
+// gets. ctx bounds the first request; each later one has a timeout of its
+// own.
+func (o *Owners) askHandoverUntilFetched(ctx context.Context, node, clientID string, epoch uint64) (*session.Restored, error) {
+	until := time.Now().Add(o.cfg.Lease + 2*o.cfg.Timeout)
+	r, err := o.askHandover(ctx, node, clientID, epoch)
+	if errors.Is(err, errHandoverBusy) {
+		o.log.Info("cluster: the previous owner is still claiming the session; asking again", "client", clientID, "node", node)
+	}
+	for errors.Is(err, errHandoverBusy) && time.Now().Before(until) {
+		actx, cancel := context.WithTimeout(context.Background(), o.cfg.Timeout)
+		r, err = o.askHandover(actx, node, clientID, epoch)
+		cancel()
+	}
+	return r, err
+}
+
+// errHandoverBusy is askHandover's error when the previous owner's own
+// older claim of the client has not fetched the session yet.
+var errHandoverBusy = errors.New("the previous owner is still claiming the session")
+
 // askHandover asks node for clientID's session on behalf of the claim with
 // epoch.
 func (o *Owners) askHandover(ctx context.Context, node, clientID string, epoch uint64) (*session.Restored, error) {
@@ -399,6 +426,8 @@ func (o *Owners) askHandover(ctx context.Context, node, clientID string, epoch u
 	case handoverStopped:
 		seq, _, _ := uvarint(msg.Data[1:])
 		return nil, ownerStopped(seq)
+	case handoverBusy:
+		return nil, errHandoverBusy
 	case handoverSession:
 		r, err := store.DecodeSession(msg.Data[1:])
 		if err != nil {
@@ -573,15 +602,23 @@ func (o *Owners) serveHandover(m *nats.Msg) {
 }
 
 // handover closes this node's connection of req's client and takes out its
-// session, once this node's older claims have fetched theirs.
+// session, once this node's older claims have fetched theirs. It answers
+// within half a timeout of the request's arrival, so well before the asker
+// gives up: a session taken out after that would be sent to nobody and
+// lost with the messages queued in it. An older claim still fetching by
+// then gets a busy answer, and the asker asks again.
 func (o *Owners) handover(req *handoverRequest) []byte {
+	until := time.Now().Add(o.cfg.Timeout / 2)
+	timer := time.NewTimer(time.Until(until))
+	defer timer.Stop()
+	deadline := timer.C
 	if o.leaving.Load() {
 		return o.stopping()
 	}
 	select {
 	case <-o.ready:
-	case <-time.After(o.cfg.Timeout):
-		return []byte{} // still starting: the asker waits out this node's lease
+	case <-deadline:
+		return []byte{handoverBusy} // still starting (orphan_resume.go)
 	}
 	if b := o.handResuming(req.ClientID); b != nil {
 		return b
@@ -590,39 +627,45 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 	if stale {
 		return []byte{handoverStale}
 	}
-	deadline := time.NewTimer(o.cfg.Timeout)
-	defer deadline.Stop()
 	for _, f := range wait {
 		select {
 		case <-f.known:
-		case <-deadline.C:
-			o.Stats.Errors.Add(1)
-			return []byte{handoverNone}
+		case <-deadline:
+			return []byte{handoverBusy}
 		}
 		if f.epoch == 0 || f.epoch > req.Epoch {
 			continue // failed, or newer than the request: not waited for
 		}
 		select {
 		case <-f.fetched:
-		case <-deadline.C:
-			o.Stats.Errors.Add(1)
-			return []byte{handoverNone}
+		case <-deadline:
+			return []byte{handoverBusy}
 		}
 	}
 	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
 		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
 	}
-	if orph := o.orphans.Load(); orph != nil && !orph.waitReplayed(req.ClientID, deadline.C) {
+	if orph := o.orphans.Load(); orph != nil && !orph.waitReplayed(req.ClientID, deadline) {
 		o.log.Warn("cluster: a session handed over before the messages kept for it while its node was dead were all replayed", "client", req.ClientID)
 	}
 	o.release(req.ClientID) // the claimer writes its replica from now on (replicate_owner.go)
-	r, ok := o.local.HandOver(req.ClientID, o.cfg.Timeout)
+	r, ok := o.local.HandOver(req.ClientID, max(time.Until(until), 0))
+	if !ok && o.holds(req.ClientID) {
+		return []byte{handoverBusy} // its connection is still closing
+	}
 	o.Forget(req.ClientID)
 	if !ok {
 		return []byte{handoverNone}
 	}
 	o.Stats.HandedOver.Add(1)
 	return store.EncodeSession([]byte{handoverSession}, &r)
+}
+
+// holds reports whether the broker still holds a session of clientID.
+func (o *Owners) holds(clientID string) bool {
+	h, ok := o.local.(sessionHolder)
+	var info session.Info
+	return ok && h.SessionInfo(clientID, &info)
 }
 
 func (o *Owners) respond(m *nats.Msg, data []byte) {
