@@ -553,18 +553,25 @@ func (o *Owners) waitOlder(clientID string, epoch uint64, d time.Duration) bool 
 	o.mu.Unlock()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
+	return waitFetched(wait, epoch, deadline.C)
+}
+
+// waitFetched waits until each claim of wait with an epoch below below has
+// fetched its session (claims that failed, and those at below or later,
+// are not waited for); false when deadline fired first.
+func waitFetched(wait []*flow, below uint64, deadline <-chan time.Time) bool {
 	for _, f := range wait {
 		select {
 		case <-f.known:
-		case <-deadline.C:
+		case <-deadline:
 			return false
 		}
-		if f.epoch == 0 || f.epoch >= epoch {
-			continue // failed, or this claim or a newer one
+		if f.epoch == 0 || f.epoch >= below {
+			continue
 		}
 		select {
 		case <-f.fetched:
-		case <-deadline.C:
+		case <-deadline:
 			return false
 		}
 	}
@@ -627,20 +634,8 @@ func (o *Owners) handover(req *handoverRequest) []byte {
 	if stale {
 		return []byte{handoverStale}
 	}
-	for _, f := range wait {
-		select {
-		case <-f.known:
-		case <-deadline:
-			return []byte{handoverBusy}
-		}
-		if f.epoch == 0 || f.epoch > req.Epoch {
-			continue // failed, or newer than the request: not waited for
-		}
-		select {
-		case <-f.fetched:
-		case <-deadline:
-			return []byte{handoverBusy}
-		}
+	if !waitFetched(wait, req.Epoch+1, deadline) { // claims up to the request's epoch
+		return []byte{handoverBusy}
 	}
 	if _, stale := o.raiseFence(req.ClientID, req.Epoch); stale {
 		return []byte{handoverStale} // a claim of this node newer than the request won meanwhile
